@@ -1,0 +1,10 @@
+// Command smtpbench benchmarks SMTP servers: it runs pipelined SMTP sessions
+// at a chosen concurrency or rate and reports throughput and latency per
+// SMTP phase. See README.md for the full guide.
+package main
+
+import "os"
+
+func main() {
+	os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
+}

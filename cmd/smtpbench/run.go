@@ -1,0 +1,400 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/smtpbench/smtpbench/loadgen"
+	"github.com/smtpbench/smtpbench/report"
+	"github.com/smtpbench/smtpbench/session"
+	"github.com/smtpbench/smtpbench/session/sink"
+)
+
+// defaultDuration applies when neither -n nor -d is given, as in wrk.
+const defaultDuration = 10 * time.Second
+
+const runUsage = `Usage: smtpbench run [flags] [HOST[:PORT]]
+
+Runs SMTP sessions against HOST (port 25 by default; IPv6 as [::1]:2525)
+and reports throughput and latency per SMTP phase. Without a target it
+starts the built-in sink on a free loopback port and benchmarks that.
+Without -n or -d it runs for 10s.
+
+Examples:
+  smtpbench run
+  smtpbench run -c 50 -n 100000 --size 1000 127.0.0.1:2525
+  smtpbench run -c 50 -d 30s --pipelining off -o json --out result.json 127.0.0.1:2525
+  smtpbench run --rate 500 -c 20 -d 10s --max-p99 message=50ms 127.0.0.1:2525
+  smtpbench run -n 1 --trace 1 --from test@example.com --to recipient@example.com 127.0.0.1:1025
+
+Flags:
+`
+
+// runFlags holds the parsed command line of "run".
+type runFlags struct {
+	concurrency  int
+	messages     int64
+	duration     time.Duration
+	perConn      int
+	rcpts        int
+	size         string
+	dataFile     string
+	from, to     string
+	pipelining   string
+	timeout      time.Duration
+	helo         string
+	output       string
+	outFile      string
+	rate         float64
+	arrival      string
+	warmup       time.Duration
+	ramp         time.Duration
+	grace        time.Duration
+	progress     bool
+	maxP50       []string
+	maxP99       []string
+	maxErrorRate float64
+	minRate      float64
+	trace        int
+}
+
+func (f *runFlags) register(fs *pflag.FlagSet) {
+	fs.IntVarP(&f.concurrency, "concurrency", "c", loadgen.DefaultConcurrency, "concurrent SMTP sessions (with --rate: the most that may be open)")
+	fs.Int64VarP(&f.messages, "messages", "n", 0, "total messages to send (0 = no limit; the run ends at -n or -d, whichever comes first)")
+	fs.DurationVarP(&f.duration, "duration", "d", 0, "how long to send (default 10s when -n is not given either)")
+	fs.IntVar(&f.perConn, "per-conn", 0, "messages per connection (0 = reuse without limit, 1 = new connection for each message)")
+	fs.IntVar(&f.rcpts, "rcpts", loadgen.DefaultRcpts, "recipients per message")
+	fs.StringVar(&f.size, "size", strconv.Itoa(loadgen.DefaultSize), "body size in bytes, headers not included (1000, 4KiB, 1MiB)")
+	fs.StringVar(&f.dataFile, "data", "", "send this file as the message content (headers and body) instead of a generated one; - reads stdin")
+	fs.StringVar(&f.from, "from", loadgen.DefaultFrom, "envelope sender; {n} is the message number")
+	fs.StringVar(&f.to, "to", loadgen.DefaultTo, "envelope recipient; {n} is the message number, {r} the recipient number within it")
+	fs.StringVar(&f.pipelining, "pipelining", "auto", "RFC 2920 pipelining: auto (when advertised), on, off")
+	fs.DurationVar(&f.timeout, "timeout", session.DefaultTimeout, "how long to wait for each reply (and for connect)")
+	fs.StringVar(&f.helo, "helo", session.DefaultHostname, "name to give in EHLO/HELO")
+	fs.StringVarP(&f.output, "output", "o", "table", "stdout format: table or json")
+	fs.StringVar(&f.outFile, "out", "", "also write the JSON report to this file")
+	fs.Float64VarP(&f.rate, "rate", "r", 0, "open model: messages per second on a fixed schedule (0 = closed loop)")
+	fs.StringVar(&f.arrival, "arrival", "constant", "open-model spacing: constant or poisson")
+	fs.DurationVar(&f.warmup, "warmup", 0, "count the first part of the run apart and leave it out of the histograms")
+	fs.DurationVar(&f.ramp, "ramp", 0, "raise concurrency (closed) or rate (open) linearly over this time")
+	fs.DurationVar(&f.grace, "grace", loadgen.DefaultGrace, "after a stop, how long in-flight messages may take before connections are dropped")
+	fs.BoolVar(&f.progress, "progress", false, "print progress to stderr every second (default: when stderr is a terminal)")
+	fs.StringArrayVar(&f.maxP50, "max-p50", nil, "fail (exit 1) if PHASE's p50 exceeds DURATION, as PHASE=DURATION; repeatable")
+	fs.StringArrayVar(&f.maxP99, "max-p99", nil, "fail (exit 1) if PHASE's p99 exceeds DURATION, as PHASE=DURATION; repeatable")
+	fs.Float64Var(&f.maxErrorRate, "max-error-rate", -1, "fail (exit 1) if more than PERCENT of messages were rejected or failed")
+	fs.Float64Var(&f.minRate, "min-rate", 0, "fail (exit 1) if fewer than R messages/s were accepted")
+	fs.IntVar(&f.trace, "trace", 0, "print the SMTP conversation of the first N sessions to stderr")
+}
+
+// runConfigJSON is the "config" object of the JSON report.
+type runConfigJSON struct {
+	Concurrency  int     `json:"concurrency"`
+	Messages     int64   `json:"messages"`
+	DurationS    float64 `json:"duration_s"`
+	PerConn      int     `json:"per_conn"`
+	Rcpts        int     `json:"rcpts"`
+	SizeBytes    int64   `json:"size_bytes"`
+	DataFile     string  `json:"data_file,omitempty"`
+	From         string  `json:"from"`
+	To           string  `json:"to"`
+	Pipelining   string  `json:"pipelining"`
+	TimeoutS     float64 `json:"timeout_s"`
+	Rate         float64 `json:"rate"`
+	Arrival      string  `json:"arrival,omitempty"`
+	WarmupS      float64 `json:"warmup_s"`
+	RampS        float64 `json:"ramp_s"`
+	BuiltinSink  bool    `json:"builtin_sink"`
+	ContentBytes int     `json:"content_bytes"`
+}
+
+func runCommand(args []string, stdout, stderr io.Writer) error {
+	var f runFlags
+	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	f.register(fs)
+	if err := parseFlags(fs, args, runUsage, stdout); err != nil {
+		return err
+	}
+	if fs.NArg() > 1 {
+		return usagef("want at most one target, got %d: %s", fs.NArg(), strings.Join(fs.Args(), " "))
+	}
+	cfg, cj, th, err := f.config(fs)
+	if err != nil {
+		return err
+	}
+	if f.output != "table" && f.output != "json" {
+		return usagef("--output %q: want table or json", f.output)
+	}
+	var outFile *os.File
+	if f.outFile != "" {
+		// Open before the run so a bad path fails in a second, not after it.
+		if outFile, err = os.Create(f.outFile); err != nil {
+			return exitError{exitRun, fmt.Sprintf("--out: %v", err)}
+		}
+		defer outFile.Close()
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if fs.NArg() == 1 {
+		if cfg.Target, err = session.ParseTarget(fs.Arg(0)); err != nil {
+			return usagef("%v", err)
+		}
+	} else {
+		srv, err := sink.Listen("127.0.0.1:0", sink.Config{})
+		if err != nil {
+			return exitError{exitRun, fmt.Sprintf("starting the built-in sink: %v", err)}
+		}
+		go srv.Serve(ctx)
+		cfg.Target = srv.Addr()
+		cj.BuiltinSink = true
+		fmt.Fprintf(stderr, "smtpbench: no target given; benchmarking the built-in sink on %s\n", srv.Addr())
+	}
+	if f.trace > 0 {
+		cfg.TraceSessions, cfg.TraceTo = f.trace, stderr
+	}
+	if f.progress || wantProgress(f.output) {
+		cfg.Progress = func(p loadgen.Progress) {
+			fmt.Fprintf(stderr, "%6.1fs  ok %d  failed %d  %.0f msg/s  p50 %s  p99 %s  sessions %d\n",
+				p.Elapsed.Seconds(), p.OK, p.Failed, p.Rate, fmtDur(p.P50), fmtDur(p.P99), p.OpenSessions)
+		}
+	}
+
+	// First signal: stop starting messages and let in-flight ones finish.
+	// Second: drop every connection. Either way the report is written.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	abort := make(chan struct{})
+	runDone := make(chan struct{})
+	defer close(runDone)
+	go func() {
+		select {
+		case <-sigs:
+		case <-runDone:
+			return
+		}
+		fmt.Fprintf(stderr, "smtpbench: stopping; in-flight messages have %s to finish (signal again to abort)\n", cfg.Grace)
+		cancel()
+		select {
+		case <-sigs:
+			fmt.Fprintln(stderr, "smtpbench: aborting")
+			close(abort)
+		case <-runDone:
+		}
+	}()
+
+	res, err := loadgen.Run(ctx, cfg, abort)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	res.Config = cj
+
+	if f.output == "json" {
+		err = report.WriteJSON(stdout, res)
+	} else {
+		err = report.WriteTable(stdout, res)
+	}
+	if err != nil {
+		return exitError{exitRun, fmt.Sprintf("writing the report: %v", err)}
+	}
+	if outFile != nil {
+		if err := report.WriteJSON(outFile, res); err != nil {
+			return exitError{exitRun, fmt.Sprintf("--out: %v", err)}
+		}
+		if err := outFile.Close(); err != nil {
+			return exitError{exitRun, fmt.Sprintf("--out: %v", err)}
+		}
+	}
+	if res.StopReason == loadgen.StopConnect || res.Total.Connections == 0 && res.Total.Attempted > 0 && res.Total.OK+res.Total.Rejected == 0 {
+		return exitError{exitRun, fmt.Sprintf("could not establish any session with %s", cfg.Target)}
+	}
+	if breaches := th.check(res); len(breaches) > 0 {
+		for _, b := range breaches {
+			fmt.Fprintf(stderr, "smtpbench run: threshold breached: %s\n", b)
+		}
+		return exitError{exitRun, ""}
+	}
+	return nil
+}
+
+// config turns the flags into a loadgen.Config, checking every value.
+func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thresholds, error) {
+	var cfg loadgen.Config
+	var cj runConfigJSON
+	var th thresholds
+	bad := func(format string, a ...any) (loadgen.Config, runConfigJSON, thresholds, error) {
+		return cfg, cj, th, usagef(format, a...)
+	}
+	if f.concurrency < 1 {
+		return bad("--concurrency %d: must be at least 1", f.concurrency)
+	}
+	if f.messages < 0 {
+		return bad("--messages %d: must not be negative", f.messages)
+	}
+	if f.duration < 0 {
+		return bad("--duration %s: must not be negative", f.duration)
+	}
+	if f.perConn < 0 {
+		return bad("--per-conn %d: must not be negative", f.perConn)
+	}
+	if f.rcpts < 1 || f.rcpts > loadgen.MaxRcpts {
+		return bad("--rcpts %d: must be 1 to %d", f.rcpts, loadgen.MaxRcpts)
+	}
+	if f.timeout <= 0 {
+		return bad("--timeout %s: must be positive", f.timeout)
+	}
+	if f.rate < 0 {
+		return bad("--rate %g: must not be negative", f.rate)
+	}
+	if f.warmup < 0 || f.ramp < 0 || f.grace < 0 {
+		return bad("--warmup, --ramp and --grace must not be negative")
+	}
+	if f.trace < 0 {
+		return bad("--trace %d: must not be negative", f.trace)
+	}
+	if f.messages == 0 && f.duration == 0 {
+		f.duration = defaultDuration
+	}
+	pipe, err := session.ParsePipelining(f.pipelining)
+	if err != nil {
+		return bad("--pipelining: %v", err)
+	}
+	from, err := session.ParseTemplate(f.from)
+	if err != nil {
+		return bad("--from: %v", err)
+	}
+	to, err := session.ParseTemplate(f.to)
+	if err != nil {
+		return bad("--to: %v", err)
+	}
+	if err := checkHelo(f.helo); err != nil {
+		return bad("--helo: %v", err)
+	}
+	var arrival loadgen.Arrival
+	switch f.arrival {
+	case "constant":
+	case "poisson":
+		arrival = loadgen.ArrivalPoisson
+	default:
+		return bad("--arrival %q: want constant or poisson", f.arrival)
+	}
+	if fs.Changed("arrival") && f.rate == 0 {
+		return bad("--arrival needs --rate")
+	}
+	size, err := parseSize(f.size)
+	if err != nil {
+		return bad("--size: %v", err)
+	}
+	if fs.Changed("size") && f.dataFile != "" {
+		return bad("--size and --data exclude each other")
+	}
+	var data []byte
+	if f.dataFile != "" {
+		raw, err := readContent(f.dataFile)
+		if err != nil {
+			return cfg, cj, th, exitError{exitRun, fmt.Sprintf("--data: %v", err)}
+		}
+		if data, err = session.EncodeData(nil, raw); err != nil {
+			return bad("--data %s: %v", f.dataFile, err)
+		}
+	} else {
+		if size > 1<<30 {
+			return bad("--size %s: at most 1GiB", f.size)
+		}
+		data, _ = session.EncodeData(nil, generateContent(from, to, int(size)))
+	}
+	if th, err = parseThresholds(f); err != nil {
+		return bad("%v", err)
+	}
+
+	cfg = loadgen.Config{
+		Concurrency: f.concurrency,
+		Messages:    f.messages,
+		Duration:    f.duration,
+		PerConn:     f.perConn,
+		Rcpts:       f.rcpts,
+		From:        from,
+		To:          to,
+		Data:        data,
+		Session:     session.Options{Hostname: f.helo, Timeout: f.timeout, Pipelining: pipe},
+		Rate:        f.rate,
+		Arrival:     arrival,
+		Warmup:      f.warmup,
+		Ramp:        f.ramp,
+		Grace:       f.grace,
+	}
+	if cfg.Grace == 0 {
+		cfg.Grace = time.Nanosecond // "--grace 0" means abort at once
+	}
+	cj = runConfigJSON{
+		Concurrency: f.concurrency, Messages: f.messages, DurationS: f.duration.Seconds(), PerConn: f.perConn,
+		Rcpts: f.rcpts, SizeBytes: size, DataFile: f.dataFile, From: f.from, To: f.to, Pipelining: pipe.String(),
+		TimeoutS: f.timeout.Seconds(), Rate: f.rate, WarmupS: f.warmup.Seconds(), RampS: f.ramp.Seconds(),
+		ContentBytes: len(data),
+	}
+	if f.dataFile != "" {
+		cj.SizeBytes = 0
+	}
+	if f.rate > 0 {
+		cj.Arrival = f.arrival
+	}
+	return cfg, cj, th, nil
+}
+
+func checkHelo(s string) error {
+	if s == "" || strings.ContainsAny(s, " \r\n\t") {
+		return fmt.Errorf("%q: want a domain or address literal without spaces", s)
+	}
+	return nil
+}
+
+func readContent(name string) ([]byte, error) {
+	if name == "-" {
+		return io.ReadAll(os.Stdin)
+	}
+	return os.ReadFile(name)
+}
+
+// generateContent builds the message every generated run sends: a few
+// headers and a body of exactly size bytes in lines of at most 78 octets.
+// It is the same for every message, so it is encoded once for the run.
+func generateContent(from, to *session.Template, size int) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "From: <%s>\r\nTo: <%s>\r\nSubject: smtpbench test message\r\n", from.Address(1, 1), to.Address(1, 1))
+	fmt.Fprintf(&b, "Date: %s\r\nMessage-ID: <smtpbench.%d@smtpbench.localhost>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n",
+		time.Now().UTC().Format(time.RFC1123Z), time.Now().UnixNano())
+	const line = "The quick brown fox jumps over the lazy dog; smtpbench fills bodies with it.\r\n"
+	for size >= len(line) {
+		b.WriteString(line)
+		size -= len(line)
+	}
+	b.WriteString(strings.Repeat("x", size))
+	return []byte(b.String())
+}
+
+// wantProgress shows progress by default only on a terminal, and not when
+// JSON goes to a pipe (a script is reading; it did not ask).
+func wantProgress(output string) bool {
+	if !isTerminal(os.Stderr) {
+		return false
+	}
+	return output != "json" || isTerminal(os.Stdout)
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func fmtDur(d time.Duration) string {
+	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 2, 64) + "ms"
+}

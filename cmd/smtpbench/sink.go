@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/smtpbench/smtpbench/session/sink"
+)
+
+const sinkUsage = `Usage: smtpbench sink [flags]
+
+Runs the built-in SMTP server: it accepts every message, throws it away,
+and prints how many it accepted when stopped (SIGINT or SIGTERM). It
+advertises PIPELINING, SIZE, 8BITMIME and ENHANCEDSTATUSCODES.
+
+STEP is one of connect, ehlo, mail, rcpt, data, body, rset, quit.
+
+Examples:
+  smtpbench sink --listen 127.0.0.1:2525
+  smtpbench sink --delay body=5ms --reject rcpt=10:450
+  smtpbench sink --stall 4s:1s      # hold every reply from 4s to 5s after start
+
+Flags:
+`
+
+func sinkCommand(args []string, stdout, stderr io.Writer) error {
+	fs := pflag.NewFlagSet("sink", pflag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:2525", "address to listen on")
+	delays := fs.StringArray("delay", nil, "delay the reply to STEP, as STEP=DURATION; repeatable")
+	rejects := fs.StringArray("reject", nil, "reject PERCENT of STEP's replies, as STEP=PERCENT[:CODE]; repeatable")
+	stall := fs.String("stall", "", "hold every reply due in a window, as START:LENGTH after start (e.g. 4s:1s)")
+	if err := parseFlags(fs, args, sinkUsage, stdout); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	cfg, err := sinkConfig(*delays, *rejects, *stall)
+	if err != nil {
+		return err
+	}
+	srv, err := sink.Listen(*listen, cfg)
+	if err != nil {
+		return exitError{exitRun, err.Error()}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	fmt.Fprintf(stderr, "smtpbench sink: listening on %s\n", srv.Addr())
+	err = srv.Serve(ctx)
+	fmt.Fprintf(stdout, "smtpbench sink: %d messages accepted in %d sessions\n", srv.Accepted(), srv.Sessions())
+	if err != nil {
+		return exitError{exitRun, err.Error()}
+	}
+	return nil
+}
+
+func sinkConfig(delays, rejects []string, stall string) (sink.Config, error) {
+	var cfg sink.Config
+	for _, d := range delays {
+		k, v, err := splitKV("delay", d)
+		if err != nil {
+			return cfg, usagef("%v", err)
+		}
+		step, err := sink.ParseStep(k)
+		if err != nil {
+			return cfg, usagef("--delay %q: %v", d, err)
+		}
+		if cfg.Delay[step], err = parseDurationPositive("delay", v); err != nil {
+			return cfg, usagef("%v", err)
+		}
+	}
+	for _, r := range rejects {
+		k, v, err := splitKV("reject", r)
+		if err != nil {
+			return cfg, usagef("%v", err)
+		}
+		step, err := sink.ParseStep(k)
+		if err != nil {
+			return cfg, usagef("--reject %q: %v", r, err)
+		}
+		pct, code, _ := strings.Cut(v, ":")
+		p, err := strconv.ParseFloat(pct, 64)
+		if err != nil || p < 0 || p > 100 {
+			return cfg, usagef("--reject %q: percent must be 0 to 100", r)
+		}
+		rj := sink.Reject{Percent: p}
+		if code != "" {
+			if rj.Code, err = strconv.Atoi(code); err != nil || rj.Code < 400 || rj.Code > 599 {
+				return cfg, usagef("--reject %q: code must be 400 to 599", r)
+			}
+		}
+		cfg.Reject[step] = rj
+	}
+	if stall != "" {
+		at, length, ok := strings.Cut(stall, ":")
+		var err1, err2 error
+		if ok {
+			cfg.StallAt, err1 = time.ParseDuration(at)
+			cfg.StallFor, err2 = time.ParseDuration(length)
+		}
+		if !ok || err1 != nil || err2 != nil || cfg.StallAt < 0 || cfg.StallFor <= 0 {
+			return cfg, usagef("--stall %q: want START:LENGTH such as 4s:1s", stall)
+		}
+	}
+	return cfg, nil
+}

@@ -1,0 +1,8 @@
+module github.com/smtpbench/smtpbench
+
+go 1.26.8
+
+require (
+	github.com/HdrHistogram/hdrhistogram-go v1.4.0
+	github.com/spf13/pflag v1.0.10
+)

@@ -1,0 +1,110 @@
+package loadgen
+
+import (
+	"math"
+	"sort"
+	"sync"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/smtpbench/smtpbench/report"
+)
+
+// Interval histograms use two significant digits: plenty for a timeline and
+// an eighth of the memory, since every worker keeps one.
+func newIntervalHistogram() *hdrhistogram.Histogram {
+	return hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 2)
+}
+
+// timeline merges the workers' per-second figures. Each worker fills its own
+// interval and hands it over once per second (a lock per second, not per
+// message); an interval is final once every worker has moved past it, so a
+// slow worker's late figures still land in the right second.
+type timeline struct {
+	mu     sync.Mutex
+	marks  []int // interval each worker is filling; MaxInt once it is done
+	open   map[int]*intervalAgg
+	final  []report.Interval
+	latest report.Interval
+}
+
+type intervalAgg struct {
+	ok, failed int64
+	h          *hdrhistogram.Histogram
+}
+
+func newTimeline(workers int) *timeline {
+	return &timeline{marks: make([]int, workers), open: map[int]*intervalAgg{}}
+}
+
+// workerInterval is one worker's current second.
+type workerInterval struct {
+	idx        int
+	ok, failed int64
+	h          *hdrhistogram.Histogram
+}
+
+// hand merges w's interval into the timeline and moves the worker to next.
+func (t *timeline) hand(worker int, w *workerInterval, next int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if w.ok+w.failed > 0 {
+		agg := t.open[w.idx]
+		if agg == nil {
+			agg = &intervalAgg{h: newIntervalHistogram()}
+			t.open[w.idx] = agg
+		}
+		agg.ok += w.ok
+		agg.failed += w.failed
+		agg.h.Merge(w.h)
+	}
+	t.marks[worker] = next
+	low := math.MaxInt
+	for _, m := range t.marks {
+		low = min(low, m)
+	}
+	for idx, agg := range t.open {
+		if idx < low {
+			iv := report.Interval{T: idx, OK: agg.ok, Failed: agg.failed,
+				P50: time.Duration(agg.h.ValueAtQuantile(50)) * time.Microsecond,
+				P99: time.Duration(agg.h.ValueAtQuantile(99)) * time.Microsecond}
+			t.final = append(t.final, iv)
+			if idx >= t.latest.T {
+				t.latest = iv
+			}
+			delete(t.open, idx)
+		}
+	}
+	w.idx, w.ok, w.failed = next, 0, 0
+	w.h.Reset()
+}
+
+// last returns the most recent finished second.
+func (t *timeline) last() report.Interval {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.latest
+}
+
+// intervals returns every second from 0 to the last with data, zero rows
+// included, so a stall shows as a gap of zeros rather than a missing row.
+func (t *timeline) intervals(elapsed time.Duration) []report.Interval {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	sort.Slice(t.final, func(i, j int) bool { return t.final[i].T < t.final[j].T })
+	n := int(math.Ceil(elapsed.Seconds()))
+	if len(t.final) > 0 {
+		n = max(n, t.final[len(t.final)-1].T+1)
+	}
+	out := make([]report.Interval, n)
+	for i := range out {
+		out[i].T = i
+	}
+	for _, iv := range t.final {
+		if iv.T >= 0 && iv.T < n {
+			out[iv.T] = iv
+		}
+	}
+	return out
+}

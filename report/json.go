@@ -1,0 +1,244 @@
+package report
+
+import (
+	"encoding/json"
+	"io"
+	"sort"
+	"strconv"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/smtpbench/smtpbench/session"
+)
+
+// Schema names the JSON layout; it changes only when a field changes meaning
+// or disappears. New fields may be added within a version.
+const Schema = "smtpbench/v1"
+
+// JSONReport is the JSON document. Durations are milliseconds (suffix _ms) or
+// seconds (suffix _s); quantiles are named by percent (p99 = 99th percentile).
+type JSONReport struct {
+	// Schema is always "smtpbench/v1" for this layout.
+	Schema string `json:"schema"`
+	// Target is the server address as dialed.
+	Target string `json:"target"`
+	// Config echoes the run's settings.
+	Config any `json:"config"`
+	// StartedAt is the wall-clock start of the run (RFC 3339).
+	StartedAt time.Time `json:"started_at"`
+	// ElapsedS is the run's wall time in seconds, from start until every
+	// session has finished.
+	ElapsedS float64 `json:"elapsed_s"`
+	// LoadModel is "closed" (a fixed number of sessions sending back to
+	// back) or "open" (messages due on a schedule, --rate).
+	LoadModel string `json:"load_model"`
+	// StopReason is why the run ended: messages, duration, signal or
+	// connect_failed.
+	StopReason string `json:"stop_reason"`
+	// Totals counts messages after any warm-up.
+	Totals Totals `json:"totals"`
+	// Warmup counts what happened during --warmup; absent without one.
+	Warmup *Totals `json:"warmup,omitempty"`
+	// Phases holds one latency summary per phase name (connect, banner,
+	// ehlo, mail, rcpt, data, body, rset, quit, message) and, in the open
+	// model, message_service and start_lag. Phases with no samples are
+	// included with count 0.
+	Phases map[string]Summary `json:"phases"`
+	// Replies counts reply codes per phase: phase → code → count.
+	Replies map[string]map[string]int64 `json:"replies"`
+	// Errors lists failures by phase, class and reply code.
+	Errors []ErrorCount `json:"errors"`
+	// Intervals is the per-second timeline.
+	Intervals []JSONInterval `json:"intervals"`
+	// Warnings say when the figures may not describe the server.
+	Warnings []string `json:"warnings"`
+}
+
+// Totals are the run's counters. The invariant
+// messages_attempted = messages_ok + messages_rejected + messages_failed
+// always holds.
+type Totals struct {
+	MessagesAttempted int64 `json:"messages_attempted"`
+	// MessagesOK were accepted by the server after end of data.
+	MessagesOK int64 `json:"messages_ok"`
+	// MessagesRejected got a 4yz or 5yz reply (other than 421) to MAIL, to
+	// every RCPT, to DATA or to the content.
+	MessagesRejected int64 `json:"messages_rejected"`
+	// MessagesFailed got no decision: connect failure, timeout, protocol
+	// error, 421 or a dropped connection.
+	MessagesFailed int64 `json:"messages_failed"`
+	// MessagesPerS is messages_ok divided by elapsed_s.
+	MessagesPerS       float64 `json:"messages_per_s"`
+	RecipientsAccepted int64   `json:"recipients_accepted"`
+	RecipientsRejected int64   `json:"recipients_rejected"`
+	// Connections counts sessions that completed the greeting and EHLO.
+	Connections     int64 `json:"connections"`
+	ConnectAttempts int64 `json:"connect_attempts"`
+	// BytesSent counts every byte written to the server, commands included.
+	BytesSent int64   `json:"bytes_sent"`
+	MBPerS    float64 `json:"mb_per_s"`
+	// CPUS is smtpbench's own user+system CPU time in seconds.
+	CPUS float64 `json:"cpu_s,omitempty"`
+}
+
+// Summary describes one histogram. Values are milliseconds.
+type Summary struct {
+	Count  int64   `json:"count"`
+	MinMS  float64 `json:"min_ms"`
+	MeanMS float64 `json:"mean_ms"`
+	P50MS  float64 `json:"p50_ms"`
+	P90MS  float64 `json:"p90_ms"`
+	P99MS  float64 `json:"p99_ms"`
+	P999MS float64 `json:"p999_ms"`
+	MaxMS  float64 `json:"max_ms"`
+	// HDR is the histogram (microsecond values, 1 µs to 1 h, 3 significant
+	// digits) in HdrHistogram's compressed base64 encoding (V2), so that
+	// runs can be merged exactly with any HdrHistogram library.
+	HDR string `json:"hdr"`
+}
+
+// ErrorCount is one error bucket.
+type ErrorCount struct {
+	Phase string `json:"phase"`
+	// Class is refused, timeout, protocol, temp_reject, perm_reject, closed
+	// or aborted.
+	Class string `json:"class"`
+	// Code is the reply code, 0 when there was no reply.
+	Code  int   `json:"code"`
+	Count int64 `json:"count"`
+}
+
+// JSONInterval is one second of the timeline.
+type JSONInterval struct {
+	// T is seconds since the start.
+	T            int     `json:"t"`
+	OK           int64   `json:"ok"`
+	Failed       int64   `json:"failed"`
+	MessagesPerS float64 `json:"messages_per_s"`
+	// P50MS and P99MS come from that second's histogram of the message
+	// phase, not from averages.
+	P50MS float64 `json:"p50_ms"`
+	P99MS float64 `json:"p99_ms"`
+}
+
+// Summarize turns a histogram of microseconds into a Summary.
+func Summarize(h *hdrhistogram.Histogram) Summary {
+	if h == nil {
+		h = NewHistogram()
+	}
+	s := Summary{Count: h.TotalCount()}
+	if enc, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
+		s.HDR = string(enc)
+	}
+	if s.Count == 0 {
+		return s
+	}
+	ms := func(us int64) float64 { return float64(us) / 1000 }
+	s.MinMS = ms(h.Min())
+	s.MeanMS = h.Mean() / 1000
+	s.P50MS = ms(h.ValueAtQuantile(50))
+	s.P90MS = ms(h.ValueAtQuantile(90))
+	s.P99MS = ms(h.ValueAtQuantile(99))
+	s.P999MS = ms(h.ValueAtQuantile(99.9))
+	s.MaxMS = ms(h.Max())
+	return s
+}
+
+func totals(r *Recorder, elapsed time.Duration) Totals {
+	t := Totals{
+		MessagesAttempted:  r.Attempted,
+		MessagesOK:         r.OK,
+		MessagesRejected:   r.Rejected,
+		MessagesFailed:     r.Failed,
+		RecipientsAccepted: r.RcptAccepted,
+		RecipientsRejected: r.RcptRejected,
+		Connections:        r.Connections,
+		ConnectAttempts:    r.ConnectAttempts,
+		BytesSent:          r.BytesSent,
+	}
+	if s := elapsed.Seconds(); s > 0 {
+		t.MessagesPerS = float64(r.OK) / s
+		t.MBPerS = float64(r.BytesSent) / 1e6 / s
+	}
+	return t
+}
+
+// errorCounts lists errors sorted by phase, class and code.
+func errorCounts(r *Recorder) []ErrorCount {
+	keys := make([]ErrorKey, 0, len(r.Errors))
+	for k := range r.Errors {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		if a.Phase != b.Phase {
+			return a.Phase < b.Phase
+		}
+		if a.Class != b.Class {
+			return a.Class < b.Class
+		}
+		return a.Code < b.Code
+	})
+	out := make([]ErrorCount, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, ErrorCount{Phase: k.Phase.String(), Class: k.Class.String(), Code: k.Code, Count: r.Errors[k]})
+	}
+	return out
+}
+
+// BuildJSON assembles the JSON document for res.
+func BuildJSON(res *Result) *JSONReport {
+	j := &JSONReport{
+		Schema:     Schema,
+		Target:     res.Target,
+		Config:     res.Config,
+		StartedAt:  res.StartedAt.UTC(),
+		ElapsedS:   res.Elapsed.Seconds(),
+		LoadModel:  "closed",
+		StopReason: res.StopReason,
+		Totals:     totals(res.Total, res.Elapsed),
+		Phases:     map[string]Summary{},
+		Replies:    map[string]map[string]int64{},
+		Errors:     errorCounts(res.Total),
+		Intervals:  []JSONInterval{},
+		Warnings:   append([]string{}, res.Warnings...),
+	}
+	j.Totals.CPUS = res.CPU.Seconds()
+	if res.Open {
+		j.LoadModel = "open"
+		j.Phases[SeriesService] = Summarize(res.Total.Service)
+		j.Phases[SeriesLag] = Summarize(res.Total.Lag)
+	}
+	if res.Warmup != nil {
+		w := totals(res.Warmup, res.Elapsed)
+		w.MessagesPerS, w.MBPerS = 0, 0
+		j.Warmup = &w
+	}
+	for p := session.Phase(0); p < session.NumPhases; p++ {
+		j.Phases[p.String()] = Summarize(res.Total.Phases[p])
+		for code, n := range res.Total.Codes[p] {
+			if n == 0 {
+				continue
+			}
+			if j.Replies[p.String()] == nil {
+				j.Replies[p.String()] = map[string]int64{}
+			}
+			j.Replies[p.String()][strconv.Itoa(code)] = n
+		}
+	}
+	for _, iv := range res.Intervals {
+		j.Intervals = append(j.Intervals, JSONInterval{
+			T: iv.T, OK: iv.OK, Failed: iv.Failed, MessagesPerS: float64(iv.OK),
+			P50MS: float64(iv.P50.Microseconds()) / 1000, P99MS: float64(iv.P99.Microseconds()) / 1000,
+		})
+	}
+	return j
+}
+
+// WriteJSON renders res as one indented JSON document.
+func WriteJSON(w io.Writer, res *Result) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(BuildJSON(res))
+}

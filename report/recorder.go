@@ -1,0 +1,149 @@
+// Package report aggregates what a run measured and renders it as a table or
+// as JSON. Recorders are filled by one goroutine each and merged afterwards,
+// because hdrhistogram-go is not safe for concurrent use and a lock per
+// sample would cost more than the sample.
+package report
+
+import (
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/smtpbench/smtpbench/session"
+)
+
+// Histogram range: 1 µs to 1 hour at 3 significant digits. Values are
+// recorded in microseconds; loopback replies take tens of microseconds, so a
+// coarser unit would lose the figures users compare.
+const (
+	histMin     = 1
+	histMax     = int64(time.Hour / time.Microsecond)
+	histSigFigs = 3
+)
+
+// NewHistogram returns a histogram with the range every smtpbench histogram
+// uses, so any two can be merged exactly.
+func NewHistogram() *hdrhistogram.Histogram {
+	return hdrhistogram.New(histMin, histMax, histSigFigs)
+}
+
+// RecordDuration records d in microseconds, clamped to the histogram's range
+// so that a sample is never dropped.
+func RecordDuration(h *hdrhistogram.Histogram, d time.Duration) {
+	us := int64(d / time.Microsecond)
+	if us < histMin {
+		us = histMin
+	} else if us > histMax {
+		us = histMax
+	}
+	h.RecordValue(us) // cannot fail inside the range
+}
+
+// Series names histograms that are not session phases.
+const (
+	// SeriesService is the message time measured from when a session started
+	// it, kept beside the corrected "message" phase in the open model.
+	SeriesService = "message_service"
+	// SeriesLag is how late each message started against its schedule.
+	SeriesLag = "start_lag"
+)
+
+// ErrorKey counts errors by small keys, never by message text.
+type ErrorKey struct {
+	Phase session.Phase
+	Class session.Class
+	Code  int
+}
+
+// maxCode bounds reply codes kept per phase; anything from 200 to 599 fits.
+const maxCode = 600
+
+// Recorder is one worker's view of a run: counters, one histogram per
+// phase, reply codes per phase and errors by key.
+type Recorder struct {
+	Phases  [session.NumPhases]*hdrhistogram.Histogram
+	Service *hdrhistogram.Histogram // nil unless the run is open-model
+	Lag     *hdrhistogram.Histogram // nil unless the run is open-model
+	Codes   [session.NumPhases][maxCode]int64
+	Errors  map[ErrorKey]int64
+
+	Attempted, OK, Rejected, Failed int64
+	RcptAccepted, RcptRejected      int64
+	Connections                     int64 // sessions that got past the greeting and EHLO
+	ConnectAttempts                 int64
+	BytesSent                       int64
+}
+
+// NewRecorder returns an empty recorder; open adds the service-time and lag
+// histograms of the open model.
+func NewRecorder(open bool) *Recorder {
+	r := &Recorder{Errors: map[ErrorKey]int64{}}
+	for i := range r.Phases {
+		r.Phases[i] = NewHistogram()
+	}
+	if open {
+		r.Service = NewHistogram()
+		r.Lag = NewHistogram()
+	}
+	return r
+}
+
+// Observe implements session.Observer.
+func (r *Recorder) Observe(p session.Phase, code int, d time.Duration) {
+	RecordDuration(r.Phases[p], d)
+	if code > 0 && code < maxCode {
+		r.Codes[p][code]++
+	}
+}
+
+// Message counts one finished message.
+func (r *Recorder) Message(res *session.Result) {
+	r.Attempted++
+	r.RcptAccepted += int64(res.RcptAccepted)
+	r.RcptRejected += int64(res.RcptRejected)
+	switch res.Outcome {
+	case session.OutcomeOK:
+		r.OK++
+	case session.OutcomeRejected:
+		r.Rejected++
+	default:
+		r.Failed++
+	}
+	if res.Err != nil {
+		r.Error(res.Err)
+	}
+}
+
+// Error counts an error by phase, class and code.
+func (r *Recorder) Error(e *session.Error) {
+	r.Errors[ErrorKey{e.Phase, e.Class, e.Code}]++
+}
+
+// Merge adds o into r.
+func (r *Recorder) Merge(o *Recorder) {
+	for i := range r.Phases {
+		r.Phases[i].Merge(o.Phases[i])
+		for c, n := range o.Codes[i] {
+			r.Codes[i][c] += n
+		}
+	}
+	if o.Service != nil {
+		if r.Service == nil {
+			r.Service, r.Lag = NewHistogram(), NewHistogram()
+		}
+		r.Service.Merge(o.Service)
+		r.Lag.Merge(o.Lag)
+	}
+	for k, n := range o.Errors {
+		r.Errors[k] += n
+	}
+	r.Attempted += o.Attempted
+	r.OK += o.OK
+	r.Rejected += o.Rejected
+	r.Failed += o.Failed
+	r.RcptAccepted += o.RcptAccepted
+	r.RcptRejected += o.RcptRejected
+	r.Connections += o.Connections
+	r.ConnectAttempts += o.ConnectAttempts
+	r.BytesSent += o.BytesSent
+}

@@ -1,0 +1,31 @@
+package report
+
+import "time"
+
+// Result is everything a run measured, ready to render.
+type Result struct {
+	Target    string
+	Config    any // echoed into the JSON as given
+	StartedAt time.Time
+	Elapsed   time.Duration
+	// Open is true for an open-model (--rate) run: the "message" phase is
+	// then measured from each message's due time.
+	Open       bool
+	StopReason string // "messages", "duration", "signal", "aborted", "error"
+	Total      *Recorder
+	// Warmup holds what happened during the warm-up period, kept apart.
+	Warmup    *Recorder
+	Intervals []Interval
+	Warnings  []string
+	// CPU is the process's user+system CPU time over the run.
+	CPU time.Duration
+}
+
+// Interval is one second of the run's timeline.
+type Interval struct {
+	// T is the interval's start in seconds since the run started.
+	T        int
+	OK       int64
+	Failed   int64 // rejected and failed messages
+	P50, P99 time.Duration
+}

@@ -1,0 +1,634 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"time"
+)
+
+// DefaultTimeout is how long a session waits for any one reply. RFC 5321
+// 4.5.3.2 suggests minutes; a load tool wants to see a stalled server sooner.
+const DefaultTimeout = 30 * time.Second
+
+// DefaultHostname is what we say in EHLO when the caller does not choose.
+const DefaultHostname = "smtpbench.localhost"
+
+// Pipelining says whether to use RFC 2920 pipelining.
+type Pipelining uint8
+
+const (
+	PipeliningAuto Pipelining = iota // when the server advertises it
+	PipeliningOn                     // even if it does not (for servers that pipeline silently)
+	PipeliningOff
+)
+
+// ParsePipelining reads auto, on or off.
+func ParsePipelining(s string) (Pipelining, error) {
+	switch s {
+	case "auto":
+		return PipeliningAuto, nil
+	case "on":
+		return PipeliningOn, nil
+	case "off":
+		return PipeliningOff, nil
+	}
+	return 0, fmt.Errorf("pipelining mode %q: want auto, on or off", s)
+}
+
+func (p Pipelining) String() string { return [...]string{"auto", "on", "off"}[p] }
+
+// Observer receives every timed reply. It is called on the session's own
+// goroutine, so an implementation owned by that goroutine needs no locking.
+type Observer interface {
+	// Observe records that a command of phase p got reply code (0 when no
+	// reply came) after d.
+	Observe(p Phase, code int, d time.Duration)
+}
+
+// Options configure a Client; zero fields mean the defaults.
+type Options struct {
+	Hostname   string        // EHLO argument; DefaultHostname if empty
+	Timeout    time.Duration // per reply; DefaultTimeout if zero
+	Pipelining Pipelining
+	Observer   Observer // may be nil
+	// Trace, when set, receives this session's conversation, each line
+	// prefixed with TraceID; --trace uses it for the first sessions only.
+	Trace   *TraceWriter
+	TraceID int64
+}
+
+func (o *Options) normalize() {
+	if o.Hostname == "" {
+		o.Hostname = DefaultHostname
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+}
+
+// Result says how one message ended and when.
+type Result struct {
+	Outcome      Outcome
+	Err          *Error // why the message was not accepted; nil when OK
+	RcptAccepted int
+	RcptRejected int
+	// Start is when the write holding the message's first envelope command
+	// completed; End is when the reply that decided the message arrived.
+	Start, End time.Time
+}
+
+// Client is one SMTP session. It is not safe for concurrent use: a load
+// worker owns it, which is what keeps the hot path free of locks.
+type Client struct {
+	conn net.Conn
+	rr   *ReplyReader
+	opts Options
+	caps Capabilities
+	pipe bool
+
+	wbuf  []byte
+	sent  int64 // bytes written, for throughput
+	err   *Error
+	quit  bool
+	rset  bool      // the last transaction failed: send RSET before the next MAIL
+	ahead *envelope // a message whose envelope went out with the previous content
+	env   [2]envelope
+}
+
+// envelope tracks the replies to one message's MAIL, RCPT and DATA.
+type envelope struct {
+	msg      *Message
+	start    time.Time
+	mailOK   bool
+	rcptOK   int
+	rcptRej  int
+	gotData  bool // 354 received: content must follow
+	err      *Error
+	rcptErr  *Error
+	fatalErr *Error
+}
+
+// ParseTarget turns HOST, HOST:PORT, an IPv6 literal with or without brackets,
+// or [IPv6]:PORT into a dial address, adding port 25 when none is given.
+func ParseTarget(s string) (string, error) {
+	if s == "" {
+		return "", errors.New("empty target")
+	}
+	if host, port, err := net.SplitHostPort(s); err == nil {
+		if host == "" || port == "" {
+			return "", fmt.Errorf("target %q: want HOST[:PORT]", s)
+		}
+		return net.JoinHostPort(host, port), nil
+	}
+	host := s
+	if len(host) > 2 && host[0] == '[' && host[len(host)-1] == ']' {
+		host = host[1 : len(host)-1]
+	}
+	if ip := net.ParseIP(host); ip == nil {
+		for _, c := range host {
+			if c == ':' || c == '[' || c == ']' || c == ' ' {
+				return "", fmt.Errorf("target %q: want HOST[:PORT]", s)
+			}
+		}
+	}
+	return net.JoinHostPort(host, "25"), nil
+}
+
+// Dial connects to addr, timing the connect phase, and returns a Client that
+// has not yet read the greeting; call Hello next.
+func Dial(ctx context.Context, addr string, opts Options) (*Client, error) {
+	opts.normalize()
+	d := net.Dialer{Timeout: opts.Timeout}
+	t0 := time.Now()
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		e := &Error{Phase: PhaseConnect, Class: ClassRefused, Err: err}
+		switch {
+		case ctx.Err() != nil:
+			e.Class = ClassAborted
+		case isTimeout(err):
+			e.Class = ClassTimeout
+		}
+		observe(opts.Observer, PhaseConnect, 0, time.Since(t0))
+		return nil, e
+	}
+	observe(opts.Observer, PhaseConnect, 0, time.Since(t0))
+	return NewClient(conn, opts), nil
+}
+
+// NewClient wraps a connection the caller dialed (a net.Pipe in tests).
+func NewClient(conn net.Conn, opts Options) *Client {
+	opts.normalize()
+	if opts.Trace != nil {
+		conn = newTraceConn(conn, opts.Trace, opts.TraceID)
+	}
+	return &Client{conn: conn, rr: NewReplyReader(conn), opts: opts, wbuf: make([]byte, 0, 4096)}
+}
+
+func observe(o Observer, p Phase, code int, d time.Duration) {
+	if o != nil {
+		o.Observe(p, code, d)
+	}
+}
+
+// Capabilities returns what the server advertised in EHLO.
+func (c *Client) Capabilities() Capabilities { return c.caps }
+
+// Pipelining reports whether this session pipelines.
+func (c *Client) Pipelining() bool { return c.pipe }
+
+// BytesSent is the number of bytes written on this session so far.
+func (c *Client) BytesSent() int64 { return c.sent }
+
+// Err returns the error that broke the session, or nil while it is usable.
+func (c *Client) Err() error {
+	if c.err == nil {
+		return nil
+	}
+	return c.err
+}
+
+// Ahead returns the message whose envelope was pipelined behind the previous
+// content and which must be finished with Send, or nil.
+func (c *Client) Ahead() *Message {
+	if c.ahead == nil {
+		return nil
+	}
+	return c.ahead.msg
+}
+
+// Hello reads the greeting and introduces us with EHLO, falling back to HELO
+// only when the server says it does not know EHLO (RFC 5321 4.1.4: 500 or 502);
+// any other failure is reported, because retrying with HELO would hide it.
+func (c *Client) Hello() error {
+	t0 := time.Now()
+	r, err := c.readReply(PhaseBanner, t0)
+	if err != nil {
+		return err
+	}
+	if r.Code != CodeReady {
+		e := replyError(PhaseBanner, r)
+		if r.Code == CodeNoService {
+			// RFC 5321 3.1: after a 554 greeting the client should QUIT.
+			c.Quit()
+		}
+		return c.fail(e)
+	}
+	r, _, err = c.command(PhaseEHLO, "EHLO ", c.opts.Hostname)
+	if err != nil {
+		return err
+	}
+	if r.Code == CodeOK {
+		c.caps = parseEHLO(r.Text)
+	} else if r.Code == CodeSyntaxError || r.Code == CodeNotImplemented {
+		r, _, err = c.command(PhaseEHLO, "HELO ", c.opts.Hostname)
+		if err != nil {
+			return err
+		}
+		if r.Code != CodeOK {
+			return c.fail(replyError(PhaseEHLO, r))
+		}
+		c.caps = Capabilities{}
+	} else {
+		return c.fail(replyError(PhaseEHLO, r))
+	}
+	switch c.opts.Pipelining {
+	case PipeliningOn:
+		c.pipe = true
+	case PipeliningAuto:
+		c.pipe = c.caps.Pipelining
+	}
+	return nil
+}
+
+// command writes one command line, waits for its reply and observes it.
+func (c *Client) command(p Phase, verb, arg string) (Reply, time.Time, error) {
+	c.wbuf = append(c.wbuf[:0], verb...)
+	c.wbuf = append(c.wbuf, arg...)
+	c.wbuf = append(c.wbuf, '\r', '\n')
+	t0, err := c.flush(p)
+	if err != nil {
+		return Reply{}, t0, err
+	}
+	r, err := c.readReply(p, t0)
+	return r, t0, err
+}
+
+// flush writes the buffer in one call (one group, RFC 2920 3.1) and returns
+// the time the write completed: pipelined latencies are measured from there.
+func (c *Client) flush(p Phase) (time.Time, error) {
+	if c.err != nil {
+		return time.Time{}, c.err
+	}
+	c.conn.SetWriteDeadline(time.Now().Add(c.opts.Timeout))
+	n, err := c.conn.Write(c.wbuf)
+	c.sent += int64(n)
+	t := time.Now()
+	c.wbuf = c.wbuf[:0]
+	if err != nil {
+		return t, c.fail(ioError(p, err))
+	}
+	return t, nil
+}
+
+// readReply reads the next reply with a fresh per-reply deadline and observes
+// its latency from since. A 421 breaks the session whatever it answers.
+func (c *Client) readReply(p Phase, since time.Time) (Reply, error) {
+	if c.err != nil {
+		return Reply{}, c.err
+	}
+	c.conn.SetReadDeadline(time.Now().Add(c.opts.Timeout))
+	r, err := c.rr.ReadReply()
+	d := time.Since(since)
+	if err != nil {
+		observe(c.opts.Observer, p, 0, d)
+		return Reply{}, c.fail(ioError(p, err))
+	}
+	observe(c.opts.Observer, p, r.Code, d)
+	if r.Code == CodeServiceClosing {
+		return r, c.fail(replyError(p, r))
+	}
+	return r, nil
+}
+
+// fail marks the session broken: after an I/O error, a timeout or a desync
+// nothing later on this connection can be trusted (mox calls this "botched").
+func (c *Client) fail(e *Error) *Error {
+	if c.err == nil {
+		c.err = e
+	}
+	return e
+}
+
+func ioError(p Phase, err error) *Error {
+	var se *Error
+	if errors.As(err, &se) {
+		return se
+	}
+	e := &Error{Phase: p, Err: err}
+	switch {
+	case errors.Is(err, ErrMalformedReply):
+		e.Class = ClassProtocol
+	case isTimeout(err):
+		e.Class = ClassTimeout
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.EPIPE), errors.Is(err, net.ErrClosed), errors.Is(err, io.ErrClosedPipe):
+		e.Class = ClassClosed
+	default:
+		e.Class = ClassClosed
+	}
+	return e
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}
+
+// Send runs one mail transaction for m. When next is not nil and the session
+// pipelines, next's MAIL, RCPT and DATA go out in the same write as m's
+// content, so that a steady stream costs one round trip per message
+// (RFC 2920 3.1 lets content start a group); next must then be passed to the
+// following Send. A failed Send leaves the session usable unless Err says
+// otherwise.
+func (c *Client) Send(m *Message, next *Message) Result {
+	var env *envelope
+	if c.ahead != nil {
+		if c.ahead.msg != m {
+			// A caller bug, not a server problem: the pipelined envelope
+			// belongs to another message and the server is waiting for it.
+			panic("session: Send called with a message other than Ahead()")
+		}
+		env, c.ahead = c.ahead, nil
+	} else {
+		env = c.freeEnvelope(nil)
+		env.reset(m)
+		c.sendEnvelope(env)
+	}
+	if env.fatalErr != nil {
+		return failed(env, env.fatalErr)
+	}
+	if !env.gotData {
+		c.rset = true
+		return rejected(env)
+	}
+	if !env.mailOK || env.rcptOK == 0 {
+		// RFC 2920 3.1: DATA was pipelined and still got 354, though no
+		// recipient was accepted. Send an empty content so the server ends the
+		// transaction, then count the message as rejected.
+		c.wbuf = append(c.wbuf, '.', '\r', '\n')
+		t, err := c.flush(PhaseBody)
+		if err == nil {
+			_, err = c.readReply(PhaseBody, t)
+		}
+		if err != nil {
+			return failed(env, c.err)
+		}
+		c.rset = true
+		return rejected(env)
+	}
+
+	c.wbuf = append(c.wbuf, m.Data...)
+	var nextEnv *envelope
+	if next != nil && c.pipe {
+		nextEnv = c.freeEnvelope(env)
+		nextEnv.reset(next)
+		c.appendEnvelope(nextEnv)
+	}
+	t, err := c.flush(PhaseBody)
+	if err != nil {
+		return failed(env, c.err)
+	}
+	r, err := c.readReply(PhaseBody, t)
+	res := Result{Start: env.start, End: time.Now(), RcptAccepted: env.rcptOK, RcptRejected: env.rcptRej}
+	switch {
+	case err != nil:
+		res.Outcome, res.Err = OutcomeFailed, c.err
+	case r.Code >= 200 && r.Code < 300:
+		res.Outcome = OutcomeOK
+	default:
+		res.Outcome, res.Err = outcomeOf(replyError(PhaseBody, r)), replyError(PhaseBody, r)
+		if nextEnv == nil {
+			c.rset = true
+		}
+	}
+	if nextEnv != nil {
+		nextEnv.start = t
+		if err != nil {
+			// The session died with next's envelope on the wire; next carries
+			// the same cause so the caller can count it as failed.
+			nextEnv.fatalErr = c.err
+		} else {
+			c.readEnvelope(nextEnv, t)
+		}
+		c.ahead = nextEnv
+	}
+	return res
+}
+
+func outcomeOf(e *Error) Outcome {
+	if e.Fatal() {
+		return OutcomeFailed
+	}
+	return OutcomeRejected
+}
+
+func failed(env *envelope, e *Error) Result {
+	return Result{Outcome: OutcomeFailed, Err: e, Start: env.start, End: time.Now(),
+		RcptAccepted: env.rcptOK, RcptRejected: env.rcptRej}
+}
+
+// rejected reports the reply that decided a transaction that never reached
+// content: the MAIL failure, else the last RCPT failure, else DATA's.
+func rejected(env *envelope) Result {
+	res := Result{Outcome: OutcomeRejected, Err: env.err, Start: env.start, End: time.Now(),
+		RcptAccepted: env.rcptOK, RcptRejected: env.rcptRej}
+	if res.Err == nil {
+		res.Err = env.rcptErr
+	}
+	if res.Err == nil {
+		res.Err = &Error{Phase: PhaseRcpt, Class: ClassProtocol, Text: "transaction failed without a reply saying why"}
+	}
+	if res.Err.Fatal() {
+		res.Outcome = OutcomeFailed
+	}
+	return res
+}
+
+// freeEnvelope returns whichever of the two envelopes is not busy; two are
+// enough because at most one message is in progress and one ahead of it.
+func (c *Client) freeEnvelope(busy *envelope) *envelope {
+	if busy == &c.env[0] {
+		return &c.env[1]
+	}
+	return &c.env[0]
+}
+
+func (e *envelope) reset(m *Message) { *e = envelope{msg: m} }
+
+// appendEnvelope adds [RSET] MAIL RCPT... DATA to the write buffer.
+func (c *Client) appendEnvelope(env *envelope) {
+	if c.rset {
+		c.wbuf = append(c.wbuf, "RSET\r\n"...)
+	}
+	m := env.msg
+	c.wbuf = append(c.wbuf, "MAIL FROM:<"...)
+	c.wbuf = m.From.AppendAddr(c.wbuf, m.Seq, 1)
+	c.wbuf = append(c.wbuf, ">\r\n"...)
+	for i := 1; i <= max(m.Rcpts, 1); i++ {
+		c.wbuf = append(c.wbuf, "RCPT TO:<"...)
+		c.wbuf = m.To.AppendAddr(c.wbuf, m.Seq, i)
+		c.wbuf = append(c.wbuf, ">\r\n"...)
+	}
+	c.wbuf = append(c.wbuf, "DATA\r\n"...)
+}
+
+// sendEnvelope runs MAIL, RCPT and DATA for env: as one group when
+// pipelining, otherwise one command at a time, stopping at the first
+// command whose failure makes the rest pointless.
+func (c *Client) sendEnvelope(env *envelope) {
+	if c.pipe {
+		c.appendEnvelope(env)
+		t, err := c.flush(PhaseMail)
+		env.start = t
+		if err != nil {
+			env.fatalErr = c.err
+			return
+		}
+		c.readEnvelope(env, t)
+		return
+	}
+	m := env.msg
+	if c.rset {
+		if !c.lockstep(env, PhaseRset, func() { c.wbuf = append(c.wbuf, "RSET\r\n"...) }) {
+			return
+		}
+	}
+	if !c.lockstep(env, PhaseMail, func() {
+		c.wbuf = append(c.wbuf, "MAIL FROM:<"...)
+		c.wbuf = m.From.AppendAddr(c.wbuf, m.Seq, 1)
+		c.wbuf = append(c.wbuf, ">\r\n"...)
+	}) {
+		return
+	}
+	for i := 1; i <= max(m.Rcpts, 1); i++ {
+		if !c.lockstep(env, PhaseRcpt, func() {
+			c.wbuf = append(c.wbuf, "RCPT TO:<"...)
+			c.wbuf = m.To.AppendAddr(c.wbuf, m.Seq, i)
+			c.wbuf = append(c.wbuf, ">\r\n"...)
+		}) {
+			return
+		}
+	}
+	if env.rcptOK == 0 {
+		return // RFC 5321 3.3: no accepted recipient, so no DATA
+	}
+	c.lockstep(env, PhaseData, func() { c.wbuf = append(c.wbuf, "DATA\r\n"...) })
+}
+
+// lockstep writes one command, reads its reply and applies it to env; it
+// reports whether the transaction may go on.
+func (c *Client) lockstep(env *envelope, p Phase, write func()) bool {
+	write()
+	t, err := c.flush(p)
+	if env.start.IsZero() && p != PhaseRset {
+		env.start = t
+	}
+	if err != nil {
+		env.fatalErr = c.err
+		return false
+	}
+	r, err := c.readReply(p, t)
+	if err != nil {
+		env.fatalErr = c.err
+		return false
+	}
+	c.apply(env, p, r)
+	return env.fatalErr == nil && (p != PhaseMail || env.mailOK)
+}
+
+// readEnvelope reads the replies to a pipelined [RSET] MAIL RCPT... DATA
+// group, all of them and in order, even after a failure, so the session
+// stays in step with the server (RFC 2920 3.1).
+func (c *Client) readEnvelope(env *envelope, since time.Time) {
+	if c.rset {
+		if !c.readApply(env, PhaseRset, since) {
+			return
+		}
+	}
+	if !c.readApply(env, PhaseMail, since) {
+		return
+	}
+	for i := 0; i < max(env.msg.Rcpts, 1); i++ {
+		if !c.readApply(env, PhaseRcpt, since) {
+			return
+		}
+	}
+	c.readApply(env, PhaseData, since)
+}
+
+func (c *Client) readApply(env *envelope, p Phase, since time.Time) bool {
+	r, err := c.readReply(p, since)
+	if err != nil {
+		env.fatalErr = c.err
+		return false
+	}
+	c.apply(env, p, r)
+	return env.fatalErr == nil
+}
+
+// apply records one envelope reply.
+func (c *Client) apply(env *envelope, p Phase, r Reply) {
+	ok := r.Code >= 200 && r.Code < 300
+	switch p {
+	case PhaseRset:
+		c.rset = false
+		if !ok {
+			// A server that will not reset cannot be trusted to start a
+			// clean transaction.
+			env.fatalErr = c.fail(&Error{Phase: p, Class: ClassProtocol, Code: r.Code, Text: "RSET refused: " + string(r.Text)})
+		}
+	case PhaseMail:
+		env.mailOK = ok
+		if !ok {
+			env.err = replyError(p, r)
+		}
+	case PhaseRcpt:
+		// RFC 5321 4.2.2: 251 "will forward" is as good as 250.
+		if ok {
+			env.rcptOK++
+		} else {
+			env.rcptRej++
+			env.rcptErr = replyError(p, r)
+		}
+	case PhaseData:
+		switch {
+		case r.Code == CodeStartInput:
+			env.gotData = true
+		case ok:
+			env.fatalErr = c.fail(&Error{Phase: p, Class: ClassProtocol, Code: r.Code, Text: "DATA answered with 2yz instead of 354"})
+		default:
+			if env.err == nil && env.rcptOK > 0 {
+				env.err = replyError(p, r)
+			}
+		}
+	}
+}
+
+// Quit ends the session politely: QUIT, wait for 221, close. It always
+// closes the connection.
+func (c *Client) Quit() error {
+	if c.quit {
+		return nil
+	}
+	c.quit = true
+	defer c.conn.Close()
+	if c.err != nil {
+		return c.err
+	}
+	r, _, err := c.command(PhaseQuit, "QUIT", "")
+	if err != nil {
+		return err
+	}
+	if r.Code != CodeClosing {
+		return replyError(PhaseQuit, r)
+	}
+	return nil
+}
+
+// Close drops the connection without QUIT, for when the run is aborted.
+func (c *Client) Close() error {
+	c.quit = true
+	c.fail(&Error{Phase: PhaseQuit, Class: ClassAborted})
+	return c.conn.Close()
+}
+
+// Abort closes the connection under a session that another goroutine may be
+// using, which makes its pending read or write fail at once. It is the only
+// method that is safe to call concurrently.
+func (c *Client) Abort() { c.conn.Close() }

@@ -1,0 +1,396 @@
+// Package sink is a fast SMTP server that accepts mail and throws it away. It
+// is smtpbench's default target and the server its tests run against, and it
+// can inject delays, rejections and stalls so that demos and tests can see
+// how a client and its figures react.
+//
+// It is written here rather than on a server library because it must never
+// be the bottleneck: replies are batched per read so a pipelined group costs
+// one write, and content is scanned without copying.
+package sink
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Step is a point in the SMTP dialogue where a delay or rejection can be
+// injected.
+type Step uint8
+
+const (
+	StepConnect Step = iota // the greeting
+	StepEHLO
+	StepMail
+	StepRcpt
+	StepData // the reply to DATA
+	StepBody // the reply after end of data
+	StepRset
+	StepQuit
+	numSteps
+)
+
+var stepNames = [numSteps]string{"connect", "ehlo", "mail", "rcpt", "data", "body", "rset", "quit"}
+
+// ParseStep reads a step name (the smtpbench phase names; "banner" is an
+// alias for connect).
+func ParseStep(s string) (Step, error) {
+	if s == "banner" {
+		return StepConnect, nil
+	}
+	for i, n := range stepNames {
+		if n == s {
+			return Step(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown step %q (want one of %s)", s, strings.Join(stepNames[:], ", "))
+}
+
+func (s Step) String() string { return stepNames[s] }
+
+// Reject makes a share of replies at one step negative.
+type Reject struct {
+	Percent float64 // 0-100
+	Code    int     // reply code; a sensible 5yz per step when zero
+}
+
+// Config sets up a Server; the zero value is a plain fast sink.
+type Config struct {
+	Hostname string
+	Delay    [numSteps]time.Duration
+	Reject   [numSteps]Reject
+	// StallAt and StallFor hold every reply due in [StallAt, StallAt+StallFor)
+	// after Serve starts until the window ends, as a server stuck in a
+	// garbage-collection pause or fsync would.
+	StallAt, StallFor time.Duration
+	// OnMessage, when set, receives each accepted message's envelope and
+	// content (dot-unstuffed, as stored by a real server). It runs on the
+	// connection's goroutine and must not keep data.
+	OnMessage func(from string, to []string, data []byte)
+}
+
+// Server is a running sink.
+type Server struct {
+	cfg      Config
+	ln       net.Listener
+	start    time.Time
+	accepted atomic.Uint64
+	sessions atomic.Uint64
+	rejectN  [numSteps]atomic.Uint64
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	conns    map[net.Conn]struct{}
+	closed   bool
+}
+
+// Listen opens addr (for example 127.0.0.1:0) and returns a server that is
+// not yet serving.
+func Listen(addr string, cfg Config) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Hostname == "" {
+		cfg.Hostname = "smtpbench-sink"
+	}
+	return &Server{cfg: cfg, ln: ln, conns: map[net.Conn]struct{}{}}, nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Accepted is how many messages the server has accepted.
+func (s *Server) Accepted() uint64 { return s.accepted.Load() }
+
+// Sessions is how many connections the server has accepted.
+func (s *Server) Sessions() uint64 { return s.sessions.Load() }
+
+// Serve accepts connections until ctx is done or Close is called, then
+// closes every open connection and waits for their goroutines.
+func (s *Server) Serve(ctx context.Context) error {
+	s.start = time.Now()
+	stop := context.AfterFunc(ctx, func() { s.Close() })
+	defer stop()
+	for {
+		conn, err := s.ln.Accept()
+		if err != nil {
+			s.Close()
+			s.wg.Wait()
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return err
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			conn.Close()
+			continue
+		}
+		s.conns[conn] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		s.sessions.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.serveConn(conn)
+			s.mu.Lock()
+			delete(s.conns, conn)
+			s.mu.Unlock()
+			conn.Close()
+		}()
+	}
+}
+
+// Close stops the listener and drops open connections.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	for c := range s.conns {
+		c.Close()
+	}
+	return s.ln.Close()
+}
+
+// rejects decides, deterministically, whether this occurrence of step is
+// rejected: exactly Percent of occurrences are, spread evenly, so tests can
+// predict counts.
+func (s *Server) rejects(step Step) bool {
+	p := s.cfg.Reject[step].Percent
+	if p <= 0 {
+		return false
+	}
+	k := s.rejectN[step].Add(1)
+	return uint64(float64(k)*p/100) > uint64(float64(k-1)*p/100)
+}
+
+var defaultReject = [numSteps]string{
+	StepConnect: "554 5.3.2 sink: not accepting connections",
+	StepEHLO:    "550 5.5.0 sink: EHLO rejected",
+	StepMail:    "550 5.7.1 sink: sender rejected",
+	StepRcpt:    "550 5.1.1 sink: recipient rejected",
+	StepData:    "554 5.5.0 sink: DATA rejected",
+	StepBody:    "554 5.6.0 sink: message rejected",
+	StepRset:    "500 5.5.0 sink: RSET rejected",
+	StepQuit:    "500 5.5.0 sink: QUIT rejected",
+}
+
+type conn struct {
+	s        *Server
+	c        net.Conn
+	br       *bufio.Reader
+	bw       *bufio.Writer
+	mail     bool
+	from     string
+	rcpts    []string
+	rcptN    int
+	keepData bool
+	data     []byte
+}
+
+func (s *Server) serveConn(nc net.Conn) {
+	c := &conn{s: s, c: nc, br: bufio.NewReaderSize(nc, 64<<10), bw: bufio.NewWriterSize(nc, 4096),
+		keepData: s.cfg.OnMessage != nil}
+	if !c.reply(StepConnect, "220 "+s.cfg.Hostname+" ESMTP smtpbench sink") {
+		c.flush()
+		return
+	}
+	c.flush()
+	for {
+		line, err := c.readLine()
+		if err != nil {
+			return
+		}
+		if !c.handle(line) {
+			c.flush()
+			return
+		}
+		// Flush only when the client has nothing more queued: a pipelined
+		// group then gets its replies in one write (RFC 2920 3.2).
+		if c.br.Buffered() == 0 {
+			if c.flush() != nil {
+				return
+			}
+		}
+	}
+}
+
+func (c *conn) readLine() ([]byte, error) {
+	line, err := c.br.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		// Drain the rest of an overlong line and answer it as a syntax error.
+		for errors.Is(err, bufio.ErrBufferFull) {
+			_, err = c.br.ReadSlice('\n')
+		}
+		if err != nil {
+			return nil, err
+		}
+		return []byte("\x00TOO-LONG"), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(line, "\r\n"), nil
+}
+
+func (c *conn) flush() error {
+	if c.bw.Buffered() == 0 {
+		return nil
+	}
+	if cfg := &c.s.cfg; cfg.StallFor > 0 {
+		since := time.Since(c.s.start)
+		if since >= cfg.StallAt && since < cfg.StallAt+cfg.StallFor {
+			time.Sleep(cfg.StallAt + cfg.StallFor - since)
+		}
+	}
+	return c.bw.Flush()
+}
+
+// reply queues the reply to step, or the injected rejection; it reports
+// whether the step succeeded.
+func (c *conn) reply(step Step, ok string) bool {
+	if d := c.s.cfg.Delay[step]; d > 0 {
+		// The reply must leave late, so earlier queued replies go first.
+		c.flush()
+		time.Sleep(d)
+	}
+	if c.s.rejects(step) {
+		r := c.s.cfg.Reject[step]
+		text := defaultReject[step]
+		if r.Code != 0 {
+			text = strconv.Itoa(r.Code) + text[3:]
+			if r.Code/100 != 5 && text[4] == '5' {
+				text = text[:4] + strconv.Itoa(r.Code/100) + text[5:]
+			}
+		}
+		c.bw.WriteString(text + "\r\n")
+		return false
+	}
+	c.bw.WriteString(ok)
+	c.bw.WriteString("\r\n")
+	return true
+}
+
+func hasPrefixFold(b []byte, p string) bool {
+	return len(b) >= len(p) && strings.EqualFold(string(b[:len(p)]), p)
+}
+
+// handle answers one command line; false ends the session.
+func (c *conn) handle(line []byte) bool {
+	switch {
+	case hasPrefixFold(line, "EHLO"):
+		c.resetTx()
+		if c.reply(StepEHLO, "250-"+c.s.cfg.Hostname+" greets you\r\n250-PIPELINING\r\n250-SIZE 104857600\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES") {
+			return true
+		}
+	case hasPrefixFold(line, "HELO"):
+		c.resetTx()
+		c.reply(StepEHLO, "250 "+c.s.cfg.Hostname)
+	case hasPrefixFold(line, "MAIL FROM:"):
+		if c.mail {
+			c.bw.WriteString("503 5.5.1 sink: nested MAIL\r\n")
+			return true
+		}
+		if c.reply(StepMail, "250 2.1.0 Ok") {
+			c.mail = true
+			if c.keepData {
+				c.from = string(line[len("MAIL FROM:"):])
+			}
+		}
+	case hasPrefixFold(line, "RCPT TO:"):
+		if !c.mail {
+			c.bw.WriteString("503 5.5.1 sink: need MAIL first\r\n")
+			return true
+		}
+		if c.reply(StepRcpt, "250 2.1.5 Ok") {
+			c.rcptN++
+			if c.keepData {
+				c.rcpts = append(c.rcpts, string(line[len("RCPT TO:"):]))
+			}
+		}
+	case hasPrefixFold(line, "DATA"):
+		if c.rcptN == 0 {
+			// RFC 2920 3.1: a pipelined DATA after every RCPT failed.
+			c.bw.WriteString("554 5.5.1 sink: no valid recipients\r\n")
+			return true
+		}
+		if !c.reply(StepData, "354 End data with <CR><LF>.<CR><LF>") {
+			c.resetTx()
+			return true
+		}
+		if err := c.readData(); err != nil {
+			return false
+		}
+		if c.reply(StepBody, "250 2.0.0 Ok: queued") {
+			c.s.accepted.Add(1)
+			if c.keepData {
+				c.s.cfg.OnMessage(c.from, c.rcpts, c.data)
+			}
+		}
+		c.resetTx()
+	case hasPrefixFold(line, "RSET"):
+		c.resetTx()
+		c.reply(StepRset, "250 2.0.0 Ok")
+	case hasPrefixFold(line, "NOOP"):
+		c.bw.WriteString("250 2.0.0 Ok\r\n")
+	case hasPrefixFold(line, "QUIT"):
+		c.reply(StepQuit, "221 2.0.0 Bye")
+		return false
+	case len(line) > 0 && line[0] == 0:
+		c.bw.WriteString("500 5.5.2 sink: line too long\r\n")
+	default:
+		c.bw.WriteString("502 5.5.2 sink: command not recognized\r\n")
+	}
+	return true
+}
+
+func (c *conn) resetTx() {
+	c.mail = false
+	c.rcptN = 0
+	c.rcpts = c.rcpts[:0]
+	c.data = c.data[:0]
+}
+
+// readData consumes content up to the "." line (RFC 5321 4.5.2), undoing
+// dot-stuffing when the content is kept.
+func (c *conn) readData() error {
+	// Replies already queued (MAIL, RCPT, 354) must reach the client before
+	// it will send content.
+	if err := c.flush(); err != nil {
+		return err
+	}
+	lineStart := true
+	for {
+		chunk, err := c.br.ReadSlice('\n')
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+			if errors.Is(err, io.EOF) {
+				return io.ErrUnexpectedEOF
+			}
+			return err
+		}
+		complete := err == nil
+		if lineStart && (bytes.Equal(chunk, []byte(".\r\n")) || bytes.Equal(chunk, []byte(".\n"))) {
+			return nil
+		}
+		if c.keepData {
+			if lineStart && len(chunk) > 0 && chunk[0] == '.' {
+				chunk = chunk[1:]
+			}
+			c.data = append(c.data, chunk...)
+		}
+		lineStart = complete
+	}
+}

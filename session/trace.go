@@ -1,0 +1,118 @@
+package session
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+)
+
+// traceContentLines is how many content lines a trace shows before it
+// summarises the rest as a byte count.
+const traceContentLines = 4
+
+// TraceWriter serialises trace lines from several sessions onto one writer.
+// Only traced sessions take its lock, so tracing the first few sessions does
+// not slow down the others.
+type TraceWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+// NewTraceWriter returns a TraceWriter on w.
+func NewTraceWriter(w io.Writer) *TraceWriter { return &TraceWriter{w: w} }
+
+func (t *TraceWriter) line(id int64, dir string, text []byte) {
+	t.mu.Lock()
+	fmt.Fprintf(t.w, "[%d] %s %s\n", id, dir, text)
+	t.mu.Unlock()
+}
+
+// traceConn logs what passes through a connection, one SMTP line at a time:
+// "C:" for what we send, "S:" for what the server sends. Content after DATA
+// is shown for a few lines and then counted; AUTH arguments are masked.
+type traceConn struct {
+	net.Conn
+	t        *TraceWriter
+	id       int64
+	out, in  []byte // partial lines
+	inData   bool   // a DATA command went out: the next content is message data
+	dataLine int
+	dataHide int64
+}
+
+func newTraceConn(c net.Conn, t *TraceWriter, id int64) net.Conn {
+	return &traceConn{Conn: c, t: t, id: id}
+}
+
+func (c *traceConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.in = append(c.in, p[:n]...)
+	for {
+		i := bytes.IndexByte(c.in, '\n')
+		if i < 0 {
+			break
+		}
+		c.t.line(c.id, "S:", bytes.TrimRight(c.in[:i], "\r"))
+		c.in = c.in[i+1:]
+	}
+	if err != nil && len(c.in) > 0 {
+		c.t.line(c.id, "S:", append(c.in, " [incomplete line]"...))
+		c.in = nil
+	}
+	if err != nil && err != io.EOF {
+		c.t.line(c.id, "--", []byte(err.Error()))
+	} else if err == io.EOF {
+		c.t.line(c.id, "--", []byte("connection closed by server"))
+	}
+	return n, err
+}
+
+func (c *traceConn) Write(p []byte) (int, error) {
+	c.out = append(c.out, p...)
+	for {
+		i := bytes.IndexByte(c.out, '\n')
+		if i < 0 {
+			break
+		}
+		c.logOut(bytes.TrimRight(c.out[:i], "\r"), int64(i+1))
+		c.out = c.out[i+1:]
+	}
+	return c.Conn.Write(p)
+}
+
+func (c *traceConn) logOut(line []byte, size int64) {
+	if c.inData {
+		if len(line) == 1 && line[0] == '.' {
+			if c.dataHide > 0 {
+				c.t.line(c.id, "C:", fmt.Appendf(nil, "[... %d more bytes of content]", c.dataHide))
+			}
+			c.t.line(c.id, "C:", line)
+			c.inData, c.dataLine, c.dataHide = false, 0, 0
+			return
+		}
+		c.dataLine++
+		if c.dataLine > traceContentLines {
+			c.dataHide += size
+			return
+		}
+		c.t.line(c.id, "C:", line)
+		return
+	}
+	if len(line) >= 5 && bytes.EqualFold(line[:5], []byte("AUTH ")) {
+		// Show the mechanism, never the credentials.
+		if sp := bytes.IndexByte(line[5:], ' '); sp >= 0 {
+			line = append(append([]byte{}, line[:5+sp]...), " ****"...)
+		}
+	}
+	c.t.line(c.id, "C:", line)
+	if bytes.EqualFold(line, []byte("DATA")) {
+		c.inData = true
+	}
+}
+
+func (c *traceConn) Close() error {
+	c.t.line(c.id, "--", []byte("connection closed"))
+	return c.Conn.Close()
+}

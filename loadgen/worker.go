@@ -106,10 +106,9 @@ func (w *worker) loop() {
 		res := w.client.Send(cur.msg, next.msg)
 		w.sentOnConn++
 		w.record(cur, res)
-		cur = pending{}
-		if w.client.Ahead() != nil {
-			cur = next
-		}
+		// Whether or not next's envelope went out (it does not when cur
+		// never reached its content), next is the following message.
+		cur = next
 		if w.client.Ahead() == nil && (w.client.Err() != nil || (perConn > 0 && w.sentOnConn >= perConn)) {
 			w.closeSession()
 		}
@@ -152,6 +151,12 @@ func (w *worker) route(p pending) {
 // runs from when a session began it.
 func (w *worker) record(p pending, res session.Result) {
 	rec := w.active
+	if res.Err != nil && w.r.abortCtx.Err() != nil && res.Outcome == session.OutcomeFailed {
+		// The connection failed because we dropped it, not the server.
+		e := *res.Err
+		e.Class = session.ClassAborted
+		res.Err = &e
+	}
 	rec.Message(&res)
 	if res.Outcome == session.OutcomeOK {
 		w.r.liveOK.Add(1)

@@ -90,6 +90,7 @@ type Server struct {
 	mu       sync.Mutex
 	conns    map[net.Conn]struct{}
 	closed   bool
+	done     chan struct{} // closed by Close, so injected delays end early
 }
 
 // Listen opens addr (for example 127.0.0.1:0) and returns a server that is
@@ -102,7 +103,7 @@ func Listen(addr string, cfg Config) (*Server, error) {
 	if cfg.Hostname == "" {
 		cfg.Hostname = "smtpbench-sink"
 	}
-	return &Server{cfg: cfg, ln: ln, conns: map[net.Conn]struct{}{}}, nil
+	return &Server{cfg: cfg, ln: ln, conns: map[net.Conn]struct{}{}, done: make(chan struct{})}, nil
 }
 
 // Addr is the address the server listens on.
@@ -159,6 +160,7 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.closed = true
+	close(s.done)
 	for c := range s.conns {
 		c.Close()
 	}
@@ -253,7 +255,7 @@ func (c *conn) flush() error {
 	if cfg := &c.s.cfg; cfg.StallFor > 0 {
 		since := time.Since(c.s.start)
 		if since >= cfg.StallAt && since < cfg.StallAt+cfg.StallFor {
-			time.Sleep(cfg.StallAt + cfg.StallFor - since)
+			c.s.sleep(cfg.StallAt + cfg.StallFor - since)
 		}
 	}
 	return c.bw.Flush()
@@ -265,7 +267,7 @@ func (c *conn) reply(step Step, ok string) bool {
 	if d := c.s.cfg.Delay[step]; d > 0 {
 		// The reply must leave late, so earlier queued replies go first.
 		c.flush()
-		time.Sleep(d)
+		c.s.sleep(d)
 	}
 	if c.s.rejects(step) {
 		r := c.s.cfg.Reject[step]
@@ -392,5 +394,15 @@ func (c *conn) readData() error {
 			c.data = append(c.data, chunk...)
 		}
 		lineStart = complete
+	}
+}
+
+// sleep waits for d or until the server closes.
+func (s *Server) sleep(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-s.done:
 	}
 }

@@ -1,0 +1,344 @@
+package loadgen
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smtpbench/smtpbench/report"
+	"github.com/smtpbench/smtpbench/session"
+	"github.com/smtpbench/smtpbench/session/sink"
+)
+
+// startSink runs a built-in sink for the test and stops it at cleanup.
+func startSink(t *testing.T, cfg sink.Config) *sink.Server {
+	t.Helper()
+	srv, err := sink.Listen("127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { srv.Serve(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return srv
+}
+
+func testData(t *testing.T) []byte {
+	t.Helper()
+	d, err := session.EncodeData(nil, []byte("Subject: t\r\n\r\nhello\r\n.dot line\r\n.\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// runBounded runs cfg and fails the test if it does not end within limit.
+func runBounded(t *testing.T, ctx context.Context, cfg Config, abort <-chan struct{}, limit time.Duration) *report.Result {
+	t.Helper()
+	type out struct {
+		res *report.Result
+		err error
+	}
+	ch := make(chan out, 1)
+	go func() {
+		res, err := Run(ctx, cfg, abort)
+		ch <- out{res, err}
+	}()
+	select {
+	case o := <-ch:
+		if o.err != nil {
+			t.Fatal(o.err)
+		}
+		return o.res
+	case <-time.After(limit):
+		t.Fatalf("run did not finish within %s", limit)
+		return nil
+	}
+}
+
+// checkInvariant asserts attempted = ok + rejected + failed and that every
+// message the server accepted is counted ok exactly once.
+func checkInvariant(t *testing.T, res *report.Result, srv *sink.Server) {
+	t.Helper()
+	tot := res.Total
+	if res.Warmup != nil {
+		tot = report.NewRecorder(res.Open)
+		tot.Merge(res.Total)
+		tot.Merge(res.Warmup)
+	}
+	if tot.Attempted != tot.OK+tot.Rejected+tot.Failed {
+		t.Errorf("attempted %d != ok %d + rejected %d + failed %d", tot.Attempted, tot.OK, tot.Rejected, tot.Failed)
+	}
+	// The sink counts a message before its reply leaves, so give the last
+	// replies a moment; the count can only grow towards ours.
+	deadline := time.Now().Add(2 * time.Second)
+	for srv.Accepted() != uint64(tot.OK) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := srv.Accepted(); got != uint64(tot.OK) {
+		t.Errorf("server accepted %d, smtpbench counted %d ok", got, tot.OK)
+	}
+}
+
+func TestRunCountsMatchServer(t *testing.T) {
+	cases := []struct {
+		name string
+		cfg  Config
+		sink sink.Config
+		// wantRejected, when >= 0, is the exact number of rejected messages.
+		wantRejected int64
+	}{
+		{"pipelined reuse", Config{Concurrency: 8, Messages: 3000}, sink.Config{}, 0},
+		{"no pipelining", Config{Concurrency: 8, Messages: 1000, Session: session.Options{Pipelining: session.PipeliningOff}}, sink.Config{}, 0},
+		{"new connection per message", Config{Concurrency: 4, Messages: 300, PerConn: 1}, sink.Config{}, 0},
+		{"three per connection", Config{Concurrency: 4, Messages: 301, PerConn: 3}, sink.Config{}, 0},
+		{"several recipients", Config{Concurrency: 4, Messages: 500, Rcpts: 5}, sink.Config{}, 0},
+		{"every rcpt rejected, DATA pipelined", Config{Concurrency: 2, Messages: 50},
+			sink.Config{Reject: rejectAt(sink.StepRcpt, 100, 0)}, 50},
+		{"half the recipients rejected", Config{Concurrency: 4, Messages: 400, Rcpts: 2},
+			sink.Config{Reject: rejectAt(sink.StepRcpt, 50, 0)}, -1},
+		{"mail rejected sometimes", Config{Concurrency: 4, Messages: 400},
+			sink.Config{Reject: rejectAt(sink.StepMail, 10, 0)}, 40},
+		{"body rejected sometimes", Config{Concurrency: 4, Messages: 400},
+			sink.Config{Reject: rejectAt(sink.StepBody, 20, 451)}, 80},
+		{"data rejected sometimes, no pipelining", Config{Concurrency: 4, Messages: 400, Session: session.Options{Pipelining: session.PipeliningOff}},
+			sink.Config{Reject: rejectAt(sink.StepData, 25, 0)}, 100},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := startSink(t, tc.sink)
+			cfg := tc.cfg
+			cfg.Target = srv.Addr()
+			cfg.Data = testData(t)
+			cfg.Session.Timeout = 5 * time.Second
+			res := runBounded(t, context.Background(), cfg, nil, 60*time.Second)
+			checkInvariant(t, res, srv)
+			if res.Total.Attempted != cfg.Messages {
+				t.Errorf("attempted %d, want %d", res.Total.Attempted, cfg.Messages)
+			}
+			if tc.wantRejected >= 0 && res.Total.Rejected != tc.wantRejected {
+				t.Errorf("rejected %d, want %d (errors %v)", res.Total.Rejected, tc.wantRejected, res.Total.Errors)
+			}
+			if res.Total.Failed != 0 {
+				t.Errorf("failed %d, want 0 (errors %v)", res.Total.Failed, res.Total.Errors)
+			}
+			if n := res.Total.Phases[session.PhaseMessage].TotalCount(); n != cfg.Messages {
+				t.Errorf("message histogram holds %d samples, want %d", n, cfg.Messages)
+			}
+			if cfg.PerConn > 0 {
+				want := int64(0)
+				// Each worker opens ceil(its messages / per-conn) sessions;
+				// at least the total over per-conn.
+				want = (cfg.Messages + int64(cfg.PerConn) - 1) / int64(cfg.PerConn)
+				if res.Total.Connections < want {
+					t.Errorf("connections %d, want at least %d", res.Total.Connections, want)
+				}
+			}
+		})
+	}
+}
+
+func rejectAt(step sink.Step, pct float64, code int) (r [8]sink.Reject) {
+	r[step] = sink.Reject{Percent: pct, Code: code}
+	return r
+}
+
+func TestRunDurationAndStop(t *testing.T) {
+	srv := startSink(t, sink.Config{})
+	cfg := Config{Target: srv.Addr(), Concurrency: 4, Duration: 300 * time.Millisecond, Data: testData(t)}
+	res := runBounded(t, context.Background(), cfg, nil, 10*time.Second)
+	if res.StopReason != StopDuration {
+		t.Errorf("stop reason %q, want %q", res.StopReason, StopDuration)
+	}
+	if res.Total.OK == 0 {
+		t.Error("no messages in 300ms")
+	}
+	checkInvariant(t, res, srv)
+	if len(res.Intervals) == 0 {
+		t.Error("no intervals")
+	}
+	var sum int64
+	for _, iv := range res.Intervals {
+		sum += iv.OK
+	}
+	if sum != res.Total.OK {
+		t.Errorf("intervals add up to %d ok, totals say %d", sum, res.Total.OK)
+	}
+
+	// A cancelled context stops the run gracefully and keeps what it measured.
+	srv = startSink(t, sink.Config{})
+	cfg.Target = srv.Addr()
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	cfg.Duration = time.Hour
+	res = runBounded(t, ctx, cfg, nil, 10*time.Second)
+	if res.StopReason != StopSignal {
+		t.Errorf("stop reason %q, want %q", res.StopReason, StopSignal)
+	}
+	if res.Total.OK == 0 || res.Total.Failed != 0 {
+		t.Errorf("graceful stop: ok %d failed %d", res.Total.OK, res.Total.Failed)
+	}
+	checkInvariant(t, res, srv)
+}
+
+func TestRunAbortDropsStalledSessions(t *testing.T) {
+	var d [8]time.Duration
+	d[sink.StepBody] = 30 * time.Second
+	srv := startSink(t, sink.Config{Delay: d})
+	ctx, cancel := context.WithCancel(context.Background())
+	abort := make(chan struct{})
+	time.AfterFunc(300*time.Millisecond, func() { cancel() })
+	time.AfterFunc(500*time.Millisecond, func() { close(abort) })
+	cfg := Config{Target: srv.Addr(), Concurrency: 3, Duration: time.Hour, Data: testData(t), Grace: time.Hour}
+	start := time.Now()
+	res := runBounded(t, ctx, cfg, abort, 10*time.Second)
+	if el := time.Since(start); el > 5*time.Second {
+		t.Errorf("abort took %s", el)
+	}
+	// Each session has one message waiting for its end-of-data reply and,
+	// pipelined behind it, the next one's envelope: both fail as aborted.
+	if res.Total.Failed != 6 || res.Total.OK != 0 {
+		t.Errorf("ok %d failed %d, want 0 and 6 (two in flight per session)", res.Total.OK, res.Total.Failed)
+	}
+	if res.Total.Errors[report.ErrorKey{Phase: session.PhaseBody, Class: session.ClassAborted}] != 6 {
+		t.Errorf("errors %v, want 6 aborted in body", res.Total.Errors)
+	}
+	checkInvariant(t, res, srv)
+}
+
+func TestRunGraceExpiryAborts(t *testing.T) {
+	var d [8]time.Duration
+	d[sink.StepBody] = 30 * time.Second
+	srv := startSink(t, sink.Config{Delay: d})
+	cfg := Config{Target: srv.Addr(), Concurrency: 2, Duration: 200 * time.Millisecond, Data: testData(t), Grace: 200 * time.Millisecond}
+	res := runBounded(t, context.Background(), cfg, nil, 10*time.Second)
+	if res.Total.Failed != 4 || res.Total.OK != 0 {
+		t.Errorf("ok %d failed %d, want 0 and 4 in-flight messages cut off by the grace period", res.Total.OK, res.Total.Failed)
+	}
+	checkInvariant(t, res, srv)
+}
+
+func TestRunRefusedIsReported(t *testing.T) {
+	srv := startSink(t, sink.Config{})
+	addr := srv.Addr()
+	srv.Close()
+	cfg := Config{Target: addr, Concurrency: 4, Messages: 1000, Data: testData(t), Session: session.Options{Timeout: time.Second}}
+	res := runBounded(t, context.Background(), cfg, nil, 10*time.Second)
+	if res.StopReason != StopConnect {
+		t.Errorf("stop reason %q, want %q", res.StopReason, StopConnect)
+	}
+	if res.Total.Connections != 0 || res.Total.OK != 0 {
+		t.Errorf("connections %d ok %d", res.Total.Connections, res.Total.OK)
+	}
+	if res.Total.Attempted != res.Total.Failed {
+		t.Errorf("attempted %d failed %d", res.Total.Attempted, res.Total.Failed)
+	}
+}
+
+// TestOpenModelSeesStall is the coordinated-omission test: the server holds
+// every reply for S seconds in the middle of a T-second run at a fixed rate.
+// Messages due during the stall wait until it ends, so their latency from the
+// due time is spread evenly over (0, S]; they are S/T of all messages, and the
+// q-quantile of the run is S - (1-q)·T (see README). The service time and a
+// closed loop see only the few messages in flight when the stall began.
+func TestOpenModelSeesStall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes 6 s")
+	}
+	const (
+		runFor  = 3 * time.Second
+		stall   = 500 * time.Millisecond
+		stallAt = time.Second
+		rate    = 300
+	)
+	srv := startSink(t, sink.Config{StallAt: stallAt, StallFor: stall})
+	cfg := Config{Target: srv.Addr(), Concurrency: 4, Duration: runFor, Rate: rate, Data: testData(t)}
+	res := runBounded(t, context.Background(), cfg, nil, 20*time.Second)
+	checkInvariant(t, res, srv)
+	p99 := time.Duration(res.Total.Phases[session.PhaseMessage].ValueAtQuantile(99)) * time.Microsecond
+	want := stall - runFor/100 // S - (1-0.99)·T
+	if p99 < want*7/10 || p99 > want*13/10 {
+		t.Errorf("open-model message p99 %s, theory says about %s", p99, want)
+	}
+	svc := time.Duration(res.Total.Service.ValueAtQuantile(99)) * time.Microsecond
+	if svc > stall/4 {
+		t.Errorf("service-time p99 %s should stay far below the stall of %s", svc, stall)
+	}
+	for _, w := range res.Warnings {
+		if strings.Contains(w, "could not keep the rate") || strings.Contains(w, "woke late") {
+			t.Errorf("a server stall must not be blamed on the generator: %s", w)
+		}
+	}
+
+	// The same stall under a closed loop: only the messages in flight wait.
+	srv2 := startSink(t, sink.Config{StallAt: stallAt, StallFor: stall})
+	cfg = Config{Target: srv2.Addr(), Concurrency: 4, Duration: runFor, Data: testData(t)}
+	res = runBounded(t, context.Background(), cfg, nil, 20*time.Second)
+	checkInvariant(t, res, srv2)
+	closed := time.Duration(res.Total.Phases[session.PhaseMessage].ValueAtQuantile(99)) * time.Microsecond
+	if closed > stall/4 {
+		t.Errorf("closed-loop p99 %s: coordinated omission should hide the stall", closed)
+	}
+}
+
+func TestOpenModelWarnsWhenBehind(t *testing.T) {
+	srv := startSink(t, sink.Config{})
+	// No machine sends a million messages a second through two sessions.
+	for _, cfg := range []Config{
+		{Concurrency: 2, Duration: 500 * time.Millisecond, Rate: 1e6},
+		{Concurrency: 2, Messages: 3000, Rate: 1e6},
+	} {
+		cfg.Target, cfg.Data = srv.Addr(), testData(t)
+		res := runBounded(t, context.Background(), cfg, nil, 20*time.Second)
+		found := false
+		for _, w := range res.Warnings {
+			found = found || strings.Contains(w, "could not keep the rate")
+		}
+		if !found {
+			t.Errorf("messages=%d: no lag warning; warnings %q", cfg.Messages, res.Warnings)
+		}
+		if res.Total.Lag.TotalCount() == 0 {
+			t.Error("no start-lag samples")
+		}
+	}
+}
+
+func TestWarmupIsCountedApart(t *testing.T) {
+	srv := startSink(t, sink.Config{})
+	cfg := Config{Target: srv.Addr(), Concurrency: 2, Duration: 600 * time.Millisecond, Warmup: 300 * time.Millisecond, Data: testData(t)}
+	res := runBounded(t, context.Background(), cfg, nil, 10*time.Second)
+	if res.Warmup == nil || res.Warmup.OK == 0 || res.Total.OK == 0 {
+		t.Fatalf("warm-up and main period should both have messages: %+v", res.Warmup)
+	}
+	if n := res.Total.Phases[session.PhaseMessage].TotalCount(); n != res.Total.OK {
+		t.Errorf("message histogram %d samples, main-period ok %d: warm-up leaked in", n, res.Total.OK)
+	}
+	checkInvariant(t, res, srv)
+}
+
+func TestPacerDue(t *testing.T) {
+	p := ConstantPacer{Rate: 100}
+	if d := p.Due(100); d != time.Second {
+		t.Errorf("constant: message 100 due at %s, want 1s", d)
+	}
+	r := ConstantPacer{Rate: 100, Ramp: 2 * time.Second}
+	// Over a 2 s ramp to 100/s, 100 messages are sent (area of the triangle).
+	if d := r.Due(100); d < 1990*time.Millisecond || d > 2010*time.Millisecond {
+		t.Errorf("ramp: message 100 due at %s, want 2s", d)
+	}
+	if d := r.Due(200); d < 2990*time.Millisecond || d > 3010*time.Millisecond {
+		t.Errorf("ramp: message 200 due at %s, want 3s", d)
+	}
+	pp := NewPoissonPacer(1000, 0, 7)
+	last := pp.Due(9999)
+	if last < 9*time.Second || last > 11*time.Second {
+		t.Errorf("poisson: 10000 messages at 1000/s end at %s", last)
+	}
+	for i := uint64(1); i < 1000; i++ {
+		if pp.Due(i) < pp.Due(i-1) {
+			t.Fatalf("poisson schedule goes backwards at %d", i)
+		}
+	}
+}

@@ -56,7 +56,11 @@ func WriteTable(w io.Writer, res *Result) error {
 		fmt.Fprintf(b, "warm-up     %d ok, %d rejected, %d failed (not in the figures above)\n", j.Warmup.MessagesOK, j.Warmup.MessagesRejected, j.Warmup.MessagesFailed)
 	}
 
-	b.WriteString("\nreplies\n")
+	b.WriteString("\nreplies")
+	if len(j.Replies) == 0 {
+		b.WriteString("     none")
+	}
+	b.WriteString("\n")
 	for p := session.Phase(0); p < session.NumPhases; p++ {
 		codes := j.Replies[p.String()]
 		if len(codes) == 0 {

@@ -97,7 +97,7 @@ func (w *worker) loop() {
 		}
 		next = pending{}
 		perConn := r.cfg.PerConn
-		if w.client.Pipelining() && w.client.Ahead() == nil && (perConn == 0 || w.sentOnConn+1 < perConn) {
+		if w.client.Pipelining() && (perConn == 0 || w.sentOnConn+1 < perConn) {
 			if i, due, ok := r.claimDue(time.Now()); ok {
 				next = pending{msg: w.message(i, cur.msg), due: due, began: time.Now()}
 				w.noteLast(i, next)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -65,6 +66,7 @@ type runFlags struct {
 	maxErrorRate float64
 	minRate      float64
 	trace        int
+	cpuProfile   string
 }
 
 func (f *runFlags) register(fs *pflag.FlagSet) {
@@ -93,6 +95,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.Float64Var(&f.maxErrorRate, "max-error-rate", -1, "fail (exit 1) if more than PERCENT of messages were rejected or failed")
 	fs.Float64Var(&f.minRate, "min-rate", 0, "fail (exit 1) if fewer than R messages/s were accepted")
 	fs.IntVar(&f.trace, "trace", 0, "print the SMTP conversation of the first N sessions to stderr")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of smtpbench itself to this file")
 }
 
 // runConfigJSON is the "config" object of the JSON report.
@@ -192,6 +195,17 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		}
 	}()
 
+	if f.cpuProfile != "" {
+		pf, err := os.Create(f.cpuProfile)
+		if err != nil {
+			return exitError{exitRun, fmt.Sprintf("--cpuprofile: %v", err)}
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return exitError{exitRun, fmt.Sprintf("--cpuprofile: %v", err)}
+		}
+		defer pprof.StopCPUProfile()
+	}
 	res, err := loadgen.Run(ctx, cfg, abort)
 	if err != nil {
 		return usagef("%v", err)

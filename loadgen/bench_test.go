@@ -1,0 +1,63 @@
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/smtpbench/smtpbench/report"
+	"github.com/smtpbench/smtpbench/session"
+	"github.com/smtpbench/smtpbench/session/sink"
+)
+
+// BenchmarkRunPipelined sends b.N messages through whole runs against an
+// in-process sink: session, pipelining, recording and intervals together.
+// allocs/op is per message; the run's fixed setup (histograms, sessions) is
+// spread over b.N, so use -benchtime 20000x or more. The sink allocates
+// nothing per message, so the figure is the client's.
+func BenchmarkRunPipelined(b *testing.B) {
+	for _, c := range []int{1, 8} {
+		b.Run(map[int]string{1: "sessions=1", 8: "sessions=8"}[c], func(b *testing.B) {
+			srv, err := sink.Listen("127.0.0.1:0", sink.Config{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			go srv.Serve(ctx)
+			defer cancel()
+			data, err := session.EncodeData(nil, bytes.Repeat([]byte("0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789\r\n"), 13))
+			if err != nil {
+				b.Fatal(err)
+			}
+			cfg := Config{Target: srv.Addr(), Concurrency: c, Messages: int64(b.N), Data: data, Grace: time.Second}
+			b.ReportAllocs()
+			b.SetBytes(int64(len(data)))
+			b.ResetTimer()
+			res, err := Run(context.Background(), cfg, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if res.Total.OK != int64(b.N) {
+				b.Fatalf("ok %d of %d: %v %v", res.Total.OK, b.N, res.Total.Errors, res.StopReason)
+			}
+		})
+	}
+}
+
+// BenchmarkRecord is the per-message recording cost: phase observations
+// and the message outcome.
+func BenchmarkRecord(b *testing.B) {
+	rec := report.NewRecorder(false)
+	res := session.Result{Outcome: session.OutcomeOK, RcptAccepted: 1}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		d := time.Duration(i%5000) * time.Microsecond
+		rec.Observe(session.PhaseMail, 250, d)
+		rec.Observe(session.PhaseRcpt, 250, d)
+		rec.Observe(session.PhaseData, 354, d)
+		rec.Observe(session.PhaseBody, 250, d)
+		rec.Message(&res)
+		report.RecordDuration(rec.Phases[session.PhaseMessage], d)
+	}
+}

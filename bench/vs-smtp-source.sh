@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Compare smtpbench with Postfix's smtp-source against the same smtp-sink.
+#
+# For each scenario it runs A (smtpbench) and B (smtp-source) alternately,
+# A B A B ..., ROUNDS times each, records wall and CPU time (user+sys) of
+# every run with /usr/bin/time, and prints per scenario the median
+# messages/s of each, the median of the per-round ratios A/B of messages/s,
+# and the median ratio of CPU seconds per message. Alternating in one run is
+# what makes the ratios meaningful on a noisy shared machine.
+#
+# Usage: bench/vs-smtp-source.sh [ROUNDS]   (default 3; needs Debian's postfix)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rounds=${1:-3}
+PATH="$PATH:/usr/sbin"
+for tool in smtp-sink smtp-source /usr/bin/time; do
+	command -v "$tool" >/dev/null || { echo "missing $tool (Debian: apt-get install postfix time)" >&2; exit 1; }
+done
+
+work=$(mktemp -d)
+sink_pid=
+cleanup() {
+	[ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+go build -o "$work/smtpbench" ./cmd/smtpbench
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+user_flag=()
+[ "$(id -u)" = 0 ] && user_flag=(-u nobody)
+smtp-sink "${user_flag[@]}" "127.0.0.1:$port" 1000 &
+sink_pid=$!
+for _ in $(seq 50); do
+	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+	sleep 0.1
+done
+
+# run LABEL CMD...: prints "wall cpu" for one run of CMD.
+run() {
+	local out="$work/time.$1"
+	shift
+	/usr/bin/time -f '%e %U %S' -o "$out" "$@" >/dev/null 2>"$work/stderr" ||
+		{ echo "failed: $*" >&2; cat "$work/stderr" >&2; exit 1; }
+	awk '{printf "%s %.3f\n", $1, $2 + $3}' "$out"
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+
+scenario() {
+	local name=$1 sessions=$2 messages=$3
+	local a_rates=() b_rates=() rate_ratios=() cpu_ratios=()
+	for r in $(seq "$rounds"); do
+		read -r aw ac < <(run a "$work/smtpbench" run -c "$sessions" -n "$messages" --size 1000 "127.0.0.1:$port")
+		read -r bw bc < <(run b smtp-source -s "$sessions" -m "$messages" -l 1000 -d "127.0.0.1:$port")
+		a_rates+=("$(awk -v n="$messages" -v w="$aw" 'BEGIN{print n/w}')")
+		b_rates+=("$(awk -v n="$messages" -v w="$bw" 'BEGIN{print n/w}')")
+		rate_ratios+=("$(awk -v a="$aw" -v b="$bw" 'BEGIN{print b/a}')")
+		cpu_ratios+=("$(awk -v a="$ac" -v b="$bc" 'BEGIN{print a/b}')")
+		printf '  round %d: smtpbench %.2fs wall %.2fs cpu | smtp-source %.2fs wall %.2fs cpu\n' "$r" "$aw" "$ac" "$bw" "$bc" >&2
+	done
+	printf '%-32s %12.0f %12.0f %10.2f %12.2f\n' "$name" \
+		"$(printf '%s\n' "${a_rates[@]}" | median)" "$(printf '%s\n' "${b_rates[@]}" | median)" \
+		"$(printf '%s\n' "${rate_ratios[@]}" | median)" "$(printf '%s\n' "${cpu_ratios[@]}" | median)" >>"$work/table"
+}
+
+echo "smtp-sink on 127.0.0.1:$port; $rounds rounds per scenario, alternating smtpbench (A) and smtp-source (B)" >&2
+: >"$work/table"
+scenario "50 sessions, 100000 x 1000 B" 50 100000
+scenario "1 session, 20000 x 1000 B" 1 20000
+
+echo
+printf '%-32s %12s %12s %10s %12s\n' scenario "A msg/s" "B msg/s" "A/B rate" "A/B cpu/msg"
+cat "$work/table"
+echo
+echo "A = smtpbench run -c S -n N --size 1000; B = smtp-source -s S -m N -l 1000 -d; medians over $rounds rounds."
+echo "CPU is user+sys of the client process; the goals are A/B rate >= 1.8 (50 sessions), >= 4.0 (1 session), A/B cpu/msg <= 0.5."

@@ -293,6 +293,11 @@ func (c *Client) readReply(p Phase, since time.Time) (Reply, error) {
 	if r.Code == CodeServiceClosing {
 		return r, c.fail(replyError(p, r))
 	}
+	if r.Code/100 == 3 && p != PhaseData {
+		// Only DATA may be answered 3yz; a server that says 354 elsewhere
+		// waits for content, and our next commands would become mail.
+		return r, c.fail(replyError(p, r))
+	}
 	return r, nil
 }
 
@@ -579,6 +584,11 @@ func (c *Client) apply(env *envelope, p Phase, r Reply) {
 			env.err = replyError(p, r)
 		}
 	case PhaseRcpt:
+		if !env.mailOK {
+			// MAIL was refused, so these replies (503) to pipelined RCPTs
+			// say nothing about the recipients; lockstep never sends them.
+			return
+		}
 		// RFC 5321 4.2.2: 251 "will forward" is as good as 250.
 		if ok {
 			env.rcptOK++

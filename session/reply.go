@@ -127,6 +127,11 @@ func parseReplyLine(line []byte) (code int, more bool, text []byte, err error) {
 	if len(line) < 3 {
 		return 0, false, nil, fmt.Errorf("%w: %q", ErrMalformedReply, line)
 	}
+	// RFC 5321 4.2: reply text is HT, SP and printable characters; a CR left
+	// inside the line would reach error texts and traces as a line break.
+	if bytes.IndexByte(line, '\r') >= 0 {
+		return 0, false, nil, fmt.Errorf("%w: CR inside %q", ErrMalformedReply, truncate(line))
+	}
 	for _, c := range line[:3] {
 		if c < '0' || c > '9' {
 			return 0, false, nil, fmt.Errorf("%w: %q", ErrMalformedReply, truncate(line))

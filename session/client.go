@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -120,8 +121,8 @@ func ParseTarget(s string) (string, error) {
 		return "", errors.New("empty target")
 	}
 	if host, port, err := net.SplitHostPort(s); err == nil {
-		if host == "" || port == "" {
-			return "", fmt.Errorf("target %q: want HOST[:PORT]", s)
+		if n, err := strconv.Atoi(port); host == "" || err != nil || n < 1 || n > 65535 {
+			return "", fmt.Errorf("target %q: want HOST[:PORT] with a port from 1 to 65535", s)
 		}
 		return net.JoinHostPort(host, port), nil
 	}
@@ -263,6 +264,7 @@ func (c *Client) command(p Phase, verb, arg string) (Reply, time.Time, error) {
 // the time the write completed: pipelined latencies are measured from there.
 func (c *Client) flush(p Phase) (time.Time, error) {
 	if c.err != nil {
+		c.wbuf = c.wbuf[:0]
 		return time.Time{}, c.err
 	}
 	c.conn.SetWriteDeadline(time.Now().Add(c.opts.Timeout))

@@ -37,7 +37,7 @@ type traceConn struct {
 	t        *TraceWriter
 	id       int64
 	out, in  []byte // partial lines
-	inData   bool   // a DATA command went out: the next content is message data
+	inData   bool   // the server sent 354: what we write next is message content
 	dataLine int
 	dataHide int64
 }
@@ -54,7 +54,13 @@ func (c *traceConn) Read(p []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		c.t.line(c.id, "S:", bytes.TrimRight(c.in[:i], "\r"))
+		line := bytes.TrimRight(c.in[:i], "\r")
+		c.t.line(c.id, "S:", line)
+		// Content follows only a 354: a refused DATA must not turn the
+		// next commands into hidden "content".
+		if bytes.HasPrefix(line, []byte("354")) {
+			c.inData = true
+		}
 		c.in = c.in[i+1:]
 	}
 	if err != nil && len(c.in) > 0 {
@@ -107,9 +113,6 @@ func (c *traceConn) logOut(line []byte, size int64) {
 		}
 	}
 	c.t.line(c.id, "C:", line)
-	if bytes.EqualFold(line, []byte("DATA")) {
-		c.inData = true
-	}
 }
 
 func (c *traceConn) Close() error {

@@ -207,7 +207,7 @@ func (s *Server) serveConn(nc net.Conn) {
 	c := &conn{s: s, c: nc, br: bufio.NewReaderSize(nc, 64<<10), bw: bufio.NewWriterSize(nc, 4096),
 		keepData: s.cfg.OnMessage != nil}
 	if !c.reply(StepConnect, "220 "+s.cfg.Hostname+" ESMTP smtpbench sink") {
-		c.flush()
+		c.refuseUntilQuit()
 		return
 	}
 	c.flush()
@@ -404,5 +404,25 @@ func (s *Server) sleep(d time.Duration) {
 	select {
 	case <-t.C:
 	case <-s.done:
+	}
+}
+
+// refuseUntilQuit serves a session whose greeting was 554: RFC 5321 3.1 says
+// the server waits for QUIT and answers 503 to anything else.
+func (c *conn) refuseUntilQuit() {
+	for {
+		if c.flush() != nil {
+			return
+		}
+		line, err := c.readLine()
+		if err != nil {
+			return
+		}
+		if hasPrefixFold(line, "QUIT") {
+			c.bw.WriteString("221 2.0.0 Bye\r\n")
+			c.flush()
+			return
+		}
+		c.bw.WriteString("503 5.5.1 sink: no service\r\n")
 	}
 }

@@ -63,6 +63,12 @@ func (c *traceConn) Read(p []byte) (int, error) {
 		}
 		c.in = c.in[i+1:]
 	}
+	if len(c.in) > readBufferSize {
+		// The reply reader refuses such a line; the trace must not buffer
+		// an endless one either.
+		c.t.line(c.id, "S:", fmt.Appendf(nil, "%s [... line longer than %d octets]", c.in[:80], readBufferSize))
+		c.in = c.in[:0]
+	}
 	if err != nil && len(c.in) > 0 {
 		c.t.line(c.id, "S:", append(c.in, " [incomplete line]"...))
 		c.in = nil
@@ -84,6 +90,11 @@ func (c *traceConn) Write(p []byte) (int, error) {
 		}
 		c.logOut(bytes.TrimRight(c.out[:i], "\r"), int64(i+1))
 		c.out = c.out[i+1:]
+	}
+	if len(c.out) > readBufferSize && c.inData {
+		// A long content line: count it without keeping it.
+		c.dataHide += int64(len(c.out))
+		c.out = c.out[:0]
 	}
 	return c.Conn.Write(p)
 }

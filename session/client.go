@@ -212,6 +212,11 @@ func (c *Client) Hello() error {
 	if err != nil {
 		return err
 	}
+	if c.rr.Buffered() > 0 && r.Code == CodeReady {
+		// RFC 5321 4.3.1: nothing may follow the greeting until we speak;
+		// a server that sends more is out of step from the start.
+		return c.fail(&Error{Phase: PhaseBanner, Class: ClassProtocol, Text: "server sent data after the greeting before EHLO"})
+	}
 	if r.Code != CodeReady {
 		e := replyError(PhaseBanner, r)
 		if r.Code == CodeNoService {
@@ -407,9 +412,16 @@ func (c *Client) Send(m *Message, next *Message) Result {
 	if nextEnv != nil {
 		nextEnv.start = t
 		if err != nil {
-			// The session died with next's envelope on the wire; next carries
-			// the same cause so the caller can count it as failed.
-			nextEnv.fatalErr = c.err
+			// The session died with next's envelope on the wire, unanswered:
+			// next fails at MAIL with the same class, but the reply code
+			// belongs to the message it answered, not to this one.
+			e := *c.err
+			e.Phase, e.Code, e.Enhanced = PhaseMail, 0, EnhancedCode{}
+			e.Text = "session ended before MAIL was answered"
+			if e.Err == nil {
+				e.Err = c.err
+			}
+			nextEnv.fatalErr = &e
 		} else {
 			c.readEnvelope(nextEnv, t)
 		}

@@ -532,7 +532,7 @@ func TestSend(t *testing.T) {
 				{recv: wireContent + group(2), send: closing, hangup: true}},
 			sends: []sendCall{
 				{m: 1, next: 2, outcome: OutcomeFailed, acc: 2, err: wantErr{ClassClosed, PhaseBody, 421}, ahead: 2},
-				{m: 2, outcome: OutcomeFailed, err: wantErr{ClassClosed, PhaseBody, 421}}},
+				{m: 2, outcome: OutcomeFailed, err: wantErr{ClassClosed, PhaseMail, 0}}},
 			broken: true,
 			writes: []string{group(1), wireContent + group(2)}},
 		{name: "server hangs up mid-reply",

@@ -13,6 +13,10 @@ import (
 // uses and call anything longer a protocol error rather than buffer it.
 const MaxReplyLine = 2000
 
+// MaxReplySize caps a whole multiline reply: a server that never ends one
+// must not make us buffer without limit. An EHLO reply is a few hundred octets.
+const MaxReplySize = 64 << 10
+
 // readBufferSize must hold a whole line of MaxReplyLine, because ReadSlice only
 // returns complete lines that fit in the buffer.
 const readBufferSize = 4096
@@ -109,6 +113,9 @@ func (rr *ReplyReader) ReadReply() (Reply, error) {
 		}
 		rep.Lines++
 		rr.text = append(rr.text, text...)
+		if len(rr.text) > MaxReplySize {
+			return Reply{}, fmt.Errorf("%w: multiline reply longer than %d octets", ErrMalformedReply, MaxReplySize)
+		}
 		if !more {
 			break
 		}

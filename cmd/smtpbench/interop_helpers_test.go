@@ -1,0 +1,820 @@
+package main
+
+// Helpers for the interoperability suite (GitHub issue 3): start real SMTP
+// servers nobody here wrote (Postfix smtp-sink, Mailpit) on free loopback
+// ports, run smtpbench against them through Main, and read back what the
+// servers counted and stored.
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"go/build"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/smtpbench/smtpbench/report"
+)
+
+// benchWatchdog bounds one smtpbench run. Every run also passes a small -n
+// and a --timeout, so reaching it means smtpbench hung.
+const benchWatchdog = 60 * time.Second
+
+// freePort returns a TCP port on 127.0.0.1 that was free a moment ago, for
+// servers that must be told their port on the command line.
+func freePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("finding a free port: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// gopathBins lists $(go env GOPATH)/bin for every GOPATH entry.
+var gopathBins = sync.OnceValue(func() []string {
+	gopath := build.Default.GOPATH
+	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil && len(bytes.TrimSpace(out)) > 0 {
+		gopath = string(bytes.TrimSpace(out))
+	}
+	var dirs []string
+	for _, p := range filepath.SplitList(gopath) {
+		dirs = append(dirs, filepath.Join(p, "bin"))
+	}
+	return dirs
+})
+
+// findServer looks for an SMTP server binary in PATH, /usr/sbin and
+// $(go env GOPATH)/bin. A missing server skips the test on a developer's
+// machine but fails it in CI (CI=true), where .ci/run installs every server:
+// a silently skipped interop suite would look green while proving nothing.
+func findServer(t testing.TB, name string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	for _, dir := range append([]string{"/usr/sbin", "/usr/local/sbin"}, gopathBins()...) {
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	msg := fmt.Sprintf("%s not found in PATH, /usr/sbin or $(go env GOPATH)/bin; .ci/run shows how to install it", name)
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// lockedBuffer collects a child process's output while it runs.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// process is a server started by a test.
+type process struct {
+	name           string
+	cmd            *exec.Cmd
+	stdout, stderr lockedBuffer
+	done           chan struct{} // closed when the process has exited
+	stopOnce       sync.Once
+}
+
+// loopbackAddr finds the 127.0.0.1:PORT addresses in a command line, so that
+// startProcess knows which ports to wait for without a separate argument.
+var loopbackAddr = regexp.MustCompile(`127\.0\.0\.1:([0-9]+)`)
+
+// startProcess starts a server, waits until every 127.0.0.1:PORT address
+// named in its arguments accepts connections, and stops it by PID in
+// t.Cleanup. The readiness probe is one TCP connection per port that is
+// closed at once; smtp-sink counts it as a session (sess=), never as a
+// message.
+func startProcess(t testing.TB, name string, args ...string) *process {
+	t.Helper()
+	p, err := startProcessErr(t, name, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func startProcessErr(t testing.TB, name string, args ...string) (*process, error) {
+	t.Helper()
+	p := &process{name: filepath.Base(name), done: make(chan struct{})}
+	p.cmd = exec.Command(name, args...)
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	// Its own process group, so a ^C in the terminal reaches only the test
+	// binary, which then stops the server itself.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := p.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %v", name, err)
+	}
+	go func() {
+		p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(p.stop)
+
+	var ports []string
+	for _, m := range loopbackAddr.FindAllStringSubmatch(strings.Join(args, " "), -1) {
+		ports = append(ports, m[1])
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, port := range ports {
+		for {
+			c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, time.Second)
+			if err == nil {
+				c.Close()
+				break
+			}
+			select {
+			case <-p.done:
+				return nil, fmt.Errorf("%s exited before listening on port %s (%v)\nargs: %q\nstdout: %s\nstderr: %s",
+					p.name, port, p.cmd.ProcessState, args, p.stdout.String(), p.stderr.String())
+			default:
+			}
+			if time.Now().After(deadline) {
+				p.stop()
+				return nil, fmt.Errorf("%s did not listen on port %s within 10s\nstderr: %s", p.name, port, p.stderr.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	return p, nil
+}
+
+// stop ends the process by its PID: SIGTERM, then SIGKILL if it has not
+// exited within three seconds. It is idempotent and also runs in t.Cleanup.
+func (p *process) stop() {
+	p.stopOnce.Do(func() {
+		select {
+		case <-p.done:
+			return
+		default:
+		}
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(3 * time.Second):
+			p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+}
+
+// exited reports whether the process has ended on its own or been stopped.
+func (p *process) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// benchRun is the outcome of one smtpbench invocation through Main.
+type benchRun struct {
+	Args    []string
+	Code    int // Main's exit code
+	Stdout  string
+	Stderr  string
+	Report  report.JSONReport
+	Elapsed time.Duration // wall time of the whole Main call
+}
+
+// runBench runs "smtpbench run -o json ARGS..." in-process and decodes the
+// report from stdout. ARGS must bound the run (-n and --timeout), and a
+// watchdog fails the test if Main has not returned within benchWatchdog.
+func runBench(t testing.TB, args ...string) *benchRun {
+	t.Helper()
+	r := mainRun(t, append([]string{"run", "-o", "json"}, args...))
+	if err := json.Unmarshal([]byte(r.Stdout), &r.Report); err != nil {
+		t.Fatalf("smtpbench %q (exit %d): JSON report does not decode: %v\nstdout: %.2000s\nstderr: %.2000s",
+			args, r.Code, err, r.Stdout, r.Stderr)
+	}
+	return r
+}
+
+// runBenchTable runs "smtpbench run -o table --out FILE ARGS...": the table
+// goes to stdout and the same run's JSON report is decoded from FILE, so one
+// run shows both renderings.
+func runBenchTable(t testing.TB, args ...string) *benchRun {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "report.json")
+	r := mainRun(t, append([]string{"run", "-o", "table", "--out", out}, args...))
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatalf("smtpbench %q (exit %d): --out file: %v\nstderr: %.2000s", args, r.Code, err, r.Stderr)
+	}
+	if err := json.Unmarshal(b, &r.Report); err != nil {
+		t.Fatalf("smtpbench %q: --out JSON does not decode: %v\n%.2000s", args, err, b)
+	}
+	return r
+}
+
+// mainRun calls Main in its own goroutine under the watchdog.
+func mainRun(t testing.TB, args []string) *benchRun {
+	t.Helper()
+	if !hasFlag(args, "-n", "--messages") || !hasFlag(args, "--timeout") {
+		t.Fatalf("smtpbench %q: interop runs must bound themselves with -n and --timeout", args)
+	}
+	r := &benchRun{Args: args}
+	var stdout, stderr bytes.Buffer
+	done := make(chan int, 1)
+	start := time.Now()
+	go func() { done <- Main(args, &stdout, &stderr) }()
+	select {
+	case r.Code = <-done:
+	case <-time.After(benchWatchdog):
+		// stdout and stderr are still being written: do not read them.
+		t.Fatalf("smtpbench %q did not return within %s: it hangs", args, benchWatchdog)
+	}
+	r.Elapsed = time.Since(start)
+	r.Stdout, r.Stderr = stdout.String(), stderr.String()
+	return r
+}
+
+func hasFlag(args []string, names ...string) bool {
+	for _, a := range args {
+		for _, n := range names {
+			if a == n || strings.HasPrefix(a, n+"=") || (len(n) == 2 && strings.HasPrefix(a, n) && len(a) > 2) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// String names the run in failure messages.
+func (r *benchRun) String() string {
+	return fmt.Sprintf("smtpbench %s (exit %d)", strings.Join(r.Args, " "), r.Code)
+}
+
+// checkOnTime asserts that a run ended within limit by its own clock
+// (elapsed_s: the run from start until every session finished) and that
+// the whole Main call, setup and report included, did not take much longer.
+// The wall-clock bound is looser because CI machines are shared: a parallel
+// "go build" can starve the test process for seconds.
+func checkOnTime(t testing.TB, r *benchRun, limit time.Duration) {
+	t.Helper()
+	if ran := time.Duration(r.Report.ElapsedS * float64(time.Second)); ran > limit {
+		t.Errorf("%s: the run took %s (elapsed_s), want under %s", r, ran.Round(time.Millisecond), limit)
+	}
+	if r.Elapsed > limit+10*time.Second {
+		t.Errorf("%s: Main took %s, want under %s", r, r.Elapsed.Round(time.Millisecond), limit+10*time.Second)
+	}
+}
+
+// errorKey is one row of the report's errors list without its count.
+type errorKey struct {
+	Phase, Class string
+	Code         int
+}
+
+func ek(phase, class string, code int) errorKey { return errorKey{phase, class, code} }
+
+// anyCount in an expected error table means "this bucket, any count".
+const anyCount = -1
+
+func (k errorKey) String() string { return fmt.Sprintf("%s/%s/%d", k.Phase, k.Class, k.Code) }
+
+// errorCounts returns the report's errors keyed by phase, class and code.
+func (r *benchRun) errorCounts() map[errorKey]int64 {
+	m := map[errorKey]int64{}
+	for _, e := range r.Report.Errors {
+		m[errorKey{e.Phase, e.Class, e.Code}] += e.Count
+	}
+	return m
+}
+
+// errorKeys lists the report's error keys, sorted.
+func (r *benchRun) errorKeys() []errorKey {
+	var keys []errorKey
+	for k := range r.errorCounts() {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+	return keys
+}
+
+var (
+	knownPhases  = map[string]bool{"connect": true, "banner": true, "ehlo": true, "mail": true, "rcpt": true, "data": true, "body": true, "rset": true, "quit": true, "message": true}
+	knownClasses = map[string]bool{"refused": true, "timeout": true, "protocol": true, "temp_reject": true, "perm_reject": true, "closed": true, "aborted": true}
+)
+
+// checkInvariants asserts what must hold for every report, whatever the
+// server did: attempted = ok + rejected + failed; every message that was not
+// accepted left exactly one error; errors use the documented phase and class
+// names; the class agrees with the code; and an error that names a reply
+// code was caused by a reply of that code in that phase, so such errors
+// never outnumber those replies.
+func checkInvariants(t testing.TB, r *benchRun) {
+	t.Helper()
+	tot := r.Report.Totals
+	if tot.MessagesAttempted != tot.MessagesOK+tot.MessagesRejected+tot.MessagesFailed {
+		t.Errorf("%s: invariant broken: attempted %d != ok %d + rejected %d + failed %d",
+			r, tot.MessagesAttempted, tot.MessagesOK, tot.MessagesRejected, tot.MessagesFailed)
+	}
+	var sum int64
+	for _, e := range r.Report.Errors {
+		sum += e.Count
+		if !knownPhases[e.Phase] || !knownClasses[e.Class] {
+			t.Errorf("%s: error bucket with unknown phase or class: %+v", r, e)
+		}
+		switch {
+		case e.Class == "temp_reject" && (e.Code < 400 || e.Code > 499 || e.Code == 421),
+			e.Class == "perm_reject" && (e.Code < 500 || e.Code > 599),
+			(e.Class == "timeout" || e.Class == "refused") && e.Code != 0:
+			t.Errorf("%s: class and code disagree: %+v", r, e)
+		}
+	}
+	for k, n := range r.errorCounts() {
+		if k.Code == 0 {
+			continue
+		}
+		if got := r.Report.Replies[k.Phase][strconv.Itoa(k.Code)]; n > got {
+			t.Errorf("%s: %d errors %s, but only %d %d replies in phase %s: a reply is charged to more than one message",
+				r, n, k, got, k.Code, k.Phase)
+		}
+	}
+	if sum != tot.MessagesRejected+tot.MessagesFailed {
+		t.Errorf("%s: errors add up to %d, want rejected %d + failed %d = %d (one error per message not accepted)",
+			r, sum, tot.MessagesRejected, tot.MessagesFailed, tot.MessagesRejected+tot.MessagesFailed)
+	}
+	if r.Report.Schema != report.Schema {
+		t.Errorf("%s: schema %q, want %q", r, r.Report.Schema, report.Schema)
+	}
+}
+
+// tableErrorRows parses the "errors" block of the table report into
+// phase/class/code keys with counts; "-" stands for code 0.
+func tableErrorRows(t testing.TB, table string) map[errorKey]int64 {
+	t.Helper()
+	rows := map[errorKey]int64{}
+	sc := bufio.NewScanner(strings.NewReader(table))
+	in := false
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "errors") {
+			in = true
+			continue
+		}
+		if !in {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) == 0 || strings.HasPrefix(line, "WARNING") {
+			break
+		}
+		if len(f) != 4 || f[0] == "phase" {
+			continue
+		}
+		code := 0
+		if f[2] != "-" {
+			code, _ = strconv.Atoi(f[2])
+		}
+		n, err := strconv.ParseInt(f[3], 10, 64)
+		if err != nil {
+			t.Errorf("table errors row %q: count is not a number", line)
+		}
+		rows[errorKey{f[0], f[1], code}] += n
+	}
+	return rows
+}
+
+// checkTableMatchesJSON asserts that the table printed the same error
+// buckets and message counts as the JSON of the same run.
+func checkTableMatchesJSON(t testing.TB, r *benchRun) {
+	t.Helper()
+	got := tableErrorRows(t, r.Stdout)
+	want := r.errorCounts()
+	if fmt.Sprint(sortedCounts(got)) != fmt.Sprint(sortedCounts(want)) {
+		t.Errorf("%s: table errors %v, JSON errors %v\ntable:\n%s", r, sortedCounts(got), sortedCounts(want), r.Stdout)
+	}
+	if len(want) == 0 && !strings.Contains(r.Stdout, "errors      none") {
+		t.Errorf("%s: no errors in JSON but the table does not say \"errors none\":\n%s", r, r.Stdout)
+	}
+	tot := r.Report.Totals
+	line := fmt.Sprintf("messages    %d ok, %d rejected, %d failed (%d attempted)", tot.MessagesOK, tot.MessagesRejected, tot.MessagesFailed, tot.MessagesAttempted)
+	if !strings.Contains(r.Stdout, line) {
+		t.Errorf("%s: table lacks %q:\n%s", r, line, r.Stdout)
+	}
+}
+
+func sortedCounts(m map[errorKey]int64) []string {
+	var out []string
+	for k, n := range m {
+		out = append(out, fmt.Sprintf("%s=%d", k, n))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// crlf returns content the way smtpbench puts it on the wire before
+// dot-stuffing (RFC 5321 2.3.8): CRLF, bare CR and bare LF all become CRLF,
+// and a last line without a line break gets one. It is written here again,
+// not taken from session.EncodeData, so the test states the rule itself.
+func crlf(content []byte) []byte {
+	s := strings.ReplaceAll(string(content), "\r\n", "\n")
+	s = strings.ReplaceAll(s, "\r", "\n")
+	s = strings.ReplaceAll(s, "\n", "\r\n")
+	if s != "" && !strings.HasSuffix(s, "\r\n") {
+		s += "\r\n"
+	}
+	return []byte(s)
+}
+
+// ---- Postfix smtp-sink ----
+
+// smtpSink is a running Postfix smtp-sink.
+type smtpSink struct {
+	*process
+	Addr    string
+	DumpDir string // set when started with dumps (-d)
+}
+
+// startSmtpSink starts smtp-sink on a free port with -c (running counters on
+// stdout) plus the given options. When dump is true every transaction is
+// written to its own file under DumpDir (-d). Started as root, smtp-sink
+// must drop privileges (-u): it then runs as nobody and needs a dump
+// directory nobody can write, or it exits with "fatal: open ...: Permission
+// denied" at the first RCPT, killing every session.
+func startSmtpSink(t testing.TB, dump bool, opts ...string) *smtpSink {
+	t.Helper()
+	bin := findServer(t, "smtp-sink")
+	s := &smtpSink{}
+	args := []string{"-c"}
+	if os.Geteuid() == 0 {
+		args = append(args, "-u", "nobody")
+	}
+	if dump {
+		s.DumpDir = t.TempDir()
+		if os.Geteuid() == 0 {
+			// t.TempDir is 0700 under a 0700 parent; nobody needs to
+			// traverse the parent and write the directory.
+			os.Chmod(filepath.Dir(s.DumpDir), 0o711)
+			os.Chmod(s.DumpDir, 0o777)
+		}
+		// One file per transaction; %H%M%S plus the random suffix
+		// smtp-sink appends keeps names unique.
+		args = append(args, "-d", filepath.Join(s.DumpDir, "%H%M%S."))
+	}
+	args = append(args, opts...)
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		s.Addr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		// The backlog argument is required.
+		s.process, err = startProcessErr(t, bin, append(args, s.Addr, "64")...)
+		if err == nil {
+			return s
+		}
+	}
+	t.Fatal(err)
+	return nil
+}
+
+// sinkCounters are smtp-sink's -c counters.
+type sinkCounters struct {
+	Sessions, Quits, Messages int64
+}
+
+var sinkCounterRE = regexp.MustCompile(`sess=(\d+) quit=(\d+) mesg=(\d+)`)
+
+// stopAfter waits until smtp-sink has seen the end of every session of run
+// r (one per connect attempt, plus startProcess's probe), then stops it.
+// smtpbench returns as soon as it has the 221 to QUIT, which can be before
+// smtp-sink has noticed the close and printed its last counters.
+func (s *smtpSink) stopAfter(t testing.TB, r *benchRun) {
+	t.Helper()
+	want := r.Report.Totals.ConnectAttempts + 1
+	deadline := time.Now().Add(5 * time.Second)
+	for s.counters(t).Sessions < want && time.Now().Before(deadline) && !s.exited() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.stop()
+}
+
+// counters returns smtp-sink's latest -c counters. It prints them,
+// CR-separated, each time a session ends, a QUIT is executed or "." is
+// received; mesg counts every "." received, also those it then rejects (-r .
+// or -f .) or answers by disconnecting (-q ., -Q .), so it counts delivered
+// contents, not accepted messages. sess includes startProcess's probe.
+func (s *smtpSink) counters(t testing.TB) sinkCounters {
+	t.Helper()
+	all := sinkCounterRE.FindAllStringSubmatch(s.stdout.String(), -1)
+	if len(all) == 0 {
+		return sinkCounters{}
+	}
+	m := all[len(all)-1]
+	atoi := func(s string) int64 { n, _ := strconv.ParseInt(s, 10, 64); return n }
+	return sinkCounters{atoi(m[1]), atoi(m[2]), atoi(m[3])}
+}
+
+// sinkDump is one transaction as smtp-sink wrote it with -d.
+type sinkDump struct {
+	File     string
+	MailArgs string   // X-Mail-Args
+	RcptArgs []string // X-Rcpt-Args, in order
+	Content  []byte   // the message as received, dot-unstuffed, LF line ends
+}
+
+// dumps parses smtp-sink's dump files; call it after stopAfter, so that
+// every file is complete. The format (smtp-sink(1), DUMP FILE FORMAT) is LF-terminated:
+// X-Client-Addr, X-Client-Proto, X-Helo-Args, X-Mail-Args, one X-Rcpt-Args
+// per RCPT, a three-line Received header, then the content as received with
+// each CRLF turned into LF, then one empty line.
+func (s *smtpSink) dumps(t testing.TB) []sinkDump {
+	t.Helper()
+	var out []sinkDump
+	err := filepath.WalkDir(s.DumpDir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		dmp := sinkDump{File: path}
+		rest := b
+		for {
+			i := bytes.IndexByte(rest, '\n')
+			if i < 0 {
+				return fmt.Errorf("%s: no Received header ends the smtp-sink headers", path)
+			}
+			line := string(rest[:i])
+			rest = rest[i+1:]
+			if v, ok := strings.CutPrefix(line, "X-Mail-Args: "); ok {
+				dmp.MailArgs = v
+			}
+			if v, ok := strings.CutPrefix(line, "X-Rcpt-Args: "); ok {
+				dmp.RcptArgs = append(dmp.RcptArgs, v)
+			}
+			if strings.HasPrefix(line, "Received: ") {
+				// Two continuation lines: "\tby ..." and "\tdate".
+				for k := 0; k < 2; k++ {
+					j := bytes.IndexByte(rest, '\n')
+					if j < 0 || len(rest) == 0 || rest[0] != '\t' {
+						return fmt.Errorf("%s: Received header is not three lines", path)
+					}
+					rest = rest[j+1:]
+				}
+				break
+			}
+		}
+		c, ok := bytes.CutSuffix(rest, []byte("\n"))
+		if !ok {
+			return fmt.Errorf("%s: dump does not end with the empty line smtp-sink adds", path)
+		}
+		dmp.Content = c
+		out = append(out, dmp)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("reading smtp-sink dumps: %v", err)
+	}
+	return out
+}
+
+// lf is what smtp-sink's dump holds for wire content c: LF instead of CRLF.
+func lf(c []byte) []byte { return bytes.ReplaceAll(c, []byte("\r\n"), []byte("\n")) }
+
+// ---- Mailpit ----
+
+// mailpit is a running Mailpit with its HTTP API.
+type mailpit struct {
+	*process
+	SMTP string // host:port of its SMTP server
+	API  string // base URL of its HTTP API
+}
+
+// startMailpit starts Mailpit with its database in t.TempDir, no message
+// limit, and nothing that reaches outside the machine (no version check, no
+// reverse DNS), plus any extra options. POP3 stays off: it needs
+// --pop3-auth-file.
+func startMailpit(t testing.TB, extra ...string) *mailpit {
+	t.Helper()
+	bin := findServer(t, "mailpit")
+	db := filepath.Join(t.TempDir(), "mailpit.db")
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		m := &mailpit{SMTP: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
+		http := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		m.API = "http://" + http
+		m.process, err = startProcessErr(t, bin, append([]string{"--smtp", m.SMTP, "--listen", http, "--database", db,
+			"--max", "0", "--disable-version-check", "--smtp-disable-rdns", "--quiet"}, extra...)...)
+		if err == nil {
+			return m
+		}
+	}
+	t.Fatal(err)
+	return nil
+}
+
+var mailpitHTTP = &http.Client{Timeout: 10 * time.Second}
+
+func (m *mailpit) get(t testing.TB, path string, v any) []byte {
+	t.Helper()
+	resp, err := mailpitHTTP.Get(m.API + path)
+	if err != nil {
+		t.Fatalf("mailpit GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("mailpit GET %s: %s %v: %.500s", path, resp.Status, err, b)
+	}
+	if v != nil {
+		if err := json.Unmarshal(b, v); err != nil {
+			t.Fatalf("mailpit GET %s: %v: %.500s", path, err, b)
+		}
+	}
+	return b
+}
+
+// mailpitInfo is the part of /api/v1/info the suite reads. Messages is how
+// many are stored now; RuntimeStats.SMTPAccepted counts every message its
+// SMTP server accepted since start (deletions do not lower it).
+type mailpitInfo struct {
+	Messages     int64
+	RuntimeStats struct {
+		SMTPAccepted int64
+		SMTPRejected int64
+	}
+}
+
+func (m *mailpit) info(t testing.TB) mailpitInfo {
+	t.Helper()
+	var i mailpitInfo
+	m.get(t, "/api/v1/info", &i)
+	return i
+}
+
+// deleteAll empties the mailbox (DELETE /api/v1/messages without IDs).
+func (m *mailpit) deleteAll(t testing.TB) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodDelete, m.API+"/api/v1/messages", nil)
+	resp, err := mailpitHTTP.Do(req)
+	if err != nil {
+		t.Fatalf("mailpit DELETE /api/v1/messages: %v", err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("mailpit DELETE /api/v1/messages: %s", resp.Status)
+	}
+}
+
+// mailpitMessage is one entry of /api/v1/messages.
+type mailpitMessage struct {
+	ID   string
+	Bcc  []struct{ Address string }
+	To   []struct{ Address string }
+	Size int64
+}
+
+// messages lists up to limit stored messages, newest first.
+func (m *mailpit) messages(t testing.TB, limit int) []mailpitMessage {
+	t.Helper()
+	var l struct {
+		Total    int64
+		Messages []mailpitMessage
+	}
+	m.get(t, fmt.Sprintf("/api/v1/messages?limit=%d", limit), &l)
+	return l.Messages
+}
+
+// raw returns a stored message exactly as Mailpit keeps it.
+func (m *mailpit) raw(t testing.TB, id string) []byte {
+	t.Helper()
+	return m.get(t, "/api/v1/message/"+id+"/raw", nil)
+}
+
+// waitStored polls until Mailpit holds want messages or a few seconds pass,
+// in case storing lags the 250 reply; it returns the last info read.
+func (m *mailpit) waitStored(t testing.TB, want int64) mailpitInfo {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		i := m.info(t)
+		if i.Messages >= want || time.Now().After(deadline) {
+			return i
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// mailpitHeaders matches the header lines Mailpit puts in front of what it
+// received: Return-Path, a Received header (with continuation lines), a
+// Message-ID when the message had none, and a Bcc listing the envelope
+// recipients that no To or Cc header names.
+const mailpitHeaders = `(?:(?:Return-Path|Received|Message-ID|Bcc): [^\r\n]*\r\n(?:[ \t][^\r\n]*\r\n)*)*`
+
+var (
+	// mailpitAdded matches a prefix made only of Mailpit's own headers.
+	mailpitAdded = regexp.MustCompile(`\A` + mailpitHeaders + `\z`)
+	// mailpitAddedPrefix finds them at the start of a stored message, to
+	// cut them off content whose exact bytes the test does not know.
+	mailpitAddedPrefix = regexp.MustCompile(`\A` + mailpitHeaders)
+)
+
+// splitMailpitRaw checks that raw is want with only Mailpit's own header
+// lines in front, and returns that prefix.
+func splitMailpitRaw(raw, want []byte) (prefix []byte, err error) {
+	if !bytes.HasSuffix(raw, want) {
+		return nil, errors.New("stored message does not end with the content smtpbench sent")
+	}
+	prefix = raw[:len(raw)-len(want)]
+	if !mailpitAdded.Match(prefix) {
+		return prefix, fmt.Errorf("Mailpit added more than its trace headers in front of the content: %q", prefix)
+	}
+	return prefix, nil
+}
+
+// ---- resource checks ----
+
+// goroutineBaseline returns the current goroutine count; checkGoroutines
+// later waits for the count to settle back to it. Only meaningful in a test
+// that does not run in parallel with others.
+func goroutineBaseline() int {
+	runtime.GC()
+	return runtime.NumGoroutine()
+}
+
+func checkGoroutines(t testing.TB, baseline int) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	n := runtime.NumGoroutine()
+	for n > baseline && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		n = runtime.NumGoroutine()
+	}
+	if n > baseline {
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		t.Errorf("goroutine leak: %d goroutines after the runs, %d before\n%s", n, baseline, buf)
+	}
+}
+
+// heapWatcher samples HeapInuse while smtpbench runs and keeps the peak.
+type heapWatcher struct {
+	stop chan struct{}
+	done chan struct{}
+	peak uint64
+}
+
+func watchHeap() *heapWatcher {
+	h := &heapWatcher{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(h.done)
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			h.peak = max(h.peak, ms.HeapInuse)
+			select {
+			case <-h.stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return h
+}
+
+// Peak stops sampling and returns the largest HeapInuse seen.
+func (h *heapWatcher) Peak() uint64 {
+	close(h.stop)
+	<-h.done
+	return h.peak
+}

@@ -198,12 +198,14 @@ func TestRunAbortDropsStalledSessions(t *testing.T) {
 		t.Errorf("abort took %s", el)
 	}
 	// Each session has one message waiting for its end-of-data reply and,
-	// pipelined behind it, the next one's envelope: both fail as aborted.
+	// pipelined behind it, the next one's envelope: both fail as aborted,
+	// the second at MAIL.
 	if res.Total.Failed != 6 || res.Total.OK != 0 {
 		t.Errorf("ok %d failed %d, want 0 and 6 (two in flight per session)", res.Total.OK, res.Total.Failed)
 	}
-	if res.Total.Errors[report.ErrorKey{Phase: session.PhaseBody, Class: session.ClassAborted}] != 6 {
-		t.Errorf("errors %v, want 6 aborted in body", res.Total.Errors)
+	if res.Total.Errors[report.ErrorKey{Phase: session.PhaseBody, Class: session.ClassAborted}] != 3 ||
+		res.Total.Errors[report.ErrorKey{Phase: session.PhaseMail, Class: session.ClassAborted}] != 3 {
+		t.Errorf("errors %v, want 3 aborted in body and 3 in mail", res.Total.Errors)
 	}
 	checkInvariant(t, res, srv)
 }

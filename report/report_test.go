@@ -1,0 +1,143 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/smtpbench/smtpbench/session"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// fixedResult is a deterministic result: every figure below is known.
+func fixedResult() *Result {
+	rec := NewRecorder(false)
+	for i := 1; i <= 1000; i++ {
+		d := time.Duration(i) * time.Microsecond
+		rec.Observe(session.PhaseMail, 250, d)
+		rec.Observe(session.PhaseRcpt, 250, d)
+		rec.Observe(session.PhaseData, 354, d)
+		rec.Observe(session.PhaseBody, 250, 2*d)
+		RecordDuration(rec.Phases[session.PhaseMessage], 3*d)
+		res := session.Result{Outcome: session.OutcomeOK, RcptAccepted: 1}
+		if i%100 == 0 {
+			res = session.Result{Outcome: session.OutcomeRejected, RcptRejected: 1,
+				Err: &session.Error{Phase: session.PhaseRcpt, Class: session.ClassPermReject, Code: 550}}
+		}
+		rec.Message(&res)
+	}
+	rec.Observe(session.PhaseConnect, 0, 100*time.Microsecond)
+	rec.Connections, rec.ConnectAttempts, rec.BytesSent = 1, 1, 1_500_000
+	return &Result{
+		Target: "127.0.0.1:2525", StartedAt: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC),
+		Elapsed: 2 * time.Second, StopReason: "messages", Total: rec,
+		Intervals: []Interval{{T: 0, OK: 600, P50: time.Millisecond, P99: 2 * time.Millisecond}, {T: 1, OK: 390, Failed: 10}},
+		Warnings:  []string{"example warning"},
+	}
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./report -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+func TestWriteTableGolden(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteTable(&b, fixedResult()); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "table.golden", b.Bytes())
+}
+
+func TestWriteJSONGolden(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteJSON(&b, fixedResult()); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "report.json.golden", b.Bytes())
+}
+
+func TestJSONFigures(t *testing.T) {
+	j := BuildJSON(fixedResult())
+	tot := j.Totals
+	if tot.MessagesAttempted != 1000 || tot.MessagesOK != 990 || tot.MessagesRejected != 10 || tot.MessagesFailed != 0 {
+		t.Errorf("totals %+v", tot)
+	}
+	if tot.MessagesPerS != 495 {
+		t.Errorf("messages_per_s %g, want 990/2 s", tot.MessagesPerS)
+	}
+	mail := j.Phases["mail"]
+	// 1..1000 µs: p50 is 0.5 ms, p99 0.99 ms, max 1 ms (3 significant digits).
+	if mail.Count != 1000 || mail.P50MS != 0.5 || mail.P99MS != 0.99 || mail.MaxMS != 1 || mail.MinMS != 0.001 {
+		t.Errorf("mail summary %+v", mail)
+	}
+	if j.Replies["data"]["354"] != 1000 {
+		t.Errorf("replies %v", j.Replies)
+	}
+	if len(j.Errors) != 1 || j.Errors[0] != (ErrorCount{Phase: "rcpt", Class: "perm_reject", Code: 550, Count: 10}) {
+		t.Errorf("errors %+v", j.Errors)
+	}
+	if _, err := json.Marshal(j); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestHDRRoundTrip checks the promise that the JSON's hdr field can be
+// decoded and merged exactly.
+func TestHDRRoundTrip(t *testing.T) {
+	a, b := fixedResult(), fixedResult()
+	ja, jb := BuildJSON(a), BuildJSON(b)
+	ha, err := hdrhistogram.Decode([]byte(ja.Phases["message"].HDR))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hb, err := hdrhistogram.Decode([]byte(jb.Phases["message"].HDR))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ha.Merge(hb)
+	direct := NewHistogram()
+	direct.Merge(a.Total.Phases[session.PhaseMessage])
+	direct.Merge(b.Total.Phases[session.PhaseMessage])
+	if ha.TotalCount() != 2000 || !ha.Equals(direct) {
+		t.Errorf("decoded and merged histogram differs: count %d", ha.TotalCount())
+	}
+}
+
+func TestRecordDurationClamps(t *testing.T) {
+	h := NewHistogram()
+	RecordDuration(h, 0)
+	RecordDuration(h, 5*time.Hour)
+	if h.TotalCount() != 2 || h.Min() != 1 || h.Max() < int64(time.Hour/time.Microsecond)*99/100 {
+		t.Errorf("count %d min %d max %d", h.TotalCount(), h.Min(), h.Max())
+	}
+}
+
+func TestMerge(t *testing.T) {
+	a, b := fixedResult().Total, fixedResult().Total
+	a.Merge(b)
+	if a.Attempted != 2000 || a.OK != 1980 || a.Codes[session.PhaseMail][250] != 2000 ||
+		a.Errors[ErrorKey{session.PhaseRcpt, session.ClassPermReject, 550}] != 20 ||
+		a.Phases[session.PhaseMail].TotalCount() != 2000 {
+		t.Errorf("merge: attempted %d ok %d", a.Attempted, a.OK)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"time"
 
 	"github.com/smtpbench/smtpbench/session"
@@ -21,6 +22,9 @@ const (
 	DefaultFrom        = "bench{n}@example.com"
 	DefaultTo          = "user{n}.{r}@example.net"
 	DefaultGrace       = 5 * time.Second
+	// DefaultBusyPoll is how long a session's reads spin on the socket
+	// before sleeping, when sessions are at most half the CPUs.
+	DefaultBusyPoll = 50 * time.Microsecond
 	// MaxRcpts keeps a pipelined group's replies well inside the socket
 	// buffers, so writing a group can never deadlock against unread replies
 	// (RFC 2920 3.1 advice on group size).
@@ -52,6 +56,11 @@ type Config struct {
 	Warmup  time.Duration
 	Ramp    time.Duration
 	Grace   time.Duration // how long in-flight messages may take after a stop
+	// BusyPoll: 0 picks DefaultBusyPoll when Concurrency is at most half the
+	// CPUs (a spinning session then never takes a CPU another session or a
+	// local server needs), and off otherwise; negative is off; positive is
+	// used as given.
+	BusyPoll time.Duration
 
 	// Progress, if set, is called about once a second from its own goroutine.
 	Progress func(Progress)
@@ -104,6 +113,14 @@ func (c *Config) Validate() error {
 	}
 	if c.Grace == 0 {
 		c.Grace = DefaultGrace
+	}
+	switch {
+	case c.BusyPoll == 0 && c.Concurrency*2 <= runtime.GOMAXPROCS(0):
+		c.Session.BusyPoll = DefaultBusyPoll
+	case c.BusyPoll > 0:
+		c.Session.BusyPoll = c.BusyPoll
+	default:
+		c.Session.BusyPoll = 0
 	}
 	return nil
 }

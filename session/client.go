@@ -61,6 +61,10 @@ type Options struct {
 	// prefixed with TraceID; --trace uses it for the first sessions only.
 	Trace   *TraceWriter
 	TraceID int64
+	// BusyPoll, when positive, makes reads try the socket for up to this
+	// long before sleeping in the poller; worth it only while sessions are
+	// fewer than CPUs (see busyPollConn). Zero or negative: off.
+	BusyPoll time.Duration
 }
 
 func (o *Options) normalize() {
@@ -165,6 +169,7 @@ func Dial(ctx context.Context, addr string, opts Options) (*Client, error) {
 // NewClient wraps a connection the caller dialed (a net.Pipe in tests).
 func NewClient(conn net.Conn, opts Options) *Client {
 	opts.normalize()
+	conn = withBusyPoll(conn, opts.BusyPoll)
 	if opts.Trace != nil {
 		conn = newTraceConn(conn, opts.Trace, opts.TraceID)
 	}

@@ -67,6 +67,7 @@ type runFlags struct {
 	minRate      float64
 	trace        int
 	cpuProfile   string
+	busyPoll     string
 }
 
 func (f *runFlags) register(fs *pflag.FlagSet) {
@@ -95,6 +96,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.Float64Var(&f.maxErrorRate, "max-error-rate", -1, "fail (exit 1) if more than PERCENT of messages were rejected or failed")
 	fs.Float64Var(&f.minRate, "min-rate", 0, "fail (exit 1) if fewer than R messages/s were accepted")
 	fs.IntVar(&f.trace, "trace", 0, "print the SMTP conversation of the first N sessions to stderr")
+	fs.StringVar(&f.busyPoll, "busy-poll", "auto", "spin on the socket this long before sleeping while waiting for a reply: auto (50µs when sessions are at most half the CPUs), off, or a duration")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of smtpbench itself to this file")
 }
 
@@ -326,6 +328,16 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 		}
 		data, _ = session.EncodeData(nil, generateContent(from, to, int(size)))
 	}
+	var busyPoll time.Duration
+	switch f.busyPoll {
+	case "auto":
+	case "off":
+		busyPoll = -1
+	default:
+		if busyPoll, err = time.ParseDuration(f.busyPoll); err != nil || busyPoll <= 0 || busyPoll > time.Second {
+			return bad("--busy-poll %q: want auto, off or a duration up to 1s", f.busyPoll)
+		}
+	}
 	if th, err = parseThresholds(f); err != nil {
 		return bad("%v", err)
 	}
@@ -345,6 +357,7 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 		Warmup:      f.warmup,
 		Ramp:        f.ramp,
 		Grace:       f.grace,
+		BusyPoll:    busyPoll,
 	}
 	if cfg.Grace == 0 {
 		cfg.Grace = time.Nanosecond // "--grace 0" means abort at once

@@ -103,6 +103,9 @@ type Client struct {
 	rset  bool      // the last transaction failed: send RSET before the next MAIL
 	ahead *envelope // a message whose envelope went out with the previous content
 	env   [2]envelope
+
+	last     time.Time // the latest write or reply stamp
+	rdl, wdl time.Time // read and write deadlines in force
 }
 
 // envelope tracks the replies to one message's MAIL, RCPT and DATA.
@@ -213,6 +216,7 @@ func (c *Client) Ahead() *Message {
 // any other failure is reported, because retrying with HELO would hide it.
 func (c *Client) Hello() error {
 	t0 := time.Now()
+	c.last = t0
 	r, err := c.readReply(PhaseBanner, t0)
 	if err != nil {
 		return err
@@ -277,15 +281,28 @@ func (c *Client) flush(p Phase) (time.Time, error) {
 		c.wbuf = c.wbuf[:0]
 		return time.Time{}, c.err
 	}
-	c.conn.SetWriteDeadline(time.Now().Add(c.opts.Timeout))
+	c.renewDeadline(&c.wdl, time.Now(), c.conn.SetWriteDeadline)
 	n, err := c.conn.Write(c.wbuf)
 	c.sent += int64(n)
 	t := time.Now()
+	c.last = t
 	c.wbuf = c.wbuf[:0]
 	if err != nil {
 		return t, c.fail(ioError(p, err))
 	}
 	return t, nil
+}
+
+// renewDeadline moves a deadline to now+Timeout unless the one in force is
+// already within Timeout/64 of that. A reply therefore always gets between
+// 63/64 of --timeout and all of it, and most replies cost no timer update,
+// which matters when a message takes several replies.
+func (c *Client) renewDeadline(dl *time.Time, now time.Time, set func(time.Time) error) {
+	want := now.Add(c.opts.Timeout)
+	if want.Sub(*dl) > c.opts.Timeout/64 {
+		*dl = want
+		set(want)
+	}
 }
 
 // readReply reads the next reply with a fresh per-reply deadline and observes
@@ -294,9 +311,12 @@ func (c *Client) readReply(p Phase, since time.Time) (Reply, error) {
 	if c.err != nil {
 		return Reply{}, c.err
 	}
-	c.conn.SetReadDeadline(time.Now().Add(c.opts.Timeout))
+	// c.last is at most one reply old here: every read follows a flush or
+	// another reply, or Hello's fresh stamp.
+	c.renewDeadline(&c.rdl, c.last, c.conn.SetReadDeadline)
 	r, err := c.rr.ReadReply()
-	d := time.Since(since)
+	c.last = time.Now()
+	d := c.last.Sub(since)
 	if err != nil {
 		observe(c.opts.Observer, p, 0, d)
 		return Reply{}, c.fail(ioError(p, err))
@@ -402,7 +422,7 @@ func (c *Client) Send(m *Message, next *Message) Result {
 		return failed(env, c.err)
 	}
 	r, err := c.readReply(PhaseBody, t)
-	res := Result{Start: env.start, End: time.Now(), RcptAccepted: env.rcptOK, RcptRejected: env.rcptRej}
+	res := Result{Start: env.start, End: c.last, RcptAccepted: env.rcptOK, RcptRejected: env.rcptRej}
 	switch {
 	case err != nil:
 		res.Outcome, res.Err = OutcomeFailed, c.err

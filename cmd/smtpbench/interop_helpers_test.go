@@ -35,16 +35,28 @@ import (
 // and a --timeout, so reaching it means smtpbench hung.
 const benchWatchdog = 60 * time.Second
 
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago, for
-// servers that must be told their port on the command line.
-func freePort(t testing.TB) int {
+// freeAddr returns a 127.0.0.1:PORT address whose port was free a moment
+// ago, for servers that must be told their address on the command line.
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("finding a free port: %v", err)
 	}
 	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return fmt.Sprintf("127.0.0.1:%d", ln.Addr().(*net.TCPAddr).Port)
+}
+
+// skipOrFailInCI skips the test on a developer's machine but fails it in CI
+// (CI=true), where .ci/run installs every server and the module proxy is
+// reachable: a silently skipped interop test would look green while proving
+// nothing.
+func skipOrFailInCI(t testing.TB, msg string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
 }
 
 // gopathBins lists $(go env GOPATH)/bin for every GOPATH entry.
@@ -61,9 +73,8 @@ var gopathBins = sync.OnceValue(func() []string {
 })
 
 // findServer looks for an SMTP server binary in PATH, /usr/sbin and
-// $(go env GOPATH)/bin. A missing server skips the test on a developer's
-// machine but fails it in CI (CI=true), where .ci/run installs every server:
-// a silently skipped interop suite would look green while proving nothing.
+// $(go env GOPATH)/bin. A missing server skips the test, or fails it in CI
+// (skipOrFailInCI).
 func findServer(t testing.TB, name string) string {
 	t.Helper()
 	if p, err := exec.LookPath(name); err == nil {
@@ -75,11 +86,7 @@ func findServer(t testing.TB, name string) string {
 			return p
 		}
 	}
-	msg := fmt.Sprintf("%s not found in PATH, /usr/sbin or $(go env GOPATH)/bin; .ci/run shows how to install it", name)
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
+	skipOrFailInCI(t, fmt.Sprintf("%s not found in PATH, /usr/sbin or $(go env GOPATH)/bin; .ci/run shows how to install it", name))
 	return ""
 }
 
@@ -171,6 +178,24 @@ func startProcessErr(t testing.TB, name string, args ...string) (*process, error
 		}
 	}
 	return p, nil
+}
+
+// startOnFreePorts starts the server bin with the arguments args returns,
+// as startProcess does. args is called before each attempt and picks fresh
+// free addresses (freeAddr): another process can take a port between our
+// probe and the server's listen, so a failed start is retried on new ports,
+// three times in all.
+func startOnFreePorts(t testing.TB, bin string, args func() []string) *process {
+	t.Helper()
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		var p *process
+		if p, err = startProcessErr(t, bin, args()...); err == nil {
+			return p
+		}
+	}
+	t.Fatal(err)
+	return nil
 }
 
 // stop ends the process by its PID: SIGTERM, then SIGKILL if it has not
@@ -340,11 +365,8 @@ var (
 // never outnumber those replies.
 func checkInvariants(t testing.TB, r *benchRun) {
 	t.Helper()
+	checkTotalsAddUp(t, r)
 	tot := r.Report.Totals
-	if tot.MessagesAttempted != tot.MessagesOK+tot.MessagesRejected+tot.MessagesFailed {
-		t.Errorf("%s: invariant broken: attempted %d != ok %d + rejected %d + failed %d",
-			r, tot.MessagesAttempted, tot.MessagesOK, tot.MessagesRejected, tot.MessagesFailed)
-	}
 	var sum int64
 	for _, e := range r.Report.Errors {
 		sum += e.Count
@@ -373,6 +395,16 @@ func checkInvariants(t testing.TB, r *benchRun) {
 	}
 	if r.Report.Schema != report.Schema {
 		t.Errorf("%s: schema %q, want %q", r, r.Report.Schema, report.Schema)
+	}
+}
+
+// checkTotalsAddUp asserts attempted = ok + rejected + failed.
+func checkTotalsAddUp(t testing.TB, r *benchRun) {
+	t.Helper()
+	tot := r.Report.Totals
+	if tot.MessagesAttempted != tot.MessagesOK+tot.MessagesRejected+tot.MessagesFailed {
+		t.Errorf("%s: invariant broken: attempted %d != ok %d + rejected %d + failed %d",
+			r, tot.MessagesAttempted, tot.MessagesOK, tot.MessagesRejected, tot.MessagesFailed)
 	}
 }
 
@@ -490,17 +522,12 @@ func startSmtpSink(t testing.TB, dump bool, opts ...string) *smtpSink {
 		args = append(args, "-d", filepath.Join(s.DumpDir, "%H%M%S."))
 	}
 	args = append(args, opts...)
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
-		s.Addr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	s.process = startOnFreePorts(t, bin, func() []string {
+		s.Addr = freeAddr(t)
 		// The backlog argument is required.
-		s.process, err = startProcessErr(t, bin, append(args, s.Addr, "64")...)
-		if err == nil {
-			return s
-		}
-	}
-	t.Fatal(err)
-	return nil
+		return append(args, s.Addr, "64")
+	})
+	return s
 }
 
 // sinkCounters are smtp-sink's -c counters.
@@ -625,19 +652,15 @@ func startMailpit(t testing.TB, extra ...string) *mailpit {
 	t.Helper()
 	bin := findServer(t, "mailpit")
 	db := filepath.Join(t.TempDir(), "mailpit.db")
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
-		m := &mailpit{SMTP: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
-		http := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	m := &mailpit{}
+	m.process = startOnFreePorts(t, bin, func() []string {
+		m.SMTP = freeAddr(t)
+		http := freeAddr(t)
 		m.API = "http://" + http
-		m.process, err = startProcessErr(t, bin, append([]string{"--smtp", m.SMTP, "--listen", http, "--database", db,
-			"--max", "0", "--disable-version-check", "--smtp-disable-rdns", "--quiet"}, extra...)...)
-		if err == nil {
-			return m
-		}
-	}
-	t.Fatal(err)
-	return nil
+		return append([]string{"--smtp", m.SMTP, "--listen", http, "--database", db,
+			"--max", "0", "--disable-version-check", "--smtp-disable-rdns", "--quiet"}, extra...)
+	})
+	return m
 }
 
 var mailpitHTTP = &http.Client{Timeout: 10 * time.Second}

@@ -12,19 +12,17 @@ package main
 // first line starting with '.' (deviation 2, so no content here starts with
 // one), and never ends an empty content (deviation 3, so none is sent).
 //
-// Every helper here is prefixed mailhog or mh: other interop_*_test.go files
-// of this package are written alongside.
+// Starting the server, running smtpbench and building the engine use the
+// suite's shared helpers (interop_helpers_test.go, signal_test.go); what is
+// MailHog's own here is prefixed mailhog or mh.
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -32,199 +30,59 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/smtpbench/smtpbench/loadgen"
-	"github.com/smtpbench/smtpbench/report"
 	"github.com/smtpbench/smtpbench/session"
 )
-
-// mhWatchdog bounds one smtpbench run. Every run also passes a small -n and
-// --timeout 5s, so reaching it means smtpbench hung.
-const mhWatchdog = 60 * time.Second
 
 // mhEngineDir is the mailhog-engine module, relative to cmd/smtpbench.
 const mhEngineDir = "../../.ci/mailhog"
 
-// mhBuilt is the once-per-process build of mailhog-engine.
-var mhBuilt = sync.OnceValues(mhBuildEngine)
-
-// mhBuildEngine runs "go build" in .ci/mailhog. The binary goes to a fixed
-// place in the user's cache directory, written under a temporary name and
-// renamed, so that each test process rebuilds it once (the go build cache
-// makes that about half a second) without leaving a 9 MB copy behind per
-// run, and concurrent test processes never see a half-written file. The
-// package has no TestMain in which to remove a temporary directory.
-func mhBuildEngine() (string, error) {
-	dir, err := os.UserCacheDir()
-	if err == nil {
-		dir = filepath.Join(dir, "smtpbench-test")
-		err = os.MkdirAll(dir, 0o700)
-	}
-	if err != nil {
-		if dir, err = os.MkdirTemp("", "smtpbench-mailhog-"); err != nil {
-			return "", err
-		}
-	}
-	tmp, err := os.CreateTemp(dir, "mailhog-engine-*.tmp")
-	if err != nil {
-		return "", err
-	}
-	tmp.Close()
-	defer os.Remove(tmp.Name()) // a no-op once renamed
-
-	// A build that needs the module proxy while offline can stall; bound it.
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", tmp.Name(), ".")
-	cmd.Dir = mhEngineDir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build in %s: %v\n%s", mhEngineDir, err, out)
-	}
-	bin := filepath.Join(dir, "mailhog-engine")
-	if err := os.Rename(tmp.Name(), bin); err != nil {
-		return "", err
-	}
-	return bin, nil
-}
+// mhBuilt is the once-per-process build of mailhog-engine into testBinDir,
+// which TestMain removes at exit.
+var mhBuilt = sync.OnceValues(func() (string, error) { return goBuild(mhEngineDir, "mailhog-engine") })
 
 // mhEngine returns the mailhog-engine binary. A failed build (no module
-// proxy, say) skips the test on a developer's machine but fails it in CI,
-// where a silently skipped interop test would look green.
+// proxy, say) skips the test, or fails it in CI (skipOrFailInCI).
 func mhEngine(t *testing.T) string {
 	t.Helper()
 	bin, err := mhBuilt()
 	if err != nil {
-		msg := fmt.Sprintf("cannot build mailhog-engine (needs github.com/mailhog/smtp from the Go module proxy): %v", err)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		skipOrFailInCI(t, fmt.Sprintf("cannot build mailhog-engine (needs github.com/mailhog/smtp from the Go module proxy): %v", err))
 	}
 	return bin
 }
 
-// mhOutput collects the server's output while it runs.
-type mhOutput struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (o *mhOutput) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.Write(p)
-}
-
-func (o *mhOutput) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.String()
-}
-
 // mailhog is one running mailhog-engine process.
 type mailhog struct {
+	*process
 	smtpAddr string // host:port to give smtpbench
 	httpBase string // http://host:port of the API
-	cmd      *exec.Cmd
-	out      mhOutput
-	done     chan struct{} // closed when the process has exited
-}
-
-// mhFreeAddr returns a 127.0.0.1 address whose port was free a moment ago.
-func mhFreeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("finding a free port: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // mailhogStart starts mailhog-engine on free ports, waits until both ports
-// accept connections, and stops it by PID in t.Cleanup. Another process can
-// take a port between our probe and the server's listen, so an early exit is
-// retried on new ports.
+// accept connections, and stops it by PID in t.Cleanup (startOnFreePorts).
+// The probe connection gets MailHog's greeting and is closed; it stores
+// nothing. A failed test logs the engine's output.
 func mailhogStart(t *testing.T) *mailhog {
 	t.Helper()
 	bin := mhEngine(t)
-	var lastErr error
-	for range 3 {
-		m, err := mhTryStart(t, bin)
-		if err == nil {
-			return m
-		}
-		lastErr = err
-	}
-	t.Fatal(lastErr)
-	return nil
-}
-
-func mhTryStart(t *testing.T, bin string) (*mailhog, error) {
-	smtpAddr, httpAddr := mhFreeAddr(t), mhFreeAddr(t)
-	m := &mailhog{smtpAddr: smtpAddr, httpBase: "http://" + httpAddr, done: make(chan struct{})}
-	m.cmd = exec.Command(bin, "-smtp", smtpAddr, "-http", httpAddr)
-	m.cmd.Stdout, m.cmd.Stderr = &m.out, &m.out
-	// Its own process group, so a ^C in the terminal reaches only the test
-	// binary, which then stops the server itself.
-	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := m.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting mailhog-engine: %v", err)
-	}
-	go func() {
-		m.cmd.Wait()
-		close(m.done)
-	}()
+	m := &mailhog{}
+	m.process = startOnFreePorts(t, bin, func() []string {
+		m.smtpAddr = freeAddr(t)
+		httpAddr := freeAddr(t)
+		m.httpBase = "http://" + httpAddr
+		return []string{"-smtp", m.smtpAddr, "-http", httpAddr}
+	})
 	t.Cleanup(func() {
-		m.stop()
+		m.stop() // before the process's own cleanup, so the output is complete
 		if t.Failed() {
-			t.Logf("mailhog-engine output:\n%s", m.out.String())
+			t.Logf("mailhog-engine output:\nstdout: %s\nstderr: %s", m.stdout.String(), m.stderr.String())
 		}
 	})
-
-	// The probe connection gets MailHog's greeting and is closed; it stores
-	// nothing.
-	deadline := time.Now().Add(10 * time.Second)
-	for _, addr := range []string{smtpAddr, httpAddr} {
-		for {
-			c, err := net.DialTimeout("tcp", addr, time.Second)
-			if err == nil {
-				c.Close()
-				break
-			}
-			select {
-			case <-m.done:
-				return nil, fmt.Errorf("mailhog-engine exited before listening on %s (%v): %s", addr, m.cmd.ProcessState, m.out.String())
-			default:
-			}
-			if time.Now().After(deadline) {
-				m.stop()
-				return nil, fmt.Errorf("mailhog-engine did not listen on %s within 10s: %s", addr, m.out.String())
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	return m, nil
-}
-
-// stop sends SIGTERM to the server's PID and kills it if it has not exited
-// within five seconds. It may be called more than once.
-func (m *mailhog) stop() {
-	select {
-	case <-m.done:
-		return
-	default:
-	}
-	m.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-m.done:
-	case <-time.After(5 * time.Second):
-		m.cmd.Process.Kill()
-		<-m.done
-	}
+	return m
 }
 
 var mhHTTP = &http.Client{Timeout: 10 * time.Second}
@@ -301,14 +159,10 @@ func (m *mailhog) reset(t *testing.T) {
 	}
 }
 
-// mhRun is the outcome of one smtpbench invocation through Main.
+// mhRun is the outcome of one smtpbench invocation through Main, with the
+// report's "config" object (JSONReport.Config is an any).
 type mhRun struct {
-	args           []string
-	code           int
-	stdout, stderr string
-	elapsed        time.Duration
-	report         report.JSONReport
-	// config is the report's "config" object (JSONReport.Config is an any).
+	*benchRun
 	config struct {
 		Pipelining   string `json:"pipelining"`
 		PerConn      int    `json:"per_conn"`
@@ -317,44 +171,21 @@ type mhRun struct {
 	}
 }
 
-func (r *mhRun) String() string {
-	return fmt.Sprintf("smtpbench %s (exit %d)", strings.Join(r.args, " "), r.code)
-}
-
-// mhMain runs Main in its own goroutine under the watchdog.
-func mhMain(t *testing.T, args ...string) *mhRun {
-	t.Helper()
-	r := &mhRun{args: args}
-	var stdout, stderr bytes.Buffer
-	done := make(chan int, 1)
-	start := time.Now()
-	go func() { done <- Main(args, &stdout, &stderr) }()
-	select {
-	case r.code = <-done:
-	case <-time.After(mhWatchdog):
-		// stdout and stderr are still being written: do not read them.
-		t.Fatalf("smtpbench %q did not return within %s: it hangs", args, mhWatchdog)
-	}
-	r.elapsed = time.Since(start)
-	r.stdout, r.stderr = stdout.String(), stderr.String()
-	return r
-}
-
 // mhMainJSON runs "smtpbench run -o json ARGS..." and decodes the report.
 func mhMainJSON(t *testing.T, args ...string) *mhRun {
 	t.Helper()
-	r := mhMain(t, append([]string{"run", "-o", "json"}, args...)...)
-	if r.code != exitOK {
-		t.Fatalf("%s, want exit 0\nstdout: %.3000s\nstderr: %.3000s", r, r.stdout, r.stderr)
+	r := &mhRun{benchRun: mainRun(t, append([]string{"run", "-o", "json"}, args...))}
+	if r.Code != exitOK {
+		t.Fatalf("%s, want exit 0\nstdout: %.3000s\nstderr: %.3000s", r, r.Stdout, r.Stderr)
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &r.report); err != nil {
-		t.Fatalf("%s: the JSON report does not decode: %v\n%.3000s", r, err, r.stdout)
+	if err := json.Unmarshal([]byte(r.Stdout), &r.Report); err != nil {
+		t.Fatalf("%s: the JSON report does not decode: %v\n%.3000s", r, err, r.Stdout)
 	}
 	var doc struct {
 		Config json.RawMessage `json:"config"`
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || json.Unmarshal(doc.Config, &r.config) != nil {
-		t.Fatalf("%s: the report's config does not decode: %.3000s", r, r.stdout)
+	if err := json.Unmarshal([]byte(r.Stdout), &doc); err != nil || json.Unmarshal(doc.Config, &r.config) != nil {
+		t.Fatalf("%s: the report's config does not decode: %.3000s", r, r.Stdout)
 	}
 	return r
 }
@@ -372,43 +203,18 @@ func mhTrace(stderr string, id int) []string {
 	return lines
 }
 
-// mhCRLF is content as it travels in SMTP: every CRLF, bare CR and bare LF
-// becomes CRLF, and a last line without one gets one (RFC 5321 2.3.8 and
-// 4.1.1.4). It is written independently of session.EncodeData so that the
-// test does not check the encoder against itself.
-func mhCRLF(content []byte) []byte {
-	var out []byte
-	for i := 0; i < len(content); i++ {
-		switch c := content[i]; c {
-		case '\r':
-			if i+1 < len(content) && content[i+1] == '\n' {
-				i++
-			}
-			out = append(out, '\r', '\n')
-		case '\n':
-			out = append(out, '\r', '\n')
-		default:
-			out = append(out, c)
-		}
-	}
-	if len(out) > 0 && !bytes.HasSuffix(out, []byte("\r\n")) {
-		out = append(out, '\r', '\n')
-	}
-	return out
-}
-
 // mhWantStored is what MailHog stores for content: the content with CRLF
-// line ends, without its final CRLF (NOTES.md deviation 1). It holds only
+// line ends (crlf), without its final CRLF (NOTES.md deviation 1). It holds only
 // for content whose first line does not start with '.' (deviation 2).
 func mhWantStored(content []byte) []byte {
-	return bytes.TrimSuffix(mhCRLF(content), []byte("\r\n"))
+	return bytes.TrimSuffix(crlf(content), []byte("\r\n"))
 }
 
 // mhWireLen is the size of content in DATA wire form: CRLF line ends, a '.'
 // added before each line that starts with one (RFC 5321 4.5.2), then ".\r\n".
 // The report's config.content_bytes must equal it.
 func mhWireLen(content []byte) int {
-	norm := mhCRLF(content)
+	norm := crlf(content)
 	n := len(norm) + len(".\r\n")
 	for _, line := range bytes.SplitAfter(norm, []byte("\r\n")) {
 		if len(line) > 0 && line[0] == '.' {
@@ -517,12 +323,12 @@ func TestInteropMailHogDelivery(t *testing.T) {
 			mhCheckConfig(t, r, c)
 			mhCheckTrace(t, r, c)
 			stored := mh.count(t)
-			if stored != r.report.Totals.MessagesOK {
-				t.Fatalf("%s: MailHog stored %d messages, the report says %d ok", r, stored, r.report.Totals.MessagesOK)
+			if stored != r.Report.Totals.MessagesOK {
+				t.Fatalf("%s: MailHog stored %d messages, the report says %d ok", r, stored, r.Report.Totals.MessagesOK)
 			}
 			want := mhCheckEnvelopes(t, mh, r, c)
 			mhCheckContent(t, mh, r, c, want)
-			t.Logf("%s: %d messages in %v", r, stored, r.elapsed.Round(time.Millisecond))
+			t.Logf("%s: %d messages in %v", r, stored, r.Elapsed.Round(time.Millisecond))
 		})
 	}
 }
@@ -530,23 +336,20 @@ func TestInteropMailHogDelivery(t *testing.T) {
 // mhCheckTotals checks the counters: everything was accepted, nothing failed.
 func mhCheckTotals(t *testing.T, r *mhRun, c mhDeliveryCase) {
 	t.Helper()
-	tot := r.report.Totals
-	if tot.MessagesAttempted != tot.MessagesOK+tot.MessagesRejected+tot.MessagesFailed {
-		t.Errorf("%s: invariant broken: attempted %d != ok %d + rejected %d + failed %d",
-			r, tot.MessagesAttempted, tot.MessagesOK, tot.MessagesRejected, tot.MessagesFailed)
-	}
+	checkTotalsAddUp(t, r.benchRun)
+	tot := r.Report.Totals
 	if tot.MessagesAttempted != int64(c.n) || tot.MessagesOK != int64(c.n) || tot.MessagesRejected != 0 || tot.MessagesFailed != 0 {
 		t.Errorf("%s: attempted %d, ok %d, rejected %d, failed %d; want %d attempted and ok, none rejected or failed; errors %+v",
-			r, tot.MessagesAttempted, tot.MessagesOK, tot.MessagesRejected, tot.MessagesFailed, c.n, r.report.Errors)
+			r, tot.MessagesAttempted, tot.MessagesOK, tot.MessagesRejected, tot.MessagesFailed, c.n, r.Report.Errors)
 	}
-	if len(r.report.Errors) != 0 {
-		t.Errorf("%s: errors %+v, want none", r, r.report.Errors)
+	if len(r.Report.Errors) != 0 {
+		t.Errorf("%s: errors %+v, want none", r, r.Report.Errors)
 	}
 	if want := int64(c.n * c.rcpts); tot.RecipientsAccepted != want || tot.RecipientsRejected != 0 {
 		t.Errorf("%s: recipients %d accepted, %d rejected; want %d accepted", r, tot.RecipientsAccepted, tot.RecipientsRejected, want)
 	}
-	if r.report.StopReason != loadgen.StopMessages {
-		t.Errorf("%s: stop_reason %q, want messages", r, r.report.StopReason)
+	if r.Report.StopReason != loadgen.StopMessages {
+		t.Errorf("%s: stop_reason %q, want messages", r, r.Report.StopReason)
 	}
 	switch {
 	case c.perConn > 0 && c.c == 1:
@@ -573,11 +376,11 @@ func mhCheckTotals(t *testing.T, r *mhRun, c mhDeliveryCase) {
 		"banner": {"220": conns}, "ehlo": {"250": conns}, "quit": {"221": conns},
 		"mail": {"250": n}, "rcpt": {"250": n * int64(c.rcpts)}, "data": {"354": n}, "body": {"250": n},
 	}
-	if !reflect.DeepEqual(r.report.Replies, wantReplies) {
-		t.Errorf("%s: replies %v, want %v", r, r.report.Replies, wantReplies)
+	if !reflect.DeepEqual(r.Report.Replies, wantReplies) {
+		t.Errorf("%s: replies %v, want %v", r, r.Report.Replies, wantReplies)
 	}
 	for phase, want := range map[string]int64{"message": n, "mail": n, "rcpt": n * int64(c.rcpts), "data": n, "body": n, "quit": conns} {
-		if got := r.report.Phases[phase].Count; got != want {
+		if got := r.Report.Phases[phase].Count; got != want {
 			t.Errorf("%s: phases.%s.count %d, want %d", r, phase, got, want)
 		}
 	}
@@ -617,14 +420,14 @@ func mhCheckConfig(t *testing.T, r *mhRun, c mhDeliveryCase) {
 // command waits for its reply. A session stops after --per-conn messages.
 func mhCheckTrace(t *testing.T, r *mhRun, c mhDeliveryCase) {
 	t.Helper()
-	lines := mhTrace(r.stderr, 1)
+	lines := mhTrace(r.Stderr, 1)
 	if len(lines) == 0 {
-		t.Fatalf("%s: no trace of session 1 on stderr:\n%.3000s", r, r.stderr)
+		t.Fatalf("%s: no trace of session 1 on stderr:\n%.3000s", r, r.Stderr)
 	}
 	if !slices.Contains(lines, "S: 250-PIPELINING") {
 		t.Errorf("%s: MailHog's EHLO reply did not advertise PIPELINING in the trace", r)
 	}
-	if len(mhTrace(r.stderr, 2)) > 0 {
+	if len(mhTrace(r.Stderr, 2)) > 0 {
 		t.Errorf("%s: --trace 1 traced session 2 as well", r)
 	}
 	// A broken rule usually breaks at every envelope: report each rule once,
@@ -829,14 +632,14 @@ func TestInteropMailHogTrace(t *testing.T) {
 		mh.reset(t)
 		// The README's example plus --timeout, which bounds the run and
 		// does not change the conversation.
-		r := mhMain(t, "run", "-n", "1", "--trace", "1", "--from", "test@example.com", "--to", "recipient@example.com",
-			"--timeout", "5s", mh.smtpAddr)
-		t.Logf("%s, stderr (the --trace 1 conversation):\n%s", r, r.stderr)
-		if r.code != exitOK {
-			t.Fatalf("%s, want exit 0\nstdout: %s\nstderr: %s", r, r.stdout, r.stderr)
+		r := mainRun(t, []string{"run", "-n", "1", "--trace", "1", "--from", "test@example.com", "--to", "recipient@example.com",
+			"--timeout", "5s", mh.smtpAddr})
+		t.Logf("%s, stderr (the --trace 1 conversation):\n%s", r, r.Stderr)
+		if r.Code != exitOK {
+			t.Fatalf("%s, want exit 0\nstdout: %s\nstderr: %s", r, r.Stdout, r.Stderr)
 		}
-		if !regexp.MustCompile(`(?m)^messages +1 ok, 0 rejected, 0 failed \(1 attempted\)$`).MatchString(r.stdout) {
-			t.Errorf("%s: the table does not report 1 ok, 0 rejected, 0 failed:\n%s", r, r.stdout)
+		if !regexp.MustCompile(`(?m)^messages +1 ok, 0 rejected, 0 failed \(1 attempted\)$`).MatchString(r.Stdout) {
+			t.Errorf("%s: the table does not report 1 ok, 0 rejected, 0 failed:\n%s", r, r.Stdout)
 		}
 		if n := mh.count(t); n != 1 {
 			t.Fatalf("%s: MailHog stored %d messages, want 1", r, n)
@@ -846,7 +649,7 @@ func TestInteropMailHogTrace(t *testing.T) {
 			t.Errorf("%s: MailHog stored envelope from %q to %q", r, stored.From, stored.To)
 		}
 
-		lines := mhTrace(r.stderr, 1)
+		lines := mhTrace(r.Stderr, 1)
 		steps := []mhStep{
 			{"S: 220 ", true},
 			{"C: EHLO ", true},
@@ -893,24 +696,24 @@ func TestInteropMailHogTrace(t *testing.T) {
 
 	t.Run("only the first session", func(t *testing.T) {
 		mh.reset(t)
-		r := mhMain(t, "run", "-c", "3", "-n", "30", "--trace", "1", "--timeout", "5s", mh.smtpAddr)
-		if r.code != exitOK {
-			t.Fatalf("%s, want exit 0\nstdout: %s\nstderr: %s", r, r.stdout, r.stderr)
+		r := mainRun(t, []string{"run", "-c", "3", "-n", "30", "--trace", "1", "--timeout", "5s", mh.smtpAddr})
+		if r.Code != exitOK {
+			t.Fatalf("%s, want exit 0\nstdout: %s\nstderr: %s", r, r.Stdout, r.Stderr)
 		}
-		if !regexp.MustCompile(`(?m)^messages +30 ok, 0 rejected, 0 failed \(30 attempted\)$`).MatchString(r.stdout) {
-			t.Errorf("%s: the table does not report 30 ok:\n%s", r, r.stdout)
+		if !regexp.MustCompile(`(?m)^messages +30 ok, 0 rejected, 0 failed \(30 attempted\)$`).MatchString(r.Stdout) {
+			t.Errorf("%s: the table does not report 30 ok:\n%s", r, r.Stdout)
 		}
 		if n := mh.count(t); n != 30 {
 			t.Errorf("%s: MailHog stored %d messages, want 30", r, n)
 		}
 		ids := map[string]int{}
-		for _, m := range regexp.MustCompile(`(?m)^\[([0-9]+)\] `).FindAllStringSubmatch(r.stderr, -1) {
+		for _, m := range regexp.MustCompile(`(?m)^\[([0-9]+)\] `).FindAllStringSubmatch(r.Stderr, -1) {
 			ids[m[1]]++
 		}
 		if ids["1"] == 0 || len(ids) != 1 {
-			t.Errorf("%s: trace lines per session %v, want session 1 only\n%.3000s", r, ids, r.stderr)
+			t.Errorf("%s: trace lines per session %v, want session 1 only\n%.3000s", r, ids, r.Stderr)
 		}
-		mhFollow(t, mhTrace(r.stderr, 1), 0, []mhStep{
+		mhFollow(t, mhTrace(r.Stderr, 1), 0, []mhStep{
 			{"S: 220 ", true},
 			{"C: EHLO ", true},
 			{"C: MAIL FROM:<bench", true},

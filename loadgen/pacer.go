@@ -11,6 +11,10 @@ import (
 // (0-based) is due in the open model.
 type Pacer interface {
 	Due(i uint64) time.Duration
+	// expectedDue and dueBy answer the generator's own questions (how late
+	// is the last message, how many were due) without drawing the schedule.
+	expectedDue(i uint64) time.Duration
+	dueBy(t time.Duration) float64
 }
 
 // ConstantPacer spaces messages evenly at Rate per second, rising linearly
@@ -22,8 +26,9 @@ type ConstantPacer struct {
 
 // Due solves "messages sent by t = i" for t. Under a linear ramp the count by
 // t is R·t²/2D, afterwards R·D/2 + R·(t-D).
-func (p ConstantPacer) Due(i uint64) time.Duration {
-	n := float64(i)
+func (p ConstantPacer) Due(i uint64) time.Duration { return p.atUnits(float64(i)) }
+
+func (p ConstantPacer) atUnits(n float64) time.Duration {
 	d := p.Ramp.Seconds()
 	var t float64
 	if d > 0 && n < p.Rate*d/2 {
@@ -34,39 +39,62 @@ func (p ConstantPacer) Due(i uint64) time.Duration {
 	return time.Duration(t * float64(time.Second))
 }
 
+// expectedDue is when message i is due on average: exact for the constant
+// pacer, the mean for the Poisson one.
+func (p ConstantPacer) expectedDue(i uint64) time.Duration { return p.Due(i) }
+
+// dueBy is how many messages are due by t, the inverse of Due.
+func (p ConstantPacer) dueBy(t time.Duration) float64 {
+	s, d := t.Seconds(), p.Ramp.Seconds()
+	if d > 0 && s < d {
+		return p.Rate * s * s / (2 * d)
+	}
+	return p.Rate * (s - d/2)
+}
+
 // PoissonPacer draws exponential gaps with mean 1/Rate, which models many
 // independent senders better than an even spacing. Gaps are drawn in order
-// under a lock; the lock is taken once per message, not per command.
+// under a lock, taken once per message, not per command. Only a window of
+// recent draws is kept: workers ask for the next index or one just behind it.
 type PoissonPacer struct {
 	ConstantPacer
 	mu   sync.Mutex
 	rng  *rand.Rand
-	due  []float64 // in the constant pacer's message units
+	base uint64    // index of due[0]
+	due  []float64 // arrival times in message units (mean gap 1)
 	last float64
 }
+
+// poissonWindow is how many past draws are kept for late askers.
+const poissonWindow = 1 << 16
 
 // NewPoissonPacer returns a pacer with a fixed seed so runs are repeatable.
 func NewPoissonPacer(rate float64, ramp time.Duration, seed uint64) *PoissonPacer {
 	return &PoissonPacer{ConstantPacer: ConstantPacer{Rate: rate, Ramp: ramp}, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
 }
 
-// Due draws arrival times in "message units" (mean gap 1) and maps them
-// through the constant pacer, so a ramp applies the same way to both.
+// Due draws arrival times in message units and maps them through the
+// constant pacer, so a ramp applies the same way to both.
 func (p *PoissonPacer) Due(i uint64) time.Duration {
 	p.mu.Lock()
-	for uint64(len(p.due)) <= i {
+	for p.base+uint64(len(p.due)) <= i {
 		p.last += p.rng.ExpFloat64()
 		p.due = append(p.due, p.last)
+		if len(p.due) >= 2*poissonWindow {
+			n := copy(p.due, p.due[poissonWindow:])
+			p.due = p.due[:n]
+			p.base += poissonWindow
+		}
 	}
-	u := p.due[i]
-	p.mu.Unlock()
-	c := p.ConstantPacer
-	d := c.Ramp.Seconds()
-	var t float64
-	if d > 0 && u < c.Rate*d/2 {
-		t = math.Sqrt(2 * d * u / c.Rate)
+	var u float64
+	if i >= p.base {
+		u = p.due[i-p.base]
 	} else {
-		t = u/c.Rate + d/2
+		u = float64(i) // long forgotten: its mean is as good as any
 	}
-	return time.Duration(t * float64(time.Second))
+	p.mu.Unlock()
+	return p.ConstantPacer.atUnits(u)
 }
+
+func (p *PoissonPacer) expectedDue(i uint64) time.Duration { return p.ConstantPacer.Due(i) }
+func (p *PoissonPacer) dueBy(t time.Duration) float64      { return p.ConstantPacer.dueBy(t) }

@@ -39,12 +39,12 @@ type run struct {
 	abortCtx   context.Context
 	abort      context.CancelFunc
 
-	sessionsUp   atomic.Int64 // sessions ever established
-	connFailures atomic.Int64
-	openSessions atomic.Int64
-	liveOK       atomic.Int64
-	liveFailed   atomic.Int64
-	lastLag      atomic.Int64 // start lag of the final message of a -n run, ns
+	sessionsUp    atomic.Int64 // sessions ever established
+	firstFailures atomic.Int64 // workers whose first connection failed
+	openSessions  atomic.Int64
+	liveOK        atomic.Int64
+	liveFailed    atomic.Int64
+	lastLag       atomic.Int64 // start lag of the final message of a -n run, ns
 
 	tl *timeline
 
@@ -133,6 +133,7 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 		StartedAt: r.start,
 		Elapsed:   elapsed,
 		Open:      cfg.Rate > 0,
+		Warmup:    cfg.Warmup,
 		Total:     report.NewRecorder(cfg.Rate > 0),
 		CPU:       cpuTime() - cpu0,
 	}
@@ -140,10 +141,10 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 	for _, w := range workers {
 		res.Total.Merge(w.rec)
 		if w.warm != nil {
-			if res.Warmup == nil {
-				res.Warmup = report.NewRecorder(cfg.Rate > 0)
+			if res.WarmupTotals == nil {
+				res.WarmupTotals = report.NewRecorder(cfg.Rate > 0)
 			}
-			res.Warmup.Merge(w.warm)
+			res.WarmupTotals.Merge(w.warm)
 		}
 		wake.Merge(w.wakeLag)
 	}
@@ -157,6 +158,16 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 	res.Intervals = r.tl.intervals(elapsed)
 	res.Warnings = append(res.Warnings, r.generatorWarnings(res, wake)...)
 	return res, nil
+}
+
+// workersWanted is how many workers will dial at all: with fewer messages
+// than sessions, the extra workers never get one.
+func (r *run) workersWanted() int64 {
+	n := int64(r.cfg.Concurrency)
+	if r.cfg.Messages > 0 {
+		n = min(n, r.cfg.Messages)
+	}
+	return n
 }
 
 func (r *run) stop(reason string) {
@@ -267,8 +278,8 @@ func (r *run) generatorWarnings(res *report.Result, wake *hdrhistogram.Histogram
 	// last ones starting well after their due time.
 	due := r.dueBy(res.Elapsed)
 	started := res.Total.Attempted
-	if res.Warmup != nil {
-		started += res.Warmup.Attempted
+	if res.WarmupTotals != nil {
+		started += res.WarmupTotals.Attempted
 	}
 	if r.cfg.Messages == 0 && due > 0 && float64(started) < 0.95*float64(due) {
 		lag := res.Total.Lag
@@ -280,7 +291,7 @@ func (r *run) generatorWarnings(res *report.Result, wake *hdrhistogram.Histogram
 	if r.cfg.Messages > 0 {
 		// A count-bounded run always starts every message eventually; it
 		// fell behind if the last one started well after its due time.
-		if lag := time.Duration(r.lastLag.Load()); lag > 10*time.Millisecond+r.pacer.Due(uint64(r.cfg.Messages-1))/20 {
+		if lag := time.Duration(r.lastLag.Load()); lag > 10*time.Millisecond+r.pacer.expectedDue(uint64(r.cfg.Messages-1))/20 {
 			out = append(out, fmt.Sprintf("could not keep the rate: the last message started %.2f s after its due time. "+
 				"Raise -c if every session was busy; otherwise smtpbench itself could not keep up", lag.Seconds()))
 		}
@@ -293,21 +304,11 @@ func (r *run) dueBy(elapsed time.Duration) int64 {
 	if r.cfg.Duration > 0 {
 		elapsed = min(elapsed, r.cfg.Duration)
 	}
-	limit := int64(math.MaxInt64)
+	n := int64(math.Max(0, r.pacer.dueBy(elapsed)))
 	if r.cfg.Messages > 0 {
-		limit = r.cfg.Messages
+		n = min(n, r.cfg.Messages)
 	}
-	// Due is monotonic in i: binary search the last index due by elapsed.
-	lo, hi := int64(0), min(limit, int64(r.cfg.Rate*elapsed.Seconds()*4)+16)
-	for lo < hi {
-		mid := lo + (hi-lo)/2
-		if r.pacer.Due(uint64(mid)) <= elapsed {
-			lo = mid + 1
-		} else {
-			hi = mid
-		}
-	}
-	return lo
+	return n
 }
 
 func cpuTime() time.Duration {

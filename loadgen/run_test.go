@@ -63,10 +63,10 @@ func runBounded(t *testing.T, ctx context.Context, cfg Config, abort <-chan stru
 func checkInvariant(t *testing.T, res *report.Result, srv *sink.Server) {
 	t.Helper()
 	tot := res.Total
-	if res.Warmup != nil {
+	if res.WarmupTotals != nil {
 		tot = report.NewRecorder(res.Open)
 		tot.Merge(res.Total)
-		tot.Merge(res.Warmup)
+		tot.Merge(res.WarmupTotals)
 	}
 	if tot.Attempted != tot.OK+tot.Rejected+tot.Failed {
 		t.Errorf("attempted %d != ok %d + rejected %d + failed %d", tot.Attempted, tot.OK, tot.Rejected, tot.Failed)
@@ -311,8 +311,8 @@ func TestWarmupIsCountedApart(t *testing.T) {
 	srv := startSink(t, sink.Config{})
 	cfg := Config{Target: srv.Addr(), Concurrency: 2, Duration: 600 * time.Millisecond, Warmup: 300 * time.Millisecond, Data: testData(t)}
 	res := runBounded(t, context.Background(), cfg, nil, 10*time.Second)
-	if res.Warmup == nil || res.Warmup.OK == 0 || res.Total.OK == 0 {
-		t.Fatalf("warm-up and main period should both have messages: %+v", res.Warmup)
+	if res.WarmupTotals == nil || res.WarmupTotals.OK == 0 || res.Total.OK == 0 {
+		t.Fatalf("warm-up and main period should both have messages: %+v", res.WarmupTotals)
 	}
 	if n := res.Total.Phases[session.PhaseMessage].TotalCount(); n != res.Total.OK {
 		t.Errorf("message histogram %d samples, main-period ok %d: warm-up leaked in", n, res.Total.OK)

@@ -23,10 +23,12 @@ func newIntervalHistogram() *hdrhistogram.Histogram {
 // slow worker's late figures still land in the right second.
 type timeline struct {
 	mu     sync.Mutex
-	marks  []int // interval each worker is filling; MaxInt once it is done
+	marks  []int // interval each worker is filling; idle while it sleeps or is done
 	open   map[int]*intervalAgg
 	final  []report.Interval
 	latest report.Interval
+	// finalBelow: every interval below it is final.
+	finalBelow int
 }
 
 type intervalAgg struct {
@@ -64,6 +66,9 @@ func (t *timeline) hand(worker int, w *workerInterval, next int) {
 	for _, m := range t.marks {
 		low = min(low, m)
 	}
+	if low != idle {
+		t.finalBelow = max(t.finalBelow, low)
+	}
 	for idx, agg := range t.open {
 		if idx < low {
 			iv := report.Interval{T: idx, OK: agg.ok, Failed: agg.failed,
@@ -78,6 +83,21 @@ func (t *timeline) hand(worker int, w *workerInterval, next int) {
 	}
 	w.idx, w.ok, w.failed = next, 0, 0
 	w.h.Reset()
+}
+
+// idle is the mark of a worker that records nothing for now: it holds back
+// no interval.
+const idle = math.MaxInt
+
+// resume puts a worker that was idle back on the timeline at interval idx,
+// or at the first interval not yet final if another worker finished idx in
+// the meantime; it returns the interval the worker now fills.
+func (t *timeline) resume(worker, idx int) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	idx = max(idx, t.finalBelow)
+	t.marks[worker] = idx
+	return idx
 }
 
 // last returns the most recent finished second.

@@ -24,6 +24,7 @@ type worker struct {
 	unwatch    func() bool
 	sentOnConn int
 	backoff    time.Duration
+	tried      bool // this worker has dialed before
 
 	msgs    [2]session.Message
 	iv      workerInterval
@@ -212,7 +213,7 @@ func (w *worker) connect() *session.Error {
 	if n := r.sessionNo.Add(1); n <= int64(r.cfg.TraceSessions) {
 		opts.Trace, opts.TraceID = r.trace, n
 	}
-	w.active.ConnectAttempts++
+	w.rec.ConnectAttempts++
 	c, err := session.Dial(r.abortCtx, r.cfg.Target, opts)
 	if err == nil {
 		w.unwatch = context.AfterFunc(r.abortCtx, c.Abort)
@@ -224,14 +225,19 @@ func (w *worker) connect() *session.Error {
 		}
 	}
 	if err != nil {
-		if r.sessionsUp.Load() == 0 && r.connFailures.Add(1) >= int64(min(r.cfg.Concurrency, 3)) {
+		// Give up only when every worker's first attempt failed and no
+		// session ever worked: the target is down or refuses everyone. A
+		// server that turns away the sessions above its limit is measured.
+		if !w.tried && r.firstFailures.Add(1) >= r.workersWanted() && r.sessionsUp.Load() == 0 {
 			r.stop(StopConnect)
 		}
+		w.tried = true
 		return w.classify(err)
 	}
+	w.tried = true
 	r.sessionsUp.Add(1)
 	r.openSessions.Add(1)
-	w.active.Connections++
+	w.rec.Connections++
 	w.client, w.sentOnConn, w.backoff = c, 0, 0
 	return nil
 }
@@ -260,6 +266,15 @@ func (w *worker) sleepUntil(t time.Time) bool {
 	d := time.Until(t)
 	if d <= 0 {
 		return !w.r.isStopped()
+	}
+	// A long sleep would hold back the timeline (and the live progress
+	// figures) until this worker records again, so it steps aside first.
+	long := d >= 200*time.Millisecond
+	if long {
+		w.r.tl.hand(w.id, &w.iv, idle)
+		defer func() {
+			w.iv.idx = w.r.tl.resume(w.id, int(time.Since(w.r.start)/time.Second))
+		}()
 	}
 	w.timer.Reset(d)
 	select {
@@ -290,7 +305,7 @@ func (w *worker) closeSession() {
 
 func (w *worker) finish() {
 	w.closeSession()
-	w.r.tl.hand(w.id, &w.iv, int(^uint(0)>>1))
+	w.r.tl.hand(w.id, &w.iv, idle)
 }
 
 // noteLast keeps the start lag of a count-bounded open run's final message.

@@ -68,16 +68,22 @@ type Totals struct {
 	// MessagesFailed got no decision: connect failure, timeout, protocol
 	// error, 421 or a dropped connection.
 	MessagesFailed int64 `json:"messages_failed"`
-	// MessagesPerS is messages_ok divided by elapsed_s.
+	// MessagesPerS is messages_ok divided by elapsed_s, less the warm-up.
 	MessagesPerS       float64 `json:"messages_per_s"`
 	RecipientsAccepted int64   `json:"recipients_accepted"`
 	RecipientsRejected int64   `json:"recipients_rejected"`
 	// Connections counts sessions that completed the greeting and EHLO.
+	// Connections, connect attempts and bytes cover the whole run, warm-up
+	// included (a session spans both).
 	Connections     int64 `json:"connections"`
 	ConnectAttempts int64 `json:"connect_attempts"`
 	// BytesSent counts every byte written to the server, commands included.
-	BytesSent int64   `json:"bytes_sent"`
-	MBPerS    float64 `json:"mb_per_s"`
+	BytesSent int64 `json:"bytes_sent"`
+	// MBPerS is bytes_sent / 10^6 / elapsed_s.
+	MBPerS float64 `json:"mb_per_s"`
+	// IdleCloses counts sessions the server closed (421 or EOF) while they
+	// sat idle; they were redialed without charging any message.
+	IdleCloses int64 `json:"idle_closes"`
 	// CPUS is smtpbench's own user+system CPU time in seconds.
 	CPUS float64 `json:"cpu_s,omitempty"`
 }
@@ -145,7 +151,9 @@ func Summarize(h *hdrhistogram.Histogram) Summary {
 	return s
 }
 
-func totals(r *Recorder, elapsed time.Duration) Totals {
+// totals summarises r; message rates are over window, byte rates over the
+// whole run because connections and bytes are counted for the whole run.
+func totals(r *Recorder, window, elapsed time.Duration) Totals {
 	t := Totals{
 		MessagesAttempted:  r.Attempted,
 		MessagesOK:         r.OK,
@@ -156,9 +164,12 @@ func totals(r *Recorder, elapsed time.Duration) Totals {
 		Connections:        r.Connections,
 		ConnectAttempts:    r.ConnectAttempts,
 		BytesSent:          r.BytesSent,
+		IdleCloses:         r.IdleCloses,
+	}
+	if s := window.Seconds(); s > 0 {
+		t.MessagesPerS = float64(r.OK) / s
 	}
 	if s := elapsed.Seconds(); s > 0 {
-		t.MessagesPerS = float64(r.OK) / s
 		t.MBPerS = float64(r.BytesSent) / 1e6 / s
 	}
 	return t
@@ -197,7 +208,7 @@ func BuildJSON(res *Result) *JSONReport {
 		ElapsedS:   res.Elapsed.Seconds(),
 		LoadModel:  "closed",
 		StopReason: res.StopReason,
-		Totals:     totals(res.Total, res.Elapsed),
+		Totals:     totals(res.Total, res.Elapsed-min(res.Warmup, res.Elapsed), res.Elapsed),
 		Phases:     map[string]Summary{},
 		Replies:    map[string]map[string]int64{},
 		Errors:     errorCounts(res.Total),
@@ -210,9 +221,8 @@ func BuildJSON(res *Result) *JSONReport {
 		j.Phases[SeriesService] = Summarize(res.Total.Service)
 		j.Phases[SeriesLag] = Summarize(res.Total.Lag)
 	}
-	if res.Warmup != nil {
-		w := totals(res.Warmup, res.Elapsed)
-		w.MessagesPerS, w.MBPerS = 0, 0
+	if res.WarmupTotals != nil {
+		w := totals(res.WarmupTotals, 0, 0)
 		j.Warmup = &w
 	}
 	for p := session.Phase(0); p < session.NumPhases; p++ {

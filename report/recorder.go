@@ -72,6 +72,7 @@ type Recorder struct {
 	Connections                     int64 // sessions that got past the greeting and EHLO
 	ConnectAttempts                 int64
 	BytesSent                       int64
+	IdleCloses                      int64 // sessions closed by the server while idle
 }
 
 // NewRecorder returns an empty recorder; open adds the service-time and lag
@@ -146,4 +147,5 @@ func (r *Recorder) Merge(o *Recorder) {
 	r.Connections += o.Connections
 	r.ConnectAttempts += o.ConnectAttempts
 	r.BytesSent += o.BytesSent
+	r.IdleCloses += o.IdleCloses
 }

@@ -8,13 +8,17 @@ type Result struct {
 	Config    any // echoed into the JSON as given
 	StartedAt time.Time
 	Elapsed   time.Duration
+	// Warmup is the length of the warm-up period (--warmup), zero without
+	// one; rates of the totals are taken over Elapsed minus Warmup.
+	Warmup time.Duration
 	// Open is true for an open-model (--rate) run: the "message" phase is
 	// then measured from each message's due time.
 	Open       bool
 	StopReason string // "messages", "duration", "signal", "aborted", "error"
 	Total      *Recorder
-	// Warmup holds what happened during the warm-up period, kept apart.
-	Warmup    *Recorder
+	// WarmupTotals holds what happened during the warm-up period, kept
+	// apart. Connections and bytes are always counted in Total.
+	WarmupTotals *Recorder
 	Intervals []Interval
 	Warnings  []string
 	// CPU is the process's user+system CPU time over the run.

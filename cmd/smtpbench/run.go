@@ -158,9 +158,19 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return exitError{exitRun, fmt.Sprintf("starting the built-in sink: %v", err)}
 		}
-		go srv.Serve(ctx)
+		// The sink outlives the run's context: a first signal stops new
+		// messages, and the ones in flight still need their server.
+		sinkCtx, stopSink := context.WithCancel(context.Background())
+		sinkDone := make(chan struct{})
+		go func() { srv.Serve(sinkCtx); close(sinkDone) }()
+		defer func() { stopSink(); <-sinkDone }()
 		cfg.Target = srv.Addr()
 		cj.BuiltinSink = true
+		if cfg.BusyPoll == 0 {
+			// The sink shares our CPUs: a spinning session would take the
+			// CPU the server needs to answer it.
+			cfg.BusyPoll = -1
+		}
 		fmt.Fprintf(stderr, "smtpbench: no target given; benchmarking the built-in sink on %s\n", srv.Addr())
 	}
 	if f.trace > 0 {

@@ -33,6 +33,9 @@ func parseThresholds(f *runFlags) (thresholds, error) {
 			if err != nil {
 				return th, err
 			}
+			if (k == report.SeriesService || k == report.SeriesLag) && f.rate == 0 {
+				return th, fmt.Errorf("--%s %q: %s exists only in the open model (--rate)", set.flag, v, k)
+			}
 			if k != report.SeriesService && k != report.SeriesLag {
 				if _, err := session.ParsePhase(k); err != nil {
 					return th, fmt.Errorf("--%s %q: %v", set.flag, v, err)
@@ -45,7 +48,7 @@ func parseThresholds(f *runFlags) (thresholds, error) {
 			th.maxQuantile = append(th.maxQuantile, quantileLimit{k, set.q, lim})
 		}
 	}
-	if f.maxErrorRate > 100 {
+	if f.maxErrorRate != -1 && (f.maxErrorRate < 0 || f.maxErrorRate > 100) {
 		return th, fmt.Errorf("--max-error-rate %g: want a percent from 0 to 100", f.maxErrorRate)
 	}
 	if f.minRate < 0 {

@@ -344,3 +344,18 @@ func TestPacerDue(t *testing.T) {
 		}
 	}
 }
+
+// TestIdle421IsNotChargedToAMessage: a server that closes idle sessions
+// with 421 between two messages must cost a reconnect, not a message.
+func TestIdle421IsNotChargedToAMessage(t *testing.T) {
+	srv := startSink(t, sink.Config{IdleTimeout: 150 * time.Millisecond})
+	cfg := Config{Target: srv.Addr(), Concurrency: 1, Messages: 3, Rate: 2, Data: testData(t)}
+	res := runBounded(t, context.Background(), cfg, nil, 10*time.Second)
+	checkInvariant(t, res, srv)
+	if res.Total.OK != 3 || res.Total.Failed != 0 {
+		t.Errorf("ok %d failed %d (errors %v), want 3 and 0", res.Total.OK, res.Total.Failed, res.Total.Errors)
+	}
+	if res.Total.IdleCloses != 2 || res.Total.Connections != 3 {
+		t.Errorf("idle closes %d, connections %d; want 2 and 3", res.Total.IdleCloses, res.Total.Connections)
+	}
+}

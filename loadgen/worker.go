@@ -50,6 +50,10 @@ func (w *worker) Observe(p session.Phase, code int, d time.Duration) {
 	w.active.Observe(p, code, d)
 }
 
+// idleCheck is how long a session may sit unused before it is checked for
+// a close or 421 that the server sent meanwhile.
+const idleCheck = 100 * time.Millisecond
+
 // pending is a claimed message and its schedule.
 type pending struct {
 	msg   *session.Message
@@ -95,6 +99,13 @@ func (w *worker) loop() {
 				w.pause()
 				continue
 			}
+		}
+		if w.client.Ahead() == nil && time.Since(w.client.LastActive()) >= idleCheck && w.client.ClosedWhileIdle() {
+			// The server hung up (or said 421) while the session idled: no
+			// message was in flight, so none is charged; dial again.
+			w.rec.IdleCloses++
+			w.closeSession()
+			continue
 		}
 		next = pending{}
 		perConn := r.cfg.PerConn

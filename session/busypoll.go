@@ -17,6 +17,15 @@ type busyPollConn struct {
 	net.Conn
 	rc     syscall.RawConn
 	budget time.Duration
+
+	// The state of the read in progress lives here, and readFn is bound
+	// once, so that a read allocates no closure.
+	p      []byte
+	n      int
+	err    error
+	tries  int
+	until  time.Time
+	readFn func(fd uintptr) bool
 }
 
 // withBusyPoll wraps a TCP connection; other connections (net.Pipe in tests)
@@ -30,46 +39,51 @@ func withBusyPoll(c net.Conn, budget time.Duration) net.Conn {
 	if err != nil {
 		return c
 	}
-	return &busyPollConn{Conn: c, rc: rc, budget: budget}
+	b := &busyPollConn{Conn: c, rc: rc, budget: budget}
+	b.readFn = b.tryRead
+	return b
 }
 
 // busyPollCheck is how many empty reads pass between looks at the clock.
 const busyPollCheck = 16
 
 func (c *busyPollConn) Read(p []byte) (int, error) {
-	var n int
-	var rerr error
-	var until time.Time
-	tries := 0
-	// RawConn.Read calls the function again after the poller reports the
-	// socket readable, and applies the read deadline while it waits.
-	err := c.rc.Read(func(fd uintptr) bool {
-		for {
-			n, rerr = syscall.Read(int(fd), p)
-			if rerr == syscall.EINTR {
-				continue
-			}
-			if rerr != syscall.EAGAIN {
-				return true
-			}
-			tries++
-			if tries%busyPollCheck == 0 {
-				now := time.Now()
-				if until.IsZero() {
-					until = now.Add(c.budget)
-				} else if now.After(until) {
-					return false // sleep in the poller
-				}
-			}
-		}
-	})
+	c.p, c.n, c.err, c.tries, c.until = p, 0, nil, 0, time.Time{}
+	// RawConn.Read calls readFn again after the poller reports the socket
+	// readable, and applies the read deadline while it waits.
+	err := c.rc.Read(c.readFn)
+	c.p = nil
 	switch {
 	case err != nil:
 		return 0, err
-	case rerr != nil:
-		return 0, &net.OpError{Op: "read", Net: "tcp", Addr: c.RemoteAddr(), Err: rerr}
-	case n == 0 && len(p) > 0:
+	case c.err != nil:
+		return 0, &net.OpError{Op: "read", Net: "tcp", Addr: c.RemoteAddr(), Err: c.err}
+	case c.n == 0 && len(p) > 0:
 		return 0, io.EOF
 	}
-	return n, nil
+	return c.n, nil
+}
+
+// tryRead reads until data, EOF or an error, or until the spin budget is
+// spent; false sends the goroutine to sleep in the poller.
+func (c *busyPollConn) tryRead(fd uintptr) bool {
+	for {
+		c.n, c.err = syscall.Read(int(fd), c.p)
+		if c.err == syscall.EINTR {
+			continue
+		}
+		if c.err != syscall.EAGAIN {
+			return true
+		}
+		c.n, c.err = 0, nil
+		c.tries++
+		if c.tries%busyPollCheck == 0 {
+			now := time.Now()
+			if c.until.IsZero() {
+				c.until = now.Add(c.budget)
+			} else if now.After(c.until) {
+				return false
+			}
+		}
+	}
 }

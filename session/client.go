@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"strconv"
@@ -91,6 +90,7 @@ type Result struct {
 // worker owns it, which is what keeps the hot path free of locks.
 type Client struct {
 	conn net.Conn
+	raw  syscall.RawConn // the socket under conn, for peeking; nil for pipes
 	rr   *ReplyReader
 	opts Options
 	caps Capabilities
@@ -172,11 +172,15 @@ func Dial(ctx context.Context, addr string, opts Options) (*Client, error) {
 // NewClient wraps a connection the caller dialed (a net.Pipe in tests).
 func NewClient(conn net.Conn, opts Options) *Client {
 	opts.normalize()
+	var raw syscall.RawConn
+	if sc, ok := conn.(syscall.Conn); ok {
+		raw, _ = sc.SyscallConn()
+	}
 	conn = withBusyPoll(conn, opts.BusyPoll)
 	if opts.Trace != nil {
 		conn = newTraceConn(conn, opts.Trace, opts.TraceID)
 	}
-	return &Client{conn: conn, rr: NewReplyReader(conn), opts: opts, wbuf: make([]byte, 0, 4096)}
+	return &Client{conn: conn, raw: raw, rr: NewReplyReader(conn), opts: opts, wbuf: make([]byte, 0, 4096)}
 }
 
 func observe(o Observer, p Phase, code int, d time.Duration) {
@@ -215,6 +219,9 @@ func (c *Client) Ahead() *Message {
 // only when the server says it does not know EHLO (RFC 5321 4.1.4: 500 or 502);
 // any other failure is reported, because retrying with HELO would hide it.
 func (c *Client) Hello() error {
+	if err := checkArg("EHLO name", c.opts.Hostname); err != nil {
+		return c.fail(&Error{Phase: PhaseEHLO, Class: ClassProtocol, Err: err})
+	}
 	t0 := time.Now()
 	c.last = t0
 	r, err := c.readReply(PhaseBanner, t0)
@@ -274,6 +281,10 @@ func (c *Client) command(p Phase, verb, arg string) (Reply, time.Time, error) {
 	return r, t0, err
 }
 
+// writeChunk is the largest single write: one pipelined group of commands
+// always fits, so groups still go out in one write.
+const writeChunk = 256 << 10
+
 // flush writes the buffer in one call (one group, RFC 2920 3.1) and returns
 // the time the write completed: pipelined latencies are measured from there.
 func (c *Client) flush(p Phase) (time.Time, error) {
@@ -281,9 +292,18 @@ func (c *Client) flush(p Phase) (time.Time, error) {
 		c.wbuf = c.wbuf[:0]
 		return time.Time{}, c.err
 	}
-	c.renewDeadline(&c.wdl, time.Now(), c.conn.SetWriteDeadline)
-	n, err := c.conn.Write(c.wbuf)
-	c.sent += int64(n)
+	// A large content goes out in chunks, each with a renewed deadline:
+	// the timeout applies per block of data (RFC 5321 4.5.3.2.5), so a
+	// server that reads steadily but slowly is not cut off.
+	var err error
+	for off := 0; off < len(c.wbuf) && err == nil; {
+		end := min(off+writeChunk, len(c.wbuf))
+		c.renewDeadline(&c.wdl, time.Now(), c.conn.SetWriteDeadline)
+		var n int
+		n, err = c.conn.Write(c.wbuf[off:end])
+		c.sent += int64(n)
+		off += n
+	}
 	t := time.Now()
 	c.last = t
 	c.wbuf = c.wbuf[:0]
@@ -299,7 +319,7 @@ func (c *Client) flush(p Phase) (time.Time, error) {
 // which matters when a message takes several replies.
 func (c *Client) renewDeadline(dl *time.Time, now time.Time, set func(time.Time) error) {
 	want := now.Add(c.opts.Timeout)
-	if want.Sub(*dl) > c.opts.Timeout/64 {
+	if want.Sub(*dl) > c.opts.Timeout/64 || dl.IsZero() {
 		*dl = want
 		set(want)
 	}
@@ -325,7 +345,7 @@ func (c *Client) readReply(p Phase, since time.Time) (Reply, error) {
 	if r.Code == CodeServiceClosing {
 		return r, c.fail(replyError(p, r))
 	}
-	if r.Code/100 == 3 && p != PhaseData {
+	if r.Code/100 == 3 && (p != PhaseData || r.Code != CodeStartInput) {
 		// Only DATA may be answered 3yz; a server that says 354 elsewhere
 		// waits for content, and our next commands would become mail.
 		return r, c.fail(replyError(p, r))
@@ -347,17 +367,14 @@ func ioError(p Phase, err error) *Error {
 	if errors.As(err, &se) {
 		return se
 	}
-	e := &Error{Phase: p, Err: err}
+	// Anything that is neither a bad reply nor a timeout means the
+	// connection is gone: EOF, reset, broken pipe, closed by us on abort.
+	e := &Error{Phase: p, Err: err, Class: ClassClosed}
 	switch {
 	case errors.Is(err, ErrMalformedReply):
 		e.Class = ClassProtocol
 	case isTimeout(err):
 		e.Class = ClassTimeout
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET),
-		errors.Is(err, syscall.EPIPE), errors.Is(err, net.ErrClosed), errors.Is(err, io.ErrClosedPipe):
-		e.Class = ClassClosed
-	default:
-		e.Class = ClassClosed
 	}
 	return e
 }
@@ -675,6 +692,65 @@ func (c *Client) Close() error {
 	c.quit = true
 	c.fail(&Error{Phase: PhaseQuit, Class: ClassAborted})
 	return c.conn.Close()
+}
+
+// LastActive is when this session last wrote or received anything.
+func (c *Client) LastActive() time.Time { return c.last }
+
+// ClosedWhileIdle looks, without waiting, for what a server may send on a
+// connection nobody is talking on: a 421 (RFC 5321 3.8) or a close. When it
+// finds either it marks the session broken and reports true, so the caller
+// can dial again instead of charging the next message with a stale reply.
+func (c *Client) ClosedWhileIdle() bool {
+	if c.err != nil || c.ahead != nil {
+		return c.err != nil
+	}
+	if c.rr.Buffered() == 0 {
+		waiting, closed := c.peek()
+		if closed {
+			c.fail(&Error{Phase: PhaseMail, Class: ClassClosed, Text: "connection closed by the server while idle"})
+			return true
+		}
+		if !waiting {
+			return false
+		}
+	}
+	// Something is there: a reply nobody asked for ends the session.
+	c.renewDeadline(&c.rdl, time.Now(), c.conn.SetReadDeadline)
+	r, err := c.rr.ReadReply()
+	if err != nil {
+		c.fail(ioError(PhaseMail, err))
+		return true
+	}
+	c.fail(&Error{Phase: PhaseMail, Class: ClassClosed, Code: r.Code, Enhanced: r.Enhanced,
+		Text: "reply on an idle connection: " + string(r.Text)})
+	return true
+}
+
+// peek asks the kernel, without blocking or consuming anything, whether the
+// socket has data or has been closed by the peer. Connections that are not
+// sockets (net.Pipe in tests) report neither.
+func (c *Client) peek() (waiting, closed bool) {
+	if c.raw == nil {
+		return false, false
+	}
+	var buf [1]byte
+	var n int
+	var err error
+	if c.raw.Control(func(fd uintptr) {
+		n, _, err = syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	}) != nil {
+		return false, false
+	}
+	switch {
+	case err == syscall.EAGAIN:
+		return false, false
+	case err != nil:
+		return false, true // reset
+	case n == 0:
+		return false, true // orderly close
+	}
+	return true, false
 }
 
 // Abort closes the connection under a session that another goroutine may be

@@ -39,9 +39,6 @@ var (
 	ErrPermReject = errors.New("permanent rejection")
 	ErrClosed     = errors.New("connection closed by server")
 	ErrAborted    = errors.New("aborted")
-	// ErrBroken is returned by a Client whose session can no longer be trusted
-	// after an I/O error or a desync; the caller must dial a new one.
-	ErrBroken = errors.New("session is broken")
 )
 
 var classSentinels = [NumClasses]error{nil, ErrRefused, ErrTimeout, ErrProtocol, ErrTempReject, ErrPermReject, ErrClosed, ErrAborted}

@@ -38,6 +38,7 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 	delays := fs.StringArray("delay", nil, "delay the reply to STEP, as STEP=DURATION; repeatable")
 	rejects := fs.StringArray("reject", nil, "reject PERCENT of STEP's replies, as STEP=PERCENT[:CODE]; repeatable")
 	stall := fs.String("stall", "", "hold every reply due in a window, as START:LENGTH after start (e.g. 4s:1s)")
+	idle := fs.Duration("idle-timeout", 0, "end a session that sends no command for this long with 421, as real servers do (0 = never)")
 	if err := parseFlags(fs, args, sinkUsage, stdout); err != nil {
 		return err
 	}
@@ -48,6 +49,10 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *idle < 0 {
+		return usagef("--idle-timeout %s: must not be negative", *idle)
+	}
+	cfg.IdleTimeout = *idle
 	srv, err := sink.Listen(*listen, cfg)
 	if err != nil {
 		return exitError{exitRun, err.Error()}

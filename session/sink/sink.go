@@ -72,6 +72,9 @@ type Config struct {
 	// after Serve starts until the window ends, as a server stuck in a
 	// garbage-collection pause or fsync would.
 	StallAt, StallFor time.Duration
+	// IdleTimeout, when set, ends a session that sends no command for
+	// that long with a 421, as production servers do.
+	IdleTimeout time.Duration
 	// OnMessage, when set, receives each accepted message's envelope and
 	// content (dot-unstuffed, as stored by a real server). It runs on the
 	// connection's goroutine and must not keep data.
@@ -212,8 +215,17 @@ func (s *Server) serveConn(nc net.Conn) {
 	}
 	c.flush()
 	for {
+		if d := s.cfg.IdleTimeout; d > 0 && c.br.Buffered() == 0 {
+			c.c.SetReadDeadline(time.Now().Add(d))
+		}
 		line, err := c.readLine()
 		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				// What real servers do on an idle client (RFC 5321 3.8).
+				c.bw.WriteString("421 4.4.2 " + s.cfg.Hostname + " sink: idle timeout\r\n")
+				c.flush()
+			}
 			return
 		}
 		if !c.handle(line) {

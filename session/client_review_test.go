@@ -1,0 +1,81 @@
+package session
+
+import (
+	"net"
+	"testing"
+	"time"
+)
+
+// A 3yz reply to DATA other than 354 means the server is in a state we do
+// not know; the session must not be reused.
+func TestDataAnsweredWithOther3yzBreaksSession(t *testing.T) {
+	srv := startScript(t, concat(hello(ehloPipe), []step{
+		{recv: group(1), send: mailOK + rcptOK + rcptOK + "334 what\r\n"}}))
+	c := NewClient(srv.conn, testOptions())
+	if err := c.Hello(); err != nil {
+		t.Fatal(err)
+	}
+	res := c.Send(testMessage(t, 1, testContent), nil)
+	if res.Outcome != OutcomeFailed || c.Err() == nil {
+		t.Errorf("outcome %v, session err %v: want failed and broken", res.Outcome, c.Err())
+	}
+	c.Close()
+}
+
+func TestHelloRefusesCRLFInName(t *testing.T) {
+	a, b := net.Pipe()
+	defer b.Close()
+	opts := testOptions()
+	opts.Hostname = "x\r\nMAIL FROM:<evil>"
+	c := NewClient(a, opts)
+	err := c.Hello()
+	if err == nil || c.Err() == nil {
+		t.Fatal("a hostname with CRLF was accepted")
+	}
+	c.Close()
+}
+
+// A large content is written in chunks, each with its own deadline, so a
+// server that reads slowly but steadily is not cut off by --timeout.
+func TestSlowReaderGetsDeadlinePerChunk(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer s.Close()
+		s.(*net.TCPConn).SetReadBuffer(64 << 10)
+		s.SetDeadline(time.Now().Add(10 * time.Second))
+		buf := make([]byte, 64<<10)
+		for {
+			// About 2 MB/s: 4 MB takes 2 s, twice the client's timeout.
+			time.Sleep(30 * time.Millisecond)
+			if _, err := s.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.(*net.TCPConn).SetWriteBuffer(64 << 10)
+	c := NewClient(conn, Options{Timeout: time.Second})
+	c.wbuf = append(c.wbuf[:0], make([]byte, 4<<20)...)
+	start := time.Now()
+	if _, err := c.flush(PhaseBody); err != nil {
+		t.Fatalf("after %s: %v", time.Since(start), err)
+	}
+	if time.Since(start) < time.Second {
+		t.Skip("the kernel buffered everything; nothing to show on this machine")
+	}
+	conn.Close()
+	<-done
+}

@@ -19,8 +19,8 @@ type Result struct {
 	// WarmupTotals holds what happened during the warm-up period, kept
 	// apart. Connections and bytes are always counted in Total.
 	WarmupTotals *Recorder
-	Intervals []Interval
-	Warnings  []string
+	Intervals    []Interval
+	Warnings     []string
 	// CPU is the process's user+system CPU time over the run.
 	CPU time.Duration
 }

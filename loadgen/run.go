@@ -48,8 +48,9 @@ type run struct {
 
 	tl *timeline
 
-	sessionNo atomic.Int64 // sessions dialed, for --trace numbering
-	trace     *session.TraceWriter
+	sessionNo  atomic.Int64 // sessions dialed, for --trace numbering
+	firstError atomic.Value // string: the first failure to establish a session
+	trace      *session.TraceWriter
 }
 
 // Run executes the benchmark described by cfg. Cancelling ctx stops it
@@ -149,6 +150,7 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 		wake.Merge(w.wakeLag)
 	}
 	res.StopReason, _ = r.stopReason.Load().(string)
+	res.FirstError, _ = r.firstError.Load().(string)
 	if res.StopReason == "" {
 		res.StopReason = StopMessages
 	}

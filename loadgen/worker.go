@@ -244,7 +244,9 @@ func (w *worker) connect() *session.Error {
 			r.stop(StopConnect)
 		}
 		w.tried = true
-		return w.classify(err)
+		se := w.classify(err)
+		r.firstError.CompareAndSwap(nil, se.Error())
+		return se
 	}
 	w.tried = true
 	r.sessionsUp.Add(1)

@@ -238,8 +238,14 @@ func BuildJSON(res *Result) *JSONReport {
 		}
 	}
 	for _, iv := range res.Intervals {
+		// The last second is usually cut short by the end of the run.
+		length := min(1, res.Elapsed.Seconds()-float64(iv.T))
+		rate := float64(iv.OK)
+		if length > 0 {
+			rate /= length
+		}
 		j.Intervals = append(j.Intervals, JSONInterval{
-			T: iv.T, OK: iv.OK, Failed: iv.Failed, MessagesPerS: float64(iv.OK),
+			T: iv.T, OK: iv.OK, Failed: iv.Failed, MessagesPerS: rate,
 			P50MS: float64(iv.P50.Microseconds()) / 1000, P99MS: float64(iv.P99.Microseconds()) / 1000,
 		})
 	}

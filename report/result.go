@@ -23,6 +23,9 @@ type Result struct {
 	Warnings     []string
 	// CPU is the process's user+system CPU time over the run.
 	CPU time.Duration
+	// FirstError is the text of the first failure to establish a session,
+	// for saying why a run could not start.
+	FirstError string
 }
 
 // Interval is one second of the run's timeline.

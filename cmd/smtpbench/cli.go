@@ -74,6 +74,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	name := args[0]
 	switch name {
 	case "-h", "--help", "help":
+		if len(args) > 1 {
+			if _, ok := commands[args[1]]; ok {
+				return Main([]string{args[1], "--help"}, stdout, stderr)
+			}
+		}
 		fmt.Fprint(stdout, mainUsage)
 		return exitOK
 	case "-v", "--version":

@@ -252,11 +252,19 @@ func TestParseSize(t *testing.T) {
 }
 
 func TestGeneratedContentSize(t *testing.T) {
-	for _, size := range []int{0, 1, 77, 78, 79, 1000, 1 << 20} {
+	for _, size := range []int{0, 1, 2, 77, 78, 79, 80, 157, 1000, 1 << 20} {
 		c := generateContent(mustTemplate(t, "a@b"), mustTemplate(t, "c@d"), size)
 		body := c[bytes.Index(c, []byte("\r\n\r\n"))+4:]
 		if len(body) != size {
 			t.Errorf("size %d: body is %d bytes", size, len(body))
+		}
+		// What goes on the wire must be the same size: no CRLF added.
+		wire, err := session.EncodeData(nil, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := size + 3; size > 1 && len(wire) != want {
+			t.Errorf("size %d: %d octets on the wire, want %d (body + .CRLF)", size, len(wire), want)
 		}
 	}
 }

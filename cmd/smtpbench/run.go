@@ -93,7 +93,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.progress, "progress", false, "print progress to stderr every second (default: when stderr is a terminal)")
 	fs.StringArrayVar(&f.maxP50, "max-p50", nil, "fail (exit 1) if PHASE's p50 exceeds DURATION, as PHASE=DURATION; repeatable")
 	fs.StringArrayVar(&f.maxP99, "max-p99", nil, "fail (exit 1) if PHASE's p99 exceeds DURATION, as PHASE=DURATION; repeatable")
-	fs.Float64Var(&f.maxErrorRate, "max-error-rate", -1, "fail (exit 1) if more than PERCENT of messages were rejected or failed")
+	fs.Float64Var(&f.maxErrorRate, "max-error-rate", 100, "fail (exit 1) if more than PERCENT of messages were rejected or failed")
 	fs.Float64Var(&f.minRate, "min-rate", 0, "fail (exit 1) if fewer than R messages/s were accepted")
 	fs.IntVar(&f.trace, "trace", 0, "print the SMTP conversation of the first N sessions to stderr")
 	fs.StringVar(&f.busyPoll, "busy-poll", "auto", "spin on the socket this long before sleeping while waiting for a reply: auto (50µs when sessions are at most half the CPUs), off, or a duration")
@@ -241,7 +241,11 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if res.StopReason == loadgen.StopConnect || res.Total.Connections == 0 && res.Total.Attempted > 0 && res.Total.OK+res.Total.Rejected == 0 {
-		return exitError{exitRun, fmt.Sprintf("could not establish any session with %s", cfg.Target)}
+		msg := fmt.Sprintf("could not establish any session with %s", cfg.Target)
+		if res.FirstError != "" {
+			msg += ": " + res.FirstError
+		}
+		return exitError{exitRun, msg}
 	}
 	if breaches := th.check(res); len(breaches) > 0 {
 		for _, b := range breaches {
@@ -283,6 +287,9 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 	}
 	if f.warmup < 0 || f.ramp < 0 || f.grace < 0 {
 		return bad("--warmup, --ramp and --grace must not be negative")
+	}
+	if f.duration > 0 && f.warmup >= f.duration {
+		return bad("--warmup %s: must be shorter than --duration %s, or nothing would be measured", f.warmup, f.duration)
 	}
 	if f.trace < 0 {
 		return bad("--trace %d: must not be negative", f.trace)
@@ -410,11 +417,21 @@ func generateContent(from, to *session.Template, size int) []byte {
 	fmt.Fprintf(&b, "Date: %s\r\nMessage-ID: <smtpbench.%d@smtpbench.localhost>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n",
 		time.Now().UTC().Format(time.RFC1123Z), time.Now().UnixNano())
 	const line = "The quick brown fox jumps over the lazy dog; smtpbench fills bodies with it.\r\n"
-	for size >= len(line) {
-		b.WriteString(line)
-		size -= len(line)
+	full, rest := size/len(line), size%len(line)
+	if rest == 1 && full > 0 {
+		// One octet left over cannot be a line of its own (it needs CRLF):
+		// make the last full line one longer instead.
+		full--
+		rest += len(line)
 	}
-	b.WriteString(strings.Repeat("x", size))
+	b.WriteString(strings.Repeat(line, full))
+	switch {
+	case rest >= 2:
+		b.WriteString(strings.Repeat("x", rest-2) + "\r\n")
+	case rest == 1:
+		// --size 1: the content must still end with CRLF, so it is 3 octets.
+		b.WriteString("x")
+	}
 	return []byte(b.String())
 }
 

@@ -19,13 +19,11 @@ import (
 func BenchmarkRunPipelined(b *testing.B) {
 	for _, c := range []int{1, 8} {
 		b.Run(map[int]string{1: "sessions=1", 8: "sessions=8"}[c], func(b *testing.B) {
-			srv, err := sink.Listen("127.0.0.1:0", sink.Config{})
+			srv, err := sink.Start("127.0.0.1:0", sink.Config{})
 			if err != nil {
 				b.Fatal(err)
 			}
-			ctx, cancel := context.WithCancel(context.Background())
-			go srv.Serve(ctx)
-			defer cancel()
+			defer srv.Stop()
 			data, err := session.EncodeData(nil, bytes.Repeat([]byte("0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789\r\n"), 13))
 			if err != nil {
 				b.Fatal(err)

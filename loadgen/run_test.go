@@ -14,14 +14,11 @@ import (
 // startSink runs a built-in sink for the test and stops it at cleanup.
 func startSink(t *testing.T, cfg sink.Config) *sink.Server {
 	t.Helper()
-	srv, err := sink.Listen("127.0.0.1:0", cfg)
+	srv, err := sink.Start("127.0.0.1:0", cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { srv.Serve(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() { srv.Stop() })
 	return srv
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -31,14 +30,11 @@ func cliRun(t *testing.T, args ...string) (int, string, string) {
 
 func startTestSink(t *testing.T, cfg sink.Config) *sink.Server {
 	t.Helper()
-	srv, err := sink.Listen("127.0.0.1:0", cfg)
+	srv, err := sink.Start("127.0.0.1:0", cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { srv.Serve(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() { srv.Stop() })
 	return srv
 }
 

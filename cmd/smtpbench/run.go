@@ -154,16 +154,14 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 			return usagef("%v", err)
 		}
 	} else {
-		srv, err := sink.Listen("127.0.0.1:0", sink.Config{})
+		// The sink lives until the run returns, not until its context is
+		// cancelled: a first signal stops new messages, and the ones in
+		// flight still need their server.
+		srv, err := sink.Start("127.0.0.1:0", sink.Config{})
 		if err != nil {
 			return exitError{exitRun, fmt.Sprintf("starting the built-in sink: %v", err)}
 		}
-		// The sink outlives the run's context: a first signal stops new
-		// messages, and the ones in flight still need their server.
-		sinkCtx, stopSink := context.WithCancel(context.Background())
-		sinkDone := make(chan struct{})
-		go func() { srv.Serve(sinkCtx); close(sinkDone) }()
-		defer func() { stopSink(); <-sinkDone }()
+		defer srv.Stop()
 		cfg.Target = srv.Addr()
 		cj.BuiltinSink = true
 		if cfg.BusyPoll == 0 {

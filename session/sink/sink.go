@@ -94,6 +94,8 @@ type Server struct {
 	conns    map[net.Conn]struct{}
 	closed   bool
 	done     chan struct{} // closed by Close, so injected delays end early
+	served   chan struct{} // closed when Serve, begun by Start, returns
+	serveErr error
 }
 
 // Listen opens addr (for example 127.0.0.1:0) and returns a server that is
@@ -107,6 +109,29 @@ func Listen(addr string, cfg Config) (*Server, error) {
 		cfg.Hostname = "smtpbench-sink"
 	}
 	return &Server{cfg: cfg, ln: ln, conns: map[net.Conn]struct{}{}, done: make(chan struct{})}, nil
+}
+
+// Start listens on addr and serves in the background until Stop: the
+// built-in target of "smtpbench run" and the server of many tests.
+func Start(addr string, cfg Config) (*Server, error) {
+	s, err := Listen(addr, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.served = make(chan struct{})
+	go func() {
+		s.serveErr = s.Serve(context.Background())
+		close(s.served)
+	}()
+	return s, nil
+}
+
+// Stop closes a server begun with Start and waits until every session has
+// ended; it returns what Serve returned.
+func (s *Server) Stop() error {
+	s.Close()
+	<-s.served
+	return s.serveErr
 }
 
 // Addr is the address the server listens on.

@@ -41,6 +41,8 @@ type run struct {
 
 	sessionsUp    atomic.Int64 // sessions ever established
 	firstFailures atomic.Int64 // workers whose first connection failed
+	dialing       atomic.Int64 // connections being set up right now
+	scheduleDone  atomic.Bool  // the open model has nothing more due within -d
 	openSessions  atomic.Int64
 	liveOK        atomic.Int64
 	liveFailed    atomic.Int64
@@ -61,7 +63,7 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	r := &run{cfg: cfg, stopped: make(chan struct{}), tl: newTimeline(cfg.Concurrency)}
+	r := &run{cfg: cfg, stopped: make(chan struct{})}
 	if cfg.TraceSessions > 0 && cfg.TraceTo != nil {
 		r.trace = session.NewTraceWriter(cfg.TraceTo)
 	}
@@ -77,6 +79,7 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 
 	cpu0 := cpuTime()
 	r.start = time.Now()
+	r.tl = newTimeline(cfg.Concurrency, r.start)
 	if cfg.Duration > 0 {
 		t := time.AfterFunc(cfg.Duration, func() { r.stop(StopDuration) })
 		defer t.Stop()
@@ -153,6 +156,9 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 	res.FirstError, _ = r.firstError.Load().(string)
 	if res.StopReason == "" {
 		res.StopReason = StopMessages
+		if r.scheduleDone.Load() {
+			res.StopReason = StopDuration
+		}
 	}
 	if aborted {
 		res.Warnings = append(res.Warnings, "run aborted: connections were dropped with messages in flight; those are counted as failed")
@@ -162,10 +168,11 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 	return res, nil
 }
 
-// workersWanted is how many workers will dial at all: with fewer messages
-// than sessions, the extra workers never get one.
-func (r *run) workersWanted() int64 {
-	n := int64(r.cfg.Concurrency)
+// giveUpAfter is how many first attempts must fail, with no session ever
+// established and none being set up, before the run stops: three, or fewer
+// when fewer workers will ever dial.
+func (r *run) giveUpAfter() int64 {
+	n := int64(min(r.cfg.Concurrency, 3))
 	if r.cfg.Messages > 0 {
 		n = min(n, r.cfg.Messages)
 	}
@@ -203,6 +210,10 @@ func (r *run) claim() (uint64, time.Time, bool) {
 	}
 	due := r.start.Add(r.pacer.Due(i))
 	if r.cfg.Duration > 0 && due.Sub(r.start) >= r.cfg.Duration {
+		// Nothing more is due within -d: the duration ends the run, even
+		// if its timer has not fired yet. Not a stop: messages claimed
+		// earlier are still due and must go out.
+		r.scheduleDone.Store(true)
 		return 0, time.Time{}, false
 	}
 	return i, due, true
@@ -306,7 +317,8 @@ func (r *run) dueBy(elapsed time.Duration) int64 {
 	if r.cfg.Duration > 0 {
 		elapsed = min(elapsed, r.cfg.Duration)
 	}
-	n := int64(math.Max(0, r.pacer.dueBy(elapsed)))
+	// Message 0 is due at once, so floor(R·t)+1 are due by t.
+	n := int64(math.Max(0, math.Floor(r.pacer.dueBy(elapsed))+1))
 	if r.cfg.Messages > 0 {
 		n = min(n, r.cfg.Messages)
 	}

@@ -356,3 +356,35 @@ func TestIdle421IsNotChargedToAMessage(t *testing.T) {
 		t.Errorf("idle closes %d, connections %d; want 2 and 3", res.Total.IdleCloses, res.Total.Connections)
 	}
 }
+
+// TestIntervalsAddUpWhenWorkersSleep: with every worker asleep between
+// messages, the current second must stay open for them.
+func TestIntervalsAddUpWhenWorkersSleep(t *testing.T) {
+	srv := startSink(t, sink.Config{})
+	cfg := Config{Target: srv.Addr(), Concurrency: 1, Duration: 2600 * time.Millisecond, Rate: 2, Data: testData(t)}
+	res := runBounded(t, context.Background(), cfg, nil, 10*time.Second)
+	var sum int64
+	for _, iv := range res.Intervals {
+		sum += iv.OK
+	}
+	if sum != res.Total.OK || res.Total.OK != 6 {
+		t.Errorf("intervals add up to %d, totals %d ok (want 6): %+v", sum, res.Total.OK, res.Intervals)
+	}
+	if res.StopReason != StopDuration {
+		t.Errorf("stop reason %q, want %q", res.StopReason, StopDuration)
+	}
+}
+
+// TestOpenModelDeadTargetStops: at a low rate workers dial one by one; the
+// run must still give up after the first few refusals.
+func TestOpenModelDeadTargetStops(t *testing.T) {
+	srv := startSink(t, sink.Config{})
+	addr := srv.Addr()
+	srv.Stop()
+	cfg := Config{Target: addr, Concurrency: 20, Duration: 10 * time.Second, Rate: 10, Data: testData(t)}
+	start := time.Now()
+	res := runBounded(t, context.Background(), cfg, nil, 20*time.Second)
+	if res.StopReason != StopConnect || time.Since(start) > 3*time.Second {
+		t.Errorf("stop %q after %s, want %q within a few messages", res.StopReason, time.Since(start), StopConnect)
+	}
+}

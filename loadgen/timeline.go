@@ -29,6 +29,7 @@ type timeline struct {
 	latest report.Interval
 	// finalBelow: every interval below it is final.
 	finalBelow int
+	start      time.Time
 }
 
 type intervalAgg struct {
@@ -36,8 +37,8 @@ type intervalAgg struct {
 	h          *hdrhistogram.Histogram
 }
 
-func newTimeline(workers int) *timeline {
-	return &timeline{marks: make([]int, workers), open: map[int]*intervalAgg{}}
+func newTimeline(workers int, start time.Time) *timeline {
+	return &timeline{marks: make([]int, workers), open: map[int]*intervalAgg{}, start: start}
 }
 
 // workerInterval is one worker's current second.
@@ -49,6 +50,7 @@ type workerInterval struct {
 
 // hand merges w's interval into the timeline and moves the worker to next.
 func (t *timeline) hand(worker int, w *workerInterval, next int) {
+	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if w.ok+w.failed > 0 {
@@ -62,13 +64,20 @@ func (t *timeline) hand(worker int, w *workerInterval, next int) {
 		agg.h.Merge(w.h)
 	}
 	t.marks[worker] = next
-	low := math.MaxInt
+	// The current second is never final while the run goes on, even when
+	// every worker is asleep: one may wake and record into it.
+	low := now
 	for _, m := range t.marks {
 		low = min(low, m)
 	}
-	if low != idle {
-		t.finalBelow = max(t.finalBelow, low)
-	}
+	t.finalBelow = max(t.finalBelow, low)
+	t.finalize(low)
+	w.idx, w.ok, w.failed = next, 0, 0
+	w.h.Reset()
+}
+
+// finalize turns every open interval below low into a timeline row.
+func (t *timeline) finalize(low int) {
 	for idx, agg := range t.open {
 		if idx < low {
 			iv := report.Interval{T: idx, OK: agg.ok, Failed: agg.failed,
@@ -81,9 +90,10 @@ func (t *timeline) hand(worker int, w *workerInterval, next int) {
 			delete(t.open, idx)
 		}
 	}
-	w.idx, w.ok, w.failed = next, 0, 0
-	w.h.Reset()
 }
+
+// now is the index of the current second.
+func (t *timeline) now() int { return int(time.Since(t.start) / time.Second) }
 
 // idle is the mark of a worker that records nothing for now: it holds back
 // no interval.
@@ -112,6 +122,7 @@ func (t *timeline) last() report.Interval {
 func (t *timeline) intervals(elapsed time.Duration) []report.Interval {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.finalize(math.MaxInt) // the run is over: the last seconds too
 	sort.Slice(t.final, func(i, j int) bool { return t.final[i].T < t.final[j].T })
 	n := int(math.Ceil(elapsed.Seconds()))
 	if len(t.final) > 0 {

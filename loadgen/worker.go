@@ -226,6 +226,7 @@ func (w *worker) connect() *session.Error {
 		opts.Trace, opts.TraceID = r.trace, n
 	}
 	w.rec.ConnectAttempts++
+	r.dialing.Add(1)
 	c, err := session.Dial(r.abortCtx, r.cfg.Target, opts)
 	if err == nil {
 		w.unwatch = context.AfterFunc(r.abortCtx, c.Abort)
@@ -237,10 +238,12 @@ func (w *worker) connect() *session.Error {
 		}
 	}
 	if err != nil {
-		// Give up only when every worker's first attempt failed and no
-		// session ever worked: the target is down or refuses everyone. A
-		// server that turns away the sessions above its limit is measured.
-		if !w.tried && r.firstFailures.Add(1) >= r.workersWanted() && r.sessionsUp.Load() == 0 {
+		r.dialing.Add(-1)
+		// Give up when the first attempts failed, no session ever worked
+		// and none is being set up: the target is down or refuses
+		// everyone. A server that turns away the sessions above its limit,
+		// while others are still in their greeting, is measured instead.
+		if !w.tried && r.firstFailures.Add(1) >= r.giveUpAfter() && r.sessionsUp.Load() == 0 && r.dialing.Load() == 0 {
 			r.stop(StopConnect)
 		}
 		w.tried = true
@@ -249,7 +252,8 @@ func (w *worker) connect() *session.Error {
 		return se
 	}
 	w.tried = true
-	r.sessionsUp.Add(1)
+	r.sessionsUp.Add(1) // before dialing drops, so the give-up check never sees neither
+	r.dialing.Add(-1)
 	r.openSessions.Add(1)
 	w.rec.Connections++
 	w.client, w.sentOnConn, w.backoff = c, 0, 0
@@ -303,15 +307,24 @@ func (w *worker) sleepUntil(t time.Time) bool {
 // fineWindow is the last stretch before a due time that waitDue sleeps in
 // the kernel rather than on a Go timer. Go's timers wake up to about a
 // millisecond late on Linux (the network poller waits in whole
-// milliseconds), which would otherwise show up in every open-model latency;
-// nanosleep is accurate to tens of microseconds. It holds an OS thread while
-// it sleeps, which the runtime replaces, and costs no CPU, unlike spinning,
-// which would take CPU from a server on the same machine.
-const fineWindow = 2 * time.Millisecond
+// milliseconds), which would otherwise add about 0.5 ms to every open-model
+// latency; nanosleep is late only by the kernel's timer slack. It is not
+// free: the blocking call makes the runtime hand the worker's CPU slot to
+// another thread and take it back, which costs roughly as much CPU again as
+// sending a message on loopback. So it is used only up to fineMaxRate, where
+// the cost stays small and the precision matters most; above it, messages
+// are due less than a millisecond apart and sessions are rarely idle long.
+const (
+	fineWindow  = 2 * time.Millisecond
+	fineMaxRate = 1000
+)
 
-// waitDue waits for a message's due time: on the worker's timer until just
-// before it, then in the kernel.
+// waitDue waits for a message's due time: on the worker's timer, and for
+// the last stretch, at rates up to fineMaxRate, in the kernel.
 func (w *worker) waitDue(due time.Time) bool {
+	if w.r.cfg.Rate > fineMaxRate {
+		return w.sleepUntil(due)
+	}
 	if time.Until(due) > fineWindow && !w.sleepUntil(due.Add(-fineWindow)) {
 		return false
 	}

@@ -238,12 +238,11 @@ func BuildJSON(res *Result) *JSONReport {
 		}
 	}
 	for _, iv := range res.Intervals {
-		// The last second is usually cut short by the end of the run.
-		length := min(1, res.Elapsed.Seconds()-float64(iv.T))
-		rate := float64(iv.OK)
-		if length > 0 {
-			rate /= length
-		}
+		// The last second is usually cut short by the end of the run; its
+		// rate is taken over what is left of it, but over at least half a
+		// second so that a run ending just past a boundary shows no spike.
+		length := max(0.5, min(1, res.Elapsed.Seconds()-float64(iv.T)))
+		rate := float64(iv.OK) / length
 		j.Intervals = append(j.Intervals, JSONInterval{
 			T: iv.T, OK: iv.OK, Failed: iv.Failed, MessagesPerS: rate,
 			P50MS: float64(iv.P50.Microseconds()) / 1000, P99MS: float64(iv.P99.Microseconds()) / 1000,

@@ -129,6 +129,9 @@ func Start(addr string, cfg Config) (*Server, error) {
 // Stop closes a server begun with Start and waits until every session has
 // ended; it returns what Serve returned.
 func (s *Server) Stop() error {
+	if s.served == nil {
+		return s.Close() // not begun by Start: nothing to wait for
+	}
 	s.Close()
 	<-s.served
 	return s.serveErr
@@ -240,7 +243,7 @@ func (s *Server) serveConn(nc net.Conn) {
 	}
 	c.flush()
 	for {
-		if d := s.cfg.IdleTimeout; d > 0 && c.br.Buffered() == 0 {
+		if d := s.cfg.IdleTimeout; d > 0 {
 			c.c.SetReadDeadline(time.Now().Add(d))
 		}
 		line, err := c.readLine()
@@ -410,6 +413,9 @@ func (c *conn) readData() error {
 	// it will send content.
 	if err := c.flush(); err != nil {
 		return err
+	}
+	if c.s.cfg.IdleTimeout > 0 {
+		c.c.SetReadDeadline(time.Time{}) // receiving content is not idling
 	}
 	lineStart := true
 	for {

@@ -49,6 +49,8 @@ type Config struct {
 	Rcpts       int
 	From, To    *session.Template
 	Data        []byte // message content in wire form (session.EncodeData)
+	DataSeqAt   int    // see session.Message.SeqAt
+	EightBit    bool   // see session.Message.EightBit
 	Session     session.Options
 
 	Rate    float64 // messages per second; 0 = closed loop

@@ -41,7 +41,8 @@ func newWorker(r *run, id int) *worker {
 	w.timer.Stop()
 	w.active = w.rec
 	for i := range w.msgs {
-		w.msgs[i] = session.Message{From: r.cfg.From, To: r.cfg.To, Rcpts: r.cfg.Rcpts, Data: r.cfg.Data}
+		w.msgs[i] = session.Message{From: r.cfg.From, To: r.cfg.To, Rcpts: r.cfg.Rcpts, Data: r.cfg.Data,
+			SeqAt: r.cfg.DataSeqAt, EightBit: r.cfg.EightBit}
 	}
 	return w
 }

@@ -427,7 +427,7 @@ func (c *Client) Send(m *Message, next *Message) Result {
 		return rejected(env)
 	}
 
-	c.wbuf = append(c.wbuf, m.Data...)
+	c.appendData(m)
 	var nextEnv *envelope
 	if next != nil && c.pipe {
 		nextEnv = c.freeEnvelope(env)
@@ -518,15 +518,45 @@ func (c *Client) appendEnvelope(env *envelope) {
 		c.wbuf = append(c.wbuf, "RSET\r\n"...)
 	}
 	m := env.msg
-	c.wbuf = append(c.wbuf, "MAIL FROM:<"...)
-	c.wbuf = m.From.AppendAddr(c.wbuf, m.Seq, 1)
-	c.wbuf = append(c.wbuf, ">\r\n"...)
+	c.appendMail(m)
 	for i := 1; i <= max(m.Rcpts, 1); i++ {
-		c.wbuf = append(c.wbuf, "RCPT TO:<"...)
-		c.wbuf = m.To.AppendAddr(c.wbuf, m.Seq, i)
-		c.wbuf = append(c.wbuf, ">\r\n"...)
+		c.appendRcpt(m, i)
 	}
 	c.wbuf = append(c.wbuf, "DATA\r\n"...)
+}
+
+// appendMail adds MAIL FROM, declaring 8-bit content where the server
+// offers 8BITMIME (RFC 6152 3).
+func (c *Client) appendMail(m *Message) {
+	c.wbuf = append(c.wbuf, "MAIL FROM:<"...)
+	c.wbuf = m.From.AppendAddr(c.wbuf, m.Seq, 1)
+	c.wbuf = append(c.wbuf, '>')
+	if m.EightBit && c.caps.EightBitMIME {
+		c.wbuf = append(c.wbuf, " BODY=8BITMIME"...)
+	}
+	c.wbuf = append(c.wbuf, '\r', '\n')
+}
+
+// appendRcpt adds RCPT TO for recipient i (from 1) of m.
+func (c *Client) appendRcpt(m *Message, i int) {
+	c.wbuf = append(c.wbuf, "RCPT TO:<"...)
+	c.wbuf = m.To.AppendAddr(c.wbuf, m.Seq, i)
+	c.wbuf = append(c.wbuf, ">\r\n"...)
+}
+
+// appendData adds m's content, writing its sequence number into the
+// digits at SeqAt.
+func (c *Client) appendData(m *Message) {
+	start := len(c.wbuf)
+	c.wbuf = append(c.wbuf, m.Data...)
+	if m.SeqAt > 0 && m.SeqAt+SeqDigits <= len(m.Data) {
+		digits := c.wbuf[start+m.SeqAt : start+m.SeqAt+SeqDigits]
+		n := m.Seq
+		for i := len(digits) - 1; i >= 0; i-- {
+			digits[i] = byte('0' + n%10)
+			n /= 10
+		}
+	}
 }
 
 // sendEnvelope runs MAIL, RCPT and DATA for env: as one group when
@@ -550,19 +580,11 @@ func (c *Client) sendEnvelope(env *envelope) {
 			return
 		}
 	}
-	if !c.lockstep(env, PhaseMail, func() {
-		c.wbuf = append(c.wbuf, "MAIL FROM:<"...)
-		c.wbuf = m.From.AppendAddr(c.wbuf, m.Seq, 1)
-		c.wbuf = append(c.wbuf, ">\r\n"...)
-	}) {
+	if !c.lockstep(env, PhaseMail, func() { c.appendMail(m) }) {
 		return
 	}
 	for i := 1; i <= max(m.Rcpts, 1); i++ {
-		if !c.lockstep(env, PhaseRcpt, func() {
-			c.wbuf = append(c.wbuf, "RCPT TO:<"...)
-			c.wbuf = m.To.AppendAddr(c.wbuf, m.Seq, i)
-			c.wbuf = append(c.wbuf, ">\r\n"...)
-		}) {
+		if !c.lockstep(env, PhaseRcpt, func() { c.appendRcpt(m, i) }) {
 			return
 		}
 	}

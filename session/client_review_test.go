@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bytes"
 	"net"
 	"testing"
 	"time"
@@ -78,4 +79,29 @@ func TestSlowReaderGetsDeadlinePerChunk(t *testing.T) {
 	}
 	conn.Close()
 	<-done
+}
+
+// The message number goes into the digits at SeqAt, and 8-bit content is
+// declared where the server offers 8BITMIME.
+func TestSeqAtAndEightBit(t *testing.T) {
+	content := "Message-ID: <x.00000000000000000000@y>\r\n\r\nh\xe9llo\r\n"
+	wire := "Message-ID: <x.00000000000000000042@y>\r\n\r\nh\xe9llo\r\n.\r\n"
+	srv := startScript(t, concat(hello(ehloPipe), []step{
+		{recv: "MAIL FROM:<from42@a.test> BODY=8BITMIME\r\n" + rcptCmd(42, 1) + rcptCmd(42, 2) + "DATA\r\n", send: mailOK + rcptOK + rcptOK + dataGo},
+		{recv: wire, send: queued}}))
+	c := NewClient(srv.conn, testOptions())
+	if err := c.Hello(); err != nil {
+		t.Fatal(err)
+	}
+	m := testMessage(t, 42, content)
+	m.SeqAt = len("Message-ID: <x.")
+	m.EightBit = true
+	if res := c.Send(m, nil); res.Outcome != OutcomeOK {
+		t.Errorf("Send = %+v", res)
+	}
+	if !bytes.HasPrefix(m.Data, []byte("Message-ID: <x.00000000000000000000@")) {
+		t.Error("Send changed the shared content")
+	}
+	c.Close()
+	srv.check(t)
 }

@@ -93,7 +93,17 @@ type Message struct {
 	To    *Template
 	Rcpts int // number of RCPT TO commands, at least 1
 	Data  []byte
+	// SeqAt, when positive, is the offset in Data of SeqDigits digits that
+	// are replaced by Seq, zero-padded, as the content is written: a unique
+	// Message-ID per message without encoding the content again.
+	SeqAt int
+	// EightBit says Data has octets above 127; MAIL then declares
+	// BODY=8BITMIME where the server offers it (RFC 6152).
+	EightBit bool
 }
+
+// SeqDigits is the width of the sequence number written at Message.SeqAt.
+const SeqDigits = 20
 
 // Outcome is how a message ended, for the invariant
 // attempted = ok + rejected + failed.

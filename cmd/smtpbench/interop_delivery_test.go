@@ -159,9 +159,25 @@ func checkGeneratedContent(t *testing.T, contents [][]byte, size int, eol string
 	if len(contents) == 0 {
 		t.Fatal("no stored content to check")
 	}
-	for i, c := range contents[1:] {
-		if !bytes.Equal(c, contents[0]) {
-			t.Errorf("stored content %d differs from stored content 0 (%d vs %d bytes)", i+1, len(c), len(contents[0]))
+	// Each message's number is written into its Message-ID; apart from
+	// that every message carries the same bytes.
+	seen := map[string]bool{}
+	masked := make([][]byte, len(contents))
+	for i, c := range contents {
+		m := generatedMessageID.FindSubmatchIndex(c)
+		if m == nil {
+			t.Fatalf("stored content %d has no generated Message-ID: %.300q", i, c)
+		}
+		num := string(c[m[2]:m[3]])
+		if seen[num] {
+			t.Errorf("stored content %d repeats Message-ID number %s", i, num)
+		}
+		seen[num] = true
+		masked[i] = append(append(bytes.Clone(c[:m[2]]), bytes.Repeat([]byte("0"), m[3]-m[2])...), c[m[3]:]...)
+	}
+	for i, c := range masked[1:] {
+		if !bytes.Equal(c, masked[0]) {
+			t.Errorf("stored content %d differs from stored content 0 (%d vs %d bytes)", i+1, len(c), len(masked[0]))
 		}
 	}
 	c := contents[0]
@@ -183,6 +199,9 @@ func checkGeneratedContent(t *testing.T, contents [][]byte, size int, eol string
 		t.Errorf("generated body is %d octets in wire form, want %d (--size)", len(wire), size)
 	}
 }
+
+// generatedMessageID finds the message number in a generated Message-ID.
+var generatedMessageID = regexp.MustCompile(`Message-ID: <smtpbench\.[0-9]+\.([0-9]{20})@smtpbench\.localhost>`)
 
 // sinkMailArg is the X-Mail-Args smtp-sink dumps for the default --from.
 var sinkMailArg = regexp.MustCompile(`^<bench(\d+)@example\.com>$`)

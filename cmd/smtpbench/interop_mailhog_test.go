@@ -254,7 +254,7 @@ var mhVolatileHeader = regexp.MustCompile(`(?m)^(Date|Message-ID): [^\r\n]*`)
 
 // mhMessageID and mhDate match those header lines in stored content.
 var (
-	mhMessageID = regexp.MustCompile(`(?m)^Message-ID: <smtpbench\.[0-9]+@smtpbench\.localhost>\r$`)
+	mhMessageID = regexp.MustCompile(`(?m)^Message-ID: <smtpbench\.[0-9]+\.([0-9]{20})@smtpbench\.localhost>\r$`)
 	mhDate      = regexp.MustCompile(`(?m)^Date: ([^\r\n]*)\r$`)
 )
 
@@ -568,8 +568,8 @@ func mhCheckEnvelopes(t *testing.T, mh *mailhog, r *mhRun, c mhDeliveryCase) []b
 
 // mhCheckContent compares the first, a middle and the last stored message
 // with what smtpbench sent: the --data content, or the generated content
-// (built once per run, so the same in every message) with its Date and
-// Message-ID values masked.
+// (built once per run, so the same in every message but for the message
+// number in its Message-ID) with its Date and Message-ID values masked.
 func mhCheckContent(t *testing.T, mh *mailhog, r *mhRun, c mhDeliveryCase, want []byte) {
 	t.Helper()
 	if want == nil {
@@ -578,17 +578,16 @@ func mhCheckContent(t *testing.T, mh *mailhog, r *mhRun, c mhDeliveryCase, want 
 	}
 	var first []byte
 	n := int64(c.n)
+	ids := map[string]bool{}
 	for _, i := range []int64{0, n / 2, n - 1} {
 		got := mh.raw(t, i)
-		if first == nil {
-			first = got
-		} else if !bytes.Equal(got, first) {
-			t.Errorf("%s: stored message %d differs from stored message 0 (%s), though every message carries the same content",
-				r, i, mhFirstDiff(got, first))
-		}
 		if c.data == nil {
-			if !mhMessageID.Match(got) {
-				t.Errorf("%s: stored message %d has no Message-ID: <smtpbench.N@smtpbench.localhost> header line:\n%.500q", r, i, got)
+			if m := mhMessageID.FindSubmatch(got); m == nil {
+				t.Errorf("%s: stored message %d has no Message-ID: <smtpbench.T.NNNNNNNNNNNNNNNNNNNN@smtpbench.localhost> header line:\n%.500q", r, i, got)
+			} else if seq, err := strconv.ParseInt(string(m[1]), 10, 64); err != nil || seq < 1 || seq > n || ids[string(m[1])] {
+				t.Errorf("%s: stored message %d: Message-ID number %s is not a fresh message number from 1 to %d", r, i, m[1], n)
+			} else {
+				ids[string(m[1])] = true
 			}
 			if m := mhDate.FindSubmatch(got); m == nil {
 				t.Errorf("%s: stored message %d has no Date header line", r, i)
@@ -596,6 +595,12 @@ func mhCheckContent(t *testing.T, mh *mailhog, r *mhRun, c mhDeliveryCase, want 
 				t.Errorf("%s: stored message %d: Date %q is not RFC 5322 (RFC1123Z): %v", r, i, m[1], err)
 			}
 			got = mhMaskVolatile(got)
+		}
+		if first == nil {
+			first = got
+		} else if !bytes.Equal(got, first) {
+			t.Errorf("%s: stored message %d differs from stored message 0 (%s), though every message carries the same content",
+				r, i, mhFirstDiff(got, first))
 		}
 		if !bytes.Equal(got, want) {
 			t.Errorf("%s: stored message %d is not the content smtpbench sent (less its final CRLF): %s\ngot:  %.300q\nwant: %.300q",

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -329,6 +330,7 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 		return bad("--size and --data exclude each other")
 	}
 	var data []byte
+	seqAt := 0
 	if f.dataFile != "" {
 		raw, err := readContent(f.dataFile)
 		if err != nil {
@@ -342,6 +344,7 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 			return bad("--size %s: at most 1GiB", f.size)
 		}
 		data, _ = session.EncodeData(nil, generateContent(from, to, int(size)))
+		seqAt = bytes.Index(data, []byte(messageIDMarker)) + 1
 	}
 	var busyPoll time.Duration
 	switch f.busyPoll {
@@ -366,6 +369,8 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 		From:        from,
 		To:          to,
 		Data:        data,
+		DataSeqAt:   seqAt,
+		EightBit:    bytes.ContainsFunc(data, func(r rune) bool { return r >= 0x80 }),
 		Session:     session.Options{Hostname: f.helo, Timeout: f.timeout, Pipelining: pipe},
 		Rate:        f.rate,
 		Arrival:     arrival,
@@ -406,14 +411,20 @@ func readContent(name string) ([]byte, error) {
 	return os.ReadFile(name)
 }
 
+// messageIDMarker is the generated Message-ID's tail: the zeros are where
+// each message's number goes.
+var messageIDMarker = "." + strings.Repeat("0", session.SeqDigits) + "@smtpbench.localhost"
+
 // generateContent builds the message every generated run sends: a few
 // headers and a body of exactly size bytes in lines of at most 78 octets.
 // It is the same for every message, so it is encoded once for the run.
 func generateContent(from, to *session.Template, size int) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "From: <%s>\r\nTo: <%s>\r\nSubject: smtpbench test message\r\n", from.Address(1, 1), to.Address(1, 1))
-	fmt.Fprintf(&b, "Date: %s\r\nMessage-ID: <smtpbench.%d@smtpbench.localhost>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n",
-		time.Now().UTC().Format(time.RFC1123Z), time.Now().UnixNano())
+	// The Message-ID ends in SeqDigits zeros that each message's number
+	// replaces on the wire (see messageIDMarker), so no two are alike.
+	fmt.Fprintf(&b, "Date: %s\r\nMessage-ID: <smtpbench.%d.%s>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n",
+		time.Now().UTC().Format(time.RFC1123Z), time.Now().UnixNano(), messageIDMarker[1:])
 	const line = "The quick brown fox jumps over the lazy dog; smtpbench fills bodies with it.\r\n"
 	full, rest := size/len(line), size%len(line)
 	if rest == 1 && full > 0 {

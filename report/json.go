@@ -129,13 +129,19 @@ type JSONInterval struct {
 }
 
 // Summarize turns a histogram of microseconds into a Summary.
-func Summarize(h *hdrhistogram.Histogram) Summary {
+func Summarize(h *hdrhistogram.Histogram) Summary { return summarize(h, true) }
+
+// summarize leaves HDR empty unless asked: compressing a histogram costs
+// more than everything else in a report, and only the JSON needs it.
+func summarize(h *hdrhistogram.Histogram, withHDR bool) Summary {
 	if h == nil {
 		h = NewHistogram()
 	}
 	s := Summary{Count: h.TotalCount()}
-	if enc, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
-		s.HDR = string(enc)
+	if withHDR {
+		if enc, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
+			s.HDR = string(enc)
+		}
 	}
 	if s.Count == 0 {
 		return s
@@ -199,7 +205,13 @@ func errorCounts(r *Recorder) []ErrorCount {
 }
 
 // BuildJSON assembles the JSON document for res.
-func BuildJSON(res *Result) *JSONReport {
+func BuildJSON(res *Result) *JSONReport { return buildJSON(res, true) }
+
+// Figures is BuildJSON without the hdr encodings, for reading figures
+// (tables, thresholds) cheaply.
+func Figures(res *Result) *JSONReport { return buildJSON(res, false) }
+
+func buildJSON(res *Result, withHDR bool) *JSONReport {
 	j := &JSONReport{
 		Schema:     Schema,
 		Target:     res.Target,
@@ -218,15 +230,15 @@ func BuildJSON(res *Result) *JSONReport {
 	j.Totals.CPUS = res.CPU.Seconds()
 	if res.Open {
 		j.LoadModel = "open"
-		j.Phases[SeriesService] = Summarize(res.Total.Service)
-		j.Phases[SeriesLag] = Summarize(res.Total.Lag)
+		j.Phases[SeriesService] = summarize(res.Total.Service, withHDR)
+		j.Phases[SeriesLag] = summarize(res.Total.Lag, withHDR)
 	}
 	if res.WarmupTotals != nil {
 		w := totals(res.WarmupTotals, 0, 0)
 		j.Warmup = &w
 	}
 	for p := session.Phase(0); p < session.NumPhases; p++ {
-		j.Phases[p.String()] = Summarize(res.Total.Phases[p])
+		j.Phases[p.String()] = summarize(res.Total.Phases[p], withHDR)
 		for code, n := range res.Total.Codes[p] {
 			if n == 0 {
 				continue

@@ -15,7 +15,7 @@ import (
 
 // WriteTable renders res as the human-readable report.
 func WriteTable(w io.Writer, res *Result) error {
-	j := BuildJSON(res)
+	j := Figures(res)
 	b := &strings.Builder{}
 	model := "closed loop"
 	if res.Open {
@@ -26,7 +26,7 @@ func WriteTable(w io.Writer, res *Result) error {
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "phase\tcount\tmin\tmean\tp50\tp90\tp99\tp99.9\tmax\t")
 	row := func(name string, h *hdrhistogram.Histogram) {
-		s := Summarize(h)
+		s := summarize(h, false)
 		if s.Count == 0 {
 			return
 		}

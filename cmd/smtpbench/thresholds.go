@@ -60,7 +60,7 @@ func parseThresholds(f *runFlags) (thresholds, error) {
 // check returns one line per breached threshold.
 func (th thresholds) check(res *report.Result) []string {
 	var out []string
-	j := report.BuildJSON(res)
+	j := report.Figures(res)
 	for _, q := range th.maxQuantile {
 		s, ok := j.Phases[q.phase]
 		if !ok || s.Count == 0 {

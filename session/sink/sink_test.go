@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -14,42 +12,13 @@ import (
 	"time"
 
 	"github.com/smtpbench/smtpbench/session"
+	"github.com/smtpbench/smtpbench/session/leakcheck"
 	"github.com/smtpbench/smtpbench/session/sink"
 )
 
 // TestMain fails the package when a test leaves a sink or client goroutine
 // behind.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if leaks := leakedGoroutines(2 * time.Second); leaks != "" {
-			fmt.Fprintf(os.Stderr, "leaked goroutines:\n\n%s\n", leaks)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-func leakedGoroutines(grace time.Duration) string {
-	deadline := time.Now().Add(grace)
-	for {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		var leaks []string
-		for _, g := range strings.Split(string(buf), "\n\n") {
-			if strings.Contains(g, "smtpbench/smtpbench/") && !strings.Contains(g, ".TestMain(") {
-				leaks = append(leaks, g)
-			}
-		}
-		if len(leaks) == 0 {
-			return ""
-		}
-		if time.Now().After(deadline) {
-			return strings.Join(leaks, "\n\n")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // startSink serves cfg on a loopback port until the test ends.
 func startSink(t *testing.T, cfg sink.Config) *sink.Server {

@@ -40,7 +40,7 @@ func (p ConstantPacer) atUnits(n float64) time.Duration {
 }
 
 // expectedDue is when message i is due on average: exact for the constant
-// pacer, the mean for the Poisson one.
+// pacer, and (promoted through embedding) the mean for the Poisson one.
 func (p ConstantPacer) expectedDue(i uint64) time.Duration { return p.Due(i) }
 
 // dueBy is how many messages are due by t, the inverse of Due.
@@ -95,6 +95,3 @@ func (p *PoissonPacer) Due(i uint64) time.Duration {
 	p.mu.Unlock()
 	return p.ConstantPacer.atUnits(u)
 }
-
-func (p *PoissonPacer) expectedDue(i uint64) time.Duration { return p.ConstantPacer.Due(i) }
-func (p *PoissonPacer) dueBy(t time.Duration) float64      { return p.ConstantPacer.dueBy(t) }

@@ -92,7 +92,8 @@ func (w *worker) loop() {
 			cur = pending{msg: w.message(i, nil), due: due, began: time.Now()}
 			w.noteLast(i, cur)
 		}
-		w.rollover(time.Now())
+		now := time.Now()
+		w.rollover(now)
 		w.route(cur)
 		if w.client == nil {
 			if err := w.connect(); err != nil {
@@ -102,7 +103,7 @@ func (w *worker) loop() {
 				continue
 			}
 		}
-		if w.client.Ahead() == nil && time.Since(w.client.LastActive()) >= idleCheck && w.client.ClosedWhileIdle() {
+		if w.client.Ahead() == nil && now.Sub(w.client.LastActive()) >= idleCheck && w.client.ClosedWhileIdle() {
 			// The server hung up (or said 421) while the session idled: no
 			// message was in flight, so none is charged; dial again.
 			w.rec.IdleCloses++

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 )
@@ -63,7 +64,7 @@ func parseEHLO(text []byte) Capabilities {
 	first := true
 	for len(text) > 0 {
 		line := text
-		if i := indexByte(text, '\n'); i >= 0 {
+		if i := bytes.IndexByte(text, '\n'); i >= 0 {
 			line, text = text[:i], text[i+1:]
 		} else {
 			text = nil
@@ -73,7 +74,7 @@ func parseEHLO(text []byte) Capabilities {
 			continue
 		}
 		kw, params := splitKeyword(line)
-		switch upper(kw) {
+		switch strings.ToUpper(string(kw)) {
 		case "PIPELINING":
 			caps.Pipelining = true
 		case "SIZE":
@@ -99,21 +100,12 @@ func parseEHLO(text []byte) Capabilities {
 		case "DSN":
 			caps.DSN = true
 		case "AUTH":
-			for _, m := range splitFields(params) {
+			for _, m := range strings.Fields(string(params)) {
 				caps.Auth = append(caps.Auth, strings.ToUpper(m))
 			}
 		}
 	}
 	return caps
-}
-
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }
 
 func splitKeyword(line []byte) (kw, params []byte) {
@@ -123,31 +115,4 @@ func splitKeyword(line []byte) (kw, params []byte) {
 		}
 	}
 	return line, nil
-}
-
-func splitFields(b []byte) []string {
-	var out []string
-	start := -1
-	for i := 0; i <= len(b); i++ {
-		if i == len(b) || b[i] == ' ' {
-			if start >= 0 {
-				out = append(out, string(b[start:i]))
-				start = -1
-			}
-		} else if start < 0 {
-			start = i
-		}
-	}
-	return out
-}
-
-func upper(b []byte) string {
-	out := make([]byte, len(b))
-	for i, c := range b {
-		if c >= 'a' && c <= 'z' {
-			c -= 'a' - 'A'
-		}
-		out[i] = c
-	}
-	return string(out)
 }

@@ -21,7 +21,6 @@ package main
 //     then rejects or answers by disconnecting.
 
 import (
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -229,45 +228,8 @@ func TestInteropSmtpSinkFaults(t *testing.T) {
 			}
 			checkOnTime(t, r, maxElapsed)
 
+			checkCounts(t, r, 4, wantCounts{row.ok, row.rejected, row.failed, row.errors, row.connectFails, row.conns})
 			tot := r.Report.Totals
-			n := int64(4)
-			if i := indexOf(row.args, "-n"); i >= 0 {
-				n, _ = strconv.ParseInt(row.args[i+1], 10, 64)
-			}
-			wantAttempted, wantExit, wantStop := n, exitOK, "messages"
-			if row.connectFails {
-				// One failed connection per worker stops the run when no
-				// session was ever established.
-				wantAttempted, wantExit, wantStop = 1, exitRun, "connect_failed"
-			}
-			if tot.MessagesAttempted != wantAttempted || r.Code != wantExit || r.Report.StopReason != wantStop {
-				t.Errorf("%s: attempted %d, exit %d, stop %q; want %d, %d, %q",
-					r, tot.MessagesAttempted, r.Code, r.Report.StopReason, wantAttempted, wantExit, wantStop)
-			}
-			if tot.MessagesOK != row.ok || tot.MessagesRejected != row.rejected || tot.MessagesFailed != row.failed {
-				t.Errorf("%s: ok %d rejected %d failed %d; want %d %d %d",
-					r, tot.MessagesOK, tot.MessagesRejected, tot.MessagesFailed, row.ok, row.rejected, row.failed)
-			}
-
-			got := r.errorCounts()
-			for k, want := range row.errors {
-				if g := got[k]; g == 0 || (want != anyCount && g != want) {
-					t.Errorf("%s: error %s counted %d, want %d", r, k, g, want)
-				}
-			}
-			for k, g := range got {
-				if _, ok := row.errors[k]; !ok {
-					t.Errorf("%s: unexpected error %s x%d", r, k, g)
-				}
-			}
-
-			wantConns := row.conns
-			if row.connectFails {
-				wantConns = 0
-			}
-			if wantConns >= 0 && tot.Connections != wantConns {
-				t.Errorf("%s: %d connections, want %d", r, tot.Connections, wantConns)
-			}
 
 			// Where no fault touches ".", the server's own count of
 			// contents is smtpbench's messages_ok.

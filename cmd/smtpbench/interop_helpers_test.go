@@ -841,3 +841,52 @@ func (h *heapWatcher) Peak() uint64 {
 	<-h.done
 	return h.peak
 }
+
+// wantCounts is what a fault or hostile-server run must report.
+type wantCounts struct {
+	ok, rejected, failed int64
+	errors               map[errorKey]int64 // exact buckets; anyCount for "some"
+	connectFails         bool               // no session ever: stop connect_failed, exit 1
+	conns                int64              // exact connections, or -1
+}
+
+// checkCounts compares the report with w; n is the run's -n when its
+// arguments do not give one.
+func checkCounts(t *testing.T, r *benchRun, n int64, w wantCounts) {
+	t.Helper()
+	tot := r.Report.Totals
+	for i, a := range r.Args[:max(len(r.Args)-1, 0)] {
+		if a == "-n" { // the last one wins, as in flag parsing
+			n, _ = strconv.ParseInt(r.Args[i+1], 10, 64)
+		}
+	}
+	wantAttempted, wantExit, wantStop := n, exitOK, "messages"
+	wantConns := w.conns
+	if w.connectFails {
+		// One failed connection stops the run when no session was ever
+		// established.
+		wantAttempted, wantExit, wantStop, wantConns = 1, exitRun, "connect_failed", 0
+	}
+	if tot.MessagesAttempted != wantAttempted || r.Code != wantExit || r.Report.StopReason != wantStop {
+		t.Errorf("%s: attempted %d, exit %d, stop %q; want %d, %d, %q",
+			r, tot.MessagesAttempted, r.Code, r.Report.StopReason, wantAttempted, wantExit, wantStop)
+	}
+	if tot.MessagesOK != w.ok || tot.MessagesRejected != w.rejected || tot.MessagesFailed != w.failed {
+		t.Errorf("%s: ok %d rejected %d failed %d; want %d %d %d",
+			r, tot.MessagesOK, tot.MessagesRejected, tot.MessagesFailed, w.ok, w.rejected, w.failed)
+	}
+	got := r.errorCounts()
+	for k, want := range w.errors {
+		if g := got[k]; g == 0 || (want != anyCount && g != want) {
+			t.Errorf("%s: error %s counted %d, want %d", r, k, g, want)
+		}
+	}
+	for k, g := range got {
+		if _, ok := w.errors[k]; !ok {
+			t.Errorf("%s: unexpected error %s x%d", r, k, g)
+		}
+	}
+	if wantConns >= 0 && tot.Connections != wantConns {
+		t.Errorf("%s: %d connections, want %d", r, tot.Connections, wantConns)
+	}
+}

@@ -12,7 +12,6 @@ import (
 	"bufio"
 	"bytes"
 	"net"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -579,51 +578,9 @@ func checkHostile(t *testing.T, c hostileCase, r *benchRun, s *hostileServer) {
 		c.check(t, r, s)
 	}
 	if !c.loose {
-		checkHostileCounts(t, c, r)
+		checkCounts(t, r, 2, wantCounts{c.ok, c.rejected, c.failed, c.errors, c.connectFails, c.conns})
 	}
 	if t.Failed() {
 		t.Logf("trace:\n%.4000s", r.Stderr)
-	}
-}
-
-// checkHostileCounts compares the report with the case's expected counts.
-func checkHostileCounts(t *testing.T, c hostileCase, r *benchRun) {
-	t.Helper()
-	tot := r.Report.Totals
-	n := int64(2)
-	for i, a := range r.Args {
-		if a == "-n" {
-			n, _ = strconv.ParseInt(r.Args[i+1], 10, 64)
-		}
-	}
-	wantAttempted, wantExit, wantStop := n, exitOK, "messages"
-	if c.connectFails {
-		wantAttempted, wantExit, wantStop = 1, exitRun, "connect_failed"
-	}
-	if tot.MessagesAttempted != wantAttempted || r.Code != wantExit || r.Report.StopReason != wantStop {
-		t.Errorf("%s: attempted %d, exit %d, stop %q; want %d, %d, %q",
-			r, tot.MessagesAttempted, r.Code, r.Report.StopReason, wantAttempted, wantExit, wantStop)
-	}
-	if tot.MessagesOK != c.ok || tot.MessagesRejected != c.rejected || tot.MessagesFailed != c.failed {
-		t.Errorf("%s: ok %d rejected %d failed %d; want %d %d %d",
-			r, tot.MessagesOK, tot.MessagesRejected, tot.MessagesFailed, c.ok, c.rejected, c.failed)
-	}
-	got := r.errorCounts()
-	for k, want := range c.errors {
-		if g := got[k]; g == 0 || (want != anyCount && g != want) {
-			t.Errorf("%s: error %s counted %d, want %d", r, k, g, want)
-		}
-	}
-	for k, g := range got {
-		if _, ok := c.errors[k]; !ok {
-			t.Errorf("%s: unexpected error %s x%d", r, k, g)
-		}
-	}
-	wantConns := c.conns
-	if c.connectFails {
-		wantConns = 0
-	}
-	if wantConns >= 0 && tot.Connections != wantConns {
-		t.Errorf("%s: %d connections, want %d", r, tot.Connections, wantConns)
 	}
 }

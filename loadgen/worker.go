@@ -2,7 +2,6 @@ package loadgen
 
 import (
 	"context"
-	"syscall"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -322,7 +321,7 @@ const (
 )
 
 // waitDue waits for a message's due time: on the worker's timer, and for
-// the last stretch, at rates up to fineMaxRate, in the kernel.
+// the last stretch, at rates up to fineMaxRate, in the kernel (fineSleep).
 func (w *worker) waitDue(due time.Time) bool {
 	if w.r.cfg.Rate > fineMaxRate {
 		return w.sleepUntil(due)
@@ -331,9 +330,7 @@ func (w *worker) waitDue(due time.Time) bool {
 		return false
 	}
 	if d := time.Until(due); d > 0 {
-		ts := syscall.NsecToTimespec(int64(d))
-		for syscall.Nanosleep(&ts, &ts) == syscall.EINTR {
-		}
+		fineSleep(d)
 	}
 	return !w.r.isStopped()
 }

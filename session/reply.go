@@ -79,6 +79,13 @@ func NewReplyReader(r io.Reader) *ReplyReader {
 // peer sent unasked data.
 func (rr *ReplyReader) Buffered() int { return rr.br.Buffered() }
 
+// fill waits for at least one unread byte, reading more only when none is
+// buffered; it returns the read error otherwise.
+func (rr *ReplyReader) fill() error {
+	_, err := rr.br.Peek(1)
+	return err
+}
+
 // ReadReply reads one complete reply. It reads line by line, so a read that
 // holds half a reply or several replies is handled the same as one that holds
 // exactly one.

@@ -2,9 +2,11 @@ package session
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 )
 
@@ -40,6 +42,7 @@ type traceConn struct {
 	inData   bool   // the server sent 354: what we write next is message content
 	dataLine int
 	dataHide int64
+	peeking  bool // an idle check is reading: its timeout is no event
 }
 
 func newTraceConn(c net.Conn, t *TraceWriter, id int64) net.Conn {
@@ -48,6 +51,9 @@ func newTraceConn(c net.Conn, t *TraceWriter, id int64) net.Conn {
 
 func (c *traceConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
+	if c.peeking && n == 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+		return n, err
+	}
 	c.in = append(c.in, p[:n]...)
 	for {
 		i := bytes.IndexByte(c.in, '\n')

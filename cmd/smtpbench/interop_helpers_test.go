@@ -142,7 +142,7 @@ func startProcessErr(t testing.TB, name string, args ...string) (*process, error
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
 	// Its own process group, so a ^C in the terminal reaches only the test
 	// binary, which then stops the server itself.
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	p.cmd.SysProcAttr = ownProcessGroup()
 	if err := p.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %v", name, err)
 	}

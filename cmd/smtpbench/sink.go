@@ -28,6 +28,7 @@ Examples:
   smtpbench sink --listen 127.0.0.1:2525
   smtpbench sink --delay body=5ms --reject rcpt=10:450
   smtpbench sink --stall 4s:1s      # hold every reply from 4s to 5s after start
+  smtpbench sink --delay body=5ms --workers 4   # at most 4/5ms = 800 messages/s
 
 Flags:
 `
@@ -39,6 +40,7 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 	rejects := fs.StringArray("reject", nil, "reject PERCENT of STEP's replies, as STEP=PERCENT[:CODE]; repeatable")
 	stall := fs.String("stall", "", "hold every reply due in a window, as START:LENGTH after start (e.g. 4s:1s)")
 	idle := fs.Duration("idle-timeout", 0, "end a session that sends no command for this long with 421, as real servers do (0 = never)")
+	workers := fs.Int("workers", 0, "end-of-data work goes through N shared workers, each taking the body delay: at most N/delay messages per second (0 = one per session)")
 	if err := parseFlags(fs, args, sinkUsage, stdout); err != nil {
 		return err
 	}
@@ -53,6 +55,13 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 		return usagef("--idle-timeout %s: must not be negative", *idle)
 	}
 	cfg.IdleTimeout = *idle
+	if *workers < 0 {
+		return usagef("--workers %d: must not be negative", *workers)
+	}
+	if *workers > 0 && cfg.Delay[sink.StepBody] == 0 {
+		return usagef("--workers needs --delay body=D: the workers spend the body delay")
+	}
+	cfg.Workers = *workers
 	srv, err := sink.Listen(*listen, cfg)
 	if err != nil {
 		return exitError{exitRun, err.Error()}

@@ -75,6 +75,12 @@ type Config struct {
 	// IdleTimeout, when set, ends a session that sends no command for
 	// that long with a 421, as production servers do.
 	IdleTimeout time.Duration
+	// Workers, when set, makes the end-of-data work (the body delay) go
+	// through that many workers shared by all sessions, as a server with a
+	// fixed pool of delivery threads: it then accepts at most
+	// Workers/Delay[StepBody] messages per second, and sessions beyond
+	// Workers queue for a worker. Zero means every session has its own.
+	Workers int
 	// OnMessage, when set, receives each accepted message's envelope and
 	// content (dot-unstuffed, as stored by a real server). It runs on the
 	// connection's goroutine and must not keep data.
@@ -94,6 +100,7 @@ type Server struct {
 	conns    map[net.Conn]struct{}
 	closed   bool
 	done     chan struct{} // closed by Close, so injected delays end early
+	workers  chan struct{} // one token per end-of-data worker; nil without Config.Workers
 	served   chan struct{} // closed when Serve, begun by Start, returns
 	serveErr error
 }
@@ -108,7 +115,11 @@ func Listen(addr string, cfg Config) (*Server, error) {
 	if cfg.Hostname == "" {
 		cfg.Hostname = "smtpbench-sink"
 	}
-	return &Server{cfg: cfg, ln: ln, conns: map[net.Conn]struct{}{}, done: make(chan struct{})}, nil
+	s := &Server{cfg: cfg, ln: ln, conns: map[net.Conn]struct{}{}, done: make(chan struct{})}
+	if cfg.Workers > 0 {
+		s.workers = make(chan struct{}, cfg.Workers)
+	}
+	return s, nil
 }
 
 // Start listens on addr and serves in the background until Stop: the
@@ -307,7 +318,11 @@ func (c *conn) reply(step Step, ok string) bool {
 	if d := c.s.cfg.Delay[step]; d > 0 {
 		// The reply must leave late, so earlier queued replies go first.
 		c.flush()
-		c.s.sleep(d)
+		if step == StepBody && c.s.workers != nil {
+			c.s.work(d)
+		} else {
+			c.s.sleep(d)
+		}
 	}
 	if c.s.rejects(step) {
 		r := c.s.cfg.Reject[step]
@@ -448,6 +463,18 @@ func (s *Server) sleep(d time.Duration) {
 	case <-t.C:
 	case <-s.done:
 	}
+}
+
+// work spends d on one of the shared end-of-data workers, waiting first for
+// one to be free (or until the server closes).
+func (s *Server) work(d time.Duration) {
+	select {
+	case s.workers <- struct{}{}:
+	case <-s.done:
+		return
+	}
+	s.sleep(d)
+	<-s.workers
 }
 
 // refuseUntilQuit serves a session whose greeting was 554: RFC 5321 3.1 says

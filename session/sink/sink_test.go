@@ -455,3 +455,47 @@ func TestParseStep(t *testing.T) {
 		t.Error("ParseStep accepted bogus")
 	}
 }
+
+// TestWorkersBoundThroughput: with Workers, end-of-data work is shared, so
+// the sink can never accept more than Workers/delay messages per second
+// however many sessions send (without it, each session has its own).
+func TestWorkersBoundThroughput(t *testing.T) {
+	const (
+		delay    = 20 * time.Millisecond
+		workers  = 2
+		sessions = 6
+		each     = 5
+	)
+	var cfg sink.Config
+	cfg.Delay[sink.StepBody] = delay
+	cfg.Workers = workers
+	srv := startSink(t, cfg)
+	start := time.Now()
+	var wg sync.WaitGroup
+	oks := make([]int, sessions)
+	for i := range sessions {
+		c := dial(t, srv, session.Options{})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			oks[i] = count(sendAll(c, messages(t, each, 1, "x\r\n"))).ok
+			c.Quit()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	for i, ok := range oks {
+		if ok != each {
+			t.Fatalf("session %d: %d of %d accepted", i, ok, each)
+		}
+	}
+	// A lower bound holds on any machine, however loaded: the workers
+	// cannot go faster than their delay. Six sessions of their own would
+	// take a third of it.
+	if floor := time.Duration(sessions*each/workers) * delay; elapsed < floor {
+		t.Errorf("%d messages through %d workers of %s took %s, want at least %s", sessions*each, workers, delay, elapsed, floor)
+	}
+	if elapsed > 10*time.Second {
+		t.Errorf("took %s", elapsed)
+	}
+}

@@ -1,0 +1,581 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+
+	"golang.org/x/perf/benchmath"
+
+	"github.com/smtpbench/smtpbench/session"
+)
+
+// Defaults of a comparison, as benchstat has them.
+const (
+	// DefaultAlpha is the chance, at most, that a comparison calls any of
+	// its lines different when none is (after the Holm adjustment).
+	DefaultAlpha = 0.05
+	// DefaultConfidence is the level of the confidence intervals of the
+	// medians.
+	DefaultConfidence = 0.95
+)
+
+// Sample sources of a comparison.
+const (
+	// SamplesRuns takes one sample per run: each run's messages/s, its p50
+	// of a phase, and so on.
+	SamplesRuns = "runs"
+	// SamplesIntervals takes one sample per second of a run, from its
+	// per-second timeline; only messages/s, errors and the message phase's
+	// p50 and p99 have such samples.
+	SamplesIntervals = "intervals"
+)
+
+// Verdicts of a comparison line.
+const (
+	VerdictBetter    = "better"          // B significantly better than A
+	VerdictWorse     = "worse"           // B significantly worse than A
+	VerdictSame      = "no_difference"   // not significant: the change may be noise
+	VerdictFew       = "too_few_samples" // too few samples to call any change significant
+	VerdictUntested  = "not_tested"      // figures shown side by side, with no samples to test
+	LineMessagesPerS = "messages/s"
+	LineErrors       = "errors"
+)
+
+// CompareGroup is one side of a comparison: the runs taken as repeated
+// measurements of one thing.
+type CompareGroup struct {
+	// Name is how the side is named: "A", "B", or a file name.
+	Name string
+	Runs []*JSONReport
+}
+
+// CompareOptions tune a comparison; zero fields take the defaults.
+type CompareOptions struct {
+	// Alpha: a line is significant when its adjusted p is at most Alpha.
+	Alpha float64
+	// Confidence is the level of the medians' intervals (0-1).
+	Confidence float64
+	// Lines adds lines beyond the default messages/s, errors and p50 and
+	// p99 of every phase: PHASE:pNN with NN one of 50, 90, 99, 999.
+	Lines []string
+}
+
+// Comparison is the result of comparing two groups of runs, benchstat
+// style: per line, each side's median and its confidence interval, the
+// change, and whether a Mann–Whitney U test finds it significant.
+type Comparison struct {
+	// A and B describe the two sides: name, targets and number of runs.
+	A CompareSide `json:"a"`
+	B CompareSide `json:"b"`
+	// Samples is "runs" (one sample per run) or "intervals" (one per
+	// second of the runs' timelines); SamplesNote says why.
+	Samples     string `json:"samples"`
+	SamplesNote string `json:"samples_note"`
+	// Alpha is the significance level over the whole table; Confidence
+	// the level of the medians' intervals.
+	Alpha      float64 `json:"alpha"`
+	Confidence float64 `json:"confidence"`
+	// LinesTested is how many lines the p-values are adjusted for (Holm).
+	LinesTested int `json:"lines_tested"`
+	// Lines holds one entry per line, in table order.
+	Lines []CompareLine `json:"lines"`
+	// Warnings say when the comparison may mislead: different workloads,
+	// too few samples for any verdict.
+	Warnings []string `json:"warnings"`
+}
+
+// CompareSide names one side of a comparison.
+type CompareSide struct {
+	Name    string   `json:"name"`
+	Targets []string `json:"targets"`
+	Runs    int      `json:"runs"`
+}
+
+// CompareLine is one line of a comparison.
+type CompareLine struct {
+	// Line names what is compared: "messages/s", "errors" (percent of
+	// messages rejected or failed), or PHASE:pNN such as "message:p99"
+	// (milliseconds, NN in percent).
+	Line string `json:"line"`
+	// Unit is "msg/s", "%" or "ms".
+	Unit string `json:"unit"`
+	// HigherIsBetter is true for messages/s only.
+	HigherIsBetter bool `json:"higher_is_better"`
+	// A and B summarise each side's samples.
+	A LineStats `json:"a"`
+	B LineStats `json:"b"`
+	// ChangePct is (B's median / A's median − 1) × 100; absent when A's
+	// median is 0.
+	ChangePct *float64 `json:"change_pct,omitempty"`
+	// P is the Mann–Whitney U test's p-value adjusted for the number of
+	// lines tested (Holm), PRaw the test's own; absent for lines not tested.
+	P    *float64 `json:"p,omitempty"`
+	PRaw *float64 `json:"p_raw,omitempty"`
+	// Verdict is better, worse, no_difference, too_few_samples or
+	// not_tested; better and worse are significant.
+	Verdict string `json:"verdict"`
+	// Note explains a verdict that is not a test result.
+	Note string `json:"note,omitempty"`
+}
+
+// LineStats summarises one side of a line.
+type LineStats struct {
+	// N is the number of samples.
+	N int `json:"n"`
+	// Median of the samples; Lo and Hi bound its confidence interval
+	// (absent when too few samples give a finite one).
+	Median float64  `json:"median"`
+	Lo     *float64 `json:"lo,omitempty"`
+	Hi     *float64 `json:"hi,omitempty"`
+}
+
+// Significant reports whether the line's change is significant.
+func (l CompareLine) Significant() bool {
+	return l.Verdict == VerdictBetter || l.Verdict == VerdictWorse
+}
+
+// Line returns the comparison's line named name, if present.
+func (c *Comparison) Line(name string) (CompareLine, bool) {
+	for _, l := range c.Lines {
+		if l.Line == name {
+			return l, true
+		}
+	}
+	return CompareLine{}, false
+}
+
+// WorseBy reports whether B is significantly worse than A on line by more
+// than pct percent: lower messages/s, or a higher latency or error rate.
+func (l CompareLine) WorseBy(pct float64) bool {
+	if l.Verdict != VerdictWorse {
+		return false
+	}
+	if l.ChangePct == nil {
+		return true // A's median was 0: any worsening is infinitely large
+	}
+	if l.HigherIsBetter {
+		return -*l.ChangePct > pct
+	}
+	return *l.ChangePct > pct
+}
+
+// lineQuantiles are the quantiles (percent) a Summary holds, by line name.
+var lineQuantiles = map[string]func(Summary) float64{
+	"p50":  func(s Summary) float64 { return s.P50MS },
+	"p90":  func(s Summary) float64 { return s.P90MS },
+	"p99":  func(s Summary) float64 { return s.P99MS },
+	"p999": func(s Summary) float64 { return s.P999MS },
+}
+
+// SeriesNames lists every latency series a report may hold, in table
+// order: the session phases, then the open model's own two.
+func SeriesNames() []string {
+	var out []string
+	for p := session.Phase(0); p < session.NumPhases; p++ {
+		out = append(out, p.String())
+	}
+	return append(out, SeriesService, SeriesLag)
+}
+
+// ParseLine checks a line name as --fail-if-slower and CompareOptions.Lines
+// take it: messages/s, errors, or PHASE:pNN.
+func ParseLine(s string) (string, error) {
+	if s == LineMessagesPerS || s == LineErrors {
+		return s, nil
+	}
+	phase, q, ok := strings.Cut(s, ":")
+	if !ok {
+		return "", fmt.Errorf("line %q: want messages/s, errors or PHASE:pNN such as message:p99", s)
+	}
+	if !slices.Contains(SeriesNames(), phase) {
+		return "", fmt.Errorf("line %q: unknown phase %q (want one of %s)", s, phase, strings.Join(SeriesNames(), ", "))
+	}
+	if lineQuantiles[q] == nil {
+		return "", fmt.Errorf("line %q: quantile %q (want p50, p90, p99 or p999)", s, q)
+	}
+	return s, nil
+}
+
+// lineSpec says how to read one line's value from a run and from an interval.
+type lineSpec struct {
+	name         string
+	unit         string
+	higherBetter bool
+	run          func(*JSONReport) (float64, bool)
+	interval     func(JSONInterval) (float64, bool) // nil: no per-interval samples
+}
+
+func phaseLine(phase, q string) lineSpec {
+	get := lineQuantiles[q]
+	l := lineSpec{name: phase + ":" + q, unit: "ms", run: func(j *JSONReport) (float64, bool) {
+		s, ok := j.Phases[phase]
+		if !ok || s.Count == 0 {
+			return 0, false
+		}
+		return get(s), true
+	}}
+	if phase == session.PhaseMessage.String() && (q == "p50" || q == "p99") {
+		l.interval = func(iv JSONInterval) (float64, bool) {
+			if iv.OK+iv.Failed == 0 {
+				return 0, false // a second without messages has no latency
+			}
+			if q == "p50" {
+				return iv.P50MS, true
+			}
+			return iv.P99MS, true
+		}
+	}
+	return l
+}
+
+var (
+	rateLine = lineSpec{name: LineMessagesPerS, unit: "msg/s", higherBetter: true,
+		run:      func(j *JSONReport) (float64, bool) { return j.Totals.MessagesPerS, true },
+		interval: func(iv JSONInterval) (float64, bool) { return iv.MessagesPerS, true }}
+	errorLine = lineSpec{name: LineErrors, unit: "%",
+		run: func(j *JSONReport) (float64, bool) {
+			t := j.Totals
+			if t.MessagesAttempted == 0 {
+				return 0, false
+			}
+			return 100 * float64(t.MessagesRejected+t.MessagesFailed) / float64(t.MessagesAttempted), true
+		},
+		interval: func(iv JSONInterval) (float64, bool) {
+			if iv.OK+iv.Failed == 0 {
+				return 0, false
+			}
+			return 100 * float64(iv.Failed) / float64(iv.OK+iv.Failed), true
+		}}
+)
+
+// Compare compares group b against group a. With at least two runs on
+// each side, each run is one sample; otherwise the samples are the runs'
+// seconds (see SamplesIntervals), which understate the spread between runs,
+// and the comparison says so.
+func Compare(a, b CompareGroup, opt CompareOptions) (*Comparison, error) {
+	if len(a.Runs) == 0 || len(b.Runs) == 0 {
+		return nil, fmt.Errorf("nothing to compare: %s has %d runs, %s has %d", a.Name, len(a.Runs), b.Name, len(b.Runs))
+	}
+	if opt.Alpha == 0 {
+		opt.Alpha = DefaultAlpha
+	}
+	if opt.Confidence == 0 {
+		opt.Confidence = DefaultConfidence
+	}
+	if opt.Alpha <= 0 || opt.Alpha >= 1 || opt.Confidence <= 0 || opt.Confidence >= 1 {
+		return nil, fmt.Errorf("alpha %g and confidence %g must lie between 0 and 1", opt.Alpha, opt.Confidence)
+	}
+	c := &Comparison{A: side(a), B: side(b), Alpha: opt.Alpha, Confidence: opt.Confidence, Warnings: []string{}}
+	if len(a.Runs) >= 2 && len(b.Runs) >= 2 {
+		c.Samples = SamplesRuns
+		c.SamplesNote = "one sample per run"
+	} else {
+		c.Samples = SamplesIntervals
+		c.SamplesNote = "one sample per second of each run, the only spread a single run shows; seconds of one run share its connections and " +
+			"the machine's state, so they vary less than runs do and overstate significance: save several runs per side (smtpbench ab) for a verdict to rely on"
+	}
+	c.Warnings = append(c.Warnings, workloadDifferences(a, b)...)
+
+	specs, err := lineSpecs(a, b, opt.Lines)
+	if err != nil {
+		return nil, err
+	}
+	thr := benchmath.DefaultThresholds
+	thr.CompareAlpha = opt.Alpha
+	for _, spec := range specs {
+		va, vb := c.values(spec, a.Runs), c.values(spec, b.Runs)
+		line := CompareLine{Line: spec.name, Unit: spec.unit, HigherIsBetter: spec.higherBetter}
+		if va == nil && vb == nil && c.Samples == SamplesIntervals {
+			// No per-second figures for this line: show the runs' own
+			// figures side by side, untested.
+			fa, fb := runValues(spec, a.Runs), runValues(spec, b.Runs)
+			line.A, line.B = plainStats(fa), plainStats(fb)
+			line.ChangePct = change(line.A.Median, line.B.Median)
+			line.Verdict = VerdictUntested
+			line.Note = "no per-second samples for this line"
+			c.Lines = append(c.Lines, line)
+			continue
+		}
+		sa, sb := benchmath.NewSample(va, &thr), benchmath.NewSample(vb, &thr)
+		line.A = stats(sa, opt.Confidence)
+		line.B = stats(sb, opt.Confidence)
+		line.ChangePct = change(line.A.Median, line.B.Median)
+		if minP(len(va), len(vb)) > opt.Alpha {
+			line.Verdict = VerdictFew
+			switch {
+			case len(va) == 0:
+				line.Note = a.Name + " has no samples"
+			case len(vb) == 0:
+				line.Note = b.Name + " has no samples"
+			default:
+				line.Note = fmt.Sprintf("%d+%d samples cannot show a difference at alpha %g", len(va), len(vb), opt.Alpha)
+			}
+		} else {
+			p := benchmath.AssumeNothing.Compare(sa, sb).P
+			line.PRaw = &p
+		}
+		c.Lines = append(c.Lines, line)
+	}
+	c.adjust()
+	return c, nil
+}
+
+func side(g CompareGroup) CompareSide {
+	s := CompareSide{Name: g.Name, Runs: len(g.Runs), Targets: []string{}}
+	for _, r := range g.Runs {
+		if !slices.Contains(s.Targets, r.Target) {
+			s.Targets = append(s.Targets, r.Target)
+		}
+	}
+	return s
+}
+
+// lineSpecs lists the lines of a comparison: messages/s, errors when any
+// run had some, then p50 and p99 (and any quantile asked for) of every
+// series with samples on either side.
+func lineSpecs(a, b CompareGroup, extra []string) ([]lineSpec, error) {
+	runs := append(append([]*JSONReport{}, a.Runs...), b.Runs...)
+	specs := []lineSpec{rateLine}
+	withErrors := slices.Contains(extra, LineErrors)
+	for _, r := range runs {
+		withErrors = withErrors || r.Totals.MessagesRejected+r.Totals.MessagesFailed > 0
+	}
+	if withErrors {
+		specs = append(specs, errorLine)
+	}
+	want := map[string][]string{}
+	for _, l := range extra {
+		if _, err := ParseLine(l); err != nil {
+			return nil, err
+		}
+		if phase, q, ok := strings.Cut(l, ":"); ok {
+			want[phase] = append(want[phase], q)
+		}
+	}
+	for _, phase := range SeriesNames() {
+		present := false
+		for _, r := range runs {
+			present = present || r.Phases[phase].Count > 0
+		}
+		if !present {
+			continue
+		}
+		for _, q := range []string{"p50", "p90", "p99", "p999"} {
+			if q == "p50" || q == "p99" || slices.Contains(want[phase], q) {
+				specs = append(specs, phaseLine(phase, q))
+			}
+		}
+	}
+	return specs, nil
+}
+
+// values gathers one side's samples of a line: one per run, or one per
+// measured second. It returns nil when the line has no per-second samples.
+func (c *Comparison) values(spec lineSpec, runs []*JSONReport) []float64 {
+	if c.Samples == SamplesRuns {
+		return runValues(spec, runs)
+	}
+	if spec.interval == nil {
+		return nil
+	}
+	out := []float64{}
+	for _, r := range runs {
+		for _, iv := range measuredSeconds(r) {
+			if v, ok := spec.interval(iv); ok {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
+
+func runValues(spec lineSpec, runs []*JSONReport) []float64 {
+	out := []float64{}
+	for _, r := range runs {
+		if v, ok := spec.run(r); ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// measuredSeconds returns the run's whole seconds that lie after its
+// warm-up and before its end: the warm-up's seconds are not in its figures,
+// and the last second is cut short or holds only the messages still in
+// flight after -d.
+func measuredSeconds(r *JSONReport) []JSONInterval {
+	warmup := configSeconds(r, "warmup_s")
+	end := r.ElapsedS
+	if d := configSeconds(r, "duration_s"); d > 0 {
+		end = min(end, d)
+	}
+	var out []JSONInterval
+	for _, iv := range r.Intervals {
+		if float64(iv.T) >= math.Ceil(warmup-1e-9) && float64(iv.T+1) <= end+1e-9 {
+			out = append(out, iv)
+		}
+	}
+	return out
+}
+
+// configSeconds reads a number from a report's config, which a report read
+// back from JSON holds as a map.
+func configSeconds(r *JSONReport, key string) float64 {
+	switch c := r.Config.(type) {
+	case map[string]any:
+		if v, ok := c[key].(float64); ok {
+			return v
+		}
+	}
+	return 0
+}
+
+// workloadDifferences lists config fields that differ between the two
+// sides' first runs: a comparison of different workloads says little about
+// the servers.
+func workloadDifferences(a, b CompareGroup) []string {
+	ca, _ := a.Runs[0].Config.(map[string]any)
+	cb, _ := b.Runs[0].Config.(map[string]any)
+	var diffs []string
+	if a.Runs[0].LoadModel != b.Runs[0].LoadModel {
+		diffs = append(diffs, fmt.Sprintf("load model %s vs %s", a.Runs[0].LoadModel, b.Runs[0].LoadModel))
+	}
+	if ca != nil && cb != nil {
+		keys := make([]string, 0, len(ca))
+		for k := range ca {
+			keys = append(keys, k)
+		}
+		for k := range cb {
+			if _, ok := ca[k]; !ok {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if fmt.Sprint(ca[k]) != fmt.Sprint(cb[k]) {
+				diffs = append(diffs, fmt.Sprintf("%s %v vs %v", k, show(ca[k]), show(cb[k])))
+			}
+		}
+	}
+	if len(diffs) == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("%s and %s ran different workloads (%s): the comparison mixes the servers' difference with the workloads'",
+		a.Name, b.Name, strings.Join(diffs, ", "))}
+}
+
+func show(v any) string {
+	if v == nil {
+		return "(none)"
+	}
+	return fmt.Sprint(v)
+}
+
+// adjust turns the raw p-values into Holm-adjusted ones and sets each
+// line's verdict. Holm's step-down keeps the chance of calling any line of
+// the table different, when none is, at most alpha, however many lines
+// there are; without it a table of twenty lines would show a false
+// difference in most comparisons of identical servers.
+func (c *Comparison) adjust() {
+	var tested []int
+	for i, l := range c.Lines {
+		if l.PRaw != nil {
+			tested = append(tested, i)
+		}
+	}
+	m := len(tested)
+	c.LinesTested = m
+	sort.SliceStable(tested, func(x, y int) bool { return *c.Lines[tested[x]].PRaw < *c.Lines[tested[y]].PRaw })
+	running := 0.0
+	for k, i := range tested {
+		l := &c.Lines[i]
+		adj := min(1, float64(m-k)**l.PRaw)
+		running = max(running, adj)
+		p := running
+		l.P = &p
+		switch {
+		case p > c.Alpha:
+			l.Verdict = VerdictSame
+		case l.A.Median == l.B.Median:
+			l.Verdict = VerdictSame // distributions differ but the medians agree
+		case (l.B.Median > l.A.Median) == l.HigherIsBetter:
+			l.Verdict = VerdictBetter
+		default:
+			l.Verdict = VerdictWorse
+		}
+	}
+	// Say so when the sample sizes make every verdict "no difference" in
+	// advance: the smallest p a line can reach, times the lines, is above
+	// alpha.
+	if m > 0 {
+		best := math.Inf(1)
+		for _, i := range tested {
+			best = min(best, minP(c.Lines[i].A.N, c.Lines[i].B.N))
+		}
+		if best*float64(m) > c.Alpha {
+			need := 2
+			for minP(need, need)*float64(m) > c.Alpha && need < 1000 {
+				need++
+			}
+			c.Warnings = append(c.Warnings, fmt.Sprintf("with %d+%d samples no line can show a significant difference once the %d lines are "+
+				"accounted for at alpha %g: use at least %d samples a side (runs, or ab --rounds)", c.Lines[tested[0]].A.N, c.Lines[tested[0]].B.N, m, c.Alpha, need))
+		}
+	}
+}
+
+// minP is the smallest two-sided p-value the Mann–Whitney U test can give
+// for samples of n1 and n2 values: every value of one below every value of
+// the other, 2 / C(n1+n2, n1).
+func minP(n1, n2 int) float64 {
+	if n1 == 0 || n2 == 0 {
+		return 1
+	}
+	// log C(n1+n2, n1) through lgamma, exact enough and never overflowing.
+	lg := func(x int) float64 { v, _ := math.Lgamma(float64(x) + 1); return v }
+	return min(1, 2*math.Exp(-(lg(n1+n2) - lg(n1) - lg(n2))))
+}
+
+func stats(s *benchmath.Sample, confidence float64) LineStats {
+	st := LineStats{N: len(s.Values)}
+	if st.N == 0 {
+		return st
+	}
+	sum := benchmath.AssumeNothing.Summary(s, confidence)
+	st.Median = sum.Center
+	if !math.IsInf(sum.Lo, 0) && !math.IsInf(sum.Hi, 0) {
+		st.Lo, st.Hi = &sum.Lo, &sum.Hi
+	}
+	return st
+}
+
+// plainStats is the median of a few values without an interval, for lines
+// shown untested.
+func plainStats(v []float64) LineStats {
+	st := LineStats{N: len(v)}
+	if len(v) == 0 {
+		return st
+	}
+	s := slices.Clone(v)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		st.Median = s[len(s)/2]
+	} else {
+		st.Median = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return st
+}
+
+func change(a, b float64) *float64 {
+	if a == 0 {
+		if b == 0 {
+			z := 0.0
+			return &z
+		}
+		return nil
+	}
+	v := (b/a - 1) * 100
+	return &v
+}

@@ -1,0 +1,298 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fakeRun is a run report with the figures compare reads: messages/s, the
+// p50 and p99 of the message and body phases, and per-second intervals.
+func fakeRun(target string, rate, p50 float64, seconds []float64) *JSONReport {
+	j := &JSONReport{Schema: Schema, Target: target, LoadModel: "closed", ElapsedS: float64(len(seconds)),
+		Config: map[string]any{"concurrency": 4.0, "duration_s": float64(len(seconds)), "warmup_s": 0.0},
+		Totals: Totals{MessagesAttempted: 1000, MessagesOK: 1000, MessagesPerS: rate},
+		Phases: map[string]Summary{
+			"message": {Count: 1000, P50MS: p50, P90MS: 1.1 * p50, P99MS: 1.2 * p50, P999MS: 1.3 * p50},
+			"body":    {Count: 1000, P50MS: p50 / 2, P90MS: 0.55 * p50, P99MS: 0.6 * p50, P999MS: 0.65 * p50},
+			"rset":    {},
+		},
+	}
+	for i, r := range seconds {
+		j.Intervals = append(j.Intervals, JSONInterval{T: i, OK: int64(r), MessagesPerS: r, P50MS: p50 * r / rate, P99MS: 1.2 * p50 * r / rate})
+	}
+	return j
+}
+
+func group(name string, runs ...*JSONReport) CompareGroup { return CompareGroup{Name: name, Runs: runs} }
+
+func noisy(rng *rand.Rand, v, spread float64) float64 { return v * (1 + spread*(rng.Float64()-0.5)) }
+
+func TestCompareRunsFindsTheSlowerSide(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var a, b []*JSONReport
+	for range 6 {
+		a = append(a, fakeRun("a:25", noisy(rng, 400, 0.02), noisy(rng, 10, 0.02), nil))
+		b = append(b, fakeRun("b:25", noisy(rng, 330, 0.02), noisy(rng, 12, 0.02), nil))
+	}
+	c, err := Compare(group("A", a...), group("B", b...), CompareOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Samples != SamplesRuns {
+		t.Errorf("samples %q, want runs", c.Samples)
+	}
+	// messages/s, then p50 and p99 of body and message; rset has no samples.
+	if c.LinesTested != 5 || len(c.Lines) != 5 {
+		t.Fatalf("%d lines, %d tested, want 5: %+v", len(c.Lines), c.LinesTested, c.Lines)
+	}
+	for _, l := range c.Lines {
+		if l.Verdict != VerdictWorse || !l.Significant() {
+			t.Errorf("%s: verdict %s, want worse", l.Line, l.Verdict)
+		}
+		// All six B runs beyond all six A runs: p = 2/924, times 5 lines.
+		if l.PRaw == nil || *l.PRaw > 0.0022 || *l.P > 5*0.0022 {
+			t.Errorf("%s: p %v (raw %v)", l.Line, l.P, l.PRaw)
+		}
+		if l.A.N != 6 || l.B.N != 6 || l.A.Lo == nil || *l.A.Lo > l.A.Median || *l.A.Hi < l.A.Median {
+			t.Errorf("%s: stats %+v", l.Line, l.A)
+		}
+	}
+	rate, _ := c.Line(LineMessagesPerS)
+	if !rate.HigherIsBetter || *rate.ChangePct > -15 || *rate.ChangePct < -20 {
+		t.Errorf("messages/s change %v", *rate.ChangePct)
+	}
+	if !rate.WorseBy(10) || rate.WorseBy(25) {
+		t.Errorf("WorseBy(10) = %v, WorseBy(25) = %v for a change of %.1f%%", rate.WorseBy(10), rate.WorseBy(25), *rate.ChangePct)
+	}
+	p50, _ := c.Line("message:p50")
+	if !p50.WorseBy(15) || p50.WorseBy(25) {
+		t.Errorf("message p50 WorseBy: change %.1f%%", *p50.ChangePct)
+	}
+	if got := c.Summary(); !strings.HasPrefix(got, "B is slower: messages/s -1") {
+		t.Errorf("summary %q", got)
+	}
+	var buf bytes.Buffer
+	if err := WriteCompareTable(&buf, c); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"messages/s", "message p50 (ms)", "B slower", "p=0.0", "n=6", "Holm"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, buf.String())
+		}
+	}
+	// Swapped, B is the faster one.
+	c2, _ := Compare(group("A", b...), group("B", a...), CompareOptions{})
+	for _, l := range c2.Lines {
+		if l.Verdict != VerdictBetter {
+			t.Errorf("swapped %s: %s", l.Line, l.Verdict)
+		}
+	}
+}
+
+// TestCompareFalseAlarms compares groups drawn from one distribution many
+// times: with the Holm adjustment, the share of comparisons that call any
+// line different must stay near alpha, not near lines × alpha.
+func TestCompareFalseAlarms(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	const trials = 400
+	alarms := 0
+	for range trials {
+		var a, b []*JSONReport
+		for range 6 {
+			a = append(a, fakeRun("x:25", noisy(rng, 400, 0.1), noisy(rng, 10, 0.1), nil))
+			b = append(b, fakeRun("x:25", noisy(rng, 400, 0.1), noisy(rng, 10, 0.1), nil))
+		}
+		// Lines that vary independently of each other: the hardest case.
+		for _, r := range append(a, b...) {
+			s := r.Phases["body"]
+			s.P50MS, s.P99MS = noisy(rng, 5, 0.1), noisy(rng, 6, 0.1)
+			r.Phases["body"] = s
+			m := r.Phases["message"]
+			m.P99MS = noisy(rng, 12, 0.1)
+			r.Phases["message"] = m
+		}
+		c, err := Compare(group("A", a...), group("B", b...), CompareOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range c.Lines {
+			if l.Significant() {
+				alarms++
+				break
+			}
+		}
+	}
+	// Five independent lines at 2/924 each: about 1 % of comparisons. Without
+	// the adjustment it would be about 20 %.
+	if alarms > trials*4/100 {
+		t.Errorf("%d of %d comparisons of identical groups found a difference", alarms, trials)
+	}
+}
+
+func TestCompareFewSamples(t *testing.T) {
+	a := []*JSONReport{fakeRun("a:25", 400, 10, nil), fakeRun("a:25", 401, 10, nil), fakeRun("a:25", 399, 10, nil)}
+	b := []*JSONReport{fakeRun("b:25", 300, 12, nil), fakeRun("b:25", 301, 12, nil), fakeRun("b:25", 299, 12, nil)}
+	c, err := Compare(group("A", a...), group("B", b...), CompareOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range c.Lines {
+		if l.Verdict != VerdictFew || l.P != nil {
+			t.Errorf("%s with 3+3 samples: %s", l.Line, l.Verdict)
+		}
+	}
+	if c.Summary() != "nothing could be tested: too few samples" {
+		t.Errorf("summary %q", c.Summary())
+	}
+	// Four a side can reach p = 0.029, but not for 5 lines at once.
+	a = append(a, fakeRun("a:25", 400, 10, nil))
+	b = append(b, fakeRun("b:25", 300, 12, nil))
+	c, _ = Compare(group("A", a...), group("B", b...), CompareOptions{})
+	if c.LinesTested != 5 || len(c.Warnings) == 0 || !strings.Contains(c.Warnings[0], "use at least 5 samples") {
+		t.Errorf("no warning that 5 a side cannot be significant over 5 lines: %q", c.Warnings)
+	}
+}
+
+func TestCompareIntervals(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	secs := func(v float64) []float64 {
+		out := make([]float64, 10)
+		for i := range out {
+			out[i] = noisy(rng, v, 0.04)
+		}
+		return out
+	}
+	a := fakeRun("a:25", 400, 10, secs(400))
+	b := fakeRun("b:25", 300, 10, secs(300))
+	b.Config.(map[string]any)["concurrency"] = 8.0
+	c, err := Compare(group("a.json", a), group("b.json", b), CompareOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Samples != SamplesIntervals || !strings.Contains(c.SamplesNote, "second") {
+		t.Errorf("samples %q: %q", c.Samples, c.SamplesNote)
+	}
+	rate, _ := c.Line(LineMessagesPerS)
+	if rate.A.N != 10 || rate.Verdict != VerdictWorse {
+		t.Errorf("messages/s over seconds: %+v", rate)
+	}
+	body, _ := c.Line("body:p50")
+	if body.Verdict != VerdictUntested || body.P != nil || body.A.Median != 5 {
+		t.Errorf("body p50 has no per-second samples, want it shown untested: %+v", body)
+	}
+	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "concurrency 4 vs 8") {
+		t.Errorf("warnings %q, want the workload difference", c.Warnings)
+	}
+	// The warm-up's seconds and the seconds past -d are no samples.
+	a.Config.(map[string]any)["warmup_s"] = 2.5
+	a.Config.(map[string]any)["duration_s"] = 8.5
+	if got := len(measuredSeconds(a)); got != 5 {
+		t.Errorf("measured seconds %d, want 5 (3 to 7)", got)
+	}
+}
+
+func TestCompareExtraLinesAndErrors(t *testing.T) {
+	var a, b []*JSONReport
+	for i := range 6 {
+		a = append(a, fakeRun("a:25", 400+float64(i), 10, nil))
+		r := fakeRun("b:25", 400+float64(i), 10, nil)
+		r.Totals.MessagesFailed = 10
+		r.Totals.MessagesAttempted = 1010
+		b = append(b, r)
+	}
+	c, err := Compare(group("A", a...), group("B", b...), CompareOptions{Lines: []string{"message:p999"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.Line("message:p999"); !ok {
+		t.Error("asked-for line message:p999 missing")
+	}
+	errs, ok := c.Line(LineErrors)
+	if !ok || errs.Verdict != VerdictWorse || errs.ChangePct != nil {
+		t.Errorf("errors line %+v", errs)
+	}
+	if _, err := Compare(group("A", a...), group("B", b...), CompareOptions{Lines: []string{"message:p42"}}); err == nil {
+		t.Error("line message:p42 accepted")
+	}
+	// The document round-trips through JSON, infinities and all.
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(c); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestParseLine(t *testing.T) {
+	for _, s := range []string{"messages/s", "errors", "message:p99", "body:p50", "start_lag:p999", "message_service:p90"} {
+		if _, err := ParseLine(s); err != nil {
+			t.Errorf("%q: %v", s, err)
+		}
+	}
+	for _, s := range []string{"", "message", "message:p98", "bogus:p99", "msg/s"} {
+		if _, err := ParseLine(s); err == nil {
+			t.Errorf("%q accepted", s)
+		}
+	}
+}
+
+func TestMinP(t *testing.T) {
+	for _, c := range []struct {
+		n1, n2 int
+		want   float64
+	}{{6, 6, 2.0 / 924}, {4, 4, 2.0 / 70}, {3, 3, 0.1}, {0, 5, 1}, {1, 1, 1}} {
+		if got := minP(c.n1, c.n2); got < c.want*0.999 || got > c.want*1.001 {
+			t.Errorf("minP(%d, %d) = %g, want %g", c.n1, c.n2, got, c.want)
+		}
+	}
+}
+
+func TestKnee(t *testing.T) {
+	step := func(c int, rate, p99 float64) StepJSON {
+		return StepJSON{Label: "c=" + string(rune('0'+c)), Concurrency: c, MessagesPerS: rate, MessageP99MS: p99}
+	}
+	sessions := func(s StepJSON) float64 { return float64(s.Concurrency) }
+	tests := []struct {
+		name  string
+		steps []StepJSON
+		want  int // -1: no knee
+	}{
+		{"saturates at 4", []StepJSON{step(1, 200, 5), step(2, 400, 5.1), step(4, 790, 5.3), step(8, 800, 10), step(16, 801, 20)}, 2},
+		{"linear", []StepJSON{step(1, 200, 5), step(2, 400, 5), step(4, 800, 5.1)}, -1},
+		{"flat but p99 flat too", []StepJSON{step(1, 200, 5), step(2, 201, 5.1)}, -1},
+		{"throughput falls", []StepJSON{step(1, 200, 5), step(2, 150, 9)}, 0},
+		{"one step", []StepJSON{step(1, 200, 5)}, -1},
+	}
+	for _, tt := range tests {
+		k := Knee(tt.steps, sessions)
+		switch {
+		case tt.want < 0 && k != nil:
+			t.Errorf("%s: knee at %+v, want none", tt.name, k)
+		case tt.want >= 0 && (k == nil || k.Step != tt.want):
+			t.Errorf("%s: knee %+v, want step %d", tt.name, k, tt.want)
+		}
+	}
+}
+
+func TestSLO(t *testing.T) {
+	o, err := ParseSLO("message:p99=50ms")
+	if err != nil || o.Phase != "message" || o.Quantile != "p99" || o.Limit != 50*time.Millisecond {
+		t.Fatalf("ParseSLO = %+v, %v", o, err)
+	}
+	for _, bad := range []string{"message:p99", "message=50ms", "message:p99=-1s", "nope:p99=1s", "messages/s=5ms", "message:p99=fast"} {
+		if _, err := ParseSLO(bad); err == nil {
+			t.Errorf("ParseSLO(%q) accepted", bad)
+		}
+	}
+	j := fakeRun("a:25", 400, 40, nil) // message p99 48 ms
+	if b := CheckSLO(j, []SLO{o}, 1); len(b) != 0 {
+		t.Errorf("p99 48ms under 50ms breached: %q", b)
+	}
+	j.Totals.MessagesFailed, j.Totals.MessagesAttempted = 20, 1020
+	b := CheckSLO(j, []SLO{{"message", "p99", 40 * time.Millisecond}, {"rset", "p50", time.Second}}, 1)
+	if len(b) != 3 || !strings.Contains(b[0], "message p99 48.0 ms > 40ms") || !strings.Contains(b[1], "rset p50: no samples") || !strings.Contains(b[2], "errors 1.96%") {
+		t.Errorf("breaches %q", b)
+	}
+}

@@ -1,0 +1,308 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// What a sweep varies.
+const (
+	VariesConcurrency = "concurrency" // closed loop, one step per -c value
+	VariesRate        = "rate"        // open model, one step per --rate value
+	VariesSearch      = "search"      // open model, rates chosen by a capacity search
+)
+
+// KneeGain is the knee rule's threshold: the knee is the first step after
+// which messages/s grows by less than KneeGain (a fraction) while the
+// message p99 grows by more than it.
+const KneeGain = 0.05
+
+// SweepJSON is the "sweep" object of a sweep document.
+type SweepJSON struct {
+	// Varies is "concurrency", "rate" or "search".
+	Varies string `json:"varies"`
+	// Target is the server address as dialed.
+	Target string `json:"target"`
+	// WarmupS is each step's warm-up and DurationS its measured length
+	// after it, in seconds (DurationS 0 when steps are bounded by -n).
+	WarmupS   float64 `json:"warmup_s"`
+	DurationS float64 `json:"duration_s"`
+	// Steps has one entry per step or probe, in the order run; the full
+	// report of step i is the document's runs[i].
+	Steps []StepJSON `json:"steps"`
+	// Knee is the saturation point found in the steps (see KneeGain); null
+	// when there is none, and absent for a capacity search.
+	Knee *KneeJSON `json:"knee"`
+	// Search describes a capacity search; absent for a plain sweep.
+	Search *SearchJSON `json:"search,omitempty"`
+}
+
+// StepJSON is one step's headline figures.
+type StepJSON struct {
+	// Label is the step's run label: "c=8" or "rate=500".
+	Label string `json:"label"`
+	// Concurrency is -c for the step (with a rate: the most sessions that
+	// may be open); Rate the open-model rate, 0 in a closed loop.
+	Concurrency int     `json:"concurrency"`
+	Rate        float64 `json:"rate"`
+	// MessagesPerS, MessageP50MS and MessageP99MS are the step's totals
+	// and message-phase percentiles (after its warm-up).
+	MessagesPerS float64 `json:"messages_per_s"`
+	MessageP50MS float64 `json:"message_p50_ms"`
+	MessageP99MS float64 `json:"message_p99_ms"`
+	// Errors counts messages rejected or failed; ErrorPct is their percent
+	// of attempted messages.
+	Errors   int64   `json:"errors"`
+	ErrorPct float64 `json:"error_pct"`
+	// SLOMet says whether a search probe met the SLO and the error limit;
+	// Breaches says how it did not. Absent outside a search.
+	SLOMet   *bool    `json:"slo_met,omitempty"`
+	Breaches []string `json:"breaches,omitempty"`
+	// Warnings are the step's own warnings (generator overloaded, rate
+	// not kept).
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// KneeJSON locates the knee of a sweep.
+type KneeJSON struct {
+	// Step indexes Steps (from 0).
+	Step  int    `json:"step"`
+	Label string `json:"label"`
+	// Value is the knee's sessions (concurrency sweep) or rate.
+	Value float64 `json:"value"`
+	// GainPct is how much messages/s changed from the knee to the next
+	// step, P99GrowthPct how much the message p99 did.
+	GainPct      float64 `json:"gain_pct"`
+	P99GrowthPct float64 `json:"p99_growth_pct"`
+}
+
+// SearchJSON describes a capacity search.
+type SearchJSON struct {
+	// Method is "bisection": the first probe at RateMax, then each probe
+	// halfway between the highest rate that met the SLO (0 at first) and
+	// the lowest that did not.
+	Method string `json:"method"`
+	// SLO lists the latency objectives as PHASE:pNN<=D.
+	SLO []string `json:"slo"`
+	// MaxErrorPct is the highest error rate a probe may show, in percent.
+	MaxErrorPct float64 `json:"max_error_pct"`
+	RateMax     float64 `json:"rate_max"`
+	// PrecisionPct: the search stops once the bracket between the best
+	// passing and the worst failing rate is within this percent of the
+	// latter; MaxProbes bounds it in any case.
+	PrecisionPct float64 `json:"precision_pct"`
+	MaxProbes    int     `json:"max_probes"`
+	// Capacity is the highest rate that met the SLO (0 if none did);
+	// FailedAt the lowest that did not (0 if every probe met it).
+	Capacity float64 `json:"capacity"`
+	FailedAt float64 `json:"failed_at"`
+	// Stopped says why the search ended: "precision", "probes", "rate_max"
+	// (the SLO held at --rate-max), or "signal".
+	Stopped string `json:"stopped"`
+}
+
+// StepOf summarises one run as a sweep step.
+func StepOf(label string, concurrency int, rate float64, j *JSONReport) StepJSON {
+	m := j.Phases["message"]
+	t := j.Totals
+	s := StepJSON{Label: label, Concurrency: concurrency, Rate: rate, MessagesPerS: t.MessagesPerS,
+		MessageP50MS: m.P50MS, MessageP99MS: m.P99MS, Errors: t.MessagesRejected + t.MessagesFailed, Warnings: j.Warnings}
+	if t.MessagesAttempted > 0 {
+		s.ErrorPct = 100 * float64(s.Errors) / float64(t.MessagesAttempted)
+	}
+	return s
+}
+
+// Knee finds the first step after which messages/s grows by less than
+// KneeGain while the message p99 grows by more than KneeGain: adding load
+// there only adds waiting. value gives a step's sessions or rate. It
+// returns nil when no step qualifies.
+func Knee(steps []StepJSON, value func(StepJSON) float64) *KneeJSON {
+	for i := 0; i+1 < len(steps); i++ {
+		a, b := steps[i], steps[i+1]
+		if a.MessagesPerS <= 0 || a.MessageP99MS <= 0 {
+			continue
+		}
+		gain := b.MessagesPerS/a.MessagesPerS - 1
+		growth := b.MessageP99MS/a.MessageP99MS - 1
+		if gain < KneeGain && growth > KneeGain {
+			return &KneeJSON{Step: i, Label: a.Label, Value: value(a), GainPct: 100 * gain, P99GrowthPct: 100 * growth}
+		}
+	}
+	return nil
+}
+
+// SLO is one latency objective of a capacity search: Quantile of Phase at
+// most Limit.
+type SLO struct {
+	Phase    string
+	Quantile string // p50, p90, p99 or p999
+	Limit    time.Duration
+}
+
+// ParseSLO reads PHASE:pNN=DURATION, such as message:p99=50ms.
+func ParseSLO(s string) (SLO, error) {
+	line, d, ok := strings.Cut(s, "=")
+	if !ok {
+		return SLO{}, fmt.Errorf("%q: want PHASE:pNN=DURATION such as message:p99=50ms", s)
+	}
+	if _, err := ParseLine(line); err != nil || !strings.Contains(line, ":") {
+		return SLO{}, fmt.Errorf("%q: want PHASE:pNN=DURATION such as message:p99=50ms", s)
+	}
+	lim, err := time.ParseDuration(d)
+	if err != nil || lim <= 0 {
+		return SLO{}, fmt.Errorf("%q: %q is not a positive duration", s, d)
+	}
+	phase, q, _ := strings.Cut(line, ":")
+	return SLO{Phase: phase, Quantile: q, Limit: lim}, nil
+}
+
+func (o SLO) String() string { return fmt.Sprintf("%s:%s<=%s", o.Phase, o.Quantile, o.Limit) }
+
+// CheckSLO returns one line per objective a run breached, and for an error
+// rate above maxErrorPct. A phase with no samples breaches its objective:
+// nothing was shown to be fast enough.
+func CheckSLO(j *JSONReport, slos []SLO, maxErrorPct float64) []string {
+	var out []string
+	for _, o := range slos {
+		s, ok := j.Phases[o.Phase]
+		if !ok || s.Count == 0 {
+			out = append(out, fmt.Sprintf("%s %s: no samples", o.Phase, o.Quantile))
+			continue
+		}
+		got := lineQuantiles[o.Quantile](s)
+		if lim := float64(o.Limit.Microseconds()) / 1000; got > lim {
+			out = append(out, fmt.Sprintf("%s %s %s ms > %s", o.Phase, o.Quantile, ms3(got), o.Limit))
+		}
+	}
+	t := j.Totals
+	if t.MessagesAttempted == 0 {
+		out = append(out, "no messages")
+	} else if pct := 100 * float64(t.MessagesRejected+t.MessagesFailed) / float64(t.MessagesAttempted); pct > maxErrorPct {
+		out = append(out, fmt.Sprintf("errors %.2f%% > %g%%", pct, maxErrorPct))
+	}
+	return out
+}
+
+// WriteSweepTable renders a sweep or capacity search: one row per step,
+// then the knee or the capacity found.
+func WriteSweepTable(w io.Writer, d *Document) error {
+	s := d.Sweep
+	if s == nil {
+		return fmt.Errorf("not a sweep document")
+	}
+	b := &strings.Builder{}
+	each := fmt.Sprintf("%s after a %s warm-up each", secs(s.DurationS), secs(s.WarmupS))
+	if s.DurationS == 0 {
+		each = fmt.Sprintf("bounded by -n, the first %s of each a warm-up", secs(s.WarmupS))
+	}
+	switch s.Varies {
+	case VariesConcurrency:
+		fmt.Fprintf(b, "sweep of %s: closed loop, %d steps of %s\n\n", s.Target, len(s.Steps), each)
+	case VariesRate:
+		fmt.Fprintf(b, "sweep of %s: open model, %d steps of %s, at most %d sessions\n\n", s.Target, len(s.Steps), each, firstConcurrency(s))
+	case VariesSearch:
+		q := s.Search
+		slo := strings.Join(q.SLO, ", ")
+		fmt.Fprintf(b, "capacity search on %s: the highest open-model rate with %s and errors <= %g%%\n", s.Target, slo, q.MaxErrorPct)
+		fmt.Fprintf(b, "bisection between 0 and %g/s, at most %d probes, until the bracket is within %g%%; probes of %s, at most %d sessions\n\n",
+			q.RateMax, q.MaxProbes, q.PrecisionPct, each, firstConcurrency(s))
+	}
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	first := map[string]string{VariesConcurrency: "sessions", VariesRate: "rate/s", VariesSearch: "rate/s"}[s.Varies]
+	if s.Varies == VariesSearch {
+		fmt.Fprintf(tw, "probe\t%s\tmessages/s\tmessage p50\tmessage p99\terrors\t\n", first)
+	} else {
+		fmt.Fprintf(tw, "%s\tmessages/s\tmessage p50\tmessage p99\terrors\t\n", first)
+	}
+	for i, st := range s.Steps {
+		v := strconv.Itoa(st.Concurrency)
+		if s.Varies != VariesConcurrency {
+			v = strconv.FormatFloat(st.Rate, 'f', -1, 64)
+		}
+		errs := strconv.FormatInt(st.Errors, 10)
+		if st.Errors > 0 {
+			errs += fmt.Sprintf(" (%.2f%%)", st.ErrorPct)
+		}
+		row := fmt.Sprintf("%s\t%.1f\t%s\t%s\t%s\t", v, st.MessagesPerS, ms3(st.MessageP50MS), ms3(st.MessageP99MS), errs)
+		if s.Varies == VariesSearch {
+			row = strconv.Itoa(i+1) + "\t" + row
+		}
+		fmt.Fprintln(tw, row+stepNote(s, i))
+	}
+	tw.Flush()
+	b.WriteString("(latencies in ms")
+	if s.Varies != VariesConcurrency {
+		b.WriteString("; message is measured from each message's due time")
+	}
+	b.WriteString(")\n\n")
+	switch {
+	case s.Search != nil:
+		b.WriteString(searchSentence(s.Search) + "\n")
+	case s.Knee != nil:
+		k := s.Knee
+		unit := map[string]string{VariesConcurrency: " sessions", VariesRate: "/s"}[s.Varies]
+		next := s.Steps[k.Step+1]
+		nv := float64(next.Concurrency)
+		if s.Varies != VariesConcurrency {
+			nv = next.Rate
+		}
+		fmt.Fprintf(b, "knee: %g%s. From there to %g%s messages/s changed %+.1f%% (under %g%%) while message p99 grew %.0f%%: more load only adds waiting\n",
+			k.Value, unit, nv, unit, k.GainPct, KneeGain*100, k.P99GrowthPct)
+	default:
+		fmt.Fprintf(b, "knee: none. At every step messages/s grew by %g%% or more, or message p99 did not grow: no saturation within these steps\n", KneeGain*100)
+	}
+	for i, st := range s.Steps {
+		for _, warn := range st.Warnings {
+			fmt.Fprintf(b, "\nWARNING (%s): %s\n", stepName(s, i), warn)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func stepNote(s *SweepJSON, i int) string {
+	st := s.Steps[i]
+	switch {
+	case st.SLOMet != nil && *st.SLOMet:
+		return "met"
+	case st.SLOMet != nil:
+		return "breached: " + strings.Join(st.Breaches, ", ")
+	case s.Knee != nil && s.Knee.Step == i:
+		return "<- knee"
+	}
+	return ""
+}
+
+func stepName(s *SweepJSON, i int) string {
+	if s.Varies == VariesSearch {
+		return fmt.Sprintf("probe %d, %s", i+1, s.Steps[i].Label)
+	}
+	return s.Steps[i].Label
+}
+
+func searchSentence(q *SearchJSON) string {
+	switch {
+	case q.Stopped == "rate_max":
+		return fmt.Sprintf("capacity: at least %g/s: the SLO held at --rate-max; raise it to find the limit", q.RateMax)
+	case q.Capacity == 0:
+		return fmt.Sprintf("capacity: below %g/s: the SLO was breached at every rate probed", q.FailedAt)
+	}
+	why := map[string]string{"precision": "the bracket is within the precision", "probes": "the probes are used up", "signal": "stopped by a signal"}[q.Stopped]
+	return fmt.Sprintf("capacity: %g/s: the SLO held at %g/s and was breached at %g/s (%s)", q.Capacity, q.Capacity, q.FailedAt, why)
+}
+
+func firstConcurrency(s *SweepJSON) int {
+	if len(s.Steps) == 0 {
+		return 0
+	}
+	return s.Steps[0].Concurrency
+}
+
+func secs(v float64) string {
+	return (time.Duration(v * float64(time.Second))).Round(time.Millisecond).String()
+}

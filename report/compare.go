@@ -535,7 +535,7 @@ func minP(n1, n2 int) float64 {
 	}
 	// log C(n1+n2, n1) through lgamma, exact enough and never overflowing.
 	lg := func(x int) float64 { v, _ := math.Lgamma(float64(x) + 1); return v }
-	return min(1, 2*math.Exp(-(lg(n1+n2) - lg(n1) - lg(n2))))
+	return min(1, 2*math.Exp(-(lg(n1+n2)-lg(n1)-lg(n2))))
 }
 
 func stats(s *benchmath.Sample, confidence float64) LineStats {

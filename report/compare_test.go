@@ -27,7 +27,9 @@ func fakeRun(target string, rate, p50 float64, seconds []float64) *JSONReport {
 	return j
 }
 
-func group(name string, runs ...*JSONReport) CompareGroup { return CompareGroup{Name: name, Runs: runs} }
+func group(name string, runs ...*JSONReport) CompareGroup {
+	return CompareGroup{Name: name, Runs: runs}
+}
 
 func noisy(rng *rand.Rand, v, spread float64) float64 { return v * (1 + spread*(rng.Float64()-0.5)) }
 

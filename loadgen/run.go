@@ -2,9 +2,7 @@ package loadgen
 
 import (
 	"context"
-	"fmt"
 	"math"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,11 +41,10 @@ type run struct {
 	dialing       atomic.Int64 // connections being set up right now
 	scheduleDone  atomic.Bool  // the open model has nothing more due within -d
 	openSessions  atomic.Int64
-	liveOK        atomic.Int64
-	liveFailed    atomic.Int64
 	lastLag       atomic.Int64 // start lag of the final message of a -n run, ns
 
-	tl *timeline
+	shards []*shard
+	tl     *timeline
 
 	sessionNo  atomic.Int64 // sessions dialed, for --trace numbering
 	firstError atomic.Value // string: the first failure to establish a session
@@ -76,9 +73,13 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 		}
 	}
 
-	cpu0 := cpuTime()
+	watch := startSelfWatch()
 	r.start = time.Now()
-	r.tl = newTimeline(cfg.Concurrency, r.start)
+	r.shards = make([]*shard, numShards(cfg.Concurrency))
+	for i := range r.shards {
+		r.shards[i] = newShard(cfg.Rate > 0)
+	}
+	r.tl = newTimeline(r.shards, r.start)
 	if cfg.Duration > 0 {
 		t := time.AfterFunc(cfg.Duration, func() { r.stop(StopDuration) })
 		defer t.Stop()
@@ -110,23 +111,21 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 		}
 	}()
 
-	workers := make([]*worker, cfg.Concurrency)
 	var wg sync.WaitGroup
-	for i := range workers {
-		w := newWorker(r, i)
-		workers[i] = w
+	for i := range cfg.Concurrency {
+		w := newWorker(r, i, r.shards[i%len(r.shards)])
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			w.loop()
 		}()
 	}
-	progressDone := make(chan struct{})
-	if cfg.Progress != nil {
-		go r.progress(progressDone)
-	}
+	tickDone := make(chan struct{})
+	ticked := make(chan struct{})
+	go r.tick(tickDone, ticked)
 	wg.Wait()
-	close(progressDone)
+	close(tickDone)
+	<-ticked
 	elapsed := time.Since(r.start)
 	aborted := r.abortCtx.Err() != nil
 	r.abort()
@@ -138,18 +137,23 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 		Open:      cfg.Rate > 0,
 		Warmup:    cfg.Warmup,
 		Total:     report.NewRecorder(cfg.Rate > 0),
-		CPU:       cpuTime() - cpu0,
 	}
+	res.Generator = watch.finish(elapsed, len(r.shards))
+	res.CPU = res.Generator.CPU
 	wake := hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3)
-	for _, w := range workers {
-		res.Total.Merge(w.rec)
-		if w.warm != nil {
+	for _, sh := range r.shards {
+		// Every worker has finished; the lock is for the race detector,
+		// which cannot see that.
+		sh.mu.Lock()
+		res.Total.Merge(sh.rec)
+		if sh.warm != nil {
 			if res.WarmupTotals == nil {
 				res.WarmupTotals = report.NewRecorder(cfg.Rate > 0)
 			}
-			res.WarmupTotals.Merge(w.warm)
+			res.WarmupTotals.Merge(sh.warm)
 		}
-		wake.Merge(w.wakeLag)
+		wake.Merge(sh.wake)
+		sh.mu.Unlock()
 	}
 	res.StopReason, _ = r.stopReason.Load().(string)
 	res.FirstError, _ = r.firstError.Load().(string)
@@ -243,72 +247,46 @@ func (r *run) claimDue(now time.Time) (uint64, time.Time, bool) {
 	}
 }
 
-func (r *run) progress(done <-chan struct{}) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
+// tick makes each second of the timeline final shortly after it ends and,
+// when asked for, reports progress from it.
+func (r *run) tick(done <-chan struct{}, exited chan<- struct{}) {
+	defer close(exited)
 	var lastOK, lastFailed int64
 	last := r.start
+	t := time.NewTimer(time.Second + finalizeAfter)
+	defer t.Stop()
 	for {
 		select {
 		case <-done:
 			return
-		case now := <-t.C:
-			ok, failed := r.liveOK.Load(), r.liveFailed.Load()
-			iv := r.tl.last()
-			r.cfg.Progress(Progress{
-				Elapsed:      now.Sub(r.start),
-				OK:           ok,
-				Failed:       failed,
-				Rate:         float64(ok+failed-lastOK-lastFailed) / now.Sub(last).Seconds(),
-				P50:          iv.P50,
-				P99:          iv.P99,
-				OpenSessions: r.openSessions.Load(),
-			})
-			lastOK, lastFailed, last = ok, failed, now
+		case <-t.C:
 		}
-	}
-}
-
-// generatorWarnings says when the figures may describe smtpbench rather than
-// the server: the process used nearly all CPUs, or in the open model it fell
-// behind its schedule or woke up late for it.
-func (r *run) generatorWarnings(res *report.Result, wake *hdrhistogram.Histogram) []string {
-	var out []string
-	cores := runtime.GOMAXPROCS(0)
-	use := res.CPU.Seconds() / res.Elapsed.Seconds() / float64(cores)
-	if use > 0.9 {
-		out = append(out, fmt.Sprintf("smtpbench used %.0f%% of %d CPUs: it may be the bottleneck, so these figures may describe the tool rather than the server", use*100, cores))
-	}
-	if r.pacer == nil {
-		return out
-	}
-	if wake.TotalCount() > 0 && wake.ValueAtQuantile(99) > 5000 {
-		out = append(out, fmt.Sprintf("smtpbench woke late for its schedule (p99 %.1f ms, max %.1f ms): the generator is overloaded and the latencies include its own delay",
-			float64(wake.ValueAtQuantile(99))/1000, float64(wake.Max())/1000))
-	}
-	// Behind at the end: messages that were due but never started, or the
-	// last ones starting well after their due time.
-	due := r.dueBy(res.Elapsed)
-	started := res.Total.Attempted
-	if res.WarmupTotals != nil {
-		started += res.WarmupTotals.Attempted
-	}
-	if r.cfg.Messages == 0 && due > 0 && float64(started) < 0.95*float64(due) {
-		lag := res.Total.Lag
-		out = append(out, fmt.Sprintf("could not keep the rate: %d of %d due messages started (%.0f/s of %.0f/s asked; start lag p50 %.1f ms, p99 %.1f ms, max %.1f ms). "+
-			"Raise -c if every session was busy; otherwise smtpbench itself could not keep up",
-			started, due, float64(started)/res.Elapsed.Seconds(), r.cfg.Rate,
-			float64(lag.ValueAtQuantile(50))/1000, float64(lag.ValueAtQuantile(99))/1000, float64(lag.Max())/1000))
-	}
-	if r.cfg.Messages > 0 {
-		// A count-bounded run always starts every message eventually; it
-		// fell behind if the last one started well after its due time.
-		if lag := time.Duration(r.lastLag.Load()); lag > 10*time.Millisecond+r.pacer.expectedDue(uint64(r.cfg.Messages-1))/20 {
-			out = append(out, fmt.Sprintf("could not keep the rate: the last message started %.2f s after its due time. "+
-				"Raise -c if every session was busy; otherwise smtpbench itself could not keep up", lag.Seconds()))
+		now := time.Now()
+		sec := int(now.Sub(r.start) / time.Second)
+		r.tl.finalize(sec)
+		t.Reset(time.Until(r.start.Add(time.Duration(sec+1)*time.Second + finalizeAfter)))
+		if r.cfg.Progress == nil {
+			continue
 		}
+		var ok, failed int64
+		for _, sh := range r.shards {
+			sh.mu.Lock()
+			ok += sh.ok
+			failed += sh.failed
+			sh.mu.Unlock()
+		}
+		iv := r.tl.last()
+		r.cfg.Progress(Progress{
+			Elapsed:      now.Sub(r.start),
+			OK:           ok,
+			Failed:       failed,
+			Rate:         float64(ok+failed-lastOK-lastFailed) / now.Sub(last).Seconds(),
+			P50:          iv.P50,
+			P99:          iv.P99,
+			OpenSessions: r.openSessions.Load(),
+		})
+		lastOK, lastFailed, last = ok, failed, now
 	}
-	return out
 }
 
 // dueBy counts the messages scheduled before elapsed, capped by -n.

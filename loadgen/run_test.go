@@ -317,6 +317,70 @@ func TestWarmupIsCountedApart(t *testing.T) {
 	checkInvariant(t, res, srv)
 }
 
+// TestPhaseLatencyIsServerShare checks that each phase reports the time the
+// server spent on it, with and without pipelining: the sink takes 2 ms on
+// MAIL, 5 ms on RCPT and 20 ms on the end of data. Pipelined, the next
+// envelope goes out behind the content, so its clocks would otherwise start
+// while the server is still on the previous message's 20 ms.
+func TestPhaseLatencyIsServerShare(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes 3 s")
+	}
+	var delay [8]time.Duration
+	delay[sink.StepMail] = 2 * time.Millisecond
+	delay[sink.StepRcpt] = 5 * time.Millisecond
+	delay[sink.StepBody] = 20 * time.Millisecond
+	want := map[session.Phase]time.Duration{
+		session.PhaseMail: 2 * time.Millisecond, session.PhaseRcpt: 5 * time.Millisecond,
+		session.PhaseBody: 20 * time.Millisecond, session.PhaseMessage: 27 * time.Millisecond,
+	}
+	for _, mode := range []session.Pipelining{session.PipeliningOn, session.PipeliningOff} {
+		t.Run(mode.String(), func(t *testing.T) {
+			srv := startSink(t, sink.Config{Delay: delay})
+			cfg := Config{Target: srv.Addr(), Concurrency: 4, Messages: 200, Data: testData(t)}
+			cfg.Session.Pipelining = mode
+			res := runBounded(t, context.Background(), cfg, nil, 30*time.Second)
+			checkInvariant(t, res, srv)
+			for p, d := range want {
+				// A sleep is never short, and on loopback the rest of the
+				// round trip is well under a millisecond; the message is
+				// four replies, so it gets a little more room.
+				slack := 1500 * time.Microsecond
+				if p == session.PhaseMessage {
+					slack = 2 * time.Millisecond
+				}
+				got := time.Duration(res.Total.Phases[p].ValueAtQuantile(50)) * time.Microsecond
+				if got < d || got > d+slack {
+					t.Errorf("%s p50 %s, want %s to %s", p, got, d, d+slack)
+				}
+			}
+		})
+	}
+}
+
+// TestWarmupBoundaryIsExact checks that with pipelining, where the next
+// message's envelope is answered while the current one finishes, every
+// phase sample lands on the same side of the warm-up's end as its message.
+func TestWarmupBoundaryIsExact(t *testing.T) {
+	var delay [8]time.Duration
+	delay[sink.StepBody] = time.Millisecond
+	srv := startSink(t, sink.Config{Delay: delay})
+	cfg := Config{Target: srv.Addr(), Concurrency: 3, Duration: 600 * time.Millisecond, Warmup: 300 * time.Millisecond, Data: testData(t)}
+	cfg.Session.Pipelining = session.PipeliningOn
+	res := runBounded(t, context.Background(), cfg, nil, 10*time.Second)
+	for _, r := range []*report.Recorder{res.Total, res.WarmupTotals} {
+		if r == nil || r.OK == 0 {
+			t.Fatal("warm-up and main period should both have messages")
+		}
+		for _, p := range []session.Phase{session.PhaseMail, session.PhaseRcpt, session.PhaseData, session.PhaseBody, session.PhaseMessage} {
+			if n := r.Phases[p].TotalCount(); n != r.Attempted {
+				t.Errorf("%s: %d samples for %d messages", p, n, r.Attempted)
+			}
+		}
+	}
+	checkInvariant(t, res, srv)
+}
+
 func TestPacerDue(t *testing.T) {
 	p := ConstantPacer{Rate: 100}
 	if d := p.Due(100); d != time.Second {

@@ -4,41 +4,37 @@ import (
 	"context"
 	"time"
 
-	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
-
 	"github.com/smtpbench/smtpbench/report"
 	"github.com/smtpbench/smtpbench/session"
 )
 
-// worker owns one session at a time, its recorders and its interval: the
-// hot path touches nothing shared but an atomic claim per message.
+// worker owns one session at a time and the two messages it may have in
+// flight. What it measures goes to its shard, shared with a few other
+// workers, once per message (see numShards); the only other shared state it
+// touches per message is the atomic claim of the next message index.
 type worker struct {
 	r  *run
 	id int
+	sh *shard
 
-	rec    *report.Recorder // after warm-up
-	warm   *report.Recorder // during warm-up; nil until needed
-	active *report.Recorder // where phase observations go right now
+	batch [batchLen]sample // replies observed since the last flush
+	nb    int
 
 	client     *session.Client
 	unwatch    func() bool
 	sentOnConn int
 	backoff    time.Duration
 	tried      bool // this worker has dialed before
+	sessWarm   bool // session phases (connect, EHLO, QUIT) count as warm-up
 
-	msgs    [2]session.Message
-	iv      workerInterval
-	wakeLag *hdrhistogram.Histogram // how late an idle worker woke for a due message
-	timer   *time.Timer
+	msgs  [2]session.Message
+	warm  [2]bool // whether msgs[i] is inside the warm-up
+	timer *time.Timer
 }
 
-func newWorker(r *run, id int) *worker {
-	w := &worker{r: r, id: id, rec: report.NewRecorder(r.cfg.Rate > 0),
-		iv:      workerInterval{h: newIntervalHistogram()},
-		wakeLag: hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3),
-		timer:   time.NewTimer(time.Hour)}
+func newWorker(r *run, id int, sh *shard) *worker {
+	w := &worker{r: r, id: id, sh: sh, timer: time.NewTimer(time.Hour)}
 	w.timer.Stop()
-	w.active = w.rec
 	for i := range w.msgs {
 		w.msgs[i] = session.Message{From: r.cfg.From, To: r.cfg.To, Rcpts: r.cfg.Rcpts, Data: r.cfg.Data,
 			SeqAt: r.cfg.DataSeqAt, EightBit: r.cfg.EightBit}
@@ -46,9 +42,47 @@ func newWorker(r *run, id int) *worker {
 	return w
 }
 
-// Observe implements session.Observer by routing to the active recorder.
-func (w *worker) Observe(p session.Phase, code int, d time.Duration) {
-	w.active.Observe(p, code, d)
+// Observe implements session.Observer: it keeps the sample until the
+// message ends, labelled with the warm-up status of the message it belongs
+// to (a pipelined next envelope is answered while the current message
+// finishes, and may fall on the other side of the warm-up's end).
+func (w *worker) Observe(p session.Phase, code int, d time.Duration, m *session.Message) {
+	warm := w.sessWarm
+	if m != nil {
+		warm = w.warm[w.slot(m)]
+	}
+	if w.nb == len(w.batch) {
+		w.sh.mu.Lock()
+		w.flushLocked()
+		w.sh.mu.Unlock()
+	}
+	w.batch[w.nb] = sample{d: d, code: int16(code), phase: p, warm: warm}
+	w.nb++
+}
+
+// flushLocked moves the kept samples into the shard; call with its lock.
+func (w *worker) flushLocked() {
+	for _, s := range w.batch[:w.nb] {
+		w.sh.recorder(s.warm).Observe(s.phase, int(s.code), s.d)
+	}
+	w.nb = 0
+}
+
+// flush moves the kept samples into the shard.
+func (w *worker) flush() {
+	if w.nb > 0 {
+		w.sh.mu.Lock()
+		w.flushLocked()
+		w.sh.mu.Unlock()
+	}
+}
+
+// slot is the index of m in w.msgs.
+func (w *worker) slot(m *session.Message) int {
+	if m == &w.msgs[1] {
+		return 1
+	}
+	return 0
 }
 
 // idleCheck is how long a session may sit unused before it is checked for
@@ -58,8 +92,10 @@ const idleCheck = 100 * time.Millisecond
 // pending is a claimed message and its schedule.
 type pending struct {
 	msg   *session.Message
-	due   time.Time // zero in the closed model
-	began time.Time // when this worker took it up
+	due   time.Time     // zero in the closed model
+	began time.Time     // when this worker took it up
+	wake  time.Duration // how late the worker woke for its due time; -1 if it did not wait
+	warm  bool          // inside the warm-up period
 }
 
 func (w *worker) loop() {
@@ -79,21 +115,18 @@ func (w *worker) loop() {
 			if !ok {
 				return
 			}
-			if !due.IsZero() {
-				wait := time.Until(due)
-				if wait > 0 {
-					if !w.waitDue(due) {
-						return // stopped before the message was due: never attempted
-					}
-					report.RecordDuration(w.wakeLag, time.Since(due))
+			wake := time.Duration(-1)
+			if !due.IsZero() && time.Until(due) > 0 {
+				if !w.waitDue(due) {
+					return // stopped before the message was due: never attempted
 				}
+				wake = time.Since(due)
 			}
-			cur = pending{msg: w.message(i, nil), due: due, began: time.Now()}
-			w.noteLast(i, cur)
+			cur = w.take(i, due, nil)
+			cur.wake = wake
 		}
 		now := time.Now()
-		w.rollover(now)
-		w.route(cur)
+		w.sessWarm = cur.warm
 		if w.client == nil {
 			if err := w.connect(); err != nil {
 				w.record(cur, session.Result{Outcome: session.OutcomeFailed, Err: err})
@@ -105,7 +138,9 @@ func (w *worker) loop() {
 		if w.client.Ahead() == nil && now.Sub(w.client.LastActive()) >= idleCheck && w.client.ClosedWhileIdle() {
 			// The server hung up (or said 421) while the session idled: no
 			// message was in flight, so none is charged; dial again.
-			w.rec.IdleCloses++
+			w.sh.mu.Lock()
+			w.sh.rec.IdleCloses++
+			w.sh.mu.Unlock()
 			w.closeSession()
 			continue
 		}
@@ -113,8 +148,8 @@ func (w *worker) loop() {
 		perConn := r.cfg.PerConn
 		if w.client.Pipelining() && (perConn == 0 || w.sentOnConn+1 < perConn) {
 			if i, due, ok := r.claimDue(time.Now()); ok {
-				next = pending{msg: w.message(i, cur.msg), due: due, began: time.Now()}
-				w.noteLast(i, next)
+				next = w.take(i, due, cur.msg)
+				next.wake = -1
 			}
 		}
 		res := w.client.Send(cur.msg, next.msg)
@@ -129,91 +164,83 @@ func (w *worker) loop() {
 	}
 }
 
-// message fills whichever of the two message slots is not in use.
-func (w *worker) message(seq uint64, busy *session.Message) *session.Message {
+// take sets up claimed message i in whichever message slot busy does not
+// hold, and decides whether it belongs to the warm-up: by its due time in
+// the open model, by when it is taken up in the closed loop.
+func (w *worker) take(i uint64, due time.Time, busy *session.Message) pending {
 	m := &w.msgs[0]
 	if m == busy {
 		m = &w.msgs[1]
 	}
-	m.Seq = seq + 1 // {n} counts from 1
-	return m
-}
-
-// route sends observations to the warm-up recorder while the message is
-// inside the warm-up period, judged by its due time in the open model.
-func (w *worker) route(p pending) {
-	if w.r.cfg.Warmup <= 0 {
-		return
-	}
-	at := p.due
+	m.Seq = i + 1 // {n} counts from 1
+	p := pending{msg: m, due: due, began: time.Now()}
+	at := due
 	if at.IsZero() {
 		at = p.began
 	}
-	if at.Sub(w.r.start) < w.r.cfg.Warmup {
-		if w.warm == nil {
-			w.warm = report.NewRecorder(w.r.cfg.Rate > 0)
-		}
-		w.active = w.warm
-	} else {
-		w.active = w.rec
-	}
+	p.warm = w.r.cfg.Warmup > 0 && at.Sub(w.r.start) < w.r.cfg.Warmup
+	w.warm[w.slot(m)] = p.warm
+	w.noteLast(i, p)
+	return p
 }
 
-// record counts one finished message. In the open model the message latency
-// runs from its due time, so waiting for a free session or for a stalled
-// server is included (no coordinated omission); the service time beside it
-// runs from when a session began it.
+// record counts one finished message, with the replies observed for it,
+// under one lock of the shard. In the open model the message latency runs
+// from its due time, so waiting for a free session or for a stalled server
+// is included (no coordinated omission); the service time beside it runs
+// from when the server could begin on it (see session.Result.Start).
 func (w *worker) record(p pending, res session.Result) {
-	rec := w.active
 	if res.Err != nil && w.r.abortCtx.Err() != nil && res.Outcome == session.OutcomeFailed {
 		// The connection failed because we dropped it, not the server.
 		e := *res.Err
 		e.Class = session.ClassAborted
 		res.Err = &e
 	}
-	rec.Message(&res)
-	if res.Outcome == session.OutcomeOK {
-		w.r.liveOK.Add(1)
-	} else {
-		w.r.liveFailed.Add(1)
-	}
 	end := res.End
 	if end.IsZero() {
 		end = time.Now()
 	}
+	var msgTime time.Duration
 	if !res.Start.IsZero() {
 		from := res.Start
 		if !p.due.IsZero() {
 			from = p.due
+		}
+		msgTime = end.Sub(from)
+	}
+	sh := w.sh
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	w.flushLocked()
+	rec := sh.recorder(p.warm)
+	rec.Message(&res)
+	if res.Outcome == session.OutcomeOK {
+		sh.ok++
+	} else {
+		sh.failed++
+	}
+	if !res.Start.IsZero() {
+		if !p.due.IsZero() {
 			report.RecordDuration(rec.Service, end.Sub(res.Start))
 		}
-		report.RecordDuration(rec.Phases[session.PhaseMessage], end.Sub(from))
+		report.RecordDuration(rec.Phases[session.PhaseMessage], msgTime)
 	}
 	if !p.due.IsZero() {
 		report.RecordDuration(rec.Lag, p.began.Sub(p.due))
 	}
-	w.rollover(end)
-	if rec == w.rec {
+	if p.wake >= 0 {
+		report.RecordDuration(sh.wake, p.wake)
+	}
+	if !p.warm {
+		agg := sh.interval(int(end.Sub(w.r.start) / time.Second))
 		if res.Outcome == session.OutcomeOK {
-			w.iv.ok++
+			agg.ok++
 		} else {
-			w.iv.failed++
+			agg.failed++
 		}
 		if !res.Start.IsZero() {
-			from := res.Start
-			if !p.due.IsZero() {
-				from = p.due
-			}
-			report.RecordDuration(w.iv.h, end.Sub(from))
+			report.RecordDuration(agg.h, msgTime)
 		}
-	}
-}
-
-// rollover hands the finished second to the timeline when t is in a later one.
-func (w *worker) rollover(t time.Time) {
-	idx := int(t.Sub(w.r.start) / time.Second)
-	if idx > w.iv.idx {
-		w.r.tl.hand(w.id, &w.iv, idx)
 	}
 }
 
@@ -226,18 +253,18 @@ func (w *worker) connect() *session.Error {
 	if n := r.sessionNo.Add(1); n <= int64(r.cfg.TraceSessions) {
 		opts.Trace, opts.TraceID = r.trace, n
 	}
-	w.rec.ConnectAttempts++
 	r.dialing.Add(1)
 	c, err := session.Dial(r.abortCtx, r.cfg.Target, opts)
 	if err == nil {
 		w.unwatch = context.AfterFunc(r.abortCtx, c.Abort)
 		err = c.Hello()
 		if err != nil {
-			w.rec.BytesSent += c.BytesSent()
+			w.count(0, c.BytesSent())
 			c.Close()
 			w.unwatch()
 		}
 	}
+	w.count(1, 0)
 	if err != nil {
 		r.dialing.Add(-1)
 		// Give up when the first attempts failed, no session ever worked
@@ -256,7 +283,9 @@ func (w *worker) connect() *session.Error {
 	r.sessionsUp.Add(1) // before dialing drops, so the give-up check never sees neither
 	r.dialing.Add(-1)
 	r.openSessions.Add(1)
-	w.rec.Connections++
+	w.sh.mu.Lock()
+	w.sh.rec.Connections++
+	w.sh.mu.Unlock()
 	w.client, w.sentOnConn, w.backoff = c, 0, 0
 	return nil
 }
@@ -285,15 +314,6 @@ func (w *worker) sleepUntil(t time.Time) bool {
 	d := time.Until(t)
 	if d <= 0 {
 		return !w.r.isStopped()
-	}
-	// A long sleep would hold back the timeline (and the live progress
-	// figures) until this worker records again, so it steps aside first.
-	long := d >= 200*time.Millisecond
-	if long {
-		w.r.tl.hand(w.id, &w.iv, idle)
-		defer func() {
-			w.iv.idx = w.r.tl.resume(w.id, int(time.Since(w.r.start)/time.Second))
-		}()
 	}
 	w.timer.Reset(d)
 	select {
@@ -349,12 +369,22 @@ func (w *worker) closeSession() {
 	}
 	w.unwatch()
 	w.r.openSessions.Add(-1)
-	w.rec.BytesSent += c.BytesSent()
+	w.count(0, c.BytesSent())
+}
+
+// count adds connection attempts and bytes sent; connections and bytes
+// belong to the whole run, warm-up included, so they go to the main
+// recorder.
+func (w *worker) count(attempts, bytes int64) {
+	w.sh.mu.Lock()
+	w.sh.rec.ConnectAttempts += attempts
+	w.sh.rec.BytesSent += bytes
+	w.sh.mu.Unlock()
 }
 
 func (w *worker) finish() {
 	w.closeSession()
-	w.r.tl.hand(w.id, &w.iv, idle)
+	w.flush() // QUIT's reply, and replies of a message never recorded
 }
 
 // noteLast keeps the start lag of a count-bounded open run's final message.

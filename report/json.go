@@ -53,6 +53,27 @@ type JSONReport struct {
 	Intervals []JSONInterval `json:"intervals"`
 	// Warnings say when the figures may not describe the server.
 	Warnings []string `json:"warnings"`
+	// Generator is what the run cost smtpbench itself.
+	Generator *GeneratorJSON `json:"generator,omitempty"`
+}
+
+// GeneratorJSON tells whether smtpbench itself may have limited the figures.
+type GeneratorJSON struct {
+	// Cores is how many CPUs the generator could use (GOMAXPROCS).
+	Cores int `json:"cores"`
+	// CPUS is the generator's user+system CPU time in seconds.
+	CPUS float64 `json:"cpu_s"`
+	// CPUPercent is cpu_s over elapsed_s and all cores, 0 to 100.
+	CPUPercent float64 `json:"cpu_percent"`
+	// SchedDelay*MS summarise how long the generator's goroutines waited,
+	// runnable, for a CPU during the run (the Go runtime's scheduling
+	// latency histogram, read at its bucket bounds): time the tool added to
+	// the latencies it measured.
+	SchedDelayP50MS float64 `json:"sched_delay_p50_ms"`
+	SchedDelayP99MS float64 `json:"sched_delay_p99_ms"`
+	SchedDelayMaxMS float64 `json:"sched_delay_max_ms"`
+	// Shards is how many recorders the sessions shared.
+	Shards int `json:"shards"`
 }
 
 // Totals are the run's counters. The invariant
@@ -228,6 +249,11 @@ func buildJSON(res *Result, withHDR bool) *JSONReport {
 		Warnings:   append([]string{}, res.Warnings...),
 	}
 	j.Totals.CPUS = res.CPU.Seconds()
+	if g := res.Generator; g != nil {
+		j.Generator = &GeneratorJSON{Cores: g.Cores, CPUS: g.CPU.Seconds(), CPUPercent: 100 * g.CPUShare,
+			SchedDelayP50MS: msOf(g.SchedP50), SchedDelayP99MS: msOf(g.SchedP99), SchedDelayMaxMS: msOf(g.SchedMax),
+			Shards: g.Shards}
+	}
 	if res.Open {
 		j.LoadModel = "open"
 		j.Phases[SeriesService] = summarize(res.Total.Service, withHDR)
@@ -262,6 +288,8 @@ func buildJSON(res *Result, withHDR bool) *JSONReport {
 	}
 	return j
 }
+
+func msOf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // WriteJSON renders res as one indented JSON document.
 func WriteJSON(w io.Writer, res *Result) error {

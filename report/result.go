@@ -23,6 +23,8 @@ type Result struct {
 	Warnings     []string
 	// CPU is the process's user+system CPU time over the run.
 	CPU time.Duration
+	// Generator is what the run cost smtpbench itself; nil when unknown.
+	Generator *Generator
 	// FirstError is the text of the first failure to establish a session,
 	// for saying why a run could not start.
 	FirstError string

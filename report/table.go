@@ -52,6 +52,10 @@ func WriteTable(w io.Writer, res *Result) error {
 	fmt.Fprintf(b, "recipients  %d accepted, %d rejected\n", t.RecipientsAccepted, t.RecipientsRejected)
 	fmt.Fprintf(b, "connections %d (%d attempts)\n", t.Connections, t.ConnectAttempts)
 	fmt.Fprintf(b, "throughput  %.1f messages/s, %.2f MB/s (%d bytes sent in %.2f s)\n", t.MessagesPerS, t.MBPerS, t.BytesSent, j.ElapsedS)
+	if g := j.Generator; g != nil {
+		fmt.Fprintf(b, "generator   CPU %.0f%% of %d cores (%.2f s), scheduling delay p50 %s p99 %s max %s ms\n",
+			g.CPUPercent, g.Cores, g.CPUS, ms3(g.SchedDelayP50MS), ms3(g.SchedDelayP99MS), ms3(g.SchedDelayMaxMS))
+	}
 	if j.Warmup != nil {
 		fmt.Fprintf(b, "warm-up     %d ok, %d rejected, %d failed (not in the figures above)\n", j.Warmup.MessagesOK, j.Warmup.MessagesRejected, j.Warmup.MessagesFailed)
 	}

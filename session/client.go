@@ -15,6 +15,11 @@ import (
 // 4.5.3.2 suggests minutes; a load tool wants to see a stalled server sooner.
 const DefaultTimeout = 30 * time.Second
 
+// DefaultDataTimeout is how long a session waits for the reply to the end of
+// data: content filters and virus scanners run before it, so it gets longer
+// than the other replies (RFC 5321 4.5.3.2.6 suggests 10 minutes).
+const DefaultDataTimeout = 2 * time.Minute
+
 // DefaultHostname is what we say in EHLO when the caller does not choose.
 const DefaultHostname = "smtpbench.localhost"
 
@@ -46,16 +51,24 @@ func (p Pipelining) String() string { return [...]string{"auto", "on", "off"}[p]
 // goroutine, so an implementation owned by that goroutine needs no locking.
 type Observer interface {
 	// Observe records that a command of phase p got reply code (0 when no
-	// reply came) after d.
-	Observe(p Phase, code int, d time.Duration)
+	// reply came) after d, the server's share of the time (see readReply).
+	// m is the message the command belongs to, nil for the session's own
+	// phases (connect, banner, EHLO, QUIT): with pipelining, the next
+	// message's envelope is answered while the current one finishes, and a
+	// caller that counts warm-up apart must know whose reply it is.
+	Observe(p Phase, code int, d time.Duration, m *Message)
 }
 
 // Options configure a Client; zero fields mean the defaults.
 type Options struct {
-	Hostname   string        // EHLO argument; DefaultHostname if empty
-	Timeout    time.Duration // per reply; DefaultTimeout if zero
-	Pipelining Pipelining
-	Observer   Observer // may be nil
+	Hostname string        // EHLO argument; DefaultHostname if empty
+	Timeout  time.Duration // per reply; DefaultTimeout if zero
+	// DataTimeout bounds the wait for the reply to the end of data, which
+	// servers send only after scanning the content (RFC 5321 4.5.3.2.6
+	// allows 10 minutes); DefaultDataTimeout if zero.
+	DataTimeout time.Duration
+	Pipelining  Pipelining
+	Observer    Observer // may be nil
 	// Trace, when set, receives this session's conversation, each line
 	// prefixed with TraceID; --trace uses it for the first sessions only.
 	Trace   *TraceWriter
@@ -73,6 +86,9 @@ func (o *Options) normalize() {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
+	if o.DataTimeout <= 0 {
+		o.DataTimeout = DefaultDataTimeout
+	}
 }
 
 // Result says how one message ended and when.
@@ -81,8 +97,11 @@ type Result struct {
 	Err          *Error // why the message was not accepted; nil when OK
 	RcptAccepted int
 	RcptRejected int
-	// Start is when the write holding the message's first envelope command
-	// completed; End is when the reply that decided the message arrived.
+	// Start is when the server began on the message: the later of the write
+	// holding its first envelope command and the arrival of the previous
+	// message's deciding reply on the same connection (with pipelining the
+	// envelope goes out while the server still works on the previous
+	// message). End is when the reply that decided the message arrived.
 	Start, End time.Time
 }
 
@@ -104,14 +123,17 @@ type Client struct {
 	ahead *envelope // a message whose envelope went out with the previous content
 	env   [2]envelope
 
-	last     time.Time // the latest write or reply stamp
-	rdl, wdl time.Time // read and write deadlines in force
+	last      time.Time // the latest write or reply stamp
+	lastReply time.Time // when the latest reply arrived
+	lastFinal time.Time // when the latest message's deciding reply arrived
+	rdl, wdl  time.Time // read and write deadlines in force
 }
 
 // envelope tracks the replies to one message's MAIL, RCPT and DATA.
 type envelope struct {
 	msg      *Message
-	start    time.Time
+	start    time.Time // just before the write holding its first command
+	after    time.Time // when the previous message's deciding reply arrived
 	mailOK   bool
 	rcptOK   int
 	rcptRej  int
@@ -162,10 +184,10 @@ func Dial(ctx context.Context, addr string, opts Options) (*Client, error) {
 		case isTimeout(err):
 			e.Class = ClassTimeout
 		}
-		observe(opts.Observer, PhaseConnect, 0, time.Since(t0))
+		observe(opts.Observer, PhaseConnect, 0, time.Since(t0), nil)
 		return nil, e
 	}
-	observe(opts.Observer, PhaseConnect, 0, time.Since(t0))
+	observe(opts.Observer, PhaseConnect, 0, time.Since(t0), nil)
 	return NewClient(conn, opts), nil
 }
 
@@ -183,9 +205,9 @@ func NewClient(conn net.Conn, opts Options) *Client {
 	return &Client{conn: conn, raw: raw, rr: NewReplyReader(conn), opts: opts, wbuf: make([]byte, 0, 4096)}
 }
 
-func observe(o Observer, p Phase, code int, d time.Duration) {
+func observe(o Observer, p Phase, code int, d time.Duration, m *Message) {
 	if o != nil {
-		o.Observe(p, code, d)
+		o.Observe(p, code, d, m)
 	}
 }
 
@@ -224,7 +246,7 @@ func (c *Client) Hello() error {
 	}
 	t0 := time.Now()
 	c.last = t0
-	r, err := c.readReply(PhaseBanner, t0)
+	r, err := c.readReply(PhaseBanner, t0, nil)
 	if err != nil {
 		return err
 	}
@@ -277,7 +299,7 @@ func (c *Client) command(p Phase, verb, arg string) (Reply, time.Time, error) {
 	if err != nil {
 		return Reply{}, t0, err
 	}
-	r, err := c.readReply(p, t0)
+	r, err := c.readReply(p, t0, nil)
 	return r, t0, err
 }
 
@@ -286,26 +308,31 @@ func (c *Client) command(p Phase, verb, arg string) (Reply, time.Time, error) {
 const writeChunk = 256 << 10
 
 // flush writes the buffer in one call (one group, RFC 2920 3.1) and returns
-// the time the write completed: pipelined latencies are measured from there.
+// the time just before the write: a command's clock starts there, because on
+// loopback the reply can be waiting before the write call even returns.
 func (c *Client) flush(p Phase) (time.Time, error) {
 	if c.err != nil {
 		c.wbuf = c.wbuf[:0]
 		return time.Time{}, c.err
 	}
+	t := time.Now()
 	// A large content goes out in chunks, each with a renewed deadline:
 	// the timeout applies per block of data (RFC 5321 4.5.3.2.5), so a
 	// server that reads steadily but slowly is not cut off.
 	var err error
+	now := t
 	for off := 0; off < len(c.wbuf) && err == nil; {
 		end := min(off+writeChunk, len(c.wbuf))
-		c.renewDeadline(&c.wdl, time.Now(), c.conn.SetWriteDeadline)
+		c.renewDeadline(&c.wdl, now, c.conn.SetWriteDeadline)
 		var n int
 		n, err = c.conn.Write(c.wbuf[off:end])
 		c.sent += int64(n)
 		off += n
+		if off < len(c.wbuf) {
+			now = time.Now()
+		}
 	}
-	t := time.Now()
-	c.last = t
+	c.last = time.Now()
 	c.wbuf = c.wbuf[:0]
 	if err != nil {
 		return t, c.fail(ioError(p, err))
@@ -325,23 +352,41 @@ func (c *Client) renewDeadline(dl *time.Time, now time.Time, set func(time.Time)
 	}
 }
 
-// readReply reads the next reply with a fresh per-reply deadline and observes
-// its latency from since. A 421 breaks the session whatever it answers.
-func (c *Client) readReply(p Phase, since time.Time) (Reply, error) {
+// readReply reads the next reply with a fresh per-reply deadline and
+// observes the server's share of its latency: from the later of since (when
+// its command was written) and the previous reply's arrival. The server
+// answers in order, so while it was still answering an earlier command it
+// had not begun on this one; a pipelined group thus gives each command its
+// own figure, and lock-step commands are unchanged. m is the message the
+// command belongs to (nil for session phases). A 421 breaks the session
+// whatever it answers.
+func (c *Client) readReply(p Phase, since time.Time, m *Message) (Reply, error) {
 	if c.err != nil {
 		return Reply{}, c.err
 	}
 	// c.last is at most one reply old here: every read follows a flush or
 	// another reply, or Hello's fresh stamp.
-	c.renewDeadline(&c.rdl, c.last, c.conn.SetReadDeadline)
+	if p == PhaseBody {
+		// The end-of-data reply has its own, longer timeout; the zero
+		// deadline afterwards makes the next read set the usual one.
+		c.conn.SetReadDeadline(c.last.Add(c.opts.DataTimeout))
+		c.rdl = time.Time{}
+	} else {
+		c.renewDeadline(&c.rdl, c.last, c.conn.SetReadDeadline)
+	}
 	r, err := c.rr.ReadReply()
 	c.last = time.Now()
-	d := c.last.Sub(since)
+	from := since
+	if c.lastReply.After(from) {
+		from = c.lastReply
+	}
+	c.lastReply = c.last
+	d := c.last.Sub(from)
 	if err != nil {
-		observe(c.opts.Observer, p, 0, d)
+		observe(c.opts.Observer, p, 0, d, m)
 		return Reply{}, c.fail(ioError(p, err))
 	}
-	observe(c.opts.Observer, p, r.Code, d)
+	observe(c.opts.Observer, p, r.Code, d, m)
 	if r.Code == CodeServiceClosing {
 		return r, c.fail(replyError(p, r))
 	}
@@ -404,12 +449,23 @@ func (c *Client) Send(m *Message, next *Message) Result {
 		env.reset(m)
 		c.sendEnvelope(env)
 	}
+	// The previous message on this connection was decided before this
+	// Send began, so its deciding reply is the latest final one.
+	env.after = c.lastFinal
+	res := c.transact(env, next)
+	c.lastFinal = res.End
+	return res
+}
+
+// transact finishes env's transaction once its envelope replies are in.
+func (c *Client) transact(env *envelope, next *Message) Result {
+	m := env.msg
 	if env.fatalErr != nil {
 		return failed(env, env.fatalErr)
 	}
 	if !env.gotData {
 		c.rset = true
-		return rejected(env)
+		return rejected(env, c.lastReply)
 	}
 	if !env.mailOK || env.rcptOK == 0 {
 		// RFC 2920 3.1: DATA was pipelined and still got 354, though no
@@ -418,13 +474,13 @@ func (c *Client) Send(m *Message, next *Message) Result {
 		c.wbuf = append(c.wbuf, '.', '\r', '\n')
 		t, err := c.flush(PhaseBody)
 		if err == nil {
-			_, err = c.readReply(PhaseBody, t)
+			_, err = c.readReply(PhaseBody, t, m)
 		}
 		if err != nil {
 			return failed(env, c.err)
 		}
 		c.rset = true
-		return rejected(env)
+		return rejected(env, c.lastReply)
 	}
 
 	c.appendData(m)
@@ -438,8 +494,8 @@ func (c *Client) Send(m *Message, next *Message) Result {
 	if err != nil {
 		return failed(env, c.err)
 	}
-	r, err := c.readReply(PhaseBody, t)
-	res := Result{Start: env.start, End: c.last, RcptAccepted: env.rcptOK, RcptRejected: env.rcptRej}
+	r, err := c.readReply(PhaseBody, t, m)
+	res := Result{Start: env.began(), End: c.last, RcptAccepted: env.rcptOK, RcptRejected: env.rcptRej}
 	switch {
 	case err != nil:
 		res.Outcome, res.Err = OutcomeFailed, c.err
@@ -480,14 +536,15 @@ func outcomeOf(e *Error) Outcome {
 }
 
 func failed(env *envelope, e *Error) Result {
-	return Result{Outcome: OutcomeFailed, Err: e, Start: env.start, End: time.Now(),
+	return Result{Outcome: OutcomeFailed, Err: e, Start: env.began(), End: time.Now(),
 		RcptAccepted: env.rcptOK, RcptRejected: env.rcptRej}
 }
 
 // rejected reports the reply that decided a transaction that never reached
-// content: the MAIL failure, else the last RCPT failure, else DATA's.
-func rejected(env *envelope) Result {
-	res := Result{Outcome: OutcomeRejected, Err: env.err, Start: env.start, End: time.Now(),
+// content, which arrived at end: the MAIL failure, else the last RCPT
+// failure, else DATA's.
+func rejected(env *envelope, end time.Time) Result {
+	res := Result{Outcome: OutcomeRejected, Err: env.err, Start: env.began(), End: end,
 		RcptAccepted: env.rcptOK, RcptRejected: env.rcptRej}
 	if res.Err == nil {
 		res.Err = env.rcptErr
@@ -511,6 +568,15 @@ func (c *Client) freeEnvelope(busy *envelope) *envelope {
 }
 
 func (e *envelope) reset(m *Message) { *e = envelope{msg: m} }
+
+// began is when the server could start on the message: it answers in order,
+// so not before it decided the previous one.
+func (e *envelope) began() time.Time {
+	if e.after.After(e.start) {
+		return e.after
+	}
+	return e.start
+}
 
 // appendEnvelope adds [RSET] MAIL RCPT... DATA to the write buffer.
 func (c *Client) appendEnvelope(env *envelope) {
@@ -606,7 +672,7 @@ func (c *Client) lockstep(env *envelope, p Phase, write func()) bool {
 		env.fatalErr = c.err
 		return false
 	}
-	r, err := c.readReply(p, t)
+	r, err := c.readReply(p, t, env.msg)
 	if err != nil {
 		env.fatalErr = c.err
 		return false
@@ -636,7 +702,7 @@ func (c *Client) readEnvelope(env *envelope, since time.Time) {
 }
 
 func (c *Client) readApply(env *envelope, p Phase, since time.Time) bool {
-	r, err := c.readReply(p, since)
+	r, err := c.readReply(p, since, env.msg)
 	if err != nil {
 		env.fatalErr = c.err
 		return false

@@ -50,12 +50,12 @@ var (
 )
 
 func faultRows() []faultRow {
-	t300 := []string{"--timeout", "300ms"}
+	t300 := []string{"--timeout", "300ms", "--data-timeout", "300ms"}
 	// smtp-sink -W answers pipelined commands out of order: the commands
 	// behind the delayed one are processed first (MAIL delayed → "503 need
 	// MAIL command" to the RCPTs, then the late 250). So -W rows that
 	// delay an envelope command or "." run without pipelining.
-	t300off := []string{"--timeout", "300ms", "--pipelining", "off"}
+	t300off := []string{"--timeout", "300ms", "--data-timeout", "300ms", "--pipelining", "off"}
 	return []faultRow{
 		// ---- the greeting ----
 		{name: "soft reject connect", opts: []string{"-r", "connect"},

@@ -339,7 +339,7 @@ func (h *hconn) reset() {
 type hostileCase struct {
 	name   string
 	script hostileScript
-	args   []string // extra flags; default -n 2 -c 1 --timeout 300ms --trace 1
+	args   []string // extra flags; default -n 2 -c 1 --timeout 300ms --data-timeout 300ms --trace 1
 
 	ok, rejected, failed int64
 	errors               map[errorKey]int64 // exact buckets; anyCount for "some"
@@ -540,7 +540,7 @@ func TestInteropHostileServer(t *testing.T) {
 	heap := watchHeap()
 	run := func(t *testing.T, c hostileCase) {
 		s := startHostile(t, c.script)
-		args := append([]string{"-n", "2", "-c", "1", "--timeout", "300ms", "--trace", "1"}, c.args...)
+		args := append([]string{"-n", "2", "-c", "1", "--timeout", "300ms", "--data-timeout", "300ms", "--trace", "1"}, c.args...)
 		r := runBench(t, append(args, s.Addr())...)
 		checkHostile(t, c, r, s)
 	}

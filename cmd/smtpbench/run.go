@@ -53,6 +53,7 @@ type runFlags struct {
 	from, to     string
 	pipelining   string
 	timeout      time.Duration
+	dataTimeout  time.Duration
 	helo         string
 	output       string
 	outFile      string
@@ -82,7 +83,8 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.from, "from", loadgen.DefaultFrom, "envelope sender; {n} is the message number")
 	fs.StringVar(&f.to, "to", loadgen.DefaultTo, "envelope recipient; {n} is the message number, {r} the recipient number within it")
 	fs.StringVar(&f.pipelining, "pipelining", "auto", "RFC 2920 pipelining: auto (when advertised), on, off")
-	fs.DurationVar(&f.timeout, "timeout", session.DefaultTimeout, "how long to wait for each reply (and for connect)")
+	fs.DurationVar(&f.timeout, "timeout", session.DefaultTimeout, "how long to wait for each reply but the one to the end of data (and for connect)")
+	fs.DurationVar(&f.dataTimeout, "data-timeout", session.DefaultDataTimeout, "how long to wait for the reply to the end of data, which servers send after scanning the content")
 	fs.StringVar(&f.helo, "helo", session.DefaultHostname, "name to give in EHLO/HELO")
 	fs.StringVarP(&f.output, "output", "o", "table", "stdout format: table or json")
 	fs.StringVar(&f.outFile, "out", "", "also write the JSON report to this file")
@@ -114,6 +116,7 @@ type runConfigJSON struct {
 	To           string  `json:"to"`
 	Pipelining   string  `json:"pipelining"`
 	TimeoutS     float64 `json:"timeout_s"`
+	DataTimeoutS float64 `json:"data_timeout_s"`
 	Rate         float64 `json:"rate"`
 	Arrival      string  `json:"arrival,omitempty"`
 	WarmupS      float64 `json:"warmup_s"`
@@ -278,6 +281,9 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 	if f.rcpts < 1 || f.rcpts > loadgen.MaxRcpts {
 		return bad("--rcpts %d: must be 1 to %d", f.rcpts, loadgen.MaxRcpts)
 	}
+	if f.dataTimeout <= 0 {
+		return bad("--data-timeout %s: must be positive", f.dataTimeout)
+	}
 	if f.timeout <= 0 {
 		return bad("--timeout %s: must be positive", f.timeout)
 	}
@@ -371,7 +377,7 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 		Data:        data,
 		DataSeqAt:   seqAt,
 		EightBit:    bytes.ContainsFunc(data, func(r rune) bool { return r >= 0x80 }),
-		Session:     session.Options{Hostname: f.helo, Timeout: f.timeout, Pipelining: pipe},
+		Session:     session.Options{Hostname: f.helo, Timeout: f.timeout, DataTimeout: f.dataTimeout, Pipelining: pipe},
 		Rate:        f.rate,
 		Arrival:     arrival,
 		Warmup:      f.warmup,
@@ -385,7 +391,7 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 	cj = runConfigJSON{
 		Concurrency: f.concurrency, Messages: f.messages, DurationS: f.duration.Seconds(), PerConn: f.perConn,
 		Rcpts: f.rcpts, SizeBytes: size, DataFile: f.dataFile, From: f.from, To: f.to, Pipelining: pipe.String(),
-		TimeoutS: f.timeout.Seconds(), Rate: f.rate, WarmupS: f.warmup.Seconds(), RampS: f.ramp.Seconds(),
+		TimeoutS: f.timeout.Seconds(), DataTimeoutS: f.dataTimeout.Seconds(), Rate: f.rate, WarmupS: f.warmup.Seconds(), RampS: f.ramp.Seconds(),
 		ContentBytes: len(data),
 	}
 	if f.dataFile != "" {

@@ -296,7 +296,7 @@ type phaseObserver struct {
 	count [session.NumPhases]int
 }
 
-func (o *phaseObserver) Observe(p session.Phase, code int, d time.Duration) {
+func (o *phaseObserver) Observe(p session.Phase, code int, d time.Duration, _ *session.Message) {
 	if o.count[p] == 0 || d < o.min[p] {
 		o.min[p] = d
 	}

@@ -1,0 +1,150 @@
+package loadgen
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"runtime/metrics"
+	"time"
+
+	"github.com/smtpbench/smtpbench/report"
+	"github.com/smtpbench/smtpbench/session"
+)
+
+// schedLatency is the Go runtime's histogram of how long goroutines waited,
+// runnable, before they ran: the delay the generator itself adds to every
+// reply it reads, whatever the load model.
+const schedLatency = "/sched/latencies:seconds"
+
+// selfWatch measures what the run cost the generator: CPU time against the
+// cores it has, and the scheduling delay of its goroutines over the run.
+type selfWatch struct {
+	cpu0   time.Duration
+	sched0 *metrics.Float64Histogram
+}
+
+func startSelfWatch() *selfWatch {
+	return &selfWatch{cpu0: cpuTime(), sched0: readSched()}
+}
+
+func readSched() *metrics.Float64Histogram {
+	s := []metrics.Sample{{Name: schedLatency}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindFloat64Histogram {
+		return nil
+	}
+	return s[0].Value.Float64Histogram()
+}
+
+// finish returns the generator's figures for a run that took elapsed.
+func (s *selfWatch) finish(elapsed time.Duration, shards int) *report.Generator {
+	g := &report.Generator{Cores: runtime.GOMAXPROCS(0), CPU: cpuTime() - s.cpu0, Shards: shards}
+	if elapsed > 0 {
+		g.CPUShare = g.CPU.Seconds() / elapsed.Seconds() / float64(g.Cores)
+	}
+	end := readSched()
+	if s.sched0 == nil || end == nil || len(end.Counts) != len(s.sched0.Counts) {
+		return g
+	}
+	diff := make([]uint64, len(end.Counts))
+	var total uint64
+	for i := range diff {
+		diff[i] = end.Counts[i] - s.sched0.Counts[i]
+		total += diff[i]
+	}
+	g.SchedSamples = total
+	g.SchedP50 = bucketQuantile(end.Buckets, diff, total, 0.50)
+	g.SchedP99 = bucketQuantile(end.Buckets, diff, total, 0.99)
+	g.SchedMax = bucketQuantile(end.Buckets, diff, total, 1)
+	return g
+}
+
+// bucketQuantile returns the upper bound of the bucket holding quantile q
+// (0–1) of counts: the runtime keeps buckets, not samples, so this errs on
+// the side of a longer delay.
+func bucketQuantile(bounds []float64, counts []uint64, total uint64, q float64) time.Duration {
+	if total == 0 {
+		return 0
+	}
+	rank := uint64(math.Ceil(q * float64(total)))
+	rank = max(rank, 1)
+	var seen uint64
+	for i, n := range counts {
+		seen += n
+		if seen >= rank {
+			hi := bounds[i+1]
+			if math.IsInf(hi, 1) {
+				hi = bounds[i]
+			}
+			return time.Duration(hi * float64(time.Second))
+		}
+	}
+	return 0
+}
+
+// Thresholds for the generator's own warnings. Scheduling delay is added to
+// every reply the generator reads, so once its p99 reaches a fifth of the
+// median message time, a fifth of what the tail shows may be the tool's
+// own waiting rather than the server's; with the CPUs 90% busy that delay
+// grows fast.
+const (
+	schedShareWarn = 0.20
+	cpuShareWarn   = 0.90
+)
+
+// generatorWarnings says when the figures may describe smtpbench rather than
+// the server: the process used nearly all CPUs, its goroutines waited long to
+// run, or in the open model it fell behind its schedule or woke late for it.
+func (r *run) generatorWarnings(res *report.Result, wake interface {
+	TotalCount() int64
+	ValueAtQuantile(float64) int64
+	Max() int64
+}) []string {
+	var out []string
+	g := res.Generator
+	if g != nil && g.CPUShare > cpuShareWarn {
+		out = append(out, fmt.Sprintf("smtpbench used %.0f%% of %d CPUs: it may be the bottleneck, so these figures may describe the tool rather than the server", g.CPUShare*100, g.Cores))
+	}
+	msg := res.Total.Phases[session.PhaseMessage]
+	if g != nil && msg.TotalCount() > 0 && g.SchedSamples > 0 {
+		p50 := time.Duration(msg.ValueAtQuantile(50)) * time.Microsecond
+		if p50 > 0 && float64(g.SchedP99) >= schedShareWarn*float64(p50) {
+			out = append(out, fmt.Sprintf("smtpbench's goroutines waited up to %s (p99) to run, %.0f%% of the message p50 (%s): the generator is overloaded and adds its own delay to the latencies; use fewer sessions or more CPUs",
+				fmtMS(g.SchedP99), 100*float64(g.SchedP99)/float64(p50), fmtMS(p50)))
+		}
+	}
+	if r.pacer == nil {
+		return out
+	}
+	if wake.TotalCount() > 0 && wake.ValueAtQuantile(99) > 5000 {
+		out = append(out, fmt.Sprintf("smtpbench woke late for its schedule (p99 %.1f ms, max %.1f ms): the generator is overloaded and the latencies include its own delay",
+			float64(wake.ValueAtQuantile(99))/1000, float64(wake.Max())/1000))
+	}
+	// Behind at the end: messages that were due but never started, or the
+	// last ones starting well after their due time.
+	due := r.dueBy(res.Elapsed)
+	started := res.Total.Attempted
+	if res.WarmupTotals != nil {
+		started += res.WarmupTotals.Attempted
+	}
+	if r.cfg.Messages == 0 && due > 0 && float64(started) < 0.95*float64(due) {
+		lag := res.Total.Lag
+		out = append(out, fmt.Sprintf("could not keep the rate: %d of %d due messages started (%.0f/s of %.0f/s asked; start lag p50 %.1f ms, p99 %.1f ms, max %.1f ms). "+
+			"Raise -c if every session was busy; otherwise smtpbench itself could not keep up",
+			started, due, float64(started)/res.Elapsed.Seconds(), r.cfg.Rate,
+			float64(lag.ValueAtQuantile(50))/1000, float64(lag.ValueAtQuantile(99))/1000, float64(lag.Max())/1000))
+	}
+	if r.cfg.Messages > 0 {
+		// A count-bounded run always starts every message eventually; it
+		// fell behind if the last one started well after its due time.
+		if lag := time.Duration(r.lastLag.Load()); lag > 10*time.Millisecond+r.pacer.expectedDue(uint64(r.cfg.Messages-1))/20 {
+			out = append(out, fmt.Sprintf("could not keep the rate: the last message started %.2f s after its due time. "+
+				"Raise -c if every session was busy; otherwise smtpbench itself could not keep up", lag.Seconds()))
+		}
+	}
+	return out
+}
+
+func fmtMS(d time.Duration) string {
+	return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
+}

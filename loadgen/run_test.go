@@ -343,11 +343,13 @@ func TestPhaseLatencyIsServerShare(t *testing.T) {
 			checkInvariant(t, res, srv)
 			for p, d := range want {
 				// A sleep is never short, and on loopback the rest of the
-				// round trip is well under a millisecond; the message is
-				// four replies, so it gets a little more room.
-				slack := 1500 * time.Microsecond
+				// round trip is well under a millisecond. The sink shares
+				// this (race-instrumented) process, so the bounds are wider
+				// than cmd/smtpbench's test against a sink of its own; the
+				// old attribution gave RCPT about 28 ms pipelined.
+				slack := 3 * time.Millisecond
 				if p == session.PhaseMessage {
-					slack = 2 * time.Millisecond
+					slack = 5 * time.Millisecond
 				}
 				got := time.Duration(res.Total.Phases[p].ValueAtQuantile(50)) * time.Microsecond
 				if got < d || got > d+slack {

@@ -24,8 +24,9 @@ type worker struct {
 	unwatch    func() bool
 	sentOnConn int
 	backoff    time.Duration
-	tried      bool // this worker has dialed before
-	sessWarm   bool // session phases (connect, EHLO, QUIT) count as warm-up
+	tried      bool          // this worker has dialed before
+	sessWarm   bool          // session phases (connect, EHLO, QUIT) count as warm-up
+	lastTook   time.Duration // the server's time for this worker's last accepted message
 
 	msgs  [2]session.Message
 	warm  [2]bool // whether msgs[i] is inside the warm-up
@@ -146,7 +147,7 @@ func (w *worker) loop() {
 		}
 		next = pending{}
 		perConn := r.cfg.PerConn
-		if w.client.Pipelining() && (perConn == 0 || w.sentOnConn+1 < perConn) {
+		if w.client.Pipelining() && (perConn == 0 || w.sentOnConn+1 < perConn) && w.aheadEndsInTime(now) {
 			if i, due, ok := r.claimDue(time.Now()); ok {
 				next = w.take(i, due, cur.msg)
 				next.wake = -1
@@ -154,6 +155,9 @@ func (w *worker) loop() {
 		}
 		res := w.client.Send(cur.msg, next.msg)
 		w.sentOnConn++
+		if res.Outcome == session.OutcomeOK {
+			w.lastTook = res.End.Sub(res.Start)
+		}
 		w.record(cur, res)
 		// Whether or not next's envelope went out (it does not when cur
 		// never reached its content), next is the following message.
@@ -162,6 +166,21 @@ func (w *worker) loop() {
 			w.closeSession()
 		}
 	}
+}
+
+// aheadEndsInTime says whether a message whose envelope went out now,
+// behind the current content, would likely be decided before -d is over:
+// it ends about two message times from now. Near the end of a
+// duration-bound closed loop, writing it ahead would only stretch the drain
+// after the stop by a whole message time, for a message the run is about to
+// stop starting anyway; without it the session claims the next message
+// after the current one, as in lock-step, if the run is still going.
+func (w *worker) aheadEndsInTime(now time.Time) bool {
+	r := w.r
+	if r.cfg.Duration == 0 || r.pacer != nil {
+		return true
+	}
+	return r.start.Add(r.cfg.Duration).Sub(now) > 2*w.lastTook
 }
 
 // take sets up claimed message i in whichever message slot busy does not

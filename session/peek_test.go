@@ -96,7 +96,7 @@ func TestPeekByDeadlineLeavesSessionUsable(t *testing.T) {
 		s.Write([]byte("250 2.0.0 ok\r\n"))
 	}()
 	c.last = time.Now() // as a flush of the next command would
-	r, err := c.readReply(PhaseMail, c.last)
+	r, err := c.readReply(PhaseMail, c.last, nil)
 	if err != nil || r.Code != CodeOK {
 		t.Fatalf("reply after idle checks: %v %v", r.Code, err)
 	}

@@ -128,12 +128,15 @@ type Summary struct {
 // ErrorCount is one error bucket.
 type ErrorCount struct {
 	Phase string `json:"phase"`
-	// Class is refused, timeout, protocol, temp_reject, perm_reject, closed
-	// or aborted.
+	// Class is refused, resolve, timeout, protocol, temp_reject,
+	// perm_reject, closed, aborted, local_fds or local_ports.
 	Class string `json:"class"`
 	// Code is the reply code, 0 when there was no reply.
 	Code  int   `json:"code"`
 	Count int64 `json:"count"`
+	// Hint says what to do, for classes about this host rather than the
+	// server (resolve, local_fds, local_ports).
+	Hint string `json:"hint,omitempty"`
 }
 
 // JSONInterval is one second of the timeline.
@@ -220,7 +223,8 @@ func errorCounts(r *Recorder) []ErrorCount {
 	})
 	out := make([]ErrorCount, 0, len(keys))
 	for _, k := range keys {
-		out = append(out, ErrorCount{Phase: k.Phase.String(), Class: k.Class.String(), Code: k.Code, Count: r.Errors[k]})
+		out = append(out, ErrorCount{Phase: k.Phase.String(), Class: k.Class.String(), Code: k.Code, Count: r.Errors[k],
+			Hint: classHints[k.Class]})
 	}
 	return out
 }

@@ -97,6 +97,13 @@ func WriteTable(w io.Writer, res *Result) error {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\n", e.Phase, e.Class, code, e.Count)
 		}
 		tw.Flush()
+		hinted := map[string]bool{}
+		for _, e := range j.Errors {
+			if e.Hint != "" && !hinted[e.Class] {
+				hinted[e.Class] = true
+				fmt.Fprintf(b, "  hint (%s): %s\n", e.Class, e.Hint)
+			}
+		}
 	}
 	for _, warn := range j.Warnings {
 		fmt.Fprintf(b, "\nWARNING: %s\n", warn)

@@ -177,13 +177,7 @@ func Dial(ctx context.Context, addr string, opts Options) (*Client, error) {
 	t0 := time.Now()
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		e := &Error{Phase: PhaseConnect, Class: ClassRefused, Err: err}
-		switch {
-		case ctx.Err() != nil:
-			e.Class = ClassAborted
-		case isTimeout(err):
-			e.Class = ClassTimeout
-		}
+		e := &Error{Phase: PhaseConnect, Class: dialClass(ctx, err), Err: err}
 		observe(opts.Observer, PhaseConnect, 0, time.Since(t0), nil)
 		return nil, e
 	}

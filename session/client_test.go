@@ -1072,6 +1072,8 @@ func TestDialFails(t *testing.T) {
 	}{
 		{"refused", t.Context(), closedAddr, ClassRefused},
 		{"canceled", canceled, closedAddr, ClassAborted},
+		// RFC 6761 6.4: no name under .invalid resolves.
+		{"resolve", t.Context(), "smtpbench-test.invalid:25", ClassResolve},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,17 +11,21 @@ type Class uint8
 
 const (
 	ClassNone       Class = iota
-	ClassRefused          // could not connect: refused, unreachable, DNS
+	ClassRefused          // could not connect: refused or unreachable
 	ClassTimeout          // no reply within the per-reply timeout
 	ClassProtocol         // the server sent something that is not valid SMTP here
 	ClassTempReject       // 4yz reply (RFC 5321 4.2.1)
 	ClassPermReject       // 5yz reply
 	ClassClosed           // 421, or the connection closed or reset
 	ClassAborted          // we gave up: the run was interrupted
+	ClassResolve          // the target's host name did not resolve
+	ClassLocalFDs         // this host is out of file descriptors (EMFILE, ENFILE)
+	ClassLocalPorts       // this host is out of ephemeral ports (EADDRNOTAVAIL)
 	NumClasses
 )
 
-var classNames = [NumClasses]string{"none", "refused", "timeout", "protocol", "temp_reject", "perm_reject", "closed", "aborted"}
+var classNames = [NumClasses]string{"none", "refused", "timeout", "protocol", "temp_reject", "perm_reject", "closed", "aborted",
+	"resolve", "local_fds", "local_ports"}
 
 func (c Class) String() string {
 	if c < NumClasses {
@@ -39,9 +43,13 @@ var (
 	ErrPermReject = errors.New("permanent rejection")
 	ErrClosed     = errors.New("connection closed by server")
 	ErrAborted    = errors.New("aborted")
+	ErrResolve    = errors.New("host name did not resolve")
+	ErrLocalFDs   = errors.New("out of file descriptors")
+	ErrLocalPorts = errors.New("out of local ports")
 )
 
-var classSentinels = [NumClasses]error{nil, ErrRefused, ErrTimeout, ErrProtocol, ErrTempReject, ErrPermReject, ErrClosed, ErrAborted}
+var classSentinels = [NumClasses]error{nil, ErrRefused, ErrTimeout, ErrProtocol, ErrTempReject, ErrPermReject, ErrClosed, ErrAborted,
+	ErrResolve, ErrLocalFDs, ErrLocalPorts}
 
 // Error is the one error type of an SMTP session: where it happened, how to
 // count it, and what the server said.

@@ -142,6 +142,9 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	if f.output != "table" && f.output != "json" {
 		return usagef("--output %q: want table or json", f.output)
 	}
+	if err := checkFileLimit(f.concurrency, fs.NArg() == 0); err != nil {
+		return err
+	}
 	var outFile *os.File
 	if f.outFile != "" {
 		// Open before the run so a bad path fails in a second, not after it.
@@ -266,14 +269,19 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 	bad := func(format string, a ...any) (loadgen.Config, runConfigJSON, thresholds, error) {
 		return cfg, cj, th, usagef(format, a...)
 	}
-	if f.concurrency < 1 {
-		return bad("--concurrency %d: must be at least 1", f.concurrency)
+	if f.concurrency < 1 || f.concurrency > maxConcurrency {
+		return bad("--concurrency %d: must be 1 to %d", f.concurrency, maxConcurrency)
 	}
 	if f.messages < 0 {
 		return bad("--messages %d: must not be negative", f.messages)
 	}
-	if f.duration < 0 {
-		return bad("--duration %s: must not be negative", f.duration)
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"duration", f.duration}, {"timeout", f.timeout}, {"warmup", f.warmup}, {"ramp", f.ramp}, {"grace", f.grace}} {
+		if err := checkDuration(d.flag, d.v); err != nil {
+			return bad("%v", err)
+		}
 	}
 	if f.perConn < 0 {
 		return bad("--per-conn %d: must not be negative", f.perConn)
@@ -287,8 +295,11 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 	if f.timeout <= 0 {
 		return bad("--timeout %s: must be positive", f.timeout)
 	}
-	if f.rate < 0 {
-		return bad("--rate %g: must not be negative", f.rate)
+	if err := checkFloat("rate", f.rate, 0, maxRate); err != nil {
+		return bad("%v", err)
+	}
+	if f.rate > 0 && f.rate < minRate {
+		return bad("--rate %g: want 0 (closed loop) or at least %g messages/s", f.rate, minRate)
 	}
 	if f.warmup < 0 || f.ramp < 0 || f.grace < 0 {
 		return bad("--warmup, --ramp and --grace must not be negative")
@@ -346,9 +357,6 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 			return bad("--data %s: %v", f.dataFile, err)
 		}
 	} else {
-		if size > 1<<30 {
-			return bad("--size %s: at most 1GiB", f.size)
-		}
 		data, _ = session.EncodeData(nil, generateContent(from, to, int(size)))
 		seqAt = bytes.Index(data, []byte(messageIDMarker)) + 1
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/smtpbench/smtpbench/internal/sysres"
 	"github.com/smtpbench/smtpbench/session/sink"
 )
 
@@ -51,17 +53,20 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *idle < 0 {
-		return usagef("--idle-timeout %s: must not be negative", *idle)
+	if err := checkDuration("idle-timeout", *idle); err != nil {
+		return usagef("%v", err)
 	}
 	cfg.IdleTimeout = *idle
-	if *workers < 0 {
-		return usagef("--workers %d: must not be negative", *workers)
+	if *workers < 0 || *workers > maxConcurrency {
+		return usagef("--workers %d: want 0 to %d", *workers, maxConcurrency)
 	}
 	if *workers > 0 && cfg.Delay[sink.StepBody] == 0 {
 		return usagef("--workers needs --delay body=D: the workers spend the body delay")
 	}
 	cfg.Workers = *workers
+	// Every client session holds one of our descriptors: allow as many as
+	// the system lets us.
+	sysres.RaiseFileLimit()
 	srv, err := sink.Listen(*listen, cfg)
 	if err != nil {
 		return exitError{exitRun, err.Error()}
@@ -103,7 +108,7 @@ func sinkConfig(delays, rejects []string, stall string) (sink.Config, error) {
 		}
 		pct, code, _ := strings.Cut(v, ":")
 		p, err := strconv.ParseFloat(pct, 64)
-		if err != nil || p < 0 || p > 100 {
+		if err != nil || math.IsNaN(p) || p < 0 || p > 100 {
 			return cfg, usagef("--reject %q: percent must be 0 to 100", r)
 		}
 		rj := sink.Reject{Percent: p}
@@ -121,7 +126,7 @@ func sinkConfig(delays, rejects []string, stall string) (sink.Config, error) {
 			cfg.StallAt, err1 = time.ParseDuration(at)
 			cfg.StallFor, err2 = time.ParseDuration(length)
 		}
-		if !ok || err1 != nil || err2 != nil || cfg.StallAt < 0 || cfg.StallFor <= 0 {
+		if !ok || err1 != nil || err2 != nil || cfg.StallAt < 0 || cfg.StallFor <= 0 || cfg.StallAt > maxDuration || cfg.StallFor > maxDuration {
 			return cfg, usagef("--stall %q: want START:LENGTH such as 4s:1s", stall)
 		}
 	}

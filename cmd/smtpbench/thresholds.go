@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/smtpbench/smtpbench/report"
@@ -48,11 +49,11 @@ func parseThresholds(f *runFlags) (thresholds, error) {
 			th.maxQuantile = append(th.maxQuantile, quantileLimit{k, set.q, lim})
 		}
 	}
-	if f.maxErrorRate < 0 || f.maxErrorRate > 100 {
+	if math.IsNaN(f.maxErrorRate) || f.maxErrorRate < 0 || f.maxErrorRate > 100 {
 		return th, fmt.Errorf("--max-error-rate %g: want a percent from 0 to 100", f.maxErrorRate)
 	}
-	if f.minRate < 0 {
-		return th, fmt.Errorf("--min-rate %g: must not be negative", f.minRate)
+	if err := checkFloat("min-rate", f.minRate, 0, maxRate); err != nil {
+		return th, err
 	}
 	return th, nil
 }

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Every numeric flag refuses what is out of range with one line and exit 2,
+// in the real binary: a Go panic also exits 2, so the test also insists on
+// exactly one line that names the flag.
+func TestNumericFlagsOutOfRange(t *testing.T) {
+	bin := buildBinary(t)
+	cases := []struct {
+		name string
+		args []string
+		want string // in the one-line message
+	}{
+		{"size overflowing int64", []string{"run", "--size", "8589934592GiB"}, "--size"},
+		{"size wrapping to zero", []string{"run", "--size", "17179869184GiB"}, "--size"},
+		{"size digits overflow", []string{"run", "--size", "99999999999999999999999"}, "--size"},
+		{"size over 1GiB", []string{"run", "--size", "1025MiB"}, "at most 1GiB"},
+		{"size negative", []string{"run", "--size", "-1KiB"}, "--size"},
+		{"concurrency overflow", []string{"run", "-c", "99999999999999999999"}, "-c"},
+		{"concurrency above max", []string{"run", "-c", "1000001"}, "--concurrency"},
+		{"concurrency negative", []string{"run", "-c", "-3"}, "--concurrency"},
+		{"messages overflow", []string{"run", "-n", "9223372036854775808"}, "-n"},
+		{"rcpts overflow", []string{"run", "--rcpts", "4294967297"}, "--rcpts"},
+		{"rcpts zero", []string{"run", "--rcpts", "0"}, "--rcpts"},
+		{"per-conn negative", []string{"run", "--per-conn", "-1"}, "--per-conn"},
+		{"per-conn overflow", []string{"run", "--per-conn", "1e99"}, "--per-conn"},
+		{"rate NaN", []string{"run", "--rate", "NaN"}, "--rate"},
+		{"rate Inf", []string{"run", "--rate", "Inf"}, "--rate"},
+		{"rate overflow", []string{"run", "--rate", "1e999"}, "--rate"},
+		{"rate negative", []string{"run", "--rate", "-5"}, "--rate"},
+		{"rate too slow", []string{"run", "--rate", "1e-300"}, "--rate"},
+		{"rate too fast", []string{"run", "--rate", "1e12"}, "--rate"},
+		{"duration overflow", []string{"run", "-d", "9999999999h"}, "-d"},
+		{"duration above max", []string{"run", "-d", "8761h"}, "--duration"},
+		{"duration negative", []string{"run", "-d", "-1s"}, "--duration"},
+		{"timeout zero", []string{"run", "--timeout", "0s"}, "--timeout"},
+		{"timeout above max", []string{"run", "--timeout", "9000h"}, "--timeout"},
+		{"warmup negative", []string{"run", "--warmup", "-1s"}, "--warmup"},
+		{"ramp above max", []string{"run", "--ramp", "9000h"}, "--ramp"},
+		{"grace negative", []string{"run", "--grace", "-1s"}, "--grace"},
+		{"trace negative", []string{"run", "--trace", "-1"}, "--trace"},
+		{"trace overflow", []string{"run", "--trace", "99999999999999999999"}, "--trace"},
+		{"max-error-rate NaN", []string{"run", "--max-error-rate", "NaN"}, "--max-error-rate"},
+		{"max-error-rate above 100", []string{"run", "--max-error-rate", "101"}, "--max-error-rate"},
+		{"min-rate Inf", []string{"run", "--min-rate", "+Inf"}, "--min-rate"},
+		{"min-rate negative", []string{"run", "--min-rate", "-1"}, "--min-rate"},
+		{"max-p99 above max", []string{"run", "--max-p99", "message=9000h"}, "--max-p99"},
+		{"max-p50 negative", []string{"run", "--max-p50", "message=-1ms"}, "--max-p50"},
+		{"busy-poll above 1s", []string{"run", "--busy-poll", "2s"}, "--busy-poll"},
+		{"sink reject NaN", []string{"sink", "--reject", "rcpt=NaN"}, "--reject"},
+		{"sink reject code overflow", []string{"sink", "--reject", "rcpt=5:99999999999999999999"}, "--reject"},
+		{"sink delay above max", []string{"sink", "--delay", "body=9000h"}, "--delay"},
+		{"sink stall above max", []string{"sink", "--stall", "1s:9000h"}, "--stall"},
+		{"sink idle-timeout overflow", []string{"sink", "--idle-timeout", "9999999999h"}, "--idle-timeout"},
+		{"sink workers above max", []string{"sink", "--workers", "1000000000000", "--delay", "body=1s"}, "--workers"},
+		{"sink workers negative", []string{"sink", "--workers", "-1", "--delay", "body=1s"}, "--workers"},
+		{"sink idle-timeout above max", []string{"sink", "--idle-timeout", "9000h"}, "--idle-timeout"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, tc.args...)
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			err := cmd.Run()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != exitUsage {
+				t.Fatalf("%v: want exit %d; stderr %q", err, exitUsage, errb.String())
+			}
+			stderr := strings.TrimSpace(errb.String())
+			if strings.Contains(stderr, "\n") || strings.Contains(stderr, "panic") {
+				t.Errorf("want one line, got %q", stderr)
+			}
+			if !strings.Contains(stderr, tc.want) {
+				t.Errorf("stderr %q does not mention %q", stderr, tc.want)
+			}
+			if out.Len() != 0 {
+				t.Errorf("a refused command wrote to stdout: %q", out.String())
+			}
+		})
+	}
+}
+
+// sizeSeeds are inputs for parseSize's fuzzer: the overflows, unit
+// edges and malformed strings. They run as ordinary tests.
+var sizeSeeds = []string{"0", "1000", "4KiB", "1GiB", "1024MiB", "1025MiB", "8589934592GiB", "17179869184GiB",
+	"9223372036854775807", "9223372036854775808", "-1", "+5", " 7 KB ", "GiB", "", "1.5MiB", "4XB", "1e3"}
+
+func FuzzParseSize(f *testing.F) {
+	for _, s := range sizeSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := parseSize(s)
+		if err != nil {
+			if n != 0 {
+				t.Errorf("parseSize(%q) = %d with error %v", s, n, err)
+			}
+			return
+		}
+		if n < 0 || n > maxContentSize {
+			t.Errorf("parseSize(%q) = %d, outside 0 to %d", s, n, maxContentSize)
+		}
+		// Plain digits mean bytes, exactly.
+		if v, perr := strconv.ParseInt(strings.TrimSpace(s), 10, 64); perr == nil && v != n {
+			t.Errorf("parseSize(%q) = %d, want %d", s, n, v)
+		}
+	})
+}
+
+func FuzzParseDurationPositive(f *testing.F) {
+	for _, s := range []string{"0", "250ms", "2s", "8760h", "8761h", "-1s", "9999999999h", "1e3s", "NaN", "", "1h1h"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := parseDurationPositive("x", s)
+		if err == nil && (d < 0 || d > maxDuration) {
+			t.Errorf("parseDurationPositive(%q) = %v, outside 0 to %v", s, d, maxDuration)
+		}
+	})
+}
+
+// FuzzSinkConfig feeds the sink's --delay, --reject and --stall parsers.
+func FuzzSinkConfig(f *testing.F) {
+	f.Add("body=5ms", "rcpt=10:450", "4s:1s")
+	f.Add("body=9000h", "rcpt=NaN", "1s:9000h")
+	f.Add("x", "rcpt=5:99999999999999999999", "-1s:1s")
+	f.Add("quit=0s", "mail=100", ":")
+	f.Fuzz(func(t *testing.T, delay, reject, stall string) {
+		cfg, err := sinkConfig([]string{delay}, []string{reject}, stall)
+		if err != nil {
+			return
+		}
+		for _, d := range cfg.Delay {
+			if d < 0 || d > maxDuration {
+				t.Errorf("delay %v accepted from %q", d, delay)
+			}
+		}
+		for _, r := range cfg.Reject {
+			if !(r.Percent >= 0 && r.Percent <= 100) || r.Code != 0 && (r.Code < 400 || r.Code > 599) {
+				t.Errorf("reject %+v accepted from %q", r, reject)
+			}
+		}
+		if cfg.StallAt < 0 || cfg.StallAt > maxDuration || cfg.StallFor < 0 || cfg.StallFor > maxDuration {
+			t.Errorf("stall %v:%v accepted from %q", cfg.StallAt, cfg.StallFor, stall)
+		}
+	})
+}

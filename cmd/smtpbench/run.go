@@ -278,7 +278,7 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 	for _, d := range []struct {
 		flag string
 		v    time.Duration
-	}{{"duration", f.duration}, {"timeout", f.timeout}, {"warmup", f.warmup}, {"ramp", f.ramp}, {"grace", f.grace}} {
+	}{{"duration", f.duration}, {"timeout", f.timeout}, {"data-timeout", f.dataTimeout}, {"warmup", f.warmup}, {"ramp", f.ramp}, {"grace", f.grace}} {
 		if err := checkDuration(d.flag, d.v); err != nil {
 			return bad("%v", err)
 		}

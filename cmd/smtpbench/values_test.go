@@ -45,6 +45,7 @@ func TestNumericFlagsOutOfRange(t *testing.T) {
 		{"duration negative", []string{"run", "-d", "-1s"}, "--duration"},
 		{"timeout zero", []string{"run", "--timeout", "0s"}, "--timeout"},
 		{"timeout above max", []string{"run", "--timeout", "9000h"}, "--timeout"},
+		{"data-timeout above max", []string{"run", "--data-timeout", "9000h"}, "--data-timeout"},
 		{"warmup negative", []string{"run", "--warmup", "-1s"}, "--warmup"},
 		{"ramp above max", []string{"run", "--ramp", "9000h"}, "--ramp"},
 		{"grace negative", []string{"run", "--grace", "-1s"}, "--grace"},

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -41,6 +42,7 @@ type run struct {
 	dialing       atomic.Int64 // connections being set up right now
 	scheduleDone  atomic.Bool  // the open model has nothing more due within -d
 	openSessions  atomic.Int64
+	stoppedAt     atomic.Int64 // ns from start when the run stopped starting messages; 0 until then
 	lastLag       atomic.Int64 // start lag of the final message of a -n run, ns
 
 	shards []*shard
@@ -166,9 +168,42 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 	if aborted {
 		res.Warnings = append(res.Warnings, "run aborted: connections were dropped with messages in flight; those are counted as failed")
 	}
+	res.StoppedAt, res.Grace = time.Duration(r.stoppedAt.Load()), cfg.Grace
+	if res.StoppedAt == 0 || res.StoppedAt > elapsed {
+		res.StoppedAt = elapsed
+	}
 	res.Intervals = r.tl.intervals(elapsed)
+	if w := nothingAccepted(res); w != "" {
+		res.Warnings = append(res.Warnings, w)
+	}
 	res.Warnings = append(res.Warnings, r.generatorWarnings(res, wake)...)
 	return res, nil
+}
+
+// nothingAccepted returns a warning when messages were attempted and none
+// was accepted, naming the most frequent reason, so that a server that
+// wants STARTTLS or AUTH first is not mistaken for a slow one.
+func nothingAccepted(res *report.Result) string {
+	t := res.Total
+	if t.Attempted == 0 || t.OK > 0 {
+		return ""
+	}
+	var top report.ErrorKey
+	var n int64
+	for k, c := range t.Errors {
+		if c > n || c == n && (k.Phase < top.Phase || k.Phase == top.Phase && k.Code < top.Code) {
+			top, n = k, c
+		}
+	}
+	w := fmt.Sprintf("no message was accepted: all %d were rejected or failed", t.Attempted)
+	if n > 0 {
+		code := ""
+		if top.Code != 0 {
+			code = fmt.Sprintf(" %d", top.Code)
+		}
+		w += fmt.Sprintf("; most often (%d times) at %s, %s%s: %s", n, top.Phase, top.Class, code, t.ErrorText[top])
+	}
+	return w
 }
 
 // giveUpAfter is how many first attempts must fail, with no session ever
@@ -182,7 +217,13 @@ func (r *run) giveUpAfter() int64 {
 	return n
 }
 
+// noteStop remembers when the run stopped starting messages, the first time.
+func (r *run) noteStop() {
+	r.stoppedAt.CompareAndSwap(0, max(1, int64(time.Since(r.start))))
+}
+
 func (r *run) stop(reason string) {
+	r.noteStop()
 	r.stopOnce.Do(func() {
 		r.stopReason.Store(reason)
 		close(r.stopped)
@@ -206,6 +247,7 @@ func (r *run) claim() (uint64, time.Time, bool) {
 	}
 	i := r.claimed.Add(1) - 1
 	if r.cfg.Messages > 0 && i >= uint64(r.cfg.Messages) {
+		r.noteStop()
 		return 0, time.Time{}, false
 	}
 	if r.pacer == nil {
@@ -217,6 +259,7 @@ func (r *run) claim() (uint64, time.Time, bool) {
 		// if its timer has not fired yet. Not a stop: messages claimed
 		// earlier are still due and must go out.
 		r.scheduleDone.Store(true)
+		r.noteStop()
 		return 0, time.Time{}, false
 	}
 	return i, due, true

@@ -194,17 +194,38 @@ func TestRunAbortDropsStalledSessions(t *testing.T) {
 	if el := time.Since(start); el > 5*time.Second {
 		t.Errorf("abort took %s", el)
 	}
-	// Each session has one message waiting for its end-of-data reply and,
-	// pipelined behind it, the next one's envelope: both fail as aborted,
-	// the second at MAIL.
-	if res.Total.Failed != 6 || res.Total.OK != 0 {
-		t.Errorf("ok %d failed %d, want 0 and 6 (two in flight per session)", res.Total.OK, res.Total.Failed)
-	}
-	if res.Total.Errors[report.ErrorKey{Phase: session.PhaseBody, Class: session.ClassAborted}] != 3 ||
-		res.Total.Errors[report.ErrorKey{Phase: session.PhaseMail, Class: session.ClassAborted}] != 3 {
-		t.Errorf("errors %v, want 3 aborted in body and 3 in mail", res.Total.Errors)
-	}
+	// Each session that got going has one message waiting for its
+	// end-of-data reply and, pipelined behind it, the next one's envelope:
+	// both fail as aborted, the second at MAIL. How many sessions got going
+	// by the signal depends on the machine, so the counts are bounds.
+	checkAllAborted(t, res, cfg.Concurrency)
 	checkInvariant(t, res, srv)
+}
+
+// checkAllAborted asserts that nothing was accepted and every message in
+// flight, at most two per session, failed as aborted: in body, or at MAIL
+// for an envelope pipelined behind a content.
+func checkAllAborted(t *testing.T, res *report.Result, sessions int) {
+	t.Helper()
+	if res.Total.OK != 0 || res.Total.Failed < 1 || res.Total.Failed > int64(2*sessions) {
+		t.Errorf("ok %d failed %d, want 0 and 1 to %d (at most two in flight per session)", res.Total.OK, res.Total.Failed, 2*sessions)
+	}
+	var body, mail int64
+	for k, n := range res.Total.Errors {
+		switch {
+		case k.Class != session.ClassAborted:
+			t.Errorf("error %v x%d, want every one aborted", k, n)
+		case k.Phase == session.PhaseBody:
+			body += n
+		case k.Phase == session.PhaseMail:
+			mail += n
+		default:
+			t.Errorf("aborted in %s x%d, want body or mail", k.Phase, n)
+		}
+	}
+	if body+mail != res.Total.Failed || body > int64(sessions) || mail > body {
+		t.Errorf("aborted %d in body and %d at mail for %d failed: want at most one of each per session, and no envelope ahead without a content", body, mail, res.Total.Failed)
+	}
 }
 
 func TestRunGraceExpiryAborts(t *testing.T) {
@@ -212,10 +233,12 @@ func TestRunGraceExpiryAborts(t *testing.T) {
 	d[sink.StepBody] = 30 * time.Second
 	srv := startSink(t, sink.Config{Delay: d})
 	cfg := Config{Target: srv.Addr(), Concurrency: 2, Duration: 200 * time.Millisecond, Data: testData(t), Grace: 200 * time.Millisecond}
+	start := time.Now()
 	res := runBounded(t, context.Background(), cfg, nil, 10*time.Second)
-	if res.Total.Failed != 4 || res.Total.OK != 0 {
-		t.Errorf("ok %d failed %d, want 0 and 4 in-flight messages cut off by the grace period", res.Total.OK, res.Total.Failed)
+	if el := time.Since(start); el > 5*time.Second {
+		t.Errorf("the grace period of 200 ms took %s to end the run", el)
 	}
+	checkAllAborted(t, res, cfg.Concurrency)
 	checkInvariant(t, res, srv)
 }
 

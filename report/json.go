@@ -36,6 +36,10 @@ type JSONReport struct {
 	// StopReason is why the run ended: messages, duration, signal or
 	// connect_failed.
 	StopReason string `json:"stop_reason"`
+	// StoppedAtS is when, in seconds from the start, the run stopped
+	// starting messages; the rest of elapsed_s went to messages in flight
+	// (at most --grace) and to closing sessions.
+	StoppedAtS float64 `json:"stopped_at_s"`
 	// Totals counts messages after any warm-up.
 	Totals Totals `json:"totals"`
 	// Warmup counts what happened during --warmup; absent without one.
@@ -137,6 +141,9 @@ type ErrorCount struct {
 	// Hint says what to do, for classes about this host rather than the
 	// server (resolve, local_fds, local_ports).
 	Hint string `json:"hint,omitempty"`
+	// Text is the first explanation seen for this row, cut to one line:
+	// the server's reply text, or what happened to the connection.
+	Text string `json:"text,omitempty"`
 }
 
 // JSONInterval is one second of the timeline.
@@ -224,7 +231,7 @@ func errorCounts(r *Recorder) []ErrorCount {
 	out := make([]ErrorCount, 0, len(keys))
 	for _, k := range keys {
 		out = append(out, ErrorCount{Phase: k.Phase.String(), Class: k.Class.String(), Code: k.Code, Count: r.Errors[k],
-			Hint: classHints[k.Class]})
+			Text: r.ErrorText[k], Hint: classHints[k.Class]})
 	}
 	return out
 }
@@ -245,6 +252,7 @@ func buildJSON(res *Result, withHDR bool) *JSONReport {
 		ElapsedS:   res.Elapsed.Seconds(),
 		LoadModel:  "closed",
 		StopReason: res.StopReason,
+		StoppedAtS: res.StoppedAt.Seconds(),
 		Totals:     totals(res.Total, res.Elapsed-min(res.Warmup, res.Elapsed), res.Elapsed),
 		Phases:     map[string]Summary{},
 		Replies:    map[string]map[string]int64{},

@@ -66,6 +66,9 @@ type Recorder struct {
 	Lag     *hdrhistogram.Histogram // nil unless the run is open-model
 	Codes   [session.NumPhases][maxCode]int64
 	Errors  map[ErrorKey]int64
+	// ErrorText is the first explanation seen per error key: the server's
+	// reply text, or what happened to the connection (session.Error.Explain).
+	ErrorText map[ErrorKey]string
 
 	Attempted, OK, Rejected, Failed int64
 	RcptAccepted, RcptRejected      int64
@@ -78,7 +81,7 @@ type Recorder struct {
 // NewRecorder returns an empty recorder; open adds the service-time and lag
 // histograms of the open model.
 func NewRecorder(open bool) *Recorder {
-	r := &Recorder{Errors: map[ErrorKey]int64{}}
+	r := &Recorder{Errors: map[ErrorKey]int64{}, ErrorText: map[ErrorKey]string{}}
 	for i := range r.Phases {
 		r.Phases[i] = NewHistogram()
 	}
@@ -117,7 +120,11 @@ func (r *Recorder) Message(res *session.Result) {
 
 // Error counts an error by phase, class and code.
 func (r *Recorder) Error(e *session.Error) {
-	r.Errors[ErrorKey{e.Phase, e.Class, e.Code}]++
+	k := ErrorKey{e.Phase, e.Class, e.Code}
+	if r.Errors[k] == 0 {
+		r.ErrorText[k] = e.Explain()
+	}
+	r.Errors[k]++
 }
 
 // Merge adds o into r.
@@ -136,6 +143,9 @@ func (r *Recorder) Merge(o *Recorder) {
 		r.Lag.Merge(o.Lag)
 	}
 	for k, n := range o.Errors {
+		if r.Errors[k] == 0 {
+			r.ErrorText[k] = o.ErrorText[k]
+		}
 		r.Errors[k] += n
 	}
 	r.Attempted += o.Attempted

@@ -29,7 +29,7 @@ func fixedResult() *Result {
 		res := session.Result{Outcome: session.OutcomeOK, RcptAccepted: 1}
 		if i%100 == 0 {
 			res = session.Result{Outcome: session.OutcomeRejected, RcptRejected: 1,
-				Err: &session.Error{Phase: session.PhaseRcpt, Class: session.ClassPermReject, Code: 550}}
+				Err: &session.Error{Phase: session.PhaseRcpt, Class: session.ClassPermReject, Code: 550, Text: "no such user"}}
 		}
 		rec.Message(&res)
 	}
@@ -93,7 +93,7 @@ func TestJSONFigures(t *testing.T) {
 	if j.Replies["data"]["354"] != 1000 {
 		t.Errorf("replies %v", j.Replies)
 	}
-	if len(j.Errors) != 1 || j.Errors[0] != (ErrorCount{Phase: "rcpt", Class: "perm_reject", Code: 550, Count: 10}) {
+	if len(j.Errors) != 1 || j.Errors[0] != (ErrorCount{Phase: "rcpt", Class: "perm_reject", Code: 550, Count: 10, Text: "no such user"}) {
 		t.Errorf("errors %+v", j.Errors)
 	}
 	if _, err := json.Marshal(j); err != nil {

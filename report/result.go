@@ -14,7 +14,15 @@ type Result struct {
 	// Open is true for an open-model (--rate) run: the "message" phase is
 	// then measured from each message's due time.
 	Open       bool
-	StopReason string // "messages", "duration", "signal", "aborted", "error"
+	// StopReason is why the run stopped: "messages" (the count was
+	// reached), "duration" (-d was over), "signal" (SIGINT or SIGTERM) or
+	// "connect_failed" (no session could be established).
+	StopReason string
+	// StoppedAt is when, from the start, the run stopped starting
+	// messages; what follows is the drain of messages in flight.
+	StoppedAt time.Duration
+	// Grace is how long in-flight messages could take after the stop.
+	Grace time.Duration
 	Total      *Recorder
 	// WarmupTotals holds what happened during the warm-up period, kept
 	// apart. Connections and bytes are always counted in Total.

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
@@ -21,7 +22,12 @@ func WriteTable(w io.Writer, res *Result) error {
 	if res.Open {
 		model = "open model"
 	}
-	fmt.Fprintf(b, "target %s, %s, stopped by %s after %.2f s\n\n", res.Target, model, res.StopReason, res.Elapsed.Seconds())
+	fmt.Fprintf(b, "target %s, %s, stopped by %s after %.2f s", res.Target, model, res.StopReason, res.Elapsed.Seconds())
+	if drain := res.Elapsed - res.StoppedAt; res.StoppedAt > 0 && drain >= 100*time.Millisecond {
+		fmt.Fprintf(b, " (stopped starting messages at %.2f s, then waited %.2f s for those in flight, up to --grace %s)",
+			res.StoppedAt.Seconds(), drain.Seconds(), res.Grace)
+	}
+	b.WriteString("\n\n")
 
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "phase\tcount\tmin\tmean\tp50\tp90\tp99\tp99.9\tmax\t")
@@ -88,13 +94,13 @@ func WriteTable(w io.Writer, res *Result) error {
 	} else {
 		b.WriteString("\n")
 		tw = tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  phase\tclass\tcode\tcount")
+		fmt.Fprintln(tw, "  phase\tclass\tcode\tcount\twhy (first seen)")
 		for _, e := range j.Errors {
 			code := "-"
 			if e.Code != 0 {
 				code = strconv.Itoa(e.Code)
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\n", e.Phase, e.Class, code, e.Count)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\n", e.Phase, e.Class, code, e.Count, e.Text)
 		}
 		tw.Flush()
 		hinted := map[string]bool{}

@@ -2,7 +2,9 @@ package session
 
 import (
 	"bytes"
+	"errors"
 	"net"
+	"os"
 	"testing"
 	"time"
 )
@@ -29,11 +31,18 @@ func TestHelloRefusesCRLFInName(t *testing.T) {
 	opts := testOptions()
 	opts.Hostname = "x\r\nMAIL FROM:<evil>"
 	c := NewClient(a, opts)
+	defer c.Close()
 	err := c.Hello()
-	if err == nil || c.Err() == nil {
-		t.Fatal("a hostname with CRLF was accepted")
+	// The name is refused before anything is read or written: a protocol
+	// error at EHLO, not the timeout an unanswered greeting would give.
+	checkErr(t, "Hello", err, wantErr{ClassProtocol, PhaseEHLO, 0})
+	if c.Err() == nil {
+		t.Error("the session is still usable after refusing the name")
 	}
-	c.Close()
+	b.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if n, err := b.Read(make([]byte, 64)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("the client wrote %d bytes (%v); want nothing written", n, err)
+	}
 }
 
 // A large content is written in chunks, each with its own deadline, so a
@@ -67,6 +76,12 @@ func TestSlowReaderGetsDeadlinePerChunk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Closed on every way out, the skip included, so the server goroutine
+	// ends before the package's leak check looks.
+	defer func() {
+		conn.Close()
+		<-done
+	}()
 	conn.(*net.TCPConn).SetWriteBuffer(64 << 10)
 	c := NewClient(conn, Options{Timeout: time.Second})
 	c.wbuf = append(c.wbuf[:0], make([]byte, 4<<20)...)
@@ -77,8 +92,6 @@ func TestSlowReaderGetsDeadlinePerChunk(t *testing.T) {
 	if time.Since(start) < time.Second {
 		t.Skip("the kernel buffered everything; nothing to show on this machine")
 	}
-	conn.Close()
-	<-done
 }
 
 // The message number goes into the digits at SeqAt, and 8-bit content is

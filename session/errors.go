@@ -71,14 +71,7 @@ func (e *Error) Error() string {
 		}
 		return s + e.Text
 	}
-	s += e.Class.String()
-	if e.Text != "" {
-		s += ": " + e.Text
-	}
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
-	}
-	return s
+	return s + e.Class.String() + ": " + e.Explain()
 }
 
 // Temporary reports whether a retry later could succeed (4yz, RFC 5321 4.2.1).

@@ -3,6 +3,7 @@ package session
 import (
 	"errors"
 	"io"
+	"net"
 	"testing"
 )
 
@@ -28,11 +29,17 @@ func TestErrorClassification(t *testing.T) {
 			err:  replyError(PhaseBody, Reply{Code: 354, Text: []byte("go")}),
 			text: "body: protocol: unexpected reply 354 go", sentinel: ErrProtocol, fatal: true},
 		{name: "timeout", err: &Error{Phase: PhaseData, Class: ClassTimeout, Err: errors.New("i/o timeout")},
-			text: "data: timeout: i/o timeout", sentinel: ErrTimeout, temporary: true, fatal: true},
+			text: "data: timeout: no reply within --timeout", sentinel: ErrTimeout, temporary: true, fatal: true},
 		{name: "closed", err: ioError(PhaseBanner, io.EOF),
-			text: "banner: closed: EOF", sentinel: io.EOF, temporary: true, fatal: true},
+			text: "banner: closed: the server closed the connection", sentinel: io.EOF, temporary: true, fatal: true},
 		{name: "malformed", err: ioError(PhaseEHLO, ErrMalformedReply),
-			text: "ehlo: protocol: malformed reply", sentinel: ErrMalformedReply, fatal: true},
+			text: "ehlo: protocol: the server sent something that is not an SMTP reply", sentinel: ErrMalformedReply, fatal: true},
+		{name: "banner timeout hints at a non-SMTP port", err: &Error{Phase: PhaseBanner, Class: ClassTimeout, Err: errors.New("i/o timeout")},
+			text: "banner: timeout: no reply within --timeout (not an SMTP server, or TLS on connect?)", sentinel: ErrTimeout, temporary: true, fatal: true},
+		{name: "closed by us says so, not in Go's words", err: ioError(PhaseMail, net.ErrClosed),
+			text: "mail: closed: connection closed by smtpbench (the run was stopped)", sentinel: net.ErrClosed, temporary: true, fatal: true},
+		{name: "end of data has its own timeout", err: &Error{Phase: PhaseBody, Class: ClassTimeout},
+			text: "body: timeout: no reply to the end of data within --data-timeout", sentinel: ErrTimeout, temporary: true, fatal: true},
 		{name: "refused", err: &Error{Phase: PhaseConnect, Class: ClassRefused, Text: "no route"},
 			text: "connect: refused: no route", sentinel: ErrRefused, fatal: true},
 	}

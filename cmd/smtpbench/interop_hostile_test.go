@@ -12,6 +12,7 @@ import (
 	"bufio"
 	"bytes"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -404,6 +405,37 @@ func hostileCases() []hostileCase {
 					if k.Class != "protocol" {
 						t.Errorf("%s: error %s, want class protocol", r, k)
 					}
+				}
+			}},
+
+		// ---- errors that explain themselves ----
+		{name: "530 to MAIL says why and exits 1", script: hostileScript{replies: map[string]hostileReply{"mail": r("530 5.7.0 Must issue a STARTTLS command first\r\n")}},
+			rejected: 2, conns: 1, errors: map[errorKey]int64{ek("mail", "perm_reject", 530): 2},
+			check: func(t *testing.T, r *benchRun, s *hostileServer) {
+				if r.Code != exitRun {
+					t.Errorf("%s: exit %d, want %d when no message was accepted", r, r.Code, exitRun)
+				}
+				if len(r.Report.Errors) != 1 || r.Report.Errors[0].Text != "Must issue a STARTTLS command first" {
+					t.Errorf("%s: errors %+v, want the reply text on the row", r, r.Report.Errors)
+				}
+				if !slices.ContainsFunc(r.Report.Warnings, func(w string) bool {
+					return strings.Contains(w, "no message was accepted") && strings.Contains(w, "Must issue a STARTTLS command first")
+				}) {
+					t.Errorf("%s: warnings %q, want one naming the reply", r, r.Report.Warnings)
+				}
+			}},
+		{name: "an HTTP server gets a hint", script: hostileScript{replies: map[string]hostileReply{"connect": {raw: "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", action: actClose}}},
+			failed: 1, connectFails: true, errors: map[errorKey]int64{ek("banner", "protocol", 0): 1},
+			check: func(t *testing.T, r *benchRun, s *hostileServer) {
+				const hint = "not an SMTP server, or TLS on connect?"
+				if !strings.Contains(r.Stderr, hint) {
+					t.Errorf("%s: stderr %q lacks the hint %q", r, r.Stderr, hint)
+				}
+				if len(r.Report.Errors) != 1 || !strings.Contains(r.Report.Errors[0].Text, hint) {
+					t.Errorf("%s: errors %+v, want the hint on the row", r, r.Report.Errors)
+				}
+				if strings.Contains(r.Stderr+r.Stdout, "use of closed network connection") {
+					t.Errorf("%s: Go's own wording reached the user", r)
 				}
 			}},
 

@@ -258,6 +258,11 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		}
 		return exitError{exitRun, ""}
 	}
+	if res.Total.Attempted > 0 && res.Total.OK == 0 && res.StopReason != loadgen.StopSignal {
+		// The report's warning says why; a benchmark in which the server
+		// accepted nothing measured nothing, and a script must notice.
+		return exitError{exitRun, ""}
+	}
 	return nil
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -62,26 +61,40 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
-// startSignalled runs the binary and sends it the given signals at the given
-// offsets; it returns exit code, stdout and stderr.
-func startSignalled(t *testing.T, args []string, signals ...time.Duration) (int, string, string) {
+// startSignalled runs the binary and sends it SIGINT once for each marker,
+// when that text has appeared on its stderr: a readiness line rather than a
+// fixed delay, so that a slow machine cannot signal the child before its
+// handler is installed. It returns exit code, stdout and stderr.
+func startSignalled(t *testing.T, args []string, markers ...string) (int, string, string) {
 	t.Helper()
 	cmd := exec.Command(buildBinary(t), args...)
-	var out, errb bytes.Buffer
+	var out, errb lockedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
-	for _, at := range signals {
-		time.Sleep(time.Until(start.Add(at)))
-		cmd.Process.Signal(syscall.SIGINT)
-	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	deadline := time.After(30 * time.Second)
+	for _, m := range markers {
+	wait:
+		for !strings.Contains(errb.String(), m) {
+			select {
+			case <-done:
+				t.Fatalf("smtpbench exited before printing %q; stderr %s", m, errb.String())
+			case <-deadline:
+				cmd.Process.Kill()
+				<-done
+				t.Fatalf("smtpbench did not print %q; stderr %s", m, errb.String())
+			case <-time.After(10 * time.Millisecond):
+				continue wait
+			}
+		}
+		cmd.Process.Signal(syscall.SIGINT)
+	}
 	select {
 	case <-done:
-	case <-time.After(30 * time.Second):
+	case <-deadline:
 		cmd.Process.Kill()
 		<-done
 		t.Fatalf("smtpbench did not exit after its signals; stderr %s", errb.String())
@@ -89,10 +102,14 @@ func startSignalled(t *testing.T, args []string, signals ...time.Duration) (int,
 	return cmd.ProcessState.ExitCode(), out.String(), errb.String()
 }
 
+// progressLine is in every --progress line; the first one comes after the
+// signal handler is installed and the run has started.
+const progressLine = " msg/s "
+
 func TestSignalStopsAndReports(t *testing.T) {
 	srv := startTestSink(t, sink.Config{})
 	jsonPath := filepath.Join(t.TempDir(), "r.json")
-	code, out, stderr := startSignalled(t, []string{"run", "-c", "4", "-d", "1h", "--out", jsonPath, srv.Addr()}, 700*time.Millisecond)
+	code, out, stderr := startSignalled(t, []string{"run", "-c", "4", "-d", "1h", "--progress", "--out", jsonPath, srv.Addr()}, progressLine)
 	if code != exitOK {
 		t.Fatalf("exit %d, stderr %s", code, stderr)
 	}
@@ -128,8 +145,8 @@ func TestSecondSignalAborts(t *testing.T) {
 	srv := startTestSink(t, sink.Config{Delay: d})
 	jsonPath := filepath.Join(t.TempDir(), "r.json")
 	start := time.Now()
-	code, out, stderr := startSignalled(t, []string{"run", "-c", "2", "-d", "1h", "--grace", "1m", "-o", "json", "--out", jsonPath, srv.Addr()},
-		500*time.Millisecond, 900*time.Millisecond)
+	code, out, stderr := startSignalled(t, []string{"run", "-c", "2", "-d", "1h", "--grace", "1m", "--progress", "-o", "json", "--out", jsonPath, srv.Addr()},
+		progressLine, "signal again to abort")
 	if el := time.Since(start); el > 10*time.Second {
 		t.Errorf("second signal took %s to end the run", el)
 	}

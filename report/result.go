@@ -13,7 +13,7 @@ type Result struct {
 	Warmup time.Duration
 	// Open is true for an open-model (--rate) run: the "message" phase is
 	// then measured from each message's due time.
-	Open       bool
+	Open bool
 	// StopReason is why the run stopped: "messages" (the count was
 	// reached), "duration" (-d was over), "signal" (SIGINT or SIGTERM) or
 	// "connect_failed" (no session could be established).
@@ -23,7 +23,7 @@ type Result struct {
 	StoppedAt time.Duration
 	// Grace is how long in-flight messages could take after the stop.
 	Grace time.Duration
-	Total      *Recorder
+	Total *Recorder
 	// WarmupTotals holds what happened during the warm-up period, kept
 	// apart. Connections and bytes are always counted in Total.
 	WarmupTotals *Recorder

@@ -288,8 +288,11 @@ func TestOpenModelSeesStall(t *testing.T) {
 	if svc > stall/4 {
 		t.Errorf("service-time p99 %s should stay far below the stall of %s", svc, stall)
 	}
+	// Only the schedule warning could blame the stall on the generator.
+	// "woke late" measures how promptly this machine runs an idle worker,
+	// which no server stall affects, and a loaded test machine can trip it.
 	for _, w := range res.Warnings {
-		if strings.Contains(w, "could not keep the rate") || strings.Contains(w, "woke late") {
+		if strings.Contains(w, "could not keep the rate") {
 			t.Errorf("a server stall must not be blamed on the generator: %s", w)
 		}
 	}

@@ -137,7 +137,7 @@ func (r *run) generatorWarnings(res *report.Result, wake interface {
 	if r.cfg.Messages > 0 {
 		// A count-bounded run always starts every message eventually; it
 		// fell behind if the last one started well after its due time.
-		if lag := time.Duration(r.lastLag.Load()); lag > 10*time.Millisecond+r.pacer.expectedDue(uint64(r.cfg.Messages-1))/20 {
+		if lag := time.Duration(r.lastLag.Load()); lag > 10*time.Millisecond+r.pacer.ExpectedDue(uint64(r.cfg.Messages-1))/20 {
 			out = append(out, fmt.Sprintf("could not keep the rate: the last message started %.2f s after its due time. "+
 				"Raise -c if every session was busy; otherwise smtpbench itself could not keep up", lag.Seconds()))
 		}

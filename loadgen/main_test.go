@@ -3,7 +3,7 @@ package loadgen
 import (
 	"testing"
 
-	"github.com/smtpbench/smtpbench/session/leakcheck"
+	"github.com/smtpbench/smtpbench/internal/leakcheck"
 )
 
 // TestMain fails the package when a run leaves a worker, timer or session

@@ -7,18 +7,26 @@ import (
 	"time"
 )
 
-// Pacer gives the time, relative to the start of the run, at which message i
-// (0-based) is due in the open model.
+// Pacer is the open model's schedule: when, relative to the start of the
+// run, message i (0-based) is due. A run asks it from many workers at once,
+// so implementations must be safe for concurrent use.
 type Pacer interface {
+	// Due is when message i is due.
 	Due(i uint64) time.Duration
-	// expectedDue and dueBy answer the generator's own questions (how late
-	// is the last message, how many were due) without drawing the schedule.
-	expectedDue(i uint64) time.Duration
-	dueBy(t time.Duration) float64
+	// ExpectedDue is when message i is due on average, without drawing
+	// the schedule: for the generator's "how late is the last message".
+	ExpectedDue(i uint64) time.Duration
+	// DueBy is how many messages are due by t on average.
+	DueBy(t time.Duration) float64
 }
 
+var (
+	_ Pacer = ConstantPacer{}
+	_ Pacer = (*PoissonPacer)(nil)
+)
+
 // ConstantPacer spaces messages evenly at Rate per second, rising linearly
-// from zero over Ramp when Ramp is set.
+// from zero over Ramp when Ramp is set. Message 0 is due at once.
 type ConstantPacer struct {
 	Rate float64
 	Ramp time.Duration
@@ -39,12 +47,20 @@ func (p ConstantPacer) atUnits(n float64) time.Duration {
 	return time.Duration(t * float64(time.Second))
 }
 
-// expectedDue is when message i is due on average: exact for the constant
-// pacer, and (promoted through embedding) the mean for the Poisson one.
-func (p ConstantPacer) expectedDue(i uint64) time.Duration { return p.Due(i) }
+// ExpectedDue is Due: the constant schedule has no randomness.
+func (p ConstantPacer) ExpectedDue(i uint64) time.Duration { return p.Due(i) }
 
-// dueBy is how many messages are due by t, the inverse of Due.
-func (p ConstantPacer) dueBy(t time.Duration) float64 {
+// DueBy counts the messages due by t: message 0 at once, then one every
+// 1/Rate, so floor(units)+1 of them.
+func (p ConstantPacer) DueBy(t time.Duration) float64 {
+	if t < 0 {
+		return 0
+	}
+	return math.Floor(p.units(t)) + 1
+}
+
+// units is how many mean gaps fit before t, the inverse of atUnits.
+func (p ConstantPacer) units(t time.Duration) float64 {
 	s, d := t.Seconds(), p.Ramp.Seconds()
 	if d > 0 && s < d {
 		return p.Rate * s * s / (2 * d)
@@ -53,7 +69,9 @@ func (p ConstantPacer) dueBy(t time.Duration) float64 {
 }
 
 // PoissonPacer draws exponential gaps with mean 1/Rate, which models many
-// independent senders better than an even spacing. Gaps are drawn in order
+// independent senders better than an even spacing. Unlike the constant
+// pacer's, its message 0 is due after a first gap, not at once: the arrivals
+// of a Poisson process start after an exponential wait. Gaps are drawn in order
 // under a lock, taken once per message, not per command. Only a window of
 // recent draws is kept: workers ask for the next index or one just behind it.
 type PoissonPacer struct {
@@ -71,6 +89,19 @@ const poissonWindow = 1 << 16
 // NewPoissonPacer returns a pacer with a fixed seed so runs are repeatable.
 func NewPoissonPacer(rate float64, ramp time.Duration, seed uint64) *PoissonPacer {
 	return &PoissonPacer{ConstantPacer: ConstantPacer{Rate: rate, Ramp: ramp}, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+}
+
+// ExpectedDue is when message i is due on average: i+1 mean gaps.
+func (p *PoissonPacer) ExpectedDue(i uint64) time.Duration {
+	return p.ConstantPacer.atUnits(float64(i + 1))
+}
+
+// DueBy is the mean number of arrivals by t, Rate·t without a ramp.
+func (p *PoissonPacer) DueBy(t time.Duration) float64 {
+	if t < 0 {
+		return 0
+	}
+	return p.ConstantPacer.units(t)
 }
 
 // Due draws arrival times in message units and maps them through the

@@ -155,6 +155,9 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 			res.WarmupTotals.Merge(sh.warm)
 		}
 		wake.Merge(sh.wake)
+		if d := sh.lastEnd.Sub(r.start); !sh.lastEnd.IsZero() && d > res.LastDecidedAt {
+			res.LastDecidedAt = d
+		}
 		sh.mu.Unlock()
 	}
 	res.StopReason, _ = r.stopReason.Load().(string)
@@ -337,8 +340,7 @@ func (r *run) dueBy(elapsed time.Duration) int64 {
 	if r.cfg.Duration > 0 {
 		elapsed = min(elapsed, r.cfg.Duration)
 	}
-	// Message 0 is due at once, so floor(R·t)+1 are due by t.
-	n := int64(math.Max(0, math.Floor(r.pacer.dueBy(elapsed))+1))
+	n := int64(math.Max(0, math.Floor(r.pacer.DueBy(elapsed))))
 	if r.cfg.Messages > 0 {
 		n = min(n, r.cfg.Messages)
 	}

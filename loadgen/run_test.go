@@ -432,6 +432,15 @@ func TestPacerDue(t *testing.T) {
 			t.Fatalf("poisson schedule goes backwards at %d", i)
 		}
 	}
+	// Message 0: at once on the constant schedule, after a first gap on
+	// the Poisson one; DueBy counts accordingly.
+	if p.Due(0) != 0 || p.DueBy(0) != 1 || p.DueBy(time.Second) != 101 {
+		t.Errorf("constant: Due(0) %s, DueBy(0) %g, DueBy(1s) %g; want 0, 1, 101", p.Due(0), p.DueBy(0), p.DueBy(time.Second))
+	}
+	if pp.Due(0) <= 0 || pp.DueBy(0) != 0 || pp.DueBy(time.Second) != 1000 || pp.ExpectedDue(0) != time.Millisecond {
+		t.Errorf("poisson: Due(0) %s, DueBy(0) %g, DueBy(1s) %g, ExpectedDue(0) %s; want >0, 0, 1000, 1ms",
+			pp.Due(0), pp.DueBy(0), pp.DueBy(time.Second), pp.ExpectedDue(0))
+	}
 }
 
 // TestIdle421IsNotChargedToAMessage: a server that closes idle sessions

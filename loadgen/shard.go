@@ -36,6 +36,7 @@ type shard struct {
 	// progress line.
 	ok, failed int64
 	secs       map[int]*intervalAgg // seconds not yet handed to the timeline
+	lastEnd    time.Time            // when the latest message was decided
 }
 
 func newShard(open bool) *shard {

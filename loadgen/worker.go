@@ -233,6 +233,9 @@ func (w *worker) record(p pending, res session.Result) {
 	w.flushLocked()
 	rec := sh.recorder(p.warm)
 	rec.Message(&res)
+	if end.After(sh.lastEnd) {
+		sh.lastEnd = end
+	}
 	if res.Outcome == session.OutcomeOK {
 		sh.ok++
 	} else {

@@ -40,6 +40,9 @@ type JSONReport struct {
 	// starting messages; the rest of elapsed_s went to messages in flight
 	// (at most --grace) and to closing sessions.
 	StoppedAtS float64 `json:"stopped_at_s"`
+	// LastMessageAtS is when the last message was decided; from there to
+	// elapsed_s the sessions said QUIT and closed.
+	LastMessageAtS float64 `json:"last_message_at_s"`
 	// Totals counts messages after any warm-up.
 	Totals Totals `json:"totals"`
 	// Warmup counts what happened during --warmup; absent without one.
@@ -245,20 +248,21 @@ func Figures(res *Result) *JSONReport { return buildJSON(res, false) }
 
 func buildJSON(res *Result, withHDR bool) *JSONReport {
 	j := &JSONReport{
-		Schema:     Schema,
-		Target:     res.Target,
-		Config:     res.Config,
-		StartedAt:  res.StartedAt.UTC(),
-		ElapsedS:   res.Elapsed.Seconds(),
-		LoadModel:  "closed",
-		StopReason: res.StopReason,
-		StoppedAtS: res.StoppedAt.Seconds(),
-		Totals:     totals(res.Total, res.Elapsed-min(res.Warmup, res.Elapsed), res.Elapsed),
-		Phases:     map[string]Summary{},
-		Replies:    map[string]map[string]int64{},
-		Errors:     errorCounts(res.Total),
-		Intervals:  []JSONInterval{},
-		Warnings:   append([]string{}, res.Warnings...),
+		Schema:         Schema,
+		Target:         res.Target,
+		Config:         res.Config,
+		StartedAt:      res.StartedAt.UTC(),
+		ElapsedS:       res.Elapsed.Seconds(),
+		LoadModel:      "closed",
+		StopReason:     res.StopReason,
+		StoppedAtS:     res.StoppedAt.Seconds(),
+		LastMessageAtS: res.LastDecidedAt.Seconds(),
+		Totals:         totals(res.Total, res.Elapsed-min(res.Warmup, res.Elapsed), res.Elapsed),
+		Phases:         map[string]Summary{},
+		Replies:        map[string]map[string]int64{},
+		Errors:         errorCounts(res.Total),
+		Intervals:      []JSONInterval{},
+		Warnings:       append([]string{}, res.Warnings...),
 	}
 	j.Totals.CPUS = res.CPU.Seconds()
 	if g := res.Generator; g != nil {

@@ -21,6 +21,9 @@ type Result struct {
 	// StoppedAt is when, from the start, the run stopped starting
 	// messages; what follows is the drain of messages in flight.
 	StoppedAt time.Duration
+	// LastDecidedAt is when, from the start, the last message was decided;
+	// from there to the end of Elapsed the sessions were closed.
+	LastDecidedAt time.Duration
 	// Grace is how long in-flight messages could take after the stop.
 	Grace time.Duration
 	Total *Recorder

@@ -3,7 +3,7 @@ package session
 import (
 	"testing"
 
-	"github.com/smtpbench/smtpbench/session/leakcheck"
+	"github.com/smtpbench/smtpbench/internal/leakcheck"
 )
 
 // TestMain fails the package when a test leaves a goroutine of ours behind:

@@ -786,29 +786,6 @@ func splitMailpitRaw(raw, want []byte) (prefix []byte, err error) {
 
 // ---- resource checks ----
 
-// goroutineBaseline returns the current goroutine count; checkGoroutines
-// later waits for the count to settle back to it. Only meaningful in a test
-// that does not run in parallel with others.
-func goroutineBaseline() int {
-	runtime.GC()
-	return runtime.NumGoroutine()
-}
-
-func checkGoroutines(t testing.TB, baseline int) {
-	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	n := runtime.NumGoroutine()
-	for n > baseline && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-		n = runtime.NumGoroutine()
-	}
-	if n > baseline {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		t.Errorf("goroutine leak: %d goroutines after the runs, %d before\n%s", n, baseline, buf)
-	}
-}
-
 // heapWatcher samples HeapInuse while smtpbench runs and keeps the peak.
 type heapWatcher struct {
 	stop chan struct{}

@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/smtpbench/smtpbench/internal/leakcheck"
 )
 
 // hostileAction is what the server does instead of, or after, a reply.
@@ -568,7 +570,6 @@ func TestInteropHostileServer(t *testing.T) {
 	runBench(t, "-n", "1", "-c", "1", "--timeout", "2s", warm.Addr())
 	warm.close()
 
-	baseline := goroutineBaseline()
 	heap := watchHeap()
 	run := func(t *testing.T, c hostileCase) {
 		s := startHostile(t, c.script)
@@ -596,7 +597,7 @@ func TestInteropHostileServer(t *testing.T) {
 		t.Errorf("heap in use peaked at %d MiB during the hostile runs, want under 200 MiB", peak>>20)
 	}
 	t.Logf("peak HeapInuse during the hostile runs: %.1f MiB", float64(peak)/(1<<20))
-	checkGoroutines(t, baseline)
+	leakcheck.Check(t, 3*time.Second)
 }
 
 func checkHostile(t *testing.T, c hostileCase, r *benchRun, s *hostileServer) {

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smtpbench/smtpbench/internal/leakcheck"
 	"github.com/smtpbench/smtpbench/session"
-	"github.com/smtpbench/smtpbench/session/leakcheck"
 	"github.com/smtpbench/smtpbench/session/sink"
 )
 

@@ -8,27 +8,24 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"runtime"
 	"time"
 
 	"github.com/smtpbench/smtpbench/session"
+	"github.com/smtpbench/smtpbench/session/message"
 )
 
 // Defaults the CLI shows as flag defaults.
 const (
 	DefaultConcurrency = 10
-	DefaultRcpts       = 1
-	DefaultSize        = 1000
-	DefaultFrom        = "bench{n}@example.com"
-	DefaultTo          = "user{n}.{r}@example.net"
 	DefaultGrace       = 5 * time.Second
 	// DefaultBusyPoll is how long a session's reads spin on the socket
 	// before sleeping, when sessions are at most half the CPUs.
 	DefaultBusyPoll = 50 * time.Microsecond
-	// MaxRcpts keeps a pipelined group's replies well inside the socket
-	// buffers, so writing a group can never deadlock against unread replies
-	// (RFC 2920 3.1 advice on group size).
-	MaxRcpts = 1000
+	// MaxWeight bounds a target's weight, which keeps the dialing
+	// schedule (one entry per unit of weight) small.
+	MaxWeight = 1000
 )
 
 // Arrival chooses how open-model messages are spaced.
@@ -41,16 +38,24 @@ const (
 
 // Config describes a run; zero fields mean the defaults above.
 type Config struct {
-	Target      string // host:port
+	Target string // host:port or unix:/path; see Targets
+	// Targets, when set, are the servers sessions are spread over, each
+	// dialed by its weight; Target, if also set, is one more of weight 1.
+	Targets     []Target
 	Concurrency int
 	Messages    int64         // total messages; 0 = no limit
 	Duration    time.Duration // 0 = no limit
 	PerConn     int           // messages per connection; 0 = unlimited reuse
-	Rcpts       int
-	From, To    *session.Template
-	Data        []byte // message content in wire form (session.EncodeData)
-	DataSeqAt   int    // see session.Message.SeqAt
-	EightBit    bool   // see session.Message.EightBit
+	// Mail makes every message: envelope, size and content (see
+	// session/message). When nil, Validate prepares one from Rcpts and
+	// Data: Data (raw content, encoded for the wire once) for every
+	// message, or the default generated message when Data is nil too.
+	Mail  *message.Set
+	Rcpts int
+	Data  []byte
+	// SourceAddrs, when set, are local addresses sessions connect from,
+	// taken in turn (session.Options.SourceAddr).
+	SourceAddrs []netip.Addr
 	Session     session.Options
 
 	Rate    float64 // messages per second; 0 = closed loop
@@ -72,6 +77,12 @@ type Config struct {
 	TraceTo       io.Writer
 }
 
+// Target is one server and its share of the sessions.
+type Target struct {
+	Addr   string // host:port or unix:/path
+	Weight int    // relative share of the sessions dialed; 1 if zero
+}
+
 // Progress is a live snapshot for the progress line.
 type Progress struct {
 	Elapsed      time.Duration
@@ -83,8 +94,21 @@ type Progress struct {
 
 // Validate fills defaults and checks the combination.
 func (c *Config) Validate() error {
-	if c.Target == "" {
+	if c.Target != "" {
+		c.Targets = append([]Target{{Addr: c.Target, Weight: 1}}, c.Targets...)
+		c.Target = ""
+	}
+	if len(c.Targets) == 0 {
 		return errors.New("no target")
+	}
+	for i := range c.Targets {
+		t := &c.Targets[i]
+		if t.Weight == 0 {
+			t.Weight = 1
+		}
+		if t.Addr == "" || t.Weight < 0 || t.Weight > MaxWeight {
+			return fmt.Errorf("target %q weight %d: want an address and a weight from 1 to %d", t.Addr, t.Weight, MaxWeight)
+		}
 	}
 	if c.Concurrency == 0 {
 		c.Concurrency = DefaultConcurrency
@@ -92,26 +116,21 @@ func (c *Config) Validate() error {
 	if c.Concurrency < 0 {
 		return fmt.Errorf("concurrency %d: must be at least 1", c.Concurrency)
 	}
-	if c.Rcpts == 0 {
-		c.Rcpts = DefaultRcpts
-	}
-	if c.Rcpts < 0 || c.Rcpts > MaxRcpts {
-		return fmt.Errorf("rcpts %d: must be 1 to %d", c.Rcpts, MaxRcpts)
+	if c.Mail == nil {
+		spec := message.Spec{Rcpts: message.Range{Min: c.Rcpts, Max: c.Rcpts}, Data: c.Data}
+		if c.Rcpts == 0 {
+			spec.Rcpts = message.Range{}
+		}
+		var err error
+		if c.Mail, err = message.Prepare(spec); err != nil {
+			return err
+		}
 	}
 	if c.Messages < 0 || c.Duration < 0 || c.PerConn < 0 || c.Rate < 0 || c.Warmup < 0 || c.Ramp < 0 {
 		return errors.New("counts, durations and rates must not be negative")
 	}
 	if c.Messages == 0 && c.Duration == 0 {
 		return errors.New("give a message count or a duration")
-	}
-	if c.From == nil {
-		c.From = session.MustTemplate(DefaultFrom)
-	}
-	if c.To == nil {
-		c.To = session.MustTemplate(DefaultTo)
-	}
-	if c.Data == nil {
-		return errors.New("no message content")
 	}
 	if c.Grace == 0 {
 		c.Grace = DefaultGrace

@@ -28,6 +28,9 @@ type run struct {
 	cfg   Config
 	start time.Time
 	pacer Pacer
+	// dialPlan lists target indexes in the order connections take them:
+	// each target as often as its weight, interleaved.
+	dialPlan []int
 
 	claimed atomic.Uint64 // next message index to hand out
 
@@ -61,7 +64,7 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	r := &run{cfg: cfg, stopped: make(chan struct{})}
+	r := &run{cfg: cfg, stopped: make(chan struct{}), dialPlan: dialPlan(cfg.Targets)}
 	if cfg.TraceSessions > 0 && cfg.TraceTo != nil {
 		r.trace = session.NewTraceWriter(cfg.TraceTo)
 	}
@@ -133,7 +136,7 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 	r.abort()
 
 	res := &report.Result{
-		Target:    cfg.Target,
+		Target:    cfg.Targets[0].Addr,
 		StartedAt: r.start,
 		Elapsed:   elapsed,
 		Open:      cfg.Rate > 0,
@@ -159,6 +162,18 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 			res.LastDecidedAt = d
 		}
 		sh.mu.Unlock()
+	}
+	for i, e := range cfg.Mail.Variants() {
+		sc := report.SizeCount{Label: e.Label(), Weight: e.Weight}
+		if i < len(res.Total.Sizes) {
+			sc.Messages = res.Total.Sizes[i]
+		}
+		res.Sizes = append(res.Sizes, sc)
+	}
+	if len(cfg.Targets) > 1 {
+		for i, t := range cfg.Targets {
+			res.Targets = append(res.Targets, report.TargetTotals{Addr: t.Addr, Weight: t.Weight, TargetCounts: *res.Total.Target(i, len(cfg.Targets))})
+		}
 	}
 	res.StopReason, _ = r.stopReason.Load().(string)
 	res.FirstError, _ = r.firstError.Load().(string)
@@ -207,6 +222,30 @@ func nothingAccepted(res *report.Result) string {
 		w += fmt.Sprintf("; most often (%d times) at %s, %s%s: %s", n, top.Phase, top.Class, code, t.ErrorText[top])
 	}
 	return w
+}
+
+// dialPlan spreads connections over targets by weight, interleaved the
+// way smooth weighted round-robin does (each turn the target furthest
+// behind its share goes next), so a 3:1 split dials A A B A, not A A A B.
+func dialPlan(targets []Target) []int {
+	total := 0
+	for _, t := range targets {
+		total += t.Weight
+	}
+	plan := make([]int, 0, total)
+	credit := make([]int, len(targets))
+	for range total {
+		best := 0
+		for i, t := range targets {
+			credit[i] += t.Weight
+			if credit[i] > credit[best] {
+				best = i
+			}
+		}
+		credit[best] -= total
+		plan = append(plan, best)
+	}
+	return plan
 }
 
 // giveUpAfter is how many first attempts must fail, with no session ever

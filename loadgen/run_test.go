@@ -24,11 +24,7 @@ func startSink(t *testing.T, cfg sink.Config) *sink.Server {
 
 func testData(t *testing.T) []byte {
 	t.Helper()
-	d, err := session.EncodeData(nil, []byte("Subject: t\r\n\r\nhello\r\n.dot line\r\n.\r\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
+	return []byte("Subject: t\r\n\r\nhello\r\n.dot line\r\n.\r\n")
 }
 
 // runBounded runs cfg and fails the test if it does not end within limit.

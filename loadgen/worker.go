@@ -28,18 +28,17 @@ type worker struct {
 	sessWarm   bool          // session phases (connect, EHLO, QUIT) count as warm-up
 	lastTook   time.Duration // the server's time for this worker's last accepted message
 
-	msgs  [2]session.Message
-	warm  [2]bool // whether msgs[i] is inside the warm-up
-	timer *time.Timer
+	msgs    [2]session.Message
+	warm    [2]bool // whether msgs[i] is inside the warm-up
+	variant [2]int  // which entry of the size mix msgs[i] drew
+	conn    uint64  // the current connection's number, for {c}
+	target  int     // the current connection's index in Config.Targets
+	timer   *time.Timer
 }
 
 func newWorker(r *run, id int, sh *shard) *worker {
 	w := &worker{r: r, id: id, sh: sh, timer: time.NewTimer(time.Hour)}
 	w.timer.Stop()
-	for i := range w.msgs {
-		w.msgs[i] = session.Message{From: r.cfg.From, To: r.cfg.To, Rcpts: r.cfg.Rcpts, Data: r.cfg.Data,
-			SeqAt: r.cfg.DataSeqAt, EightBit: r.cfg.EightBit}
-	}
 	return w
 }
 
@@ -153,6 +152,10 @@ func (w *worker) loop() {
 				next.wake = -1
 			}
 		}
+		cur.msg.Conn = w.conn
+		if next.msg != nil {
+			next.msg.Conn = w.conn
+		}
 		res := w.client.Send(cur.msg, next.msg)
 		w.sentOnConn++
 		if res.Outcome == session.OutcomeOK {
@@ -191,7 +194,8 @@ func (w *worker) take(i uint64, due time.Time, busy *session.Message) pending {
 	if m == busy {
 		m = &w.msgs[1]
 	}
-	m.Seq = i + 1 // {n} counts from 1
+	w.variant[w.slot(m)] = w.r.cfg.Mail.Fill(m, i+1) // {n} counts from 1
+	m.Worker = uint64(w.id + 1)
 	p := pending{msg: m, due: due, began: time.Now()}
 	at := due
 	if at.IsZero() {
@@ -236,6 +240,12 @@ func (w *worker) record(p pending, res session.Result) {
 	if end.After(sh.lastEnd) {
 		sh.lastEnd = end
 	}
+	if len(w.r.cfg.Targets) > 1 {
+		rec.TargetMessage(w.target, len(w.r.cfg.Targets), res.Outcome)
+	}
+	if n := len(w.r.cfg.Mail.Variants()); n > 0 && !res.Start.IsZero() {
+		rec.SizeSent(w.variant[w.slot(p.msg)], n)
+	}
 	if res.Outcome == session.OutcomeOK {
 		sh.ok++
 	} else {
@@ -272,11 +282,17 @@ func (w *worker) connect() *session.Error {
 	r := w.r
 	opts := r.cfg.Session
 	opts.Observer = w
-	if n := r.sessionNo.Add(1); n <= int64(r.cfg.TraceSessions) {
+	n := r.sessionNo.Add(1)
+	if n <= int64(r.cfg.TraceSessions) {
 		opts.Trace, opts.TraceID = r.trace, n
 	}
+	w.conn = uint64(n)
+	w.target = r.dialPlan[(n-1)%int64(len(r.dialPlan))]
+	if k := len(r.cfg.SourceAddrs); k > 0 {
+		opts.SourceAddr = r.cfg.SourceAddrs[(n-1)%int64(k)]
+	}
 	r.dialing.Add(1)
-	c, err := session.Dial(r.abortCtx, r.cfg.Target, opts)
+	c, err := session.Dial(r.abortCtx, r.cfg.Targets[w.target].Addr, opts)
 	if err == nil {
 		w.unwatch = context.AfterFunc(r.abortCtx, c.Abort)
 		err = c.Hello()
@@ -307,6 +323,9 @@ func (w *worker) connect() *session.Error {
 	r.openSessions.Add(1)
 	w.sh.mu.Lock()
 	w.sh.rec.Connections++
+	if len(r.cfg.Targets) > 1 {
+		w.sh.rec.Target(w.target, len(r.cfg.Targets)).Connections++
+	}
 	w.sh.mu.Unlock()
 	w.client, w.sentOnConn, w.backoff = c, 0, 0
 	return nil
@@ -401,6 +420,11 @@ func (w *worker) count(attempts, bytes int64) {
 	w.sh.mu.Lock()
 	w.sh.rec.ConnectAttempts += attempts
 	w.sh.rec.BytesSent += bytes
+	if n := len(w.r.cfg.Targets); n > 1 {
+		t := w.sh.rec.Target(w.target, n)
+		t.ConnectAttempts += attempts
+		t.BytesSent += bytes
+	}
 	w.sh.mu.Unlock()
 }
 

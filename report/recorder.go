@@ -76,6 +76,50 @@ type Recorder struct {
 	ConnectAttempts                 int64
 	BytesSent                       int64
 	IdleCloses                      int64 // sessions closed by the server while idle
+
+	// Targets splits messages, connections and bytes by target, indexed
+	// as the run's targets; empty when there is one target.
+	Targets []TargetCounts
+	// Sizes counts messages sent per entry of the size mix of generated
+	// messages; empty for other content.
+	Sizes []int64
+}
+
+// TargetCounts are one target's share of a recorder's counters.
+type TargetCounts struct {
+	Attempted, OK, Rejected, Failed int64
+	Connections, ConnectAttempts    int64
+	BytesSent                       int64
+}
+
+// Target returns the counters of target i of n, making room for them.
+func (r *Recorder) Target(i, n int) *TargetCounts {
+	if len(r.Targets) < n {
+		r.Targets = append(r.Targets, make([]TargetCounts, n-len(r.Targets))...)
+	}
+	return &r.Targets[i]
+}
+
+// TargetMessage counts a finished message against target i of n.
+func (r *Recorder) TargetMessage(i, n int, o session.Outcome) {
+	t := r.Target(i, n)
+	t.Attempted++
+	switch o {
+	case session.OutcomeOK:
+		t.OK++
+	case session.OutcomeRejected:
+		t.Rejected++
+	default:
+		t.Failed++
+	}
+}
+
+// SizeSent counts a message sent with entry i of a size mix of n entries.
+func (r *Recorder) SizeSent(i, n int) {
+	if len(r.Sizes) < n {
+		r.Sizes = append(r.Sizes, make([]int64, n-len(r.Sizes))...)
+	}
+	r.Sizes[i]++
 }
 
 // NewRecorder returns an empty recorder; open adds the service-time and lag
@@ -158,4 +202,20 @@ func (r *Recorder) Merge(o *Recorder) {
 	r.ConnectAttempts += o.ConnectAttempts
 	r.BytesSent += o.BytesSent
 	r.IdleCloses += o.IdleCloses
+	for i, t := range o.Targets {
+		m := r.Target(i, len(o.Targets))
+		m.Attempted += t.Attempted
+		m.OK += t.OK
+		m.Rejected += t.Rejected
+		m.Failed += t.Failed
+		m.Connections += t.Connections
+		m.ConnectAttempts += t.ConnectAttempts
+		m.BytesSent += t.BytesSent
+	}
+	for i, n := range o.Sizes {
+		if len(r.Sizes) < len(o.Sizes) {
+			r.Sizes = append(r.Sizes, make([]int64, len(o.Sizes)-len(r.Sizes))...)
+		}
+		r.Sizes[i] += n
+	}
 }

@@ -39,6 +39,26 @@ type Result struct {
 	// FirstError is the text of the first failure to establish a session,
 	// for saying why a run could not start.
 	FirstError string
+	// Targets are the per-target shares when a run has several targets.
+	Targets []TargetTotals
+	// Sizes counts messages sent per entry of the size mix of generated
+	// messages (--size); empty for other content.
+	Sizes []SizeCount
+}
+
+// TargetTotals are one target's share of a run: messages after any
+// warm-up, connections and bytes over the whole run, as in the totals.
+type TargetTotals struct {
+	Addr   string
+	Weight int
+	TargetCounts
+}
+
+// SizeCount is how many messages one entry of a size mix sent.
+type SizeCount struct {
+	Label    string // a size in bytes, or a range MIN-MAX
+	Weight   float64
+	Messages int64
 }
 
 // Interval is one second of the run's timeline.

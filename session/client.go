@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
-	"strconv"
 	"syscall"
 	"time"
 )
@@ -73,6 +73,10 @@ type Options struct {
 	// prefixed with TraceID; --trace uses it for the first sessions only.
 	Trace   *TraceWriter
 	TraceID int64
+	// SourceAddr, when valid, is the local address TCP connections are
+	// made from, so short connections can spread over several addresses'
+	// ephemeral ports.
+	SourceAddr netip.Addr
 	// BusyPoll, when positive, makes reads try the socket for up to this
 	// long before sleeping in the poller; worth it only while sessions are
 	// fewer than CPUs (see busyPollConn). Zero or negative: off.
@@ -144,38 +148,20 @@ type envelope struct {
 }
 
 // ParseTarget turns HOST, HOST:PORT, an IPv6 literal with or without brackets,
-// or [IPv6]:PORT into a dial address, adding port 25 when none is given.
-func ParseTarget(s string) (string, error) {
-	if s == "" {
-		return "", errors.New("empty target")
-	}
-	if host, port, err := net.SplitHostPort(s); err == nil {
-		if n, err := strconv.Atoi(port); host == "" || err != nil || n < 1 || n > 65535 {
-			return "", fmt.Errorf("target %q: want HOST[:PORT] with a port from 1 to 65535", s)
-		}
-		return net.JoinHostPort(host, port), nil
-	}
-	host := s
-	if len(host) > 2 && host[0] == '[' && host[len(host)-1] == ']' {
-		host = host[1 : len(host)-1]
-	}
-	if ip := net.ParseIP(host); ip == nil {
-		for _, c := range host {
-			if c == ':' || c == '[' || c == ']' || c == ' ' {
-				return "", fmt.Errorf("target %q: want HOST[:PORT]", s)
-			}
-		}
-	}
-	return net.JoinHostPort(host, "25"), nil
-}
+// or [IPv6]:PORT into a dial address, adding port 25 when none is given; a
+// Unix socket is unix:/path.
+func ParseTarget(s string) (string, error) { return ParseTargetPort(s, 25) }
 
 // Dial connects to addr, timing the connect phase, and returns a Client that
 // has not yet read the greeting; call Hello next.
 func Dial(ctx context.Context, addr string, opts Options) (*Client, error) {
 	opts.normalize()
-	d := net.Dialer{Timeout: opts.Timeout}
+	network, address, d, err := dialer(addr, opts)
+	if err != nil {
+		return nil, &Error{Phase: PhaseConnect, Class: ClassRefused, Err: err}
+	}
 	t0 := time.Now()
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	conn, err := d.DialContext(ctx, network, address)
 	if err != nil {
 		e := &Error{Phase: PhaseConnect, Class: dialClass(ctx, err), Err: err}
 		observe(opts.Observer, PhaseConnect, 0, time.Since(t0), nil)
@@ -589,7 +575,7 @@ func (c *Client) appendEnvelope(env *envelope) {
 // offers 8BITMIME (RFC 6152 3).
 func (c *Client) appendMail(m *Message) {
 	c.wbuf = append(c.wbuf, "MAIL FROM:<"...)
-	c.wbuf = m.From.AppendAddr(c.wbuf, m.Seq, 1)
+	c.wbuf = m.From.Append(c.wbuf, m, 1)
 	c.wbuf = append(c.wbuf, '>')
 	if m.EightBit && c.caps.EightBitMIME {
 		c.wbuf = append(c.wbuf, " BODY=8BITMIME"...)
@@ -600,23 +586,13 @@ func (c *Client) appendMail(m *Message) {
 // appendRcpt adds RCPT TO for recipient i (from 1) of m.
 func (c *Client) appendRcpt(m *Message, i int) {
 	c.wbuf = append(c.wbuf, "RCPT TO:<"...)
-	c.wbuf = m.To.AppendAddr(c.wbuf, m.Seq, i)
+	c.wbuf = m.To.Append(c.wbuf, m, i)
 	c.wbuf = append(c.wbuf, ">\r\n"...)
 }
 
-// appendData adds m's content, writing its sequence number into the
-// digits at SeqAt.
+// appendData adds m's content in DATA form.
 func (c *Client) appendData(m *Message) {
-	start := len(c.wbuf)
-	c.wbuf = append(c.wbuf, m.Data...)
-	if m.SeqAt > 0 && m.SeqAt+SeqDigits <= len(m.Data) {
-		digits := c.wbuf[start+m.SeqAt : start+m.SeqAt+SeqDigits]
-		n := m.Seq
-		for i := len(digits) - 1; i >= 0; i-- {
-			digits[i] = byte('0' + n%10)
-			n /= 10
-		}
-	}
+	c.wbuf = m.appendData(c.wbuf)
 }
 
 // sendEnvelope runs MAIL, RCPT and DATA for env: as one group when

@@ -1,109 +1,72 @@
 package session
 
-import (
-	"fmt"
-	"strconv"
-	"strings"
-)
-
-// Template is an address with optional placeholders: {n} is replaced by the
-// message sequence number and {r} by the recipient's index within the message
-// (1-based). Parsing once up front lets the hot path append addresses straight
-// into the write buffer without building strings.
-type Template struct {
-	raw   string
-	parts []templatePart
-}
-
-type templatePart struct {
-	lit string
-	arg byte // 0 literal, 'n' sequence, 'r' recipient index
-}
-
-// ParseTemplate checks an address template. CR and LF are refused because
-// they would inject commands (golang/go#21159); so are '<' and '>', which
-// would break the path syntax of RFC 5321 4.1.2.
-func ParseTemplate(s string) (*Template, error) {
-	if err := checkArg("address", s); err != nil {
-		return nil, err
-	}
-	if strings.ContainsAny(s, "<> ") {
-		return nil, fmt.Errorf("address %q must not contain '<', '>' or spaces", s)
-	}
-	t := &Template{raw: s}
-	rest := s
-	for rest != "" {
-		i := strings.IndexByte(rest, '{')
-		if i < 0 {
-			t.parts = append(t.parts, templatePart{lit: rest})
-			break
-		}
-		if i > 0 {
-			t.parts = append(t.parts, templatePart{lit: rest[:i]})
-		}
-		switch {
-		case strings.HasPrefix(rest[i:], "{n}"):
-			t.parts = append(t.parts, templatePart{arg: 'n'})
-		case strings.HasPrefix(rest[i:], "{r}"):
-			t.parts = append(t.parts, templatePart{arg: 'r'})
-		default:
-			return nil, fmt.Errorf("address %q: unknown placeholder at %q (use {n} or {r})", s, rest[i:])
-		}
-		rest = rest[i+3:]
-	}
-	return t, nil
-}
-
-// MustTemplate is ParseTemplate for addresses known to be valid.
-func MustTemplate(s string) *Template {
-	t, err := ParseTemplate(s)
-	if err != nil {
-		panic(err)
-	}
-	return t
-}
-
-func (t *Template) String() string { return t.raw }
-
-// AppendAddr appends the address for message seq, recipient rcpt.
-func (t *Template) AppendAddr(dst []byte, seq uint64, rcpt int) []byte {
-	for _, p := range t.parts {
-		switch p.arg {
-		case 'n':
-			dst = strconv.AppendUint(dst, seq, 10)
-		case 'r':
-			dst = strconv.AppendInt(dst, int64(rcpt), 10)
-		default:
-			dst = append(dst, p.lit...)
-		}
-	}
-	return dst
-}
-
-// Address returns the address for message seq, recipient rcpt as a string.
-func (t *Template) Address(seq uint64, rcpt int) string {
-	return string(t.AppendAddr(nil, seq, rcpt))
-}
-
-// Message is one transaction to send. Data is already in wire form (see
-// EncodeData) so that content shared by every message is encoded once.
+// Message is one transaction to send. Its envelope and content are rendered
+// as they go out, from parts prepared once for the run, so that nothing is
+// encoded or allocated per message.
 type Message struct {
-	Seq   uint64
+	Seq   uint64 // the message number, {n}
 	From  *Template
 	To    *Template
 	Rcpts int // number of RCPT TO commands, at least 1
-	Data  []byte
-	// SeqAt, when positive, is the offset in Data of SeqDigits digits that
-	// are replaced by Seq, zero-padded, as the content is written: a unique
-	// Message-ID per message without encoding the content again.
-	SeqAt int
-	// EightBit says Data has octets above 127; MAIL then declares
+	// Content writes the content; when nil, Data is sent instead: content
+	// already in DATA wire form (see EncodeData), the same every time.
+	Content Content
+	Data    []byte
+	// EightBit says the content has octets above 127; MAIL then declares
 	// BODY=8BITMIME where the server offers it (RFC 6152).
 	EightBit bool
+
+	// Worker and Conn number the session slot and the connection that
+	// send the message ({w} and {c}), from 1.
+	Worker, Conn uint64
+	// Rand seeds every random choice inside the message ({rand:N},
+	// {uuid}); session/message derives it from the run's seed and Seq.
+	Rand uint64
+	// BodySize is the size of a generated body, for contents that make one
+	// per message (see session/message).
+	BodySize int
 }
 
-// SeqDigits is the width of the sequence number written at Message.SeqAt.
-const SeqDigits = 20
+// Content is a message's content, written into the write buffer as the
+// message goes out. Implementations prepare what does not vary once and
+// write the rest per message without allocating; they are shared by every
+// session, so they must not change after the run starts.
+type Content interface {
+	// AppendData appends m's content in DATA form: CRLF line ends, lines
+	// starting with '.' dot-stuffed, ending in CRLF.CRLF (RFC 5321 4.5.2).
+	AppendData(dst []byte, m *Message) []byte
+	// AppendRaw appends m's content as BDAT carries it (RFC 3030): CRLF
+	// line ends, no dot-stuffing, no end marker.
+	AppendRaw(dst []byte, m *Message) []byte
+	// Size is the length of what AppendRaw appends, which is what SIZE=
+	// declares (RFC 1870 6).
+	Size(m *Message) int64
+}
+
+// appendData appends m's content in DATA form.
+func (m *Message) appendData(dst []byte) []byte {
+	if m.Content != nil {
+		return m.Content.AppendData(dst, m)
+	}
+	return append(dst, m.Data...)
+}
+
+// appendRaw appends m's content without dot-stuffing or end marker.
+func (m *Message) appendRaw(dst []byte) []byte {
+	if m.Content != nil {
+		return m.Content.AppendRaw(dst, m)
+	}
+	return appendUnstuffed(dst, m.Data)
+}
+
+// Size is the message's size as RFC 1870 counts it: the content with CRLF
+// line ends, without dot-stuffing and the final ".".
+func (m *Message) Size() int64 {
+	if m.Content != nil {
+		return m.Content.Size(m)
+	}
+	return int64(unstuffedLen(m.Data))
+}
 
 // Outcome is how a message ended, for the invariant
 // attempted = ok + rejected + failed.

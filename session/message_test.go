@@ -31,6 +31,11 @@ func TestParseTemplate(t *testing.T) {
 		{name: "space", tmpl: "a b@c", wantErr: true},
 		{name: "parameter injection", tmpl: "a@b SIZE=1", wantErr: true},
 		{name: "unknown placeholder", tmpl: "{x}@b", wantErr: true},
+		{name: "worker and connection", tmpl: "w{w}.c{c}@x", want: "w0.c0@x"},
+		{name: "tab", tmpl: "a\tb@c", wantErr: true},
+		{name: "date is content only", tmpl: "{date}@b", wantErr: true},
+		{name: "rand without digits", tmpl: "{rand:}@b", wantErr: true},
+		{name: "rand too long", tmpl: "{rand:65}@b", wantErr: true},
 		{name: "upper-case placeholder", tmpl: "{N}@b", wantErr: true},
 		{name: "empty placeholder", tmpl: "{}@b", wantErr: true},
 		{name: "unclosed placeholder", tmpl: "a{n", wantErr: true},
@@ -41,18 +46,22 @@ func TestParseTemplate(t *testing.T) {
 			tm, err := ParseTemplate(tt.tmpl)
 			if tt.wantErr {
 				if err == nil {
-					t.Fatalf("ParseTemplate(%q) = %q, want an error", tt.tmpl, tm.Address(tt.seq, tt.rcpt))
+					t.Fatalf("ParseTemplate(%q) = %q, want an error", tt.tmpl, tm.Address(&Message{Seq: tt.seq}, tt.rcpt))
 				}
 				return
 			}
 			if err != nil {
 				t.Fatalf("ParseTemplate(%q): %v", tt.tmpl, err)
 			}
-			if got := string(tm.AppendAddr([]byte("<"), tt.seq, tt.rcpt)); got != "<"+tt.want {
-				t.Errorf("AppendAddr = %q, want %q", got, "<"+tt.want)
+			m := &Message{Seq: tt.seq}
+			if got := string(tm.Append([]byte("<"), m, tt.rcpt)); got != "<"+tt.want {
+				t.Errorf("Append = %q, want %q", got, "<"+tt.want)
 			}
-			if got := tm.Address(tt.seq, tt.rcpt); got != tt.want {
+			if got := tm.Address(m, tt.rcpt); got != tt.want {
 				t.Errorf("Address = %q, want %q", got, tt.want)
+			}
+			if got := tm.Len(m, tt.rcpt); got != len(tt.want) {
+				t.Errorf("Len = %d, want %d", got, len(tt.want))
 			}
 			if got := tm.String(); got != tt.tmpl {
 				t.Errorf("String = %q, want %q", got, tt.tmpl)
@@ -73,9 +82,10 @@ func TestMustTemplatePanics(t *testing.T) {
 func TestAppendAddrAllocs(t *testing.T) {
 	tm := MustTemplate("user{n}.{r}@example.com")
 	buf := make([]byte, 0, 64)
-	allocs := testing.AllocsPerRun(100, func() { buf = tm.AppendAddr(buf[:0], 123456, 7) })
+	m := &Message{Seq: 123456}
+	allocs := testing.AllocsPerRun(100, func() { buf = tm.Append(buf[:0], m, 7) })
 	if allocs != 0 {
-		t.Errorf("AppendAddr allocates %v times per call, want 0", allocs)
+		t.Errorf("Append allocates %v times per call, want 0", allocs)
 	}
 }
 

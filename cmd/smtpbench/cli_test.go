@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smtpbench/smtpbench/session"
 	"github.com/smtpbench/smtpbench/session/sink"
 )
 
@@ -227,49 +226,4 @@ func TestUnwritableOutFile(t *testing.T) {
 	if code != exitRun || !strings.Contains(stderr, "--data") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
-}
-
-func TestParseSize(t *testing.T) {
-	cases := []struct {
-		in   string
-		want int64
-		err  bool
-	}{
-		{"0", 0, false}, {"1000", 1000, false}, {"4KiB", 4096, false}, {"4KB", 4000, false},
-		{"1MiB", 1 << 20, false}, {"2M", 2000000, false}, {"1GiB", 1 << 30, false},
-		{"", 0, true}, {"-1", 0, true}, {"4XB", 0, true}, {"KiB", 0, true},
-	}
-	for _, tc := range cases {
-		got, err := parseSize(tc.in)
-		if (err != nil) != tc.err || got != tc.want {
-			t.Errorf("parseSize(%q) = %d, %v; want %d, error %v", tc.in, got, err, tc.want, tc.err)
-		}
-	}
-}
-
-func TestGeneratedContentSize(t *testing.T) {
-	for _, size := range []int{0, 1, 2, 77, 78, 79, 80, 157, 1000, 1 << 20} {
-		c := generateContent(mustTemplate(t, "a@b"), mustTemplate(t, "c@d"), size)
-		body := c[bytes.Index(c, []byte("\r\n\r\n"))+4:]
-		if len(body) != size {
-			t.Errorf("size %d: body is %d bytes", size, len(body))
-		}
-		// What goes on the wire must be the same size: no CRLF added.
-		wire, err := session.EncodeData(nil, body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if want := size + 3; size > 1 && len(wire) != want {
-			t.Errorf("size %d: %d octets on the wire, want %d (body + .CRLF)", size, len(wire), want)
-		}
-	}
-}
-
-func mustTemplate(t *testing.T, s string) *session.Template {
-	t.Helper()
-	tpl, err := session.ParseTemplate(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tpl
 }

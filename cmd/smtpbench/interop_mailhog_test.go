@@ -168,7 +168,17 @@ type mhRun struct {
 		PerConn      int    `json:"per_conn"`
 		Rcpts        int    `json:"rcpts"`
 		ContentBytes int    `json:"content_bytes"`
+		Seed         uint64 `json:"seed"`
 	}
+}
+
+// contentLen is the wire length of message seq's content: the --data
+// content, or the generated message, whose length varies with its number.
+func (r *mhRun) contentLen(t *testing.T, c mhDeliveryCase, seq int) int {
+	if c.data != nil {
+		return r.config.ContentBytes
+	}
+	return len(generatedWire(t, r.config.Seed, seq))
 }
 
 // mhMainJSON runs "smtpbench run -o json ARGS..." and decodes the report.
@@ -250,11 +260,11 @@ func mhDotsContent() []byte {
 
 // mhVolatileHeader matches the two header lines of the generated content
 // that differ between runs.
-var mhVolatileHeader = regexp.MustCompile(`(?m)^(Date|Message-ID): [^\r\n]*`)
+var mhVolatileHeader = regexp.MustCompile(`(?m)^(From|To|Date|Message-ID): [^\r\n]*`)
 
 // mhMessageID and mhDate match those header lines in stored content.
 var (
-	mhMessageID = regexp.MustCompile(`(?m)^Message-ID: <smtpbench\.[0-9]+\.([0-9]{20})@smtpbench\.localhost>\r$`)
+	mhMessageID = regexp.MustCompile(`(?m)^Message-ID: <smtpbench\.[0-9a-f]+\.([0-9]+)@smtpbench\.localhost>\r$`)
 	mhDate      = regexp.MustCompile(`(?m)^Date: ([^\r\n]*)\r$`)
 )
 
@@ -389,7 +399,7 @@ func mhCheckTotals(t *testing.T, r *mhRun, c mhDeliveryCase) {
 	// sum, since MailHog advertises no SIZE or 8BITMIME for MAIL to carry.
 	wantBytes := conns * int64(len("EHLO "+session.DefaultHostname+"\r\n")+len("QUIT\r\n"))
 	for seq := 1; seq <= c.n; seq++ {
-		wantBytes += int64(len(fmt.Sprintf("MAIL FROM:<bench%d@example.com>\r\n", seq)) + len("DATA\r\n") + r.config.ContentBytes)
+		wantBytes += int64(len(fmt.Sprintf("MAIL FROM:<bench%d@example.com>\r\n", seq)) + len("DATA\r\n") + r.contentLen(t, c, seq))
 		for rcpt := 1; rcpt <= c.rcpts; rcpt++ {
 			wantBytes += int64(len(fmt.Sprintf("RCPT TO:<user%d.%d@example.net>\r\n", seq, rcpt)))
 		}
@@ -530,7 +540,7 @@ var mhFromRE = regexp.MustCompile(`^bench([0-9]+)@example\.com$`)
 func mhCheckEnvelopes(t *testing.T, mh *mailhog, r *mhRun, c mhDeliveryCase) []byte {
 	t.Helper()
 	var want []byte
-	wantSize := r.config.ContentBytes - len(".\r\n") - len("\r\n") // no dot-stuffed lines in generated content
+	wantSize := 0
 	if c.data != nil {
 		want = mhWantStored(c.data)
 		wantSize = len(want)
@@ -556,6 +566,9 @@ func mhCheckEnvelopes(t *testing.T, mh *mailhog, r *mhRun, c mhDeliveryCase) []b
 				t.Errorf("%s: message %d: recipient %d is %q, want %q", r, i, j+1, to, wantTo)
 			}
 		}
+		if c.data == nil {
+			wantSize = r.contentLen(t, c, seq) - len(".\r\n") - len("\r\n") // no dot-stuffed lines in generated content
+		}
 		if m.Size != wantSize {
 			t.Errorf("%s: message %d: MailHog stored %d bytes, want %d", r, i, m.Size, wantSize)
 		}
@@ -573,8 +586,7 @@ func mhCheckEnvelopes(t *testing.T, mh *mailhog, r *mhRun, c mhDeliveryCase) []b
 func mhCheckContent(t *testing.T, mh *mailhog, r *mhRun, c mhDeliveryCase, want []byte) {
 	t.Helper()
 	if want == nil {
-		gen := generateContent(session.MustTemplate(loadgen.DefaultFrom), session.MustTemplate(loadgen.DefaultTo), loadgen.DefaultSize)
-		want = mhMaskVolatile(mhWantStored(gen))
+		want = mhMaskVolatile(mhWantStored(generatedSample(t)))
 	}
 	var first []byte
 	n := int64(c.n)
@@ -583,7 +595,7 @@ func mhCheckContent(t *testing.T, mh *mailhog, r *mhRun, c mhDeliveryCase, want 
 		got := mh.raw(t, i)
 		if c.data == nil {
 			if m := mhMessageID.FindSubmatch(got); m == nil {
-				t.Errorf("%s: stored message %d has no Message-ID: <smtpbench.T.NNNNNNNNNNNNNNNNNNNN@smtpbench.localhost> header line:\n%.500q", r, i, got)
+				t.Errorf("%s: stored message %d has no Message-ID: <smtpbench.T.N@smtpbench.localhost> header line:\n%.500q", r, i, got)
 			} else if seq, err := strconv.ParseInt(string(m[1]), 10, 64); err != nil || seq < 1 || seq > n || ids[string(m[1])] {
 				t.Errorf("%s: stored message %d: Message-ID number %s is not a fresh message number from 1 to %d", r, i, m[1], n)
 			} else {

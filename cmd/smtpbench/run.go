@@ -1,10 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -18,6 +20,7 @@ import (
 	"github.com/smtpbench/smtpbench/loadgen"
 	"github.com/smtpbench/smtpbench/report"
 	"github.com/smtpbench/smtpbench/session"
+	"github.com/smtpbench/smtpbench/session/message"
 	"github.com/smtpbench/smtpbench/session/sink"
 )
 
@@ -47,10 +50,18 @@ type runFlags struct {
 	messages     int64
 	duration     time.Duration
 	perConn      int
-	rcpts        int
+	rcpts        string
 	size         string
 	dataFile     string
 	from, to     string
+	toFile       string
+	domains      int
+	message      string
+	corpus       string
+	corpusOrder  string
+	seed         uint64
+	targets      []string
+	sourceAddrs  []string
 	pipelining   string
 	timeout      time.Duration
 	dataTimeout  time.Duration
@@ -77,11 +88,19 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.Int64VarP(&f.messages, "messages", "n", 0, "total messages to send (0 = no limit; the run ends at -n or -d, whichever comes first)")
 	fs.DurationVarP(&f.duration, "duration", "d", 0, "how long to send (default 10s when -n is not given either)")
 	fs.IntVar(&f.perConn, "per-conn", 0, "messages per connection (0 = reuse without limit, 1 = new connection for each message)")
-	fs.IntVar(&f.rcpts, "rcpts", loadgen.DefaultRcpts, "recipients per message")
-	fs.StringVar(&f.size, "size", strconv.Itoa(loadgen.DefaultSize), "body size in bytes, headers not included (1000, 4KiB, 1MiB)")
+	fs.StringVar(&f.rcpts, "rcpts", "1", "recipients per message: N, or MIN-MAX drawn for each message")
+	fs.StringVar(&f.size, "size", strconv.Itoa(message.DefaultSize), "body size of generated messages, headers not included: 1000, 4KiB, a range 1KiB-100KiB, or a weighted mix 1KiB:60,10KiB:30,1MiB:10")
 	fs.StringVar(&f.dataFile, "data", "", "send this file as the message content (headers and body) instead of a generated one; - reads stdin")
-	fs.StringVar(&f.from, "from", loadgen.DefaultFrom, "envelope sender; {n} is the message number")
-	fs.StringVar(&f.to, "to", loadgen.DefaultTo, "envelope recipient; {n} is the message number, {r} the recipient number within it")
+	fs.StringVar(&f.message, "message", "", "send this .eml file as a template: placeholders in its headers are filled in per message")
+	fs.StringVar(&f.corpus, "corpus", "", "replay real messages: a directory (one message a file) or an mbox file")
+	fs.StringVar(&f.corpusOrder, "corpus-order", "round-robin", "order of --corpus messages: round-robin or random")
+	fs.StringVar(&f.from, "from", message.DefaultFrom, "envelope sender; {n} is the message number")
+	fs.StringVar(&f.to, "to", message.DefaultTo, "envelope recipient; {n} is the message number, {r} the recipient number within it")
+	fs.StringVar(&f.toFile, "to-file", "", "take recipients in turn from this file, one address a line")
+	fs.IntVar(&f.domains, "domains", 0, "spread recipients over N domains (user@d1.example.net ... dN)")
+	fs.Uint64Var(&f.seed, "seed", 0, "seed for every random choice, for a run that can be repeated exactly (default: a random seed, printed in the report)")
+	fs.StringArrayVar(&f.targets, "target", nil, "one more server, as HOST[:PORT][=WEIGHT]; sessions are spread by weight; repeatable")
+	fs.StringArrayVar(&f.sourceAddrs, "source-addr", nil, "local IP address to connect from; sessions take them in turn; repeatable")
 	fs.StringVar(&f.pipelining, "pipelining", "auto", "RFC 2920 pipelining: auto (when advertised), on, off")
 	fs.DurationVar(&f.timeout, "timeout", session.DefaultTimeout, "how long to wait for each reply but the one to the end of data (and for connect)")
 	fs.DurationVar(&f.dataTimeout, "data-timeout", session.DefaultDataTimeout, "how long to wait for the reply to the end of data, which servers send after scanning the content")
@@ -105,24 +124,35 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 
 // runConfigJSON is the "config" object of the JSON report.
 type runConfigJSON struct {
-	Concurrency  int     `json:"concurrency"`
-	Messages     int64   `json:"messages"`
-	DurationS    float64 `json:"duration_s"`
-	PerConn      int     `json:"per_conn"`
-	Rcpts        int     `json:"rcpts"`
-	SizeBytes    int64   `json:"size_bytes"`
-	DataFile     string  `json:"data_file,omitempty"`
-	From         string  `json:"from"`
-	To           string  `json:"to"`
-	Pipelining   string  `json:"pipelining"`
-	TimeoutS     float64 `json:"timeout_s"`
-	DataTimeoutS float64 `json:"data_timeout_s"`
-	Rate         float64 `json:"rate"`
-	Arrival      string  `json:"arrival,omitempty"`
-	WarmupS      float64 `json:"warmup_s"`
-	RampS        float64 `json:"ramp_s"`
-	BuiltinSink  bool    `json:"builtin_sink"`
-	ContentBytes int     `json:"content_bytes"`
+	Concurrency  int      `json:"concurrency"`
+	Messages     int64    `json:"messages"`
+	DurationS    float64  `json:"duration_s"`
+	PerConn      int      `json:"per_conn"`
+	Rcpts        int      `json:"rcpts"`
+	RcptsMax     int      `json:"rcpts_max,omitempty"`
+	SizeBytes    int64    `json:"size_bytes"`
+	Size         string   `json:"size,omitempty"`
+	DataFile     string   `json:"data_file,omitempty"`
+	MessageFile  string   `json:"message_file,omitempty"`
+	Corpus       string   `json:"corpus,omitempty"`
+	CorpusOrder  string   `json:"corpus_order,omitempty"`
+	CorpusSize   int      `json:"corpus_messages,omitempty"`
+	From         string   `json:"from"`
+	To           string   `json:"to"`
+	ToFile       string   `json:"to_file,omitempty"`
+	Domains      int      `json:"domains,omitempty"`
+	Seed         uint64   `json:"seed"`
+	Targets      []string `json:"targets,omitempty"`
+	SourceAddrs  []string `json:"source_addrs,omitempty"`
+	Pipelining   string   `json:"pipelining"`
+	TimeoutS     float64  `json:"timeout_s"`
+	DataTimeoutS float64  `json:"data_timeout_s"`
+	Rate         float64  `json:"rate"`
+	Arrival      string   `json:"arrival,omitempty"`
+	WarmupS      float64  `json:"warmup_s"`
+	RampS        float64  `json:"ramp_s"`
+	BuiltinSink  bool     `json:"builtin_sink"`
+	ContentBytes int      `json:"content_bytes"`
 }
 
 func runCommand(args []string, stdout, stderr io.Writer) error {
@@ -160,7 +190,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		if cfg.Target, err = session.ParseTarget(fs.Arg(0)); err != nil {
 			return usagef("%v", err)
 		}
-	} else {
+	} else if len(cfg.Targets) == 0 {
 		// The sink lives until the run returns, not until its context is
 		// cancelled: a first signal stops new messages, and the ones in
 		// flight still need their server.
@@ -246,7 +276,14 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if res.StopReason == loadgen.StopConnect || res.Total.Connections == 0 && res.Total.Attempted > 0 && res.Total.OK+res.Total.Rejected == 0 {
-		msg := fmt.Sprintf("could not establish any session with %s", cfg.Target)
+		names := []string{}
+		if cfg.Target != "" {
+			names = append(names, cfg.Target)
+		}
+		for _, t := range cfg.Targets {
+			names = append(names, t.Addr)
+		}
+		msg := fmt.Sprintf("could not establish any session with %s", strings.Join(names, " or "))
 		if res.FirstError != "" {
 			msg += ": " + res.FirstError
 		}
@@ -291,9 +328,6 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 	if f.perConn < 0 {
 		return bad("--per-conn %d: must not be negative", f.perConn)
 	}
-	if f.rcpts < 1 || f.rcpts > loadgen.MaxRcpts {
-		return bad("--rcpts %d: must be 1 to %d", f.rcpts, loadgen.MaxRcpts)
-	}
 	if f.dataTimeout <= 0 {
 		return bad("--data-timeout %s: must be positive", f.dataTimeout)
 	}
@@ -322,14 +356,6 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 	if err != nil {
 		return bad("--pipelining: %v", err)
 	}
-	from, err := session.ParseTemplate(f.from)
-	if err != nil {
-		return bad("--from: %v", err)
-	}
-	to, err := session.ParseTemplate(f.to)
-	if err != nil {
-		return bad("--to: %v", err)
-	}
 	if err := checkHelo(f.helo); err != nil {
 		return bad("--helo: %v", err)
 	}
@@ -344,26 +370,32 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 	if fs.Changed("arrival") && f.rate == 0 {
 		return bad("--arrival needs --rate")
 	}
-	size, err := parseSize(f.size)
+	spec, err := f.messageSpec(fs)
+	if err == nil {
+		var mail *message.Set
+		mail, err = message.Prepare(spec)
+		cfg.Mail = mail
+	}
 	if err != nil {
-		return bad("--size: %v", err)
+		// A file that cannot be read is not a usage error.
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return cfg, cj, th, exitError{exitRun, fmt.Sprintf("%s: %v", fileFlag(f, pe.Path), pe.Err)}
+		}
+		return bad("%v", err)
 	}
-	if fs.Changed("size") && f.dataFile != "" {
-		return bad("--size and --data exclude each other")
+	mail := cfg.Mail
+	targets, err := parseTargets(f.targets)
+	if err != nil {
+		return bad("%v", err)
 	}
-	var data []byte
-	seqAt := 0
-	if f.dataFile != "" {
-		raw, err := readContent(f.dataFile)
+	var sources []netip.Addr
+	for _, a := range f.sourceAddrs {
+		ip, err := session.ParseSourceAddr(a)
 		if err != nil {
-			return cfg, cj, th, exitError{exitRun, fmt.Sprintf("--data: %v", err)}
+			return bad("--source-addr: %v", err)
 		}
-		if data, err = session.EncodeData(nil, raw); err != nil {
-			return bad("--data %s: %v", f.dataFile, err)
-		}
-	} else {
-		data, _ = session.EncodeData(nil, generateContent(from, to, int(size)))
-		seqAt = bytes.Index(data, []byte(messageIDMarker)) + 1
+		sources = append(sources, ip)
 	}
 	var busyPoll time.Duration
 	switch f.busyPoll {
@@ -380,16 +412,13 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 	}
 
 	cfg = loadgen.Config{
+		Targets:     targets,
 		Concurrency: f.concurrency,
 		Messages:    f.messages,
 		Duration:    f.duration,
 		PerConn:     f.perConn,
-		Rcpts:       f.rcpts,
-		From:        from,
-		To:          to,
-		Data:        data,
-		DataSeqAt:   seqAt,
-		EightBit:    bytes.ContainsFunc(data, func(r rune) bool { return r >= 0x80 }),
+		Mail:        mail,
+		SourceAddrs: sources,
 		Session:     session.Options{Hostname: f.helo, Timeout: f.timeout, DataTimeout: f.dataTimeout, Pipelining: pipe},
 		Rate:        f.rate,
 		Arrival:     arrival,
@@ -401,14 +430,30 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 	if cfg.Grace == 0 {
 		cfg.Grace = time.Nanosecond // "--grace 0" means abort at once
 	}
+	sample := mail.Sample(1)
 	cj = runConfigJSON{
 		Concurrency: f.concurrency, Messages: f.messages, DurationS: f.duration.Seconds(), PerConn: f.perConn,
-		Rcpts: f.rcpts, SizeBytes: size, DataFile: f.dataFile, From: f.from, To: f.to, Pipelining: pipe.String(),
+		Rcpts: mail.Rcpts().Min, DataFile: f.dataFile, MessageFile: f.message, Corpus: f.corpus,
+		CorpusSize: mail.Corpus(), From: f.from, To: f.to, ToFile: f.toFile, Domains: f.domains,
+		Seed: spec.Seed, SourceAddrs: f.sourceAddrs, Pipelining: pipe.String(),
 		TimeoutS: f.timeout.Seconds(), DataTimeoutS: f.dataTimeout.Seconds(), Rate: f.rate, WarmupS: f.warmup.Seconds(), RampS: f.ramp.Seconds(),
-		ContentBytes: len(data),
+		ContentBytes: len(sample),
 	}
-	if f.dataFile != "" {
-		cj.SizeBytes = 0
+	if r := mail.Rcpts(); r.Max != r.Min {
+		cj.RcptsMax = r.Max
+	}
+	if sz := mail.Sizes(); len(sz.Entries) > 0 {
+		cj.Size = sz.String()
+		cj.SizeBytes, _ = sz.Fixed()
+	}
+	if f.corpus != "" {
+		cj.CorpusOrder = f.corpusOrder
+	}
+	if f.toFile != "" {
+		cj.To = ""
+	}
+	for _, t := range targets {
+		cj.Targets = append(cj.Targets, t.Addr+"="+strconv.Itoa(t.Weight))
 	}
 	if f.rate > 0 {
 		cj.Arrival = f.arrival
@@ -423,44 +468,90 @@ func checkHelo(s string) error {
 	return nil
 }
 
+// messageSpec turns the message flags into a message.Spec; the message
+// package checks it and reads the files it names.
+func (f *runFlags) messageSpec(fs *pflag.FlagSet) (message.Spec, error) {
+	spec := message.Spec{From: f.from, ToFile: f.toFile, Domains: f.domains, Template: f.message,
+		Corpus: f.corpus, Hostname: f.helo, Seed: f.seed}
+	if fs.Changed("to") || f.toFile == "" {
+		spec.To = f.to
+	}
+	if !fs.Changed("seed") {
+		// 53 bits, so JSON readers that hold numbers as doubles (jq,
+		// JavaScript) read the seed back exactly.
+		spec.Seed = rand.Uint64() >> 11
+	}
+	var err error
+	if spec.Rcpts, err = message.ParseRange(f.rcpts); err != nil {
+		return spec, fmt.Errorf("--rcpts %v", err)
+	}
+	if fs.Changed("size") {
+		if spec.Sizes, err = message.ParseSizes(f.size); err != nil {
+			return spec, fmt.Errorf("--size: %v", err)
+		}
+	}
+	if spec.CorpusOrder, err = message.ParseOrder(f.corpusOrder); err != nil {
+		return spec, fmt.Errorf("--corpus-order: %v", err)
+	}
+	if fs.Changed("corpus-order") && f.corpus == "" {
+		return spec, fmt.Errorf("--corpus-order needs --corpus")
+	}
+	if f.dataFile != "" {
+		raw, err := readContent(f.dataFile)
+		if err != nil {
+			var pe *os.PathError
+			if !errors.As(err, &pe) {
+				pe = &os.PathError{Op: "read", Path: f.dataFile, Err: err}
+			}
+			return spec, pe
+		}
+		spec.Data, spec.DataName = raw, f.dataFile
+		if spec.Data == nil {
+			spec.Data = []byte{}
+		}
+	}
+	return spec, nil
+}
+
+// fileFlag names the flag that gave a file name, for errors.
+func fileFlag(f *runFlags, name string) string {
+	switch {
+	case name == f.dataFile:
+		return "--data " + name
+	case name == f.message:
+		return "--message " + name
+	case name == f.toFile:
+		return "--to-file " + name
+	}
+	return "--corpus " + name
+}
+
+// parseTargets reads --target HOST[:PORT][=WEIGHT] values.
+func parseTargets(vals []string) ([]loadgen.Target, error) {
+	var out []loadgen.Target
+	for _, v := range vals {
+		addr, weight := v, 1
+		if i := strings.LastIndexByte(v, '='); i >= 0 {
+			w, err := strconv.Atoi(v[i+1:])
+			if err != nil || w < 1 || w > loadgen.MaxWeight {
+				return nil, fmt.Errorf("--target %q: weight %q: want a whole number from 1 to %d", v, v[i+1:], loadgen.MaxWeight)
+			}
+			addr, weight = v[:i], w
+		}
+		a, err := session.ParseTarget(addr)
+		if err != nil {
+			return nil, fmt.Errorf("--target: %v", err)
+		}
+		out = append(out, loadgen.Target{Addr: a, Weight: weight})
+	}
+	return out, nil
+}
+
 func readContent(name string) ([]byte, error) {
 	if name == "-" {
 		return io.ReadAll(os.Stdin)
 	}
 	return os.ReadFile(name)
-}
-
-// messageIDMarker is the generated Message-ID's tail: the zeros are where
-// each message's number goes.
-var messageIDMarker = "." + strings.Repeat("0", session.SeqDigits) + "@smtpbench.localhost"
-
-// generateContent builds the message every generated run sends: a few
-// headers and a body of exactly size bytes in lines of at most 78 octets.
-// It is the same for every message, so it is encoded once for the run.
-func generateContent(from, to *session.Template, size int) []byte {
-	var b strings.Builder
-	fmt.Fprintf(&b, "From: <%s>\r\nTo: <%s>\r\nSubject: smtpbench test message\r\n", from.Address(1, 1), to.Address(1, 1))
-	// The Message-ID ends in SeqDigits zeros that each message's number
-	// replaces on the wire (see messageIDMarker), so no two are alike.
-	fmt.Fprintf(&b, "Date: %s\r\nMessage-ID: <smtpbench.%d.%s>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n",
-		time.Now().UTC().Format(time.RFC1123Z), time.Now().UnixNano(), messageIDMarker[1:])
-	const line = "The quick brown fox jumps over the lazy dog; smtpbench fills bodies with it.\r\n"
-	full, rest := size/len(line), size%len(line)
-	if rest == 1 && full > 0 {
-		// One octet left over cannot be a line of its own (it needs CRLF):
-		// make the last full line one longer instead.
-		full--
-		rest += len(line)
-	}
-	b.WriteString(strings.Repeat(line, full))
-	switch {
-	case rest >= 2:
-		b.WriteString(strings.Repeat("x", rest-2) + "\r\n")
-	case rest == 1:
-		// --size 1: the content must still end with CRLF, so it is 3 octets.
-		b.WriteString("x")
-	}
-	return []byte(b.String())
 }
 
 // wantProgress shows progress by default only on a terminal, and not when

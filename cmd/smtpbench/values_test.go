@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -91,33 +90,6 @@ func TestNumericFlagsOutOfRange(t *testing.T) {
 			}
 		})
 	}
-}
-
-// sizeSeeds are inputs for parseSize's fuzzer: the overflows, unit
-// edges and malformed strings. They run as ordinary tests.
-var sizeSeeds = []string{"0", "1000", "4KiB", "1GiB", "1024MiB", "1025MiB", "8589934592GiB", "17179869184GiB",
-	"9223372036854775807", "9223372036854775808", "-1", "+5", " 7 KB ", "GiB", "", "1.5MiB", "4XB", "1e3"}
-
-func FuzzParseSize(f *testing.F) {
-	for _, s := range sizeSeeds {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		n, err := parseSize(s)
-		if err != nil {
-			if n != 0 {
-				t.Errorf("parseSize(%q) = %d with error %v", s, n, err)
-			}
-			return
-		}
-		if n < 0 || n > maxContentSize {
-			t.Errorf("parseSize(%q) = %d, outside 0 to %d", s, n, maxContentSize)
-		}
-		// Plain digits mean bytes, exactly.
-		if v, perr := strconv.ParseInt(strings.TrimSpace(s), 10, 64); perr == nil && v != n {
-			t.Errorf("parseSize(%q) = %d, want %d", s, n, v)
-		}
-	})
 }
 
 func FuzzParseDurationPositive(f *testing.F) {

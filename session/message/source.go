@@ -1,0 +1,254 @@
+package message
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/smtpbench/smtpbench/session"
+)
+
+// splitHeader cuts raw content (CRLF line ends) after the empty line that
+// ends its header section (RFC 5322 2.1). ok is false when there is none.
+func splitHeader(raw []byte) (header, rest []byte, ok bool) {
+	if bytes.HasPrefix(raw, []byte("\r\n")) {
+		return nil, raw, true
+	}
+	i := bytes.Index(raw, []byte("\r\n\r\n"))
+	if i < 0 {
+		return raw, nil, false
+	}
+	return raw[:i+2], raw[i+2:], true
+}
+
+// findField finds the header field name (case-insensitive) in a header
+// section, folded continuation lines included: [start, end) of its lines.
+func findField(header []byte, name string) (start, end int, ok bool) {
+	for off := 0; off < len(header); {
+		eol := bytes.IndexByte(header[off:], '\n')
+		next := len(header)
+		if eol >= 0 {
+			next = off + eol + 1
+		}
+		line := header[off:next]
+		if len(line) > len(name) && line[len(name)] == ':' && strings.EqualFold(string(line[:len(name)]), name) {
+			end = next
+			for end < len(header) && (header[end] == ' ' || header[end] == '\t') {
+				if e := bytes.IndexByte(header[end:], '\n'); e >= 0 {
+					end += e + 1
+				} else {
+					end = len(header)
+				}
+			}
+			return off, end, true
+		}
+		off = next
+	}
+	return 0, 0, false
+}
+
+// messageIDLine is the Message-ID field this package gives every message
+// that does not carry its own varying one: the run's token and {n}, so no
+// two messages of a run share one and servers that drop duplicates count
+// every message.
+func (s *Set) messageIDLine() string {
+	return "Message-ID: <smtpbench." + s.runToken + ".{n}@" + s.hostname + ">\r\n"
+}
+
+// withMessageID returns the header section with its Message-ID replaced
+// by ours (or ours added at its end), as three pieces: text before, our
+// field, text after.
+func withMessageID(header []byte) (before, after []byte) {
+	if start, end, ok := findField(header, "Message-ID"); ok {
+		return header[:start], header[end:]
+	}
+	return header, nil
+}
+
+// loadTemplate prepares an .eml template: placeholders are filled in its
+// header section; the body is sent as it is.
+func (s *Set) loadTemplate(name string) (*content, error) {
+	file, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	if len(bytes.TrimSpace(file)) == 0 {
+		return nil, fmt.Errorf("--message %s: empty file", name)
+	}
+	raw, err := session.EncodeRaw(nil, file)
+	if err != nil {
+		return nil, fmt.Errorf("--message %s: %v", name, err)
+	}
+	header, rest, _ := splitHeader(raw)
+	where := "--message " + name
+	if err := checkTemplateLines(string(header), where); err != nil {
+		return nil, err
+	}
+	if start, end, ok := findField(header, "Message-ID"); ok {
+		// A Message-ID that is the same for every message would make
+		// servers that drop duplicates keep one: ours replaces it.
+		t, _ := session.ParseContentTemplate(string(header[start:end]))
+		if !t.Varies() {
+			header = bytes.Join([][]byte{header[:start], []byte(s.messageIDLine()), header[end:]}, nil)
+		}
+	} else {
+		header = append(header[:len(header):len(header)], s.messageIDLine()...)
+	}
+	b := newBuilder(name)
+	if err := b.template(string(header), where); err != nil {
+		return nil, err
+	}
+	b.literal(rest)
+	return b.done(), nil
+}
+
+// realMessage prepares one message of a corpus: sent as it is, but for a
+// Message-ID of our own.
+func (s *Set) realMessage(file []byte, where string) (*content, error) {
+	if len(bytes.TrimSpace(file)) == 0 {
+		return nil, fmt.Errorf("%s: empty message", where)
+	}
+	raw, err := session.EncodeRaw(nil, file)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", where, err)
+	}
+	header, rest, _ := splitHeader(raw)
+	before, after := withMessageID(header)
+	b := newBuilder(where)
+	b.literal(before)
+	if err := b.template(s.messageIDLine(), where); err != nil {
+		return nil, err
+	}
+	b.literal(after)
+	b.literal(rest)
+	return b.done(), nil
+}
+
+// loadCorpus reads a directory (every file in it and below, one message
+// each, in name order, hidden files skipped) or an mbox file.
+func (s *Set) loadCorpus(name string) ([]*content, error) {
+	fi, err := os.Stat(name)
+	if err != nil {
+		return nil, err
+	}
+	var out []*content
+	if !fi.IsDir() {
+		file, err := os.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		msgs, err := splitMbox(file)
+		if err != nil {
+			return nil, fmt.Errorf("--corpus %s: %v", name, err)
+		}
+		for i, m := range msgs {
+			c, err := s.realMessage(m.text, fmt.Sprintf("--corpus %s, message %d (line %d)", name, i+1, m.line))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, c)
+		}
+		return out, nil
+	}
+	var files []string
+	err = filepath.WalkDir(name, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if path != name && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.Type().IsRegular() {
+			files = append(files, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(files)
+	for _, f := range files {
+		file, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		c, err := s.realMessage(file, "--corpus "+f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("--corpus %s: no messages in it", name)
+	}
+	return out, nil
+}
+
+type mboxMessage struct {
+	text []byte
+	line int // where its From_ line is, from 1
+}
+
+// splitMbox splits an mbox (RFC 4155): each message starts with a "From "
+// line at the start of the file or after an empty line, and ends with an
+// empty line that belongs to the format. Lines that mboxrd escaped as
+// ">From " (">>From ", …) lose one '>'. A message that ends before its
+// header section does, or a file that ends inside a line, is truncated and
+// refused: replaying half a message would measure something else.
+func splitMbox(file []byte) ([]mboxMessage, error) {
+	if !bytes.HasPrefix(file, []byte("From ")) {
+		return nil, fmt.Errorf("not an mbox: it does not start with a \"From \" line")
+	}
+	if file[len(file)-1] != '\n' {
+		return nil, fmt.Errorf("the file ends inside a line: truncated?")
+	}
+	var msgs []mboxMessage
+	var cur *mboxMessage
+	blank := true
+	line := 0
+	for rest := file; len(rest) > 0; {
+		i := bytes.IndexByte(rest, '\n')
+		l := rest[:i+1]
+		rest = rest[i+1:]
+		line++
+		if blank && bytes.HasPrefix(l, []byte("From ")) {
+			msgs = append(msgs, mboxMessage{line: line})
+			cur = &msgs[len(msgs)-1]
+			blank = false
+			continue
+		}
+		blank = len(bytes.TrimRight(l, "\r\n")) == 0
+		if t := bytes.TrimLeft(l, ">"); len(t) < len(l) && bytes.HasPrefix(t, []byte("From ")) {
+			l = l[1:]
+		}
+		cur.text = append(cur.text, l...)
+	}
+	for i := range msgs {
+		m := &msgs[i]
+		if len(bytes.TrimSpace(m.text)) == 0 {
+			return nil, fmt.Errorf("message %d (line %d) is empty", i+1, m.line)
+		}
+		norm, _ := session.EncodeRaw(nil, m.text)
+		if _, _, ok := splitHeader(norm); !ok {
+			return nil, fmt.Errorf("message %d (line %d) ends inside its header section: truncated?", i+1, m.line)
+		}
+		// Every message ends with an empty line that is the format's, not
+		// the message's (RFC 4155); one without it was cut short.
+		switch {
+		case bytes.HasSuffix(m.text, []byte("\r\n\r\n")):
+			m.text = m.text[:len(m.text)-2]
+		case bytes.HasSuffix(m.text, []byte("\n\n")):
+			m.text = m.text[:len(m.text)-1]
+		default:
+			return nil, fmt.Errorf("message %d (line %d) does not end with an empty line: truncated?", i+1, m.line)
+		}
+	}
+	return msgs, nil
+}

@@ -1,0 +1,343 @@
+// Package message decides what each message of a run looks like: its
+// envelope (sender, how many recipients and which), its size and its
+// content (generated, from an .eml template, from a corpus of real
+// messages, or one fixed file), all reproducible from one seed. A Spec says
+// what the user asked for; Prepare checks it, reads the files and encodes
+// everything that does not vary once; Set.Fill then makes message n
+// without allocating.
+package message
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/smtpbench/smtpbench/session"
+)
+
+// Defaults for a Spec's zero fields, shown by the CLI as flag defaults.
+const (
+	DefaultFrom = "bench{n}@example.com"
+	DefaultTo   = "user{n}.{r}@example.net"
+	DefaultSize = 1000
+	// MaxRcpts keeps a pipelined group's replies well inside the socket
+	// buffers, so writing a group can never deadlock against unread replies
+	// (RFC 2920 3.1 advice on group size).
+	MaxRcpts = 1000
+)
+
+// Order is how a corpus is replayed.
+type Order uint8
+
+const (
+	OrderRoundRobin Order = iota // message n is the corpus's ((n−1) mod size)th
+	OrderRandom                  // each message drawn from the seed
+)
+
+// ParseOrder reads round-robin or random.
+func ParseOrder(s string) (Order, error) {
+	switch s {
+	case "round-robin":
+		return OrderRoundRobin, nil
+	case "random":
+		return OrderRandom, nil
+	}
+	return 0, fmt.Errorf("corpus order %q: want round-robin or random", s)
+}
+
+func (o Order) String() string { return [...]string{"round-robin", "random"}[o] }
+
+// Spec is what to send, as the user asked for it; zero fields mean the
+// defaults. At most one of Template, Corpus and Data may be set; without
+// any, messages are generated with bodies of Sizes.
+type Spec struct {
+	From string // sender template; DefaultFrom if empty
+	To   string // recipient template; DefaultTo if empty
+	// ToFile names a file of recipient addresses, one a line, taken in
+	// turn instead of To.
+	ToFile string
+	// Domains, when above 1, spreads the recipients of To over that many
+	// domains: user@d1.example.net … user@dN.example.net.
+	Domains int
+	Rcpts   Range // recipients per message; 1 if zero
+	Sizes   Sizes // generated bodies; DefaultSize if empty
+
+	Template    string // an .eml file with placeholders in its header section
+	Corpus      string // a directory of messages, or an mbox file
+	CorpusOrder Order
+	Data        []byte // content sent as it is, the same for every message
+	DataName    string // where Data came from, for errors
+
+	Seed     uint64 // every random choice derives from it
+	Hostname string // right-hand side of generated Message-IDs; session.DefaultHostname if empty
+}
+
+// Set is a prepared Spec: everything that does not vary encoded once. It
+// is read-only after Prepare, so every worker shares it.
+type Set struct {
+	spec     Spec
+	from, to *session.Template
+	rcpts    Range
+	sizes    Sizes
+	weights  []float64 // cumulative, ending at 1
+	contents []*content
+	gen      bool // contents[0] has a generated body
+	runToken string
+	hostname string
+}
+
+// Prepare checks spec and reads and encodes what it names. Errors say which
+// setting is wrong and why; one that wraps an *fs.PathError means a file
+// could not be read.
+func Prepare(spec Spec) (*Set, error) {
+	s := &Set{spec: spec, rcpts: spec.Rcpts, sizes: spec.Sizes, hostname: spec.Hostname}
+	if s.hostname == "" {
+		s.hostname = session.DefaultHostname
+	}
+	if strings.ContainsAny(s.hostname, "{}<> \r\n") {
+		return nil, fmt.Errorf("hostname %q: want a domain", s.hostname)
+	}
+	// The token tells runs apart in Message-IDs; a function of the seed,
+	// so a repeated run sends the same bytes.
+	st := spec.Seed
+	s.runToken = strconv.FormatUint(splitmix(&st)>>32, 16)
+
+	if s.rcpts == (Range{}) {
+		s.rcpts = Range{1, 1}
+	}
+	if s.rcpts.Min < 1 || s.rcpts.Max > MaxRcpts || s.rcpts.Min > s.rcpts.Max {
+		return nil, fmt.Errorf("--rcpts %s: want N or MIN-MAX from 1 to %d", s.rcpts, MaxRcpts)
+	}
+	from := cmp(spec.From, DefaultFrom)
+	var err error
+	if s.from, err = session.ParseTemplate(from); err != nil {
+		return nil, fmt.Errorf("--from: %v", err)
+	}
+	if err := s.recipients(); err != nil {
+		return nil, err
+	}
+
+	sources := 0
+	for _, set := range []bool{spec.Template != "", spec.Corpus != "", spec.Data != nil} {
+		if set {
+			sources++
+		}
+	}
+	if sources > 1 {
+		return nil, fmt.Errorf("--message, --corpus and --data exclude each other")
+	}
+	if sources == 1 && len(spec.Sizes.Entries) > 0 {
+		return nil, fmt.Errorf("--size applies to generated messages only, not to --message, --corpus or --data")
+	}
+	switch {
+	case spec.Template != "":
+		c, err := s.loadTemplate(spec.Template)
+		if err != nil {
+			return nil, err
+		}
+		s.contents = []*content{c}
+	case spec.Corpus != "":
+		if s.contents, err = s.loadCorpus(spec.Corpus); err != nil {
+			return nil, err
+		}
+	case spec.Data != nil:
+		raw, err := session.EncodeRaw(nil, spec.Data)
+		if err != nil {
+			return nil, fmt.Errorf("--data %s: %v", spec.DataName, err)
+		}
+		b := newBuilder(spec.DataName)
+		b.literal(raw)
+		s.contents = []*content{b.done()}
+	default:
+		if len(s.sizes.Entries) == 0 {
+			s.sizes = FixedSize(DefaultSize)
+		}
+		if err := s.generated(); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func cmp(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// recipients sets up To: a template, a list from a file, or a template
+// spread over domains.
+func (s *Set) recipients() error {
+	spec := &s.spec
+	per := s.rcpts.mean()
+	if spec.Domains < 0 {
+		return fmt.Errorf("--domains %d: must not be negative", spec.Domains)
+	}
+	if spec.ToFile != "" {
+		if spec.To != "" {
+			return fmt.Errorf("--to and --to-file exclude each other")
+		}
+		if spec.Domains > 0 {
+			return fmt.Errorf("--domains applies to --to; the addresses of --to-file keep their own domains")
+		}
+		lines, err := readLines(spec.ToFile)
+		if err != nil {
+			return err
+		}
+		if len(lines) < s.rcpts.Max {
+			return fmt.Errorf("--to-file %s: %d addresses, but a message may have %d recipients, which must differ", spec.ToFile, len(lines), s.rcpts.Max)
+		}
+		if s.to, err = session.AddressList(lines, per); err != nil {
+			return fmt.Errorf("--to-file %s: %v", spec.ToFile, err)
+		}
+		return nil
+	}
+	var err error
+	if s.to, err = session.ParseTemplate(cmp(spec.To, DefaultTo)); err != nil {
+		return fmt.Errorf("--to: %v", err)
+	}
+	if spec.Domains > 1 {
+		if s.to, err = s.to.SpreadDomains(spec.Domains, per); err != nil {
+			return fmt.Errorf("--domains: %v", err)
+		}
+	}
+	return nil
+}
+
+// readLines reads one address a line, skipping empty lines and lines
+// starting with '#'.
+func readLines(name string) ([]string, error) {
+	f, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	var lines []string
+	sc := bufio.NewScanner(bytes.NewReader(f))
+	for sc.Scan() {
+		l := strings.TrimSpace(sc.Text())
+		if l == "" || l[0] == '#' {
+			continue
+		}
+		l = strings.TrimSuffix(strings.TrimPrefix(l, "<"), ">")
+		lines = append(lines, l)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("--to-file %s: %v", name, err)
+	}
+	if len(lines) == 0 {
+		return nil, fmt.Errorf("--to-file %s: no addresses in it", name)
+	}
+	return lines, nil
+}
+
+// generated prepares the generated message: a few headers and a body of
+// the size drawn for each message.
+func (s *Set) generated() error {
+	var sum float64
+	for _, e := range s.sizes.Entries {
+		sum += e.Weight
+	}
+	acc := 0.0
+	for _, e := range s.sizes.Entries {
+		acc += e.Weight
+		s.weights = append(s.weights, acc/sum)
+	}
+	s.weights[len(s.weights)-1] = 1
+	header := "From: <{from}>\r\nTo: <{to}>\r\nSubject: smtpbench test message\r\nDate: {date}\r\n" +
+		s.messageIDLine() + "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+	b := newBuilder("generated")
+	if err := b.template(header, "generated headers"); err != nil {
+		return err
+	}
+	b.generatedBody(newBodyGen())
+	s.contents = []*content{b.done()}
+	s.gen = true
+	return nil
+}
+
+// Fill makes message seq (from 1) in m: envelope, content and size, all
+// drawn from the run's seed and seq alone, so the message is the same
+// whichever worker builds it and whenever. It sets everything but Worker
+// and Conn, and returns which entry of the size mix it drew (0 when
+// messages are not generated). It allocates nothing.
+func (s *Set) Fill(m *session.Message, seq uint64) int {
+	st := s.spec.Seed ^ seq*0xd1b54a32d192ed03
+	m.Seq, m.From, m.To = seq, s.from, s.to
+	m.Rcpts = s.rcpts.Min + int(splitmix(&st)%uint64(s.rcpts.Max-s.rcpts.Min+1))
+	pick := splitmix(&st)
+	size := splitmix(&st)
+	m.Rand = splitmix(&st)
+	variant := 0
+	c := s.contents[0]
+	switch {
+	case s.gen:
+		u := float64(pick>>11) / (1 << 53)
+		for variant < len(s.weights)-1 && u >= s.weights[variant] {
+			variant++
+		}
+		e := s.sizes.Entries[variant]
+		m.BodySize = int(e.Min + int64(size%uint64(e.Max-e.Min+1)))
+	case len(s.contents) > 1:
+		k := (seq - min(seq, 1)) % uint64(len(s.contents))
+		if s.spec.CorpusOrder == OrderRandom {
+			k = pick % uint64(len(s.contents))
+		}
+		c = s.contents[k]
+		m.BodySize = 0
+	default:
+		m.BodySize = 0
+	}
+	m.Content, m.EightBit, m.Data = c, c.eightBit, nil
+	return variant
+}
+
+// Variants are the entries of the size mix, for counting what was sent:
+// Fill's return value indexes it. Empty when messages are not generated.
+func (s *Set) Variants() []SizeEntry {
+	if !s.gen {
+		return nil
+	}
+	return s.sizes.Entries
+}
+
+// Corpus is how many messages the corpus holds (0 without one).
+func (s *Set) Corpus() int {
+	if s.spec.Corpus == "" {
+		return 0
+	}
+	return len(s.contents)
+}
+
+// Rcpts is the recipient count range.
+func (s *Set) Rcpts() Range { return s.rcpts }
+
+// Sizes is the generated body size mix (empty when not generated).
+func (s *Set) Sizes() Sizes {
+	if !s.gen {
+		return Sizes{}
+	}
+	return s.sizes
+}
+
+// Sample returns message seq's content in DATA form, for showing and
+// checking what a run sends.
+func (s *Set) Sample(seq uint64) []byte {
+	var m session.Message
+	s.Fill(&m, seq)
+	m.Worker, m.Conn = 1, 1
+	return m.Content.AppendData(nil, &m)
+}
+
+// splitmix advances a SplitMix64 generator: cheap, and each message's
+// draws depend on the seed and the message number only.
+func splitmix(s *uint64) uint64 {
+	*s += 0x9e3779b97f4a7c15
+	z := *s
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
+}

@@ -62,6 +62,11 @@ type JSONReport struct {
 	Warnings []string `json:"warnings"`
 	// Generator is what the run cost smtpbench itself.
 	Generator *GeneratorJSON `json:"generator,omitempty"`
+	// Sizes is the size mix of generated messages as sent; absent for
+	// other content.
+	Sizes []JSONSize `json:"sizes,omitempty"`
+	// Targets splits the totals by target; absent with one target.
+	Targets []JSONTarget `json:"targets,omitempty"`
 }
 
 // GeneratorJSON tells whether smtpbench itself may have limited the figures.
@@ -81,6 +86,32 @@ type GeneratorJSON struct {
 	SchedDelayMaxMS float64 `json:"sched_delay_max_ms"`
 	// Shards is how many recorders the sessions shared.
 	Shards int `json:"shards"`
+}
+
+// JSONSize is one entry of the size mix (--size).
+type JSONSize struct {
+	// Size is the body size in bytes, or a range MIN-MAX drawn uniformly.
+	Size string `json:"size"`
+	// WeightPct is the share asked for, in percent.
+	WeightPct float64 `json:"weight_pct"`
+	// Messages were sent with a body of this entry (attempted, whatever
+	// the outcome).
+	Messages int64 `json:"messages"`
+	// SharePct is Messages over all messages sent, in percent.
+	SharePct float64 `json:"share_pct"`
+}
+
+// JSONTarget is one target's share of the totals, counted the same way.
+type JSONTarget struct {
+	Target            string `json:"target"`
+	Weight            int    `json:"weight"`
+	MessagesAttempted int64  `json:"messages_attempted"`
+	MessagesOK        int64  `json:"messages_ok"`
+	MessagesRejected  int64  `json:"messages_rejected"`
+	MessagesFailed    int64  `json:"messages_failed"`
+	Connections       int64  `json:"connections"`
+	ConnectAttempts   int64  `json:"connect_attempts"`
+	BytesSent         int64  `json:"bytes_sent"`
 }
 
 // Totals are the run's counters. The invariant
@@ -290,6 +321,24 @@ func buildJSON(res *Result, withHDR bool) *JSONReport {
 			}
 			j.Replies[p.String()][strconv.Itoa(code)] = n
 		}
+	}
+	var sent int64
+	var weights float64
+	for _, sc := range res.Sizes {
+		sent += sc.Messages
+		weights += sc.Weight
+	}
+	for _, sc := range res.Sizes {
+		js := JSONSize{Size: sc.Label, WeightPct: 100 * sc.Weight / weights, Messages: sc.Messages}
+		if sent > 0 {
+			js.SharePct = 100 * float64(sc.Messages) / float64(sent)
+		}
+		j.Sizes = append(j.Sizes, js)
+	}
+	for _, t := range res.Targets {
+		j.Targets = append(j.Targets, JSONTarget{Target: t.Addr, Weight: t.Weight, MessagesAttempted: t.Attempted,
+			MessagesOK: t.OK, MessagesRejected: t.Rejected, MessagesFailed: t.Failed, Connections: t.Connections,
+			ConnectAttempts: t.ConnectAttempts, BytesSent: t.BytesSent})
 	}
 	for _, iv := range res.Intervals {
 		// The last second is usually cut short by the end of the run; its

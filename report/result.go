@@ -41,6 +41,9 @@ type Result struct {
 	FirstError string
 	// Targets are the per-target shares when a run has several targets.
 	Targets []TargetTotals
+	// Seed, when set, is the seed of the run's random choices, printed so
+	// a run can be repeated.
+	Seed *uint64
 	// Sizes counts messages sent per entry of the size mix of generated
 	// messages (--size); empty for other content.
 	Sizes []SizeCount

@@ -65,6 +65,26 @@ func WriteTable(w io.Writer, res *Result) error {
 	if j.Warmup != nil {
 		fmt.Fprintf(b, "warm-up     %d ok, %d rejected, %d failed (not in the figures above)\n", j.Warmup.MessagesOK, j.Warmup.MessagesRejected, j.Warmup.MessagesFailed)
 	}
+	if len(j.Sizes) > 1 || len(j.Sizes) == 1 && strings.Contains(j.Sizes[0].Size, "-") {
+		parts := make([]string, len(j.Sizes))
+		for i, sz := range j.Sizes {
+			parts[i] = fmt.Sprintf("%s B x%d (%.1f%%, asked %.0f%%)", sz.Size, sz.Messages, sz.SharePct, sz.WeightPct)
+		}
+		fmt.Fprintf(b, "sizes       %s\n", strings.Join(parts, ", "))
+	}
+	if res.Seed != nil {
+		fmt.Fprintf(b, "seed        %d\n", *res.Seed)
+	}
+	if len(j.Targets) > 0 {
+		b.WriteString("\ntargets\n")
+		tw = tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "  target\tweight\tattempted\tok\trejected\tfailed\tconnections\tbytes\t")
+		for _, t := range j.Targets {
+			fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", t.Target, t.Weight, t.MessagesAttempted,
+				t.MessagesOK, t.MessagesRejected, t.MessagesFailed, t.Connections, t.BytesSent)
+		}
+		tw.Flush()
+	}
 
 	b.WriteString("\nreplies")
 	if len(j.Replies) == 0 {

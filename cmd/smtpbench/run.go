@@ -40,6 +40,8 @@ Examples:
   smtpbench run -c 50 -d 30s --pipelining off -o json --out result.json 127.0.0.1:2525
   smtpbench run --rate 500 -c 20 -d 10s --max-p99 message=50ms 127.0.0.1:2525
   smtpbench run -n 1 --trace 1 --from test@example.com --to recipient@example.com 127.0.0.1:1025
+  smtpbench run -c 10 -n 2000 --size 1KiB:60,10KiB:30,1MiB:10 --rcpts 1-5 --seed 42 127.0.0.1:2525
+  smtpbench run -d 60s --corpus archive.mbox --to-file rcpts.txt 127.0.0.1:2525 --target 127.0.0.1:2526=3
 
 Flags:
 `
@@ -190,6 +192,9 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		if cfg.Target, err = session.ParseTarget(fs.Arg(0)); err != nil {
 			return usagef("%v", err)
 		}
+		if len(cj.Targets) > 0 {
+			cj.Targets = append([]string{cfg.Target + "=1"}, cj.Targets...)
+		}
 	} else if len(cfg.Targets) == 0 {
 		// The sink lives until the run returns, not until its context is
 		// cancelled: a first signal stops new messages, and the ones in
@@ -258,6 +263,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		return usagef("%v", err)
 	}
 	res.Config = cj
+	res.Seed = &cj.Seed
 
 	if f.output == "json" {
 		err = report.WriteJSON(stdout, res)

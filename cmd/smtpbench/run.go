@@ -488,8 +488,8 @@ func (f *runFlags) messageSpec(fs *pflag.FlagSet) (message.Spec, error) {
 		spec.Seed = rand.Uint64() >> 11
 	}
 	var err error
-	if spec.Rcpts, err = message.ParseRange(f.rcpts); err != nil {
-		return spec, fmt.Errorf("--rcpts %v", err)
+	if spec.Rcpts, err = message.ParseRange(f.rcpts); err != nil || spec.Rcpts.Min < 1 || spec.Rcpts.Max > message.MaxRcpts {
+		return spec, fmt.Errorf("--rcpts %q: want N or MIN-MAX from 1 to %d", f.rcpts, message.MaxRcpts)
 	}
 	if fs.Changed("size") {
 		if spec.Sizes, err = message.ParseSizes(f.size); err != nil {

@@ -85,6 +85,14 @@ func (w *worker) slot(m *session.Message) int {
 	return 0
 }
 
+// ObserveTLS implements session.TLSObserver. Handshakes are counted for
+// the whole run, warm-up included, as connections are.
+func (w *worker) ObserveTLS(i session.TLSInfo) {
+	w.sh.mu.Lock()
+	w.sh.rec.ObserveTLS(i)
+	w.sh.mu.Unlock()
+}
+
 // idleCheck is how long a session may sit unused before it is checked for
 // a close or 421 that the server sent meanwhile.
 const idleCheck = 100 * time.Millisecond
@@ -282,6 +290,7 @@ func (w *worker) connect() *session.Error {
 	r := w.r
 	opts := r.cfg.Session
 	opts.Observer = w
+	opts.Worker = w.id + 1
 	n := r.sessionNo.Add(1)
 	if n <= int64(r.cfg.TraceSessions) {
 		opts.Trace, opts.TraceID = r.trace, n

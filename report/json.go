@@ -56,6 +56,9 @@ type JSONReport struct {
 	Replies map[string]map[string]int64 `json:"replies"`
 	// Errors lists failures by phase, class and reply code.
 	Errors []ErrorCount `json:"errors"`
+	// TLS counts handshakes and what they agreed on; absent when no
+	// handshake completed.
+	TLS *TLSReport `json:"tls,omitempty"`
 	// Intervals is the per-second timeline.
 	Intervals []JSONInterval `json:"intervals"`
 	// Warnings say when the figures may not describe the server.
@@ -178,6 +181,8 @@ type ErrorCount struct {
 	// Text is the first explanation seen for this row, cut to one line:
 	// the server's reply text, or what happened to the connection.
 	Text string `json:"text,omitempty"`
+	// Meaning explains a TLS or AUTH failure in one line.
+	Meaning string `json:"meaning,omitempty"`
 }
 
 // JSONInterval is one second of the timeline.
@@ -265,7 +270,8 @@ func errorCounts(r *Recorder) []ErrorCount {
 	out := make([]ErrorCount, 0, len(keys))
 	for _, k := range keys {
 		out = append(out, ErrorCount{Phase: k.Phase.String(), Class: k.Class.String(), Code: k.Code, Count: r.Errors[k],
-			Text: r.ErrorText[k], Hint: classHints[k.Class]})
+			Text: r.ErrorText[k], Hint: classHints[k.Class],
+			Meaning: errorMeaning(k)})
 	}
 	return out
 }
@@ -294,6 +300,7 @@ func buildJSON(res *Result, withHDR bool) *JSONReport {
 		Errors:         errorCounts(res.Total),
 		Intervals:      []JSONInterval{},
 		Warnings:       append([]string{}, res.Warnings...),
+		TLS:            tlsReport(&res.Total.TLS),
 	}
 	j.Totals.CPUS = res.CPU.Seconds()
 	if g := res.Generator; g != nil {

@@ -76,6 +76,7 @@ type Recorder struct {
 	ConnectAttempts                 int64
 	BytesSent                       int64
 	IdleCloses                      int64 // sessions closed by the server while idle
+	TLS                             TLSCounts
 
 	// Targets splits messages, connections and bytes by target, indexed
 	// as the run's targets; empty when there is one target.
@@ -218,4 +219,5 @@ func (r *Recorder) Merge(o *Recorder) {
 		}
 		r.Sizes[i] += n
 	}
+	r.TLS.Merge(&o.TLS)
 }

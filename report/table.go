@@ -57,6 +57,7 @@ func WriteTable(w io.Writer, res *Result) error {
 	fmt.Fprintf(b, "messages    %d ok, %d rejected, %d failed (%d attempted)\n", t.MessagesOK, t.MessagesRejected, t.MessagesFailed, t.MessagesAttempted)
 	fmt.Fprintf(b, "recipients  %d accepted, %d rejected\n", t.RecipientsAccepted, t.RecipientsRejected)
 	fmt.Fprintf(b, "connections %d (%d attempts)\n", t.Connections, t.ConnectAttempts)
+	b.WriteString(tlsLine(j.TLS))
 	fmt.Fprintf(b, "throughput  %.1f messages/s, %.2f MB/s (%d bytes sent in %.2f s)\n", t.MessagesPerS, t.MBPerS, t.BytesSent, j.ElapsedS)
 	if g := j.Generator; g != nil {
 		fmt.Fprintf(b, "generator   CPU %.0f%% of %d cores (%.2f s), scheduling delay p50 %s p99 %s max %s ms\n",
@@ -130,6 +131,7 @@ func WriteTable(w io.Writer, res *Result) error {
 				fmt.Fprintf(b, "  hint (%s): %s\n", e.Class, e.Hint)
 			}
 		}
+		writeMeanings(b, j.Errors)
 	}
 	for _, warn := range j.Warnings {
 		fmt.Fprintf(b, "\nWARNING: %s\n", warn)

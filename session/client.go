@@ -81,6 +81,9 @@ type Options struct {
 	// long before sleeping in the poller; worth it only while sessions are
 	// fewer than CPUs (see busyPollConn). Zero or negative: off.
 	BusyPoll time.Duration
+	TLS      TLSOptions   // see tls.go
+	Auth     *AuthOptions // nil: no AUTH; see auth.go
+	Worker   int          // the load worker running this session, from 1: {w} in Auth.User
 }
 
 func (o *Options) normalize() {
@@ -114,6 +117,7 @@ type Result struct {
 type Client struct {
 	conn net.Conn
 	raw  syscall.RawConn // the socket under conn, for peeking; nil for pipes
+	tls  *tlsLayer       // nil unless TLS may be used
 	rr   *ReplyReader
 	opts Options
 	caps Capabilities
@@ -168,6 +172,7 @@ func Dial(ctx context.Context, addr string, opts Options) (*Client, error) {
 		return nil, e
 	}
 	observe(opts.Observer, PhaseConnect, 0, time.Since(t0), nil)
+	opts.TLS.dialed(network, address)
 	return NewClient(conn, opts), nil
 }
 
@@ -179,10 +184,14 @@ func NewClient(conn net.Conn, opts Options) *Client {
 		raw, _ = sc.SyscallConn()
 	}
 	conn = withBusyPoll(conn, opts.BusyPoll)
+	tl := newTLSLayer(conn, opts.TLS)
+	if tl != nil {
+		conn = tl
+	}
 	if opts.Trace != nil {
 		conn = newTraceConn(conn, opts.Trace, opts.TraceID)
 	}
-	return &Client{conn: conn, raw: raw, rr: NewReplyReader(conn), opts: opts, wbuf: make([]byte, 0, 4096)}
+	return &Client{conn: conn, raw: raw, tls: tl, rr: NewReplyReader(conn), opts: opts, wbuf: make([]byte, 0, 4096)}
 }
 
 func observe(o Observer, p Phase, code int, d time.Duration, m *Message) {
@@ -224,6 +233,9 @@ func (c *Client) Hello() error {
 	if err := checkArg("EHLO name", c.opts.Hostname); err != nil {
 		return c.fail(&Error{Phase: PhaseEHLO, Class: ClassProtocol, Err: err})
 	}
+	if err := c.implicitTLS(); err != nil {
+		return err
+	}
 	t0 := time.Now()
 	c.last = t0
 	r, err := c.readReply(PhaseBanner, t0, nil)
@@ -260,6 +272,9 @@ func (c *Client) Hello() error {
 		c.caps = Capabilities{}
 	} else {
 		return c.fail(replyError(PhaseEHLO, r))
+	}
+	if err := c.secure(); err != nil {
+		return err
 	}
 	switch c.opts.Pipelining {
 	case PipeliningOn:
@@ -764,7 +779,7 @@ func (c *Client) ClosedWhileIdle() bool {
 		return c.err != nil
 	}
 	if c.rr.Buffered() == 0 {
-		waiting, closed := c.peek()
+		waiting, closed := c.idlePeek()
 		if closed {
 			c.fail(&Error{Phase: PhaseMail, Class: ClassClosed, Text: "connection closed by the server while idle"})
 			return true

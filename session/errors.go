@@ -21,11 +21,15 @@ const (
 	ClassResolve          // the target's host name did not resolve
 	ClassLocalFDs         // this host is out of file descriptors (EMFILE, ENFILE)
 	ClassLocalPorts       // this host is out of ephemeral ports (EADDRNOTAVAIL)
+
+	ClassHandshake   // the TLS handshake failed: no common version or cipher, an alert, not TLS
+	ClassCertificate // the server's certificate did not verify
+	ClassUnsupported // the server lacks what was asked for: STARTTLS, an AUTH mechanism, TLS for AUTH
 	NumClasses
 )
 
 var classNames = [NumClasses]string{"none", "refused", "timeout", "protocol", "temp_reject", "perm_reject", "closed", "aborted",
-	"resolve", "local_fds", "local_ports"}
+	"resolve", "local_fds", "local_ports", "handshake", "certificate", "unsupported"}
 
 func (c Class) String() string {
 	if c < NumClasses {
@@ -48,8 +52,15 @@ var (
 	ErrLocalPorts = errors.New("out of local ports")
 )
 
+// Sentinels of the TLS and AUTH classes.
+var (
+	ErrHandshake   = errors.New("TLS handshake failed")
+	ErrCertificate = errors.New("server certificate not trusted")
+	ErrUnsupported = errors.New("not offered by the server")
+)
+
 var classSentinels = [NumClasses]error{nil, ErrRefused, ErrTimeout, ErrProtocol, ErrTempReject, ErrPermReject, ErrClosed, ErrAborted,
-	ErrResolve, ErrLocalFDs, ErrLocalPorts}
+	ErrResolve, ErrLocalFDs, ErrLocalPorts, ErrHandshake, ErrCertificate, ErrUnsupported}
 
 // Error is the one error type of an SMTP session: where it happened, how to
 // count it, and what the server said.

@@ -13,6 +13,8 @@ const (
 	PhaseConnect Phase = iota // TCP connect
 	PhaseBanner               // connect done → 220 greeting
 	PhaseEHLO                 // EHLO (or HELO) → its reply
+	PhaseTLS                  // TLS handshake: connected (implicit TLS) or STARTTLS written → handshake done
+	PhaseAuth                 // AUTH written → its final reply (235 or a refusal)
 	PhaseMail                 // MAIL FROM → reply
 	PhaseRcpt                 // each RCPT TO → reply
 	PhaseData                 // DATA → 354
@@ -23,7 +25,7 @@ const (
 	NumPhases
 )
 
-var phaseNames = [NumPhases]string{"connect", "banner", "ehlo", "mail", "rcpt", "data", "body", "rset", "quit", "message"}
+var phaseNames = [NumPhases]string{"connect", "banner", "ehlo", "tls", "auth", "mail", "rcpt", "data", "body", "rset", "quit", "message"}
 
 func (p Phase) String() string {
 	if p < NumPhases {

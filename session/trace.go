@@ -33,13 +33,17 @@ func (t *TraceWriter) line(id int64, dir string, text []byte) {
 
 // traceConn logs what passes through a connection, one SMTP line at a time:
 // "C:" for what we send, "S:" for what the server sends. Content after DATA
-// is shown for a few lines and then counted; AUTH arguments are masked.
+// is shown for a few lines and then counted. AUTH's arguments and every
+// line we send while the server keeps challenging (334) show as
+// <redacted>: they carry the credentials. Above a TLS layer it shows the
+// decrypted conversation, with a "--" line for the handshake.
 type traceConn struct {
 	net.Conn
 	t        *TraceWriter
 	id       int64
 	out, in  []byte // partial lines
 	inData   bool   // the server sent 354: what we write next is message content
+	inAuth   bool   // we sent AUTH and no final reply has come: our lines are credentials
 	dataLine int
 	dataHide int64
 	peeking  bool // an idle check is reading: its timeout is no event
@@ -66,6 +70,9 @@ func (c *traceConn) Read(p []byte) (int, error) {
 		// next commands into hidden "content".
 		if bytes.HasPrefix(line, []byte("354")) {
 			c.inData = true
+		}
+		if c.inAuth && !bytes.HasPrefix(line, []byte("334")) {
+			c.inAuth = false
 		}
 		c.in = c.in[i+1:]
 	}
@@ -123,14 +130,22 @@ func (c *traceConn) logOut(line []byte, size int64) {
 		c.t.line(c.id, "C:", line)
 		return
 	}
+	if c.inAuth {
+		c.t.line(c.id, "C:", []byte(redacted))
+		return
+	}
 	if len(line) >= 5 && bytes.EqualFold(line[:5], []byte("AUTH ")) {
 		// Show the mechanism, never the credentials.
+		c.inAuth = true
 		if sp := bytes.IndexByte(line[5:], ' '); sp >= 0 {
-			line = append(append([]byte{}, line[:5+sp]...), " ****"...)
+			line = append(append([]byte{}, line[:5+sp]...), " "+redacted...)
 		}
 	}
 	c.t.line(c.id, "C:", line)
 }
+
+// note adds a line about the connection itself.
+func (c *traceConn) note(s string) { c.t.line(c.id, "--", []byte(s)) }
 
 func (c *traceConn) Close() error {
 	c.t.line(c.id, "--", []byte("connection closed"))

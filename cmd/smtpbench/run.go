@@ -83,6 +83,7 @@ type runFlags struct {
 	trace        int
 	cpuProfile   string
 	busyPoll     string
+	sec          secFlags // tlsflags.go
 }
 
 func (f *runFlags) register(fs *pflag.FlagSet) {
@@ -122,6 +123,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.trace, "trace", 0, "print the SMTP conversation of the first N sessions to stderr")
 	fs.StringVar(&f.busyPoll, "busy-poll", "auto", "spin on the socket this long before sleeping while waiting for a reply: auto (50µs when sessions are at most half the CPUs), off, or a duration")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of smtpbench itself to this file")
+	f.sec.register(fs)
 }
 
 // runConfigJSON is the "config" object of the JSON report.
@@ -155,6 +157,10 @@ type runConfigJSON struct {
 	RampS        float64  `json:"ramp_s"`
 	BuiltinSink  bool     `json:"builtin_sink"`
 	ContentBytes int      `json:"content_bytes"`
+
+	// TLS and AUTH settings (tlsflags.go); absent when unused.
+	TLS  *tlsConfigJSON  `json:"tls,omitempty"`
+	Auth *authConfigJSON `json:"auth,omitempty"`
 }
 
 func runCommand(args []string, stdout, stderr io.Writer) error {
@@ -177,6 +183,10 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	if err := checkFileLimit(f.concurrency, fs.NArg() == 0); err != nil {
 		return err
 	}
+	sec, err := f.sec.load(fs, f.concurrency, stderr)
+	if err != nil {
+		return err
+	}
 	var outFile *os.File
 	if f.outFile != "" {
 		// Open before the run so a bad path fails in a second, not after it.
@@ -189,7 +199,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if fs.NArg() == 1 {
-		if cfg.Target, err = session.ParseTarget(fs.Arg(0)); err != nil {
+		if cfg.Target, err = sec.parseTarget(fs.Arg(0)); err != nil {
 			return usagef("%v", err)
 		}
 		if len(cj.Targets) > 0 {
@@ -199,7 +209,11 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		// The sink lives until the run returns, not until its context is
 		// cancelled: a first signal stops new messages, and the ones in
 		// flight still need their server.
-		srv, err := sink.Start("127.0.0.1:0", sink.Config{})
+		scfg, err := sec.builtinSink(f.concurrency)
+		if err != nil {
+			return exitError{exitRun, fmt.Sprintf("starting the built-in sink: %v", err)}
+		}
+		srv, err := sink.Start("127.0.0.1:0", scfg)
 		if err != nil {
 			return exitError{exitRun, fmt.Sprintf("starting the built-in sink: %v", err)}
 		}
@@ -213,6 +227,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stderr, "smtpbench: no target given; benchmarking the built-in sink on %s\n", srv.Addr())
 	}
+	sec.apply(&cfg, &cj, f.targets)
 	if f.trace > 0 {
 		cfg.TraceSessions, cfg.TraceTo = f.trace, stderr
 	}
@@ -264,6 +279,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	res.Config = cj
 	res.Seed = &cj.Seed
+	res.Warnings = append(res.Warnings, sec.warnings()...)
 
 	if f.output == "json" {
 		err = report.WriteJSON(stdout, res)
@@ -291,7 +307,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		}
 		msg := fmt.Sprintf("could not establish any session with %s", strings.Join(names, " or "))
 		if res.FirstError != "" {
-			msg += ": " + res.FirstError
+			msg += ": " + res.FirstError + sec.hint(res.FirstError)
 		}
 		return exitError{exitRun, msg}
 	}

@@ -22,7 +22,8 @@ const sinkUsage = `Usage: smtpbench sink [flags]
 
 Runs the built-in SMTP server: it accepts every message, throws it away,
 and prints how many it accepted when stopped (SIGINT or SIGTERM). It
-advertises PIPELINING, SIZE, 8BITMIME and ENHANCEDSTATUSCODES.
+advertises PIPELINING, SIZE, 8BITMIME and ENHANCEDSTATUSCODES, and
+STARTTLS with a self-signed certificate made at start unless told otherwise.
 
 STEP is one of connect, ehlo, mail, rcpt, data, body, rset, quit.
 
@@ -31,6 +32,8 @@ Examples:
   smtpbench sink --delay body=5ms --reject rcpt=10:450
   smtpbench sink --stall 4s:1s      # hold every reply from 4s to 5s after start
   smtpbench sink --delay body=5ms --workers 4   # at most 4/5ms = 800 messages/s
+  smtpbench sink --cert c.pem --key k.pem --users users.txt --require-tls --require-auth
+  smtpbench sink --listen 127.0.0.1:2465 --implicit-tls
 
 Flags:
 `
@@ -43,6 +46,8 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 	stall := fs.String("stall", "", "hold every reply due in a window, as START:LENGTH after start (e.g. 4s:1s)")
 	idle := fs.Duration("idle-timeout", 0, "end a session that sends no command for this long with 421, as real servers do (0 = never)")
 	workers := fs.Int("workers", 0, "end-of-data work goes through N shared workers, each taking the body delay: at most N/delay messages per second (0 = one per session)")
+	var sec sinkSecFlags // sinktls.go
+	sec.register(fs)
 	if err := parseFlags(fs, args, sinkUsage, stdout); err != nil {
 		return err
 	}
@@ -67,15 +72,21 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 	// Every client session holds one of our descriptors: allow as many as
 	// the system lets us.
 	sysres.RaiseFileLimit()
+	secDesc, err := sec.apply(&cfg, *listen)
+	if err != nil {
+		return err
+	}
 	srv, err := sink.Listen(*listen, cfg)
 	if err != nil {
 		return exitError{exitRun, err.Error()}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	fmt.Fprintf(stderr, "smtpbench sink: listening on %s\n", srv.Addr())
+	fmt.Fprintf(stderr, "smtpbench sink: listening on %s (%s)\n", srv.Addr(), secDesc)
 	err = srv.Serve(ctx)
-	fmt.Fprintf(stdout, "smtpbench sink: %d messages accepted in %d sessions\n", srv.Accepted(), srv.Sessions())
+	full, resumed := srv.Handshakes()
+	fmt.Fprintf(stdout, "smtpbench sink: %d messages accepted in %d sessions; %d TLS handshakes (%d resumed)\n",
+		srv.Accepted(), srv.Sessions(), full+resumed, resumed)
 	if err != nil {
 		return exitError{exitRun, err.Error()}
 	}

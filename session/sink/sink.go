@@ -12,6 +12,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -85,6 +86,15 @@ type Config struct {
 	// content (dot-unstuffed, as stored by a real server). It runs on the
 	// connection's goroutine and must not keep data.
 	OnMessage func(from string, to []string, data []byte)
+	// TLS, when set, makes the server offer STARTTLS (RFC 3207), or with
+	// ImplicitTLS speak TLS from the first byte (RFC 8314); see tls.go.
+	TLS         *tls.Config
+	ImplicitTLS bool
+	// Users, when set, enables AUTH PLAIN, LOGIN and CRAM-MD5 against
+	// these user → password pairs; see auth.go.
+	Users       map[string]string
+	RequireTLS  bool // answer MAIL with 530 until STARTTLS (or on a plaintext listener)
+	RequireAuth bool // answer MAIL with 530 until AUTH succeeded
 }
 
 // Server is a running sink.
@@ -103,6 +113,7 @@ type Server struct {
 	workers  chan struct{} // one token per end-of-data worker; nil without Config.Workers
 	served   chan struct{} // closed when Serve, begun by Start, returns
 	serveErr error
+	tlsStats tlsStats
 }
 
 // Listen opens addr (for example 127.0.0.1:0) and returns a server that is
@@ -243,11 +254,17 @@ type conn struct {
 	rcptN    int
 	keepData bool
 	data     []byte
+	tls      bool // inside TLS
+	authed   bool // AUTH succeeded
 }
 
 func (s *Server) serveConn(nc net.Conn) {
+	nc, ok := s.implicitTLS(nc)
+	if !ok {
+		return
+	}
 	c := &conn{s: s, c: nc, br: bufio.NewReaderSize(nc, 64<<10), bw: bufio.NewWriterSize(nc, 4096),
-		keepData: s.cfg.OnMessage != nil}
+		keepData: s.cfg.OnMessage != nil, tls: s.cfg.ImplicitTLS}
 	if !c.reply(StepConnect, "220 "+s.cfg.Hostname+" ESMTP smtpbench sink") {
 		c.refuseUntilQuit()
 		return
@@ -350,7 +367,7 @@ func (c *conn) handle(line []byte) bool {
 	switch {
 	case hasPrefixFold(line, "EHLO"):
 		c.resetTx()
-		if c.reply(StepEHLO, "250-"+c.s.cfg.Hostname+" greets you\r\n250-PIPELINING\r\n250-SIZE 104857600\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES") {
+		if c.reply(StepEHLO, "250-"+c.s.cfg.Hostname+" greets you\r\n"+c.securityKeywords()+"250-PIPELINING\r\n250-SIZE 104857600\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES") {
 			return true
 		}
 	case hasPrefixFold(line, "HELO"):
@@ -359,6 +376,9 @@ func (c *conn) handle(line []byte) bool {
 	case hasPrefixFold(line, "MAIL FROM:"):
 		if c.mail {
 			c.bw.WriteString("503 5.5.1 sink: nested MAIL\r\n")
+			return true
+		}
+		if c.refuseMail() {
 			return true
 		}
 		if c.reply(StepMail, "250 2.1.0 Ok") {
@@ -401,6 +421,10 @@ func (c *conn) handle(line []byte) bool {
 	case hasPrefixFold(line, "RSET"):
 		c.resetTx()
 		c.reply(StepRset, "250 2.0.0 Ok")
+	case hasPrefixFold(line, "STARTTLS"):
+		return c.startTLS(line)
+	case hasPrefixFold(line, "AUTH "):
+		return c.auth(line)
 	case hasPrefixFold(line, "NOOP"):
 		c.bw.WriteString("250 2.0.0 Ok\r\n")
 	case hasPrefixFold(line, "QUIT"):

@@ -353,8 +353,9 @@ func (r *benchRun) errorKeys() []errorKey {
 }
 
 var (
-	knownPhases  = map[string]bool{"connect": true, "banner": true, "ehlo": true, "mail": true, "rcpt": true, "data": true, "body": true, "rset": true, "quit": true, "message": true}
-	knownClasses = map[string]bool{"refused": true, "timeout": true, "protocol": true, "temp_reject": true, "perm_reject": true, "closed": true, "aborted": true}
+	knownPhases  = map[string]bool{"connect": true, "banner": true, "ehlo": true, "tls": true, "auth": true, "mail": true, "rcpt": true, "data": true, "body": true, "rset": true, "quit": true, "message": true}
+	knownClasses = map[string]bool{"refused": true, "timeout": true, "protocol": true, "temp_reject": true, "perm_reject": true, "closed": true, "aborted": true,
+		"handshake": true, "certificate": true, "unsupported": true}
 )
 
 // checkInvariants asserts what must hold for every report, whatever the
@@ -429,7 +430,9 @@ func tableErrorRows(t testing.TB, table string) map[errorKey]int64 {
 			break
 		}
 		// phase, class, code, count, then the explanation's words.
-		if len(f) < 4 || f[0] == "phase" {
+		// The lines under the rows: "hint (class): ..." and, for TLS and
+		// AUTH errors, "meaning (phase code): ...".
+		if len(f) < 4 || f[0] == "phase" || f[0] == "hint" || f[0] == "meaning" {
 			continue
 		}
 		code := 0

@@ -30,6 +30,7 @@ type secFlags struct {
 	insecure      bool
 	sni           string
 	tlsMin        string
+	tlsMax        string
 	cert, key     string
 	resume        bool
 	auth          string
@@ -44,6 +45,7 @@ func (f *secFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.insecure, "insecure", false, "do not verify the server's certificate (the report says so)")
 	fs.StringVar(&f.sni, "sni", "", "server name to send (SNI) and to verify the certificate against (default: the target's host)")
 	fs.StringVar(&f.tlsMin, "tls-min", "1.2", "lowest TLS version to accept: 1.2 or 1.3")
+	fs.StringVar(&f.tlsMax, "tls-max", "1.3", "highest TLS version to offer: 1.2 or 1.3 (1.2 to load a server the way older clients do)")
 	fs.StringVar(&f.cert, "cert", "", "client certificate (PEM) to present; needs --key")
 	fs.StringVar(&f.key, "key", "", "private key (PEM) of --cert")
 	fs.BoolVar(&f.resume, "tls-resume", true, "resume TLS sessions on new connections (false: a full handshake every time)")
@@ -69,6 +71,7 @@ type tlsConfigJSON struct {
 	Insecure   bool   `json:"insecure"`
 	SNI        string `json:"sni,omitempty"`
 	MinVersion string `json:"min_version"`
+	MaxVersion string `json:"max_version"`
 	ClientCert string `json:"client_cert,omitempty"`
 	Resume     bool   `json:"resume"`
 }
@@ -92,7 +95,7 @@ func (f *secFlags) load(fset *pflag.FlagSet, concurrency int, stderr io.Writer) 
 	}
 	s := &security{mode: mode}
 	if mode == session.TLSNone {
-		for _, name := range []string{"ca", "insecure", "sni", "tls-min", "cert", "key", "tls-resume"} {
+		for _, name := range []string{"ca", "insecure", "sni", "tls-min", "tls-max", "cert", "key", "tls-resume"} {
 			if fset.Changed(name) {
 				return nil, usagef("--%s needs --tls starttls, opportunistic or implicit", name)
 			}
@@ -106,14 +109,16 @@ func (f *secFlags) load(fset *pflag.FlagSet, concurrency int, stderr io.Writer) 
 func (f *secFlags) loadTLS(s *security, concurrency int) error {
 	cfg := &tls.Config{InsecureSkipVerify: f.insecure}
 	s.cj = &tlsConfigJSON{Mode: s.mode.String(), CA: f.ca, Insecure: f.insecure, SNI: f.sni,
-		MinVersion: f.tlsMin, ClientCert: f.cert, Resume: f.resume}
-	switch f.tlsMin {
-	case "1.2":
-		cfg.MinVersion = tls.VersionTLS12
-	case "1.3":
-		cfg.MinVersion = tls.VersionTLS13
-	default:
+		MinVersion: f.tlsMin, MaxVersion: f.tlsMax, ClientCert: f.cert, Resume: f.resume}
+	versions := map[string]uint16{"1.2": tls.VersionTLS12, "1.3": tls.VersionTLS13}
+	if cfg.MinVersion = versions[f.tlsMin]; cfg.MinVersion == 0 {
 		return usagef("--tls-min %q: want 1.2 or 1.3", f.tlsMin)
+	}
+	if cfg.MaxVersion = versions[f.tlsMax]; cfg.MaxVersion == 0 {
+		return usagef("--tls-max %q: want 1.2 or 1.3", f.tlsMax)
+	}
+	if cfg.MaxVersion < cfg.MinVersion {
+		return usagef("--tls-max %s is below --tls-min %s", f.tlsMax, f.tlsMin)
 	}
 	if f.sni != "" {
 		if strings.ContainsAny(f.sni, " \t\r\n/:") {

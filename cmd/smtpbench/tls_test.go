@@ -447,3 +447,18 @@ func loadPair(t testing.TB, cert, key string) tls.Certificate {
 	}
 	return pair
 }
+
+// TestTLSAndAuthThresholds: the new phases take --max-p50/--max-p99 like
+// any other.
+func TestTLSAndAuthThresholds(t *testing.T) {
+	t.Setenv(passwordEnv, testPassword)
+	base := []string{"run", "-n", "6", "--per-conn", "1", "--timeout", "5s", "--tls", "implicit", "--user", "u{w}"}
+	code, _, stderr := cliRun(t, append(base, "--max-p99", "tls=1us", "--max-p50", "auth=1us")...)
+	if code != exitRun || !strings.Contains(stderr, "p99 of tls is") || !strings.Contains(stderr, "p50 of auth is") {
+		t.Errorf("tight limits: exit %d, stderr %q", code, stderr)
+	}
+	code, _, stderr = cliRun(t, append(base, "--max-p99", "tls=10s", "--max-p99", "auth=10s")...)
+	if code != exitOK {
+		t.Errorf("loose limits: exit %d, stderr %q", code, stderr)
+	}
+}

@@ -264,6 +264,11 @@ func handshakeError(err error) *Error {
 	switch {
 	case errors.As(err, &verr), errors.As(err, &uerr), errors.As(err, &herr), errors.As(err, &cerr):
 		e.Class, e.Text = ClassCertificate, "the server's certificate did not verify"
+		if verr != nil && verr.Err != nil {
+			// The x509 reason (unknown authority, wrong name, expired) is
+			// what the user acts on; the report shows Text, not Err.
+			e.Text += ": " + verr.Err.Error()
+		}
 	case isTimeout(err):
 		e.Class, e.Text = ClassTimeout, "no TLS handshake within the timeout"
 	case errors.As(err, &rerr):

@@ -682,3 +682,32 @@ func TestParseAndCheck(t *testing.T) {
 func fmtAll(v any) string {
 	return fmt.Sprintf("%v %+v %#v %s %q %x %X %d", v, v, v, v, v, v, v, v)
 }
+
+// TestServerNameFromDial: a configuration that names no server verifies the
+// host the session dialed, so one configuration serves several targets.
+func TestServerNameFromDial(t *testing.T) {
+	srv, ccfg := tlsSink(t, sink.Config{})
+	ccfg.ServerName = ""
+	c, err := Dial(t.Context(), srv.Addr(), Options{Timeout: 5 * time.Second, TLS: TLSOptions{Mode: TLSStartTLS, Config: ccfg}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Hello(); err != nil {
+		t.Fatalf("Hello: %v", err)
+	}
+	sendOne(t, c)
+	if ccfg.ServerName != "" {
+		t.Errorf("the shared configuration was changed: ServerName %q", ccfg.ServerName)
+	}
+	// The certificate is for 127.0.0.1 only: dialing it as localhost fails.
+	_, port, _ := net.SplitHostPort(srv.Addr())
+	c, err = Dial(t.Context(), net.JoinHostPort("localhost", port), Options{Timeout: 5 * time.Second, TLS: TLSOptions{Mode: TLSStartTLS, Config: ccfg}})
+	if err != nil {
+		t.Skipf("localhost does not resolve here: %v", err)
+	}
+	defer c.Close()
+	var se *Error
+	if err := c.Hello(); !errors.As(err, &se) || se.Class != ClassCertificate || !strings.Contains(se.Text, "localhost") {
+		t.Errorf("Hello as localhost: %v, want a certificate error naming localhost", err)
+	}
+}

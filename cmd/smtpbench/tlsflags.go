@@ -324,7 +324,7 @@ func (s *security) hint(firstError string) string {
 	case strings.HasPrefix(firstError, "tls: handshake") && s.mode == session.TLSImplicit && strings.Contains(firstError, "plain SMTP"):
 		return " (on a plaintext port use --tls starttls or --tls none)"
 	case strings.HasPrefix(firstError, "banner: timeout") && s.mode != session.TLSImplicit:
-		return " (a port that expects TLS at once, such as 465, needs --tls implicit)"
+		return "; for TLS on connect (port 465) use --tls implicit"
 	case strings.HasPrefix(firstError, "tls: unsupported"):
 		return " (--tls opportunistic goes on without TLS)"
 	}

@@ -90,6 +90,9 @@ func bucketQuantile(bounds []float64, counts []uint64, total uint64, q float64) 
 const (
 	schedShareWarn = 0.20
 	cpuShareWarn   = 0.90
+	// busyShare: below it, a long scheduling delay is blamed on other
+	// processes rather than on the generator's own load.
+	busyShare = 0.50
 )
 
 // generatorWarnings says when the figures may describe smtpbench rather than
@@ -109,8 +112,15 @@ func (r *run) generatorWarnings(res *report.Result, wake interface {
 	if g != nil && msg.TotalCount() > 0 && g.SchedSamples > 0 {
 		p50 := time.Duration(msg.ValueAtQuantile(50)) * time.Microsecond
 		if p50 > 0 && float64(g.SchedP99) >= schedShareWarn*float64(p50) {
-			out = append(out, fmt.Sprintf("smtpbench's goroutines waited up to %s (p99) to run, %.0f%% of the message p50 (%s): the generator is overloaded and adds its own delay to the latencies; use fewer sessions or more CPUs",
-				fmtMS(g.SchedP99), 100*float64(g.SchedP99)/float64(p50), fmtMS(p50)))
+			wait := fmt.Sprintf("smtpbench's goroutines waited up to %s (p99) for a CPU, %.0f%% of the message p50 (%s), so the latencies include that wait",
+				fmtMS(g.SchedP99), 100*float64(g.SchedP99)/float64(p50), fmtMS(p50))
+			if g.CPUShare < busyShare {
+				// Waiting for CPUs it hardly used: someone else had them.
+				out = append(out, fmt.Sprintf("%s; smtpbench itself used only %.0f%% of %d CPUs: other processes on this machine (the server, if it runs here) kept them busy",
+					wait, 100*g.CPUShare, g.Cores))
+			} else {
+				out = append(out, wait+": the generator is overloaded; use fewer sessions or more CPUs")
+			}
 		}
 	}
 	if r.pacer == nil {

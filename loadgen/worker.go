@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/smtpbench/smtpbench/internal/finesleep"
 	"github.com/smtpbench/smtpbench/report"
 	"github.com/smtpbench/smtpbench/session"
 )
@@ -391,7 +392,7 @@ const (
 )
 
 // waitDue waits for a message's due time: on the worker's timer, and for
-// the last stretch, at rates up to fineMaxRate, in the kernel (fineSleep).
+// the last stretch, at rates up to fineMaxRate, in the kernel (finesleep.Sleep).
 func (w *worker) waitDue(due time.Time) bool {
 	if w.r.cfg.Rate > fineMaxRate {
 		return w.sleepUntil(due)
@@ -400,7 +401,7 @@ func (w *worker) waitDue(due time.Time) bool {
 		return false
 	}
 	if d := time.Until(due); d > 0 {
-		fineSleep(d)
+		finesleep.Sleep(d)
 	}
 	return !w.r.isStopped()
 }

@@ -22,6 +22,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/smtpbench/smtpbench/internal/finesleep"
 )
 
 // Step is a point in the SMTP dialogue where a delay or rejection can be
@@ -114,6 +116,7 @@ type Server struct {
 	served   chan struct{} // closed when Serve, begun by Start, returns
 	serveErr error
 	tlsStats tlsStats
+	precise  chan struct{} // slots for precise delays (see sleep)
 }
 
 // Listen opens addr (for example 127.0.0.1:0) and returns a server that is
@@ -126,7 +129,8 @@ func Listen(addr string, cfg Config) (*Server, error) {
 	if cfg.Hostname == "" {
 		cfg.Hostname = "smtpbench-sink"
 	}
-	s := &Server{cfg: cfg, ln: ln, conns: map[net.Conn]struct{}{}, done: make(chan struct{})}
+	s := &Server{cfg: cfg, ln: ln, conns: map[net.Conn]struct{}{}, done: make(chan struct{}),
+		precise: make(chan struct{}, preciseSlots)}
 	if cfg.Workers > 0 {
 		s.workers = make(chan struct{}, cfg.Workers)
 	}
@@ -479,15 +483,49 @@ func (c *conn) readData() error {
 	}
 }
 
-// sleep waits for d or until the server closes.
+// sleep waits for d or until the server closes. A Go timer can wake up to
+// a millisecond late on Linux, which would blur the per-phase figures of a
+// test that delays MAIL by 2 ms; so a delay of up to preciseMax spends its
+// last preciseTail in a fine sleep (finesleep.Sleep), which blocks an OS
+// thread for that long. At most preciseSlots do so at once, so a sink with
+// thousands of sessions does not spawn a thread for each: the others fall
+// back to the timer.
 func (s *Server) sleep(d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-s.done:
+	fine := d <= preciseMax
+	if fine {
+		select {
+		case s.precise <- struct{}{}:
+			defer func() { <-s.precise }()
+		default:
+			fine = false
+		}
+	}
+	until := time.Now().Add(d)
+	if fine {
+		d -= preciseTail
+	}
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-s.done:
+			return
+		}
+	}
+	if fine {
+		if rest := time.Until(until); rest > 0 {
+			finesleep.Sleep(rest)
+		}
 	}
 }
+
+// Precise delays: see sleep.
+const (
+	preciseMax   = 100 * time.Millisecond
+	preciseTail  = 2 * time.Millisecond
+	preciseSlots = 64
+)
 
 // work spends d on one of the shared end-of-data workers, waiting first for
 // one to be free (or until the server closes).

@@ -1,10 +1,10 @@
 //go:build !linux && !freebsd
 
-package loadgen
+package finesleep
 
 import "time"
 
-// fineSleep has no nanosleep here (the standard library offers it only on
+// Sleep has no nanosleep here (the standard library offers it only on
 // Linux and the BSDs, and on macOS only through libc): it sleeps on a Go
 // timer and spins out the rest.
-func fineSleep(d time.Duration) { spinSleep(d) }
+func Sleep(d time.Duration) { Spin(d) }

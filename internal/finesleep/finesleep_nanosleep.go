@@ -1,16 +1,16 @@
 //go:build linux || freebsd
 
-package loadgen
+package finesleep
 
 import (
 	"syscall"
 	"time"
 )
 
-// fineSleep sleeps for d in the kernel, which is late only by the kernel's
-// timer slack (see fineWindow). A signal that interrupts the sleep leaves
+// Sleep sleeps for d in the kernel, which is late only by the kernel's
+// timer slack (a few tens of microseconds). A signal that interrupts the sleep leaves
 // the remainder in ts, so the loop sleeps out exactly d.
-func fineSleep(d time.Duration) {
+func Sleep(d time.Duration) {
 	ts := syscall.NsecToTimespec(int64(d))
 	for syscall.Nanosleep(&ts, &ts) == syscall.EINTR {
 	}

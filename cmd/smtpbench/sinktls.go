@@ -1,10 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"crypto/tls"
 	"fmt"
 	"net"
-	"os"
 
 	"github.com/spf13/pflag"
 
@@ -49,11 +49,11 @@ func (f *sinkSecFlags) apply(cfg *sink.Config, listen string) (string, error) {
 		var err error
 		what := "a self-signed ECDSA P-256 certificate made at start"
 		if f.cert != "" {
-			certPEM, err := os.ReadFile(f.cert)
+			certPEM, err := readSmallFile(f.cert, maxPEMFile)
 			if err != nil {
 				return "", exitError{exitRun, fmt.Sprintf("--cert: %v", err)}
 			}
-			keyPEM, err := os.ReadFile(f.key)
+			keyPEM, err := readSmallFile(f.key, maxPEMFile)
 			if err != nil {
 				return "", exitError{exitRun, fmt.Sprintf("--key: %v", err)}
 			}
@@ -77,12 +77,11 @@ func (f *sinkSecFlags) apply(cfg *sink.Config, listen string) (string, error) {
 		}
 	}
 	if f.users != "" {
-		file, err := os.Open(f.users)
+		b, err := readSmallFile(f.users, maxPEMFile)
 		if err != nil {
 			return "", exitError{exitRun, fmt.Sprintf("--users: %v", err)}
 		}
-		defer file.Close()
-		if cfg.Users, err = sink.ParseUsers(file); err != nil {
+		if cfg.Users, err = sink.ParseUsers(bytes.NewReader(b)); err != nil {
 			return "", usagef("--users %s: %v", f.users, err)
 		}
 		cfg.RequireAuth = f.requireAuth

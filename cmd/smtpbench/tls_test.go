@@ -184,6 +184,14 @@ func TestTLSFileErrors(t *testing.T) {
 		{"sink missing users", []string{"sink", "--users", missing}, exitRun, "--users: open"},
 		{"sink missing cert", []string{"sink", "--cert", missing, "--key", pki.Key}, exitRun, "--cert: open"},
 	}
+	if _, err := os.Stat(os.DevNull); err == nil && os.DevNull == "/dev/null" {
+		cases = append(cases, struct {
+			name string
+			args []string
+			code int
+			want string
+		}{"endless password file", []string{"--tls", "starttls", "--user", "u", "--password-file", "/dev/zero"}, exitRun, "longer than"})
+	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"run", "-n", "1", "--timeout", "2s"}, tc.args...)

@@ -130,7 +130,7 @@ func (f *secFlags) loadTLS(s *security, concurrency int) error {
 		if f.insecure {
 			return usagef("--ca and --insecure exclude each other: --insecure verifies nothing")
 		}
-		pem, err := os.ReadFile(f.ca)
+		pem, err := readSmallFile(f.ca, maxPEMFile)
 		if err != nil {
 			return exitError{exitRun, fmt.Sprintf("--ca: %v", err)}
 		}
@@ -143,11 +143,11 @@ func (f *secFlags) loadTLS(s *security, concurrency int) error {
 		return usagef("--cert and --key go together")
 	}
 	if f.cert != "" {
-		certPEM, err := os.ReadFile(f.cert)
+		certPEM, err := readSmallFile(f.cert, maxPEMFile)
 		if err != nil {
 			return exitError{exitRun, fmt.Sprintf("--cert: %v", err)}
 		}
-		keyPEM, err := os.ReadFile(f.key)
+		keyPEM, err := readSmallFile(f.key, maxPEMFile)
 		if err != nil {
 			return exitError{exitRun, fmt.Sprintf("--key: %v", err)}
 		}
@@ -223,7 +223,7 @@ func readSecret(name string, stderr io.Writer) (session.Secret, error) {
 	if err != nil {
 		return "", exitError{exitRun, fmt.Sprintf("--password-file: %v", err)}
 	}
-	b, err := os.ReadFile(name)
+	b, err := readSmallFile(name, maxSecretFile)
 	if err != nil {
 		return "", exitError{exitRun, fmt.Sprintf("--password-file: %v", err)}
 	}
@@ -329,4 +329,29 @@ func (s *security) hint(firstError string) string {
 		return " (--tls opportunistic goes on without TLS)"
 	}
 	return ""
+}
+
+// Bounds on the files the TLS and AUTH flags read: a CA bundle is a few
+// hundred KB, a password a line. A larger file (or /dev/zero) is refused
+// rather than read without end.
+const (
+	maxPEMFile    = 16 << 20
+	maxSecretFile = 64 << 10
+)
+
+// readSmallFile reads name, refusing files longer than limit.
+func readSmallFile(name string, limit int64) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s: longer than %d bytes", name, limit)
+	}
+	return b, nil
 }

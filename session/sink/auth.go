@@ -58,7 +58,7 @@ func (c *conn) auth(line []byte) bool {
 		c.bw.WriteString("503 5.5.1 sink: AUTH not allowed during a mail transaction\r\n")
 		return true
 	}
-	args := strings.Fields(string(line[len("AUTH "):]))
+	args := strings.Fields(string(line[len("AUTH"):]))
 	if len(args) == 0 || len(args) > 2 {
 		c.bw.WriteString("501 5.5.4 sink: AUTH mechanism [initial-response]\r\n")
 		return true

@@ -427,7 +427,7 @@ func (c *conn) handle(line []byte) bool {
 		c.reply(StepRset, "250 2.0.0 Ok")
 	case hasPrefixFold(line, "STARTTLS"):
 		return c.startTLS(line)
-	case hasPrefixFold(line, "AUTH "):
+	case hasPrefixFold(line, "AUTH"):
 		return c.auth(line)
 	case hasPrefixFold(line, "NOOP"):
 		c.bw.WriteString("250 2.0.0 Ok\r\n")

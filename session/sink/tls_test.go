@@ -167,6 +167,7 @@ func TestAuthMechanisms(t *testing.T) {
 	if ehlo := r.expect("EHLO c.test", "250-"); !strings.Contains(ehlo, "AUTH PLAIN LOGIN CRAM-MD5") || strings.Contains(ehlo, "STARTTLS") {
 		t.Errorf("EHLO %q", ehlo)
 	}
+	r.expect("AUTH", "501 ")
 	r.expect("AUTH DIGEST-MD5", "504 ")
 	r.expect("AUTH PLAIN", "334 ")
 	r.expect("*", "501 ")

@@ -62,6 +62,9 @@ func TestUsageErrors(t *testing.T) {
 		{"sink bad reject", []string{"sink", "--reject", "rcpt=200"}, "--reject"},
 		{"sink bad step", []string{"sink", "--delay", "hello=1s"}, "hello"},
 		{"sink bad stall", []string{"sink", "--stall", "4s"}, "--stall"},
+		{"sink bad after-dot", []string{"sink", "--after-dot", "discard"}, "--after-dot"},
+		{"sink bad per-session count", []string{"sink", "--max-per-session", "0"}, "--max-per-session"},
+		{"sink bad per-session code", []string{"sink", "--max-per-session", "100:250"}, "--max-per-session"},
 		{"version argument", []string{"version", "x"}, "unexpected argument"},
 	}
 	for _, tc := range cases {

@@ -34,6 +34,8 @@ Examples:
   smtpbench sink --delay body=5ms --workers 4   # at most 4/5ms = 800 messages/s
   smtpbench sink --cert c.pem --key k.pem --users users.txt --require-tls --require-auth
   smtpbench sink --listen 127.0.0.1:2465 --implicit-tls
+  smtpbench sink --after-dot drop   # ignore commands sent in the same read as the end of data
+  smtpbench sink --max-per-session 100:452
 
 Flags:
 `
@@ -48,6 +50,8 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 	workers := fs.Int("workers", 0, "end-of-data work goes through N shared workers, each taking the body delay: at most N/delay messages per second (0 = one per session)")
 	var sec sinkSecFlags // sinktls.go
 	sec.register(fs)
+	afterDot := fs.String("after-dot", "serve", "what to do with commands that arrive in the same read as the end of data: serve, drop (leave them unanswered) or reject (answer 503)")
+	perSession := fs.String("max-per-session", "", "refuse MAIL after N accepted messages in a session, as N[:CODE]; CODE 421 (the default) also closes the session")
 	if err := parseFlags(fs, args, sinkUsage, stdout); err != nil {
 		return err
 	}
@@ -69,6 +73,14 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 		return usagef("--workers needs --delay body=D: the workers spend the body delay")
 	}
 	cfg.Workers = *workers
+	if cfg.AfterDot, err = sink.ParseAfterDot(*afterDot); err != nil {
+		return usagef("--after-dot: %v", err)
+	}
+	if *perSession != "" {
+		if cfg.MaxPerSession, cfg.MaxPerSessionCode, err = parsePerSession(*perSession); err != nil {
+			return usagef("--max-per-session %q: %v", *perSession, err)
+		}
+	}
 	// Every client session holds one of our descriptors: allow as many as
 	// the system lets us.
 	sysres.RaiseFileLimit()
@@ -85,8 +97,12 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "smtpbench sink: listening on %s (%s)\n", srv.Addr(), secDesc)
 	err = srv.Serve(ctx)
 	full, resumed := srv.Handshakes()
-	fmt.Fprintf(stdout, "smtpbench sink: %d messages accepted in %d sessions; %d TLS handshakes (%d resumed)\n",
+	fmt.Fprintf(stdout, "smtpbench sink: %d messages accepted in %d sessions; %d TLS handshakes (%d resumed)",
 		srv.Accepted(), srv.Sessions(), full+resumed, resumed)
+	if cfg.MaxPerSession > 0 {
+		fmt.Fprintf(stdout, "; %d sessions met --max-per-session", srv.SessionsLimited())
+	}
+	fmt.Fprintln(stdout)
 	if err != nil {
 		return exitError{exitRun, err.Error()}
 	}
@@ -142,4 +158,18 @@ func sinkConfig(delays, rejects []string, stall string) (sink.Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// parsePerSession reads N[:CODE] for --max-per-session.
+func parsePerSession(v string) (n, code int, err error) {
+	num, c, hasCode := strings.Cut(v, ":")
+	if n, err = strconv.Atoi(num); err != nil || n < 1 {
+		return 0, 0, fmt.Errorf("N must be a whole number of at least 1")
+	}
+	if hasCode {
+		if code, err = strconv.Atoi(c); err != nil || code < 400 || code > 599 {
+			return 0, 0, fmt.Errorf("CODE must be 400 to 599")
+		}
+	}
+	return n, code, nil
 }

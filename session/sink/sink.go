@@ -84,6 +84,15 @@ type Config struct {
 	// Workers/Delay[StepBody] messages per second, and sessions beyond
 	// Workers queue for a worker. Zero means every session has its own.
 	Workers int
+	// AfterDot says what the server does with commands that arrive in the
+	// same read as the end of data, as some real servers do (see AfterDot).
+	AfterDot AfterDot
+	// MaxPerSession, when positive, refuses MAIL once a session has had
+	// that many messages accepted, with MaxPerSessionCode (421 when zero,
+	// which also closes the session), as servers that limit messages per
+	// connection do.
+	MaxPerSession     int
+	MaxPerSessionCode int
 	// OnMessage, when set, receives each accepted message's envelope and
 	// content (dot-unstuffed, as stored by a real server). It runs on the
 	// connection's goroutine and must not keep data.
@@ -99,6 +108,41 @@ type Config struct {
 	RequireAuth bool // answer MAIL with 530 until AUTH succeeded
 }
 
+// AfterDot is how the sink treats commands that arrive in the same read as
+// the end of data (".", RFC 5321 4.1.1.4). RFC 2920 3.1 lets a client start
+// its next group with the content, so such commands are legitimate; some
+// servers still do not serve them, and these modes let tests and demos see
+// how a client copes.
+type AfterDot uint8
+
+const (
+	// AfterDotServe answers them like any other command.
+	AfterDotServe AfterDot = iota
+	// AfterDotDrop discards them unanswered, as chasquid 1.11 does: it
+	// reads the content through a buffer of its own and loses what that
+	// buffer read beyond the dot.
+	AfterDotDrop
+	// AfterDotReject answers each complete command among them with 503
+	// after the end-of-data reply and discards them, as Haraka 3.3 does
+	// ("pipelined after end of DATA").
+	AfterDotReject
+)
+
+// ParseAfterDot reads serve, drop or reject.
+func ParseAfterDot(s string) (AfterDot, error) {
+	switch s {
+	case "serve":
+		return AfterDotServe, nil
+	case "drop":
+		return AfterDotDrop, nil
+	case "reject":
+		return AfterDotReject, nil
+	}
+	return 0, fmt.Errorf("after-dot mode %q: want serve, drop or reject", s)
+}
+
+func (a AfterDot) String() string { return [...]string{"serve", "drop", "reject"}[a] }
+
 // Server is a running sink.
 type Server struct {
 	cfg      Config
@@ -106,6 +150,7 @@ type Server struct {
 	start    time.Time
 	accepted atomic.Uint64
 	sessions atomic.Uint64
+	limited  atomic.Uint64
 	rejectN  [numSteps]atomic.Uint64
 	wg       sync.WaitGroup
 	mu       sync.Mutex
@@ -171,6 +216,9 @@ func (s *Server) Accepted() uint64 { return s.accepted.Load() }
 
 // Sessions is how many connections the server has accepted.
 func (s *Server) Sessions() uint64 { return s.sessions.Load() }
+
+// SessionsLimited is how many sessions met MaxPerSession.
+func (s *Server) SessionsLimited() uint64 { return s.limited.Load() }
 
 // Serve accepts connections until ctx is done or Close is called, then
 // closes every open connection and waits for their goroutines.
@@ -260,6 +308,8 @@ type conn struct {
 	data     []byte
 	tls      bool // inside TLS
 	authed   bool // AUTH succeeded
+	accepted int  // messages accepted in this session
+	limited  bool
 }
 
 func (s *Server) serveConn(nc net.Conn) {
@@ -378,6 +428,9 @@ func (c *conn) handle(line []byte) bool {
 		c.resetTx()
 		c.reply(StepEHLO, "250 "+c.s.cfg.Hostname)
 	case hasPrefixFold(line, "MAIL FROM:"):
+		if max := c.s.cfg.MaxPerSession; max > 0 && c.accepted >= max {
+			return c.refuseOverLimit()
+		}
 		if c.mail {
 			c.bw.WriteString("503 5.5.1 sink: nested MAIL\r\n")
 			return true
@@ -415,13 +468,18 @@ func (c *conn) handle(line []byte) bool {
 		if err := c.readData(); err != nil {
 			return false
 		}
+		refused := c.afterDot()
 		if c.reply(StepBody, "250 2.0.0 Ok: queued") {
 			c.s.accepted.Add(1)
+			c.accepted++
 			if c.keepData {
 				c.s.cfg.OnMessage(c.from, c.rcpts, c.data)
 			}
 		}
 		c.resetTx()
+		for range refused {
+			c.bw.WriteString("503 5.5.1 sink: command pipelined after end of data refused\r\n")
+		}
 	case hasPrefixFold(line, "RSET"):
 		c.resetTx()
 		c.reply(StepRset, "250 2.0.0 Ok")
@@ -439,6 +497,46 @@ func (c *conn) handle(line []byte) bool {
 	default:
 		c.bw.WriteString("502 5.5.2 sink: command not recognized\r\n")
 	}
+	return true
+}
+
+// afterDot applies Config.AfterDot to what the client sent in the same read
+// as the end of data: with the sink's one buffered reader, whatever is
+// buffered now. It returns how many complete commands must be answered
+// with 503.
+func (c *conn) afterDot() int {
+	mode := c.s.cfg.AfterDot
+	n := c.br.Buffered()
+	if mode == AfterDotServe || n == 0 {
+		return 0
+	}
+	rest, _ := c.br.Peek(n)
+	lines := bytes.Count(rest, []byte("\n"))
+	c.br.Discard(n)
+	if mode == AfterDotReject {
+		return lines
+	}
+	return 0
+}
+
+// refuseOverLimit answers MAIL in a session that has had its
+// MaxPerSession messages; false ends the session (after a 421).
+func (c *conn) refuseOverLimit() bool {
+	code := c.s.cfg.MaxPerSessionCode
+	if code == 0 {
+		code = 421
+	}
+	if !c.limited {
+		c.limited = true
+		c.s.limited.Add(1)
+	}
+	if code == 421 {
+		// RFC 5321 3.8: 421 and close, as Exim does at
+		// smtp_accept_max_per_connection.
+		c.bw.WriteString("421 4.7.0 " + c.s.cfg.Hostname + " sink: too many messages in this session\r\n")
+		return false
+	}
+	fmt.Fprintf(c.bw, "%d %d.5.3 sink: too many messages in this session\r\n", code, code/100)
 	return true
 }
 

@@ -137,6 +137,18 @@ func startProcess(t testing.TB, name string, args ...string) *process {
 
 func startProcessErr(t testing.TB, name string, args ...string) (*process, error) {
 	t.Helper()
+	var ports []string
+	for _, m := range loopbackAddr.FindAllStringSubmatch(strings.Join(args, " "), -1) {
+		ports = append(ports, m[1])
+	}
+	return startProcessPorts(t, ports, name, args...)
+}
+
+// startProcessPorts is startProcessErr for a server whose addresses are not
+// on its command line (they are in a configuration file): it waits for the
+// given ports.
+func startProcessPorts(t testing.TB, ports []string, name string, args ...string) (*process, error) {
+	t.Helper()
 	p := &process{name: filepath.Base(name), done: make(chan struct{})}
 	p.cmd = exec.Command(name, args...)
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
@@ -152,10 +164,6 @@ func startProcessErr(t testing.TB, name string, args ...string) (*process, error
 	}()
 	t.Cleanup(p.stop)
 
-	var ports []string
-	for _, m := range loopbackAddr.FindAllStringSubmatch(strings.Join(args, " "), -1) {
-		ports = append(ports, m[1])
-	}
 	deadline := time.Now().Add(10 * time.Second)
 	for _, port := range ports {
 		for {

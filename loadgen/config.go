@@ -58,6 +58,11 @@ type Config struct {
 	SourceAddrs []netip.Addr
 	Session     session.Options
 
+	// SeqOffset and SeqStride number messages offset+1, offset+1+stride,
+	// offset+1+2·stride… ({n} in addresses, the Message-ID), so generators
+	// that split one job never reuse each other's numbers. Zero stride is 1.
+	SeqOffset, SeqStride uint64
+
 	Rate    float64 // messages per second; 0 = closed loop
 	Arrival Arrival
 	Warmup  time.Duration
@@ -134,6 +139,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Grace == 0 {
 		c.Grace = DefaultGrace
+	}
+	if c.SeqStride == 0 {
+		c.SeqStride = 1
 	}
 	switch {
 	case c.BusyPoll == 0 && c.Concurrency*2 <= runtime.GOMAXPROCS(0):

@@ -142,7 +142,8 @@ func (t *timeline) finalize(idx int) {
 		}
 		iv := &report.Interval{T: k, OK: m.ok, Failed: m.failed,
 			P50: time.Duration(m.h.ValueAtQuantile(50)) * time.Microsecond,
-			P99: time.Duration(m.h.ValueAtQuantile(99)) * time.Microsecond}
+			P99: time.Duration(m.h.ValueAtQuantile(99)) * time.Microsecond,
+			HDR: report.EncodeHistogram(m.h)}
 		t.final[k] = iv
 		if k >= t.latest.T {
 			t.latest = *iv

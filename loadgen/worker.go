@@ -203,7 +203,7 @@ func (w *worker) take(i uint64, due time.Time, busy *session.Message) pending {
 	if m == busy {
 		m = &w.msgs[1]
 	}
-	w.variant[w.slot(m)] = w.r.cfg.Mail.Fill(m, i+1) // {n} counts from 1
+	w.variant[w.slot(m)] = w.r.cfg.Mail.Fill(m, i*w.r.cfg.SeqStride+w.r.cfg.SeqOffset+1) // {n} counts from 1
 	m.Worker = uint64(w.id + 1)
 	p := pending{msg: m, due: due, began: time.Now()}
 	at := due

@@ -21,6 +21,9 @@ const Schema = "smtpbench/v1"
 type JSONReport struct {
 	// Schema is always "smtpbench/v1" for this layout.
 	Schema string `json:"schema"`
+	// HDRUnit is the unit of the values inside every "hdr" histogram: "us"
+	// (microseconds). Results whose units differ cannot be merged.
+	HDRUnit string `json:"hdr_unit"`
 	// Target is the server address as dialed.
 	Target string `json:"target"`
 	// Config echoes the run's settings.
@@ -70,6 +73,9 @@ type JSONReport struct {
 	Sizes []JSONSize `json:"sizes,omitempty"`
 	// Targets splits the totals by target; absent with one target.
 	Targets []JSONTarget `json:"targets,omitempty"`
+	// Merged says which results a merged result was made of (smtpbench
+	// merge); absent for a single run.
+	Merged *MergeInfo `json:"merged,omitempty"`
 }
 
 // GeneratorJSON tells whether smtpbench itself may have limited the figures.
@@ -196,10 +202,28 @@ type JSONInterval struct {
 	// phase, not from averages.
 	P50MS float64 `json:"p50_ms"`
 	P99MS float64 `json:"p99_ms"`
+	// HDR is that second's message-phase histogram (microseconds, 2
+	// significant digits) in the same encoding as Summary.HDR, so that
+	// timelines of several generators can be merged exactly; absent for a
+	// second with no messages.
+	HDR string `json:"hdr,omitempty"`
 }
+
+// HDRUnit is the unit of recorded values: microseconds.
+const HDRUnit = "us"
 
 // Summarize turns a histogram of microseconds into a Summary.
 func Summarize(h *hdrhistogram.Histogram) Summary { return summarize(h, true) }
+
+// EncodeHistogram returns h in HdrHistogram's V2 compressed base64 encoding,
+// which every HdrHistogram library decodes.
+func EncodeHistogram(h *hdrhistogram.Histogram) string {
+	enc, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+	if err != nil {
+		return "" // only a failing compressor could get here
+	}
+	return string(enc)
+}
 
 // summarize leaves HDR empty unless asked: compressing a histogram costs
 // more than everything else in a report, and only the JSON needs it.
@@ -209,9 +233,7 @@ func summarize(h *hdrhistogram.Histogram, withHDR bool) Summary {
 	}
 	s := Summary{Count: h.TotalCount()}
 	if withHDR {
-		if enc, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
-			s.HDR = string(enc)
-		}
+		s.HDR = EncodeHistogram(h)
 	}
 	if s.Count == 0 {
 		return s
@@ -286,6 +308,7 @@ func Figures(res *Result) *JSONReport { return buildJSON(res, false) }
 func buildJSON(res *Result, withHDR bool) *JSONReport {
 	j := &JSONReport{
 		Schema:         Schema,
+		HDRUnit:        HDRUnit,
 		Target:         res.Target,
 		Config:         res.Config,
 		StartedAt:      res.StartedAt.UTC(),
@@ -353,10 +376,14 @@ func buildJSON(res *Result, withHDR bool) *JSONReport {
 		// second so that a run ending just past a boundary shows no spike.
 		length := max(0.5, min(1, res.Elapsed.Seconds()-float64(iv.T)))
 		rate := float64(iv.OK) / length
-		j.Intervals = append(j.Intervals, JSONInterval{
+		ji := JSONInterval{
 			T: iv.T, OK: iv.OK, Failed: iv.Failed, MessagesPerS: rate,
 			P50MS: float64(iv.P50.Microseconds()) / 1000, P99MS: float64(iv.P99.Microseconds()) / 1000,
-		})
+		}
+		if withHDR {
+			ji.HDR = iv.HDR
+		}
+		j.Intervals = append(j.Intervals, ji)
 	}
 	return j
 }

@@ -71,4 +71,8 @@ type Interval struct {
 	OK       int64
 	Failed   int64 // rejected and failed messages
 	P50, P99 time.Duration
+	// HDR is the second's message-phase histogram, encoded (EncodeHistogram)
+	// when the second is final: a run keeps one per second, and encoded
+	// they take a few hundred bytes instead of tens of kilobytes.
+	HDR string
 }

@@ -1,54 +1,82 @@
 package report
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
-
-	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/smtpbench/smtpbench/session"
 )
 
 // WriteTable renders res as the human-readable report.
 func WriteTable(w io.Writer, res *Result) error {
-	j := Figures(res)
+	return writeTable(w, Figures(res), res.Grace.String(), res.Seed)
+}
+
+// WriteRunTable renders a run's report, saved or merged, as the
+// human-readable table.
+func WriteRunTable(w io.Writer, j *JSONReport) error {
+	var seed *uint64
+	if raw, ok := rawMembers(j.Config)["seed"]; ok {
+		var v uint64
+		if json.Unmarshal(raw, &v) == nil {
+			seed = &v
+		}
+	}
+	return writeTable(w, j, "", seed)
+}
+
+// writeTable renders j; grace, when known, completes the sentence about the
+// drain after the stop.
+func writeTable(w io.Writer, j *JSONReport, grace string, seed *uint64) error {
 	b := &strings.Builder{}
+	open := j.LoadModel == "open"
 	model := "closed loop"
-	if res.Open {
+	if open {
 		model = "open model"
 	}
-	fmt.Fprintf(b, "target %s, %s, stopped by %s after %.2f s", res.Target, model, res.StopReason, res.Elapsed.Seconds())
-	if drain := res.Elapsed - res.StoppedAt; res.StoppedAt > 0 && drain >= 100*time.Millisecond {
-		fmt.Fprintf(b, " (stopped starting messages at %.2f s, then waited %.2f s for those in flight, up to --grace %s)",
-			res.StoppedAt.Seconds(), drain.Seconds(), res.Grace)
+	fmt.Fprintf(b, "target %s, %s, stopped by %s after %.2f s", j.Target, model, j.StopReason, j.ElapsedS)
+	if drain := j.ElapsedS - j.StoppedAtS; j.StoppedAtS > 0 && drain >= 0.1 {
+		fmt.Fprintf(b, " (stopped starting messages at %.2f s, then waited %.2f s for those in flight", j.StoppedAtS, drain)
+		if grace != "" {
+			fmt.Fprintf(b, ", up to --grace %s", grace)
+		}
+		b.WriteString(")")
 	}
-	b.WriteString("\n\n")
+	b.WriteString("\n")
+	if j.Merged != nil {
+		fmt.Fprintf(b, "merged from %d results:", len(j.Merged.Sources))
+		for _, src := range j.Merged.Sources {
+			fmt.Fprintf(b, " %s (%d ok)", src.File, src.MessagesOK)
+		}
+		b.WriteString("\n")
+		for _, diff := range j.Merged.Differences {
+			vals := make([]string, len(diff.Values))
+			for i, v := range diff.Values {
+				vals[i] = string(v)
+			}
+			fmt.Fprintf(b, "  differs: %s = %s\n", diff.Field, strings.Join(vals, ", "))
+		}
+	}
+	b.WriteString("\n")
 
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "phase\tcount\tmin\tmean\tp50\tp90\tp99\tp99.9\tmax\t")
-	row := func(name string, h *hdrhistogram.Histogram) {
-		s := summarize(h, false)
+	for _, name := range PhaseNames(j) {
+		s := j.Phases[name]
 		if s.Count == 0 {
-			return
+			continue
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", name, s.Count,
 			ms3(s.MinMS), ms3(s.MeanMS), ms3(s.P50MS), ms3(s.P90MS), ms3(s.P99MS), ms3(s.P999MS), ms3(s.MaxMS))
 	}
-	for p := session.Phase(0); p < session.NumPhases; p++ {
-		row(p.String(), res.Total.Phases[p])
-	}
-	if res.Open {
-		row(SeriesService, res.Total.Service)
-		row(SeriesLag, res.Total.Lag)
-	}
 	tw.Flush()
 	b.WriteString("(latencies in ms")
-	if res.Open {
+	if open {
 		b.WriteString("; message is measured from each message's due time, message_service from when a session began it")
 	}
 	b.WriteString(")\n\n")
@@ -73,8 +101,8 @@ func WriteTable(w io.Writer, res *Result) error {
 		}
 		fmt.Fprintf(b, "sizes       %s\n", strings.Join(parts, ", "))
 	}
-	if res.Seed != nil {
-		fmt.Fprintf(b, "seed        %d\n", *res.Seed)
+	if seed != nil {
+		fmt.Fprintf(b, "seed        %d\n", *seed)
 	}
 	if len(j.Targets) > 0 {
 		b.WriteString("\ntargets\n")
@@ -92,8 +120,8 @@ func WriteTable(w io.Writer, res *Result) error {
 		b.WriteString("     none")
 	}
 	b.WriteString("\n")
-	for p := session.Phase(0); p < session.NumPhases; p++ {
-		codes := j.Replies[p.String()]
+	for _, name := range orderedPhases(j.Replies) {
+		codes := j.Replies[name]
 		if len(codes) == 0 {
 			continue
 		}
@@ -106,7 +134,7 @@ func WriteTable(w io.Writer, res *Result) error {
 		for i, k := range keys {
 			parts[i] = k + " x" + strconv.FormatInt(codes[k], 10)
 		}
-		fmt.Fprintf(b, "  %-8s %s\n", p.String(), strings.Join(parts, ", "))
+		fmt.Fprintf(b, "  %-8s %s\n", name, strings.Join(parts, ", "))
 	}
 
 	b.WriteString("\nerrors")
@@ -138,6 +166,15 @@ func WriteTable(w io.Writer, res *Result) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// phaseOrder is the order phases appear in a report.
+func phaseOrder() []string {
+	names := make([]string, 0, session.NumPhases+2)
+	for p := session.Phase(0); p < session.NumPhases; p++ {
+		names = append(names, p.String())
+	}
+	return append(names, SeriesService, SeriesLag)
 }
 
 // ms3 prints milliseconds to about three significant digits.

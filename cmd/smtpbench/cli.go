@@ -41,6 +41,8 @@ type command struct {
 
 var commands = map[string]command{
 	"run":     {"benchmark an SMTP server (the built-in sink when no target is given)", runCommand},
+	"report":  {"render saved results as a table, JSON, CSV, hgrm or an HTML page", reportCommand},
+	"merge":   {"merge the results of generators that ran side by side", mergeCommand},
 	"sink":    {"run the built-in SMTP sink server", sinkCommand},
 	"version": {"print the version", versionCommand},
 }
@@ -52,6 +54,8 @@ Usage:
 
 Commands:
   run       benchmark an SMTP server (the built-in sink when no target is given)
+  report    render saved results as a table, JSON, CSV, hgrm or an HTML page
+  merge     merge the results of generators that ran side by side
   sink      run the built-in SMTP sink server
   version   print the version
 
@@ -60,6 +64,7 @@ Examples:
   smtpbench run -c 50 -n 100000 127.0.0.1:2525   # 100000 messages over 50 sessions
   smtpbench run --rate 500 -d 30s mx.test:25     # open model at 500 messages/s
   smtpbench sink --listen 127.0.0.1:2525
+  smtpbench report -o html --out run.html run.json
 
 Run "smtpbench <command> --help" for a command's flags.
 `
@@ -86,7 +91,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	cmd, ok := commands[name]
 	if !ok {
-		fmt.Fprintf(stderr, "smtpbench: unknown command %q (want one of run, sink, version; see smtpbench --help)\n", name)
+		fmt.Fprintf(stderr, "smtpbench: unknown command %q (want one of run, report, merge, sink, version; see smtpbench --help)\n", name)
 		return exitUsage
 	}
 	err := cmd.run(args[1:], stdout, stderr)

@@ -84,6 +84,10 @@ type runFlags struct {
 	cpuProfile   string
 	busyPoll     string
 	sec          secFlags // tlsflags.go
+	htmlFile     string
+	startAt      string
+	shard        string
+	shards       int
 }
 
 func (f *runFlags) register(fs *pflag.FlagSet) {
@@ -124,6 +128,10 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.busyPoll, "busy-poll", "auto", "spin on the socket this long before sleeping while waiting for a reply: auto (50µs when sessions are at most half the CPUs), off, or a duration")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of smtpbench itself to this file")
 	f.sec.register(fs)
+	fs.StringVar(&f.htmlFile, "html", "", "also write the results as a self-contained HTML page with charts to this file")
+	fs.StringVar(&f.startAt, "start-at", "", "wait until this time (RFC 3339, e.g. 2026-11-25T20:30:00Z) before starting, so generators on several machines start together")
+	fs.StringVar(&f.shard, "shard", "", "run shard I of N (as I/N, I from 0): 1/N of -n and --rate, with message numbers of its own")
+	fs.IntVar(&f.shards, "shards", 0, "run one of N shards, its index taken from $JOB_COMPLETION_INDEX (a Kubernetes Indexed Job)")
 }
 
 // runConfigJSON is the "config" object of the JSON report.
@@ -161,6 +169,11 @@ type runConfigJSON struct {
 	// TLS and AUTH settings (tlsflags.go); absent when unused.
 	TLS  *tlsConfigJSON  `json:"tls,omitempty"`
 	Auth *authConfigJSON `json:"auth,omitempty"`
+	// Shard is "I/N" when this run was shard I of N; messages and rate
+	// above are then the whole job's, of which it took its share.
+	Shard string `json:"shard,omitempty"`
+	// StartAt is the --start-at instant the run waited for.
+	StartAt string `json:"start_at,omitempty"`
 }
 
 func runCommand(args []string, stdout, stderr io.Writer) error {
@@ -174,6 +187,10 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		return usagef("want at most one target, got %d: %s", fs.NArg(), strings.Join(fs.Args(), " "))
 	}
 	cfg, cj, th, err := f.config(fs)
+	if err != nil {
+		return err
+	}
+	start, err := f.startTime(cfg)
 	if err != nil {
 		return err
 	}
@@ -194,6 +211,13 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 			return exitError{exitRun, fmt.Sprintf("--out: %v", err)}
 		}
 		defer outFile.Close()
+	}
+	var htmlFile *os.File
+	if f.htmlFile != "" {
+		if htmlFile, err = os.Create(f.htmlFile); err != nil {
+			return exitError{exitRun, fmt.Sprintf("--html: %v", err)}
+		}
+		defer htmlFile.Close()
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -273,6 +297,11 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if !start.IsZero() {
+		if err := waitUntil(ctx, start, stderr); err != nil {
+			return err
+		}
+	}
 	res, err := loadgen.Run(ctx, cfg, abort)
 	if err != nil {
 		return usagef("%v", err)
@@ -280,6 +309,9 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	res.Config = cj
 	res.Seed = &cj.Seed
 	res.Warnings = append(res.Warnings, sec.warnings()...)
+	if late := res.StartedAt.Sub(start); !start.IsZero() && late > lateStart {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("started %.2f s after --start-at %s: other generators of this job may have started earlier", late.Seconds(), f.startAt))
+	}
 
 	if f.output == "json" {
 		err = report.WriteJSON(stdout, res)
@@ -295,6 +327,14 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		}
 		if err := outFile.Close(); err != nil {
 			return exitError{exitRun, fmt.Sprintf("--out: %v", err)}
+		}
+	}
+	if htmlFile != nil {
+		if err := report.WriteHTML(htmlFile, []*report.JSONReport{report.BuildJSON(res)}, []string{res.Target}); err != nil {
+			return exitError{exitRun, fmt.Sprintf("--html: %v", err)}
+		}
+		if err := htmlFile.Close(); err != nil {
+			return exitError{exitRun, fmt.Sprintf("--html: %v", err)}
 		}
 	}
 	if res.StopReason == loadgen.StopConnect || res.Total.Connections == 0 && res.Total.Attempted > 0 && res.Total.OK+res.Total.Rejected == 0 {
@@ -432,6 +472,15 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 	if th, err = parseThresholds(f); err != nil {
 		return bad("%v", err)
 	}
+	sh, err := f.parseShard(fs, os.Getenv)
+	if err != nil {
+		return bad("%v", err)
+	}
+	if f.startAt != "" {
+		if _, err := time.Parse(time.RFC3339, f.startAt); err != nil {
+			return bad("--start-at %q: want an RFC 3339 time such as 2026-11-25T20:30:00Z", f.startAt)
+		}
+	}
 
 	cfg = loadgen.Config{
 		Targets:     targets,
@@ -451,6 +500,9 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 	}
 	if cfg.Grace == 0 {
 		cfg.Grace = time.Nanosecond // "--grace 0" means abort at once
+	}
+	if err := sh.apply(&cfg); err != nil {
+		return bad("%v", err)
 	}
 	sample := mail.Sample(1)
 	cj = runConfigJSON{
@@ -480,6 +532,10 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 	if f.rate > 0 {
 		cj.Arrival = f.arrival
 	}
+	if sh.count > 0 {
+		cj.Shard = sh.String()
+	}
+	cj.StartAt = f.startAt
 	return cfg, cj, th, nil
 }
 

@@ -1,0 +1,339 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/smtpbench/smtpbench/report"
+)
+
+const reportUsage = `Usage: smtpbench report [flags] FILE...
+
+Renders results saved with "run --out" (or "merge --out") again: as the
+table, the JSON document, the per-second timeline as CSV, HdrHistogram's
+percentile distribution (.hgrm) per phase, or one self-contained HTML page
+with charts. Several FILEs are shown one after another (table), side by side
+in one CSV with a file column, or overlaid in the same charts (html).
+FILE - reads standard input.
+
+Examples:
+  smtpbench report result.json
+  smtpbench report -o html --out result.html result.json
+  smtpbench report -o html --out compare.html before.json after.json
+  smtpbench report -o csv result.json > timeline.csv
+  smtpbench report -o hgrm --phase message result.json > message.hgrm
+  smtpbench report -o hgrm --out result.hgrm result.json   # result.connect.hgrm, result.message.hgrm, ...
+
+Flags:
+`
+
+const mergeUsage = `Usage: smtpbench merge [flags] FILE...
+
+Merges the results of generators that ran side by side (for example with
+--shard and --start-at) into one result, as if one generator had done all
+their work: histograms are added from their HDR encodings, so percentiles are
+those of all samples (never a mean of percentiles); counters are summed;
+per-second intervals are aligned by wall-clock time; settings that differ are
+listed. Results whose load model, phases or histogram units differ cannot be
+merged. Prints the table of the merged result; --out writes its JSON.
+
+Examples:
+  smtpbench merge --out merged.json shard-0.json shard-1.json shard-2.json
+  smtpbench merge -o json results/*.json > merged.json
+
+Flags:
+`
+
+func reportCommand(args []string, stdout, stderr io.Writer) error {
+	fs := pflag.NewFlagSet("report", pflag.ContinueOnError)
+	output := fs.StringP("output", "o", "table", "format: table, json, csv, hgrm or html")
+	outFile := fs.String("out", "", "write to this file instead of stdout (hgrm with several phases: one file per phase, the phase name before the extension)")
+	phases := fs.StringSlice("phase", nil, "hgrm: only these phases (comma-separated or repeated; default every phase with samples)")
+	if err := parseFlags(fs, args, reportUsage, stdout); err != nil {
+		return err
+	}
+	switch *output {
+	case "table", "json", "csv", "hgrm", "html":
+	default:
+		return usagef("--output %q: want table, json, csv, hgrm or html", *output)
+	}
+	if fs.NArg() == 0 {
+		return usagef("no FILE given")
+	}
+	if len(*phases) > 0 && *output != "hgrm" {
+		return usagef("--phase applies to -o hgrm only")
+	}
+	if *output == "json" && fs.NArg() > 1 {
+		return usagef("-o json renders one FILE, got %d (to combine results use smtpbench merge)", fs.NArg())
+	}
+	docs, err := readResults(fs.Args())
+	if err != nil {
+		return err
+	}
+	runs, labels := runsOf(docs, fs.Args())
+
+	if *output == "hgrm" {
+		return writeHGRMs(runs, labels, *phases, *outFile, stdout, stderr)
+	}
+	var buf bytes.Buffer
+	switch *output {
+	case "table":
+		for i, d := range docs {
+			if len(docs) > 1 {
+				if i > 0 {
+					buf.WriteString("\n")
+				}
+				fmt.Fprintf(&buf, "== %s\n", fs.Arg(i))
+			}
+			if err := writeDocumentTable(&buf, d); err != nil {
+				return exitError{exitRun, err.Error()}
+			}
+		}
+	case "json":
+		if docs[0].Kind == report.KindRun {
+			err = writeRunJSON(&buf, docs[0].Runs[0].JSONReport)
+		} else {
+			err = report.WriteDocument(&buf, docs[0])
+		}
+	case "csv":
+		err = report.WriteCSV(&buf, runs, labels)
+	case "html":
+		err = report.WriteHTML(&buf, runs, labels)
+	}
+	if err != nil {
+		return exitError{exitRun, err.Error()}
+	}
+	return writeOutput(*outFile, buf.Bytes(), stdout)
+}
+
+// writeHGRMs writes one percentile distribution per phase (and per file).
+func writeHGRMs(docs []*report.JSONReport, labels, only []string, outFile string, stdout, stderr io.Writer) error {
+	if outFile != "" && len(docs) > 1 {
+		return usagef("-o hgrm with --out takes one result, got %d (%s)", len(docs), strings.Join(labels, ", "))
+	}
+	type part struct{ label, phase string }
+	var parts []part
+	var bodies [][]byte
+	for i, d := range docs {
+		names := only
+		if len(names) == 0 {
+			for _, name := range report.PhaseNames(d) {
+				if d.Phases[name].Count > 0 {
+					names = append(names, name)
+				}
+			}
+		}
+		for _, name := range names {
+			s, ok := d.Phases[name]
+			if !ok {
+				return usagef("--phase %q: %s has no such phase (it has %s)", name, labels[i], strings.Join(report.PhaseNames(d), ", "))
+			}
+			h, err := s.Histogram()
+			if err != nil {
+				return exitError{exitRun, fmt.Sprintf("%s: phases.%s: %v", labels[i], name, err)}
+			}
+			var b bytes.Buffer
+			if err := report.WriteHGRM(&b, h); err != nil {
+				return exitError{exitRun, err.Error()}
+			}
+			parts = append(parts, part{labels[i], name})
+			bodies = append(bodies, b.Bytes())
+		}
+	}
+	if len(parts) == 0 {
+		return exitError{exitRun, "no phase has samples"}
+	}
+	if outFile == "" {
+		if len(parts) == 1 {
+			_, err := stdout.Write(bodies[0])
+			return err
+		}
+		// Several distributions on one stream: each under a comment line
+		// saying what it is (split them to feed a plotter one at a time).
+		var buf bytes.Buffer
+		for i, p := range parts {
+			if i > 0 {
+				buf.WriteString("\n")
+			}
+			fmt.Fprintf(&buf, "# %s phase %s (ms)\n", p.label, p.phase)
+			buf.Write(bodies[i])
+		}
+		_, err := stdout.Write(buf.Bytes())
+		return err
+	}
+	if len(parts) == 1 {
+		return writeOutput(outFile, bodies[0], stdout)
+	}
+	ext := filepath.Ext(outFile)
+	base := strings.TrimSuffix(outFile, ext)
+	if ext == "" {
+		ext = ".hgrm"
+	}
+	for i, p := range parts {
+		name := base + "." + p.phase + ext
+		if err := writeOutput(name, bodies[i], stdout); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "smtpbench report: wrote %s\n", name)
+	}
+	return nil
+}
+
+func mergeCommand(args []string, stdout, _ io.Writer) error {
+	fs := pflag.NewFlagSet("merge", pflag.ContinueOnError)
+	output := fs.StringP("output", "o", "table", "stdout format: table or json")
+	outFile := fs.String("out", "", "also write the merged JSON result to this file (stdout keeps the table)")
+	if err := parseFlags(fs, args, mergeUsage, stdout); err != nil {
+		return err
+	}
+	if *output != "table" && *output != "json" {
+		return usagef("--output %q: want table or json", *output)
+	}
+	if fs.NArg() == 0 {
+		return usagef("no FILE given")
+	}
+	files, err := readResults(fs.Args())
+	if err != nil {
+		return err
+	}
+	labels := fs.Args()
+	docs := make([]*report.JSONReport, len(files))
+	for i, d := range files {
+		if d.Kind != report.KindRun {
+			return exitError{exitRun, fmt.Sprintf("%s is a %s document: merge takes the results of single runs", labels[i], d.Kind)}
+		}
+		docs[i] = d.Runs[0].JSONReport
+	}
+	for i := range docs {
+		for j := range i {
+			if sameRun(docs[i], docs[j]) {
+				return exitError{exitRun, fmt.Sprintf("%s and %s are the same run: merging them would count it twice", labels[j], labels[i])}
+			}
+		}
+	}
+	merged, err := report.Merge(docs, labels)
+	if err != nil {
+		return exitError{exitRun, err.Error()}
+	}
+	var js bytes.Buffer
+	if err := writeRunJSON(&js, merged); err != nil {
+		return exitError{exitRun, err.Error()}
+	}
+	if *outFile != "" {
+		if err := writeOutput(*outFile, js.Bytes(), nil); err != nil {
+			return err
+		}
+	}
+	if *output == "json" {
+		_, err = stdout.Write(js.Bytes())
+		return err
+	}
+	return report.WriteRunTable(stdout, merged)
+}
+
+// sameRun tells a file given twice (or a copy of it) from two generators.
+func sameRun(a, b *report.JSONReport) bool {
+	return a.StartedAt.Equal(b.StartedAt) && a.Target == b.Target && a.Totals == b.Totals
+}
+
+// writeRunJSON writes one run's report as run -o json does.
+func writeRunJSON(w io.Writer, j *report.JSONReport) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(j)
+}
+
+// writeDocumentTable renders a saved document as its own command would:
+// a run (or merged run) as run's table, a sweep as sweep's, an ab file as
+// its comparison.
+func writeDocumentTable(w io.Writer, d *report.Document) error {
+	switch {
+	case d.Kind == report.KindSweep:
+		return report.WriteSweepTable(w, d)
+	case d.Kind == report.KindAB && d.Comparison != nil:
+		return report.WriteCompareTable(w, d.Comparison)
+	}
+	for i, r := range d.Runs {
+		if len(d.Runs) > 1 {
+			if i > 0 {
+				fmt.Fprintln(w)
+			}
+			fmt.Fprintf(w, "-- %s\n", runLabel(r))
+		}
+		if err := report.WriteRunTable(w, r.JSONReport); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runsOf lists every run of the documents, labelled by file and, within a
+// sweep or ab document, by the run's own label.
+func runsOf(docs []*report.Document, files []string) ([]*report.JSONReport, []string) {
+	var runs []*report.JSONReport
+	var labels []string
+	for i, d := range docs {
+		for _, r := range d.Runs {
+			runs = append(runs, r.JSONReport)
+			if len(d.Runs) > 1 {
+				labels = append(labels, files[i]+" "+runLabel(r))
+			} else {
+				labels = append(labels, files[i])
+			}
+		}
+	}
+	return runs, labels
+}
+
+func runLabel(r report.LabeledRun) string {
+	if r.Round > 0 {
+		return fmt.Sprintf("%s #%d", r.Label, r.Round)
+	}
+	return r.Label
+}
+
+// readResults reads every FILE ("-" is stdin, once), naming the bad one.
+func readResults(files []string) ([]*report.Document, error) {
+	var docs []*report.Document
+	stdinUsed := false
+	for _, name := range files {
+		var d *report.Document
+		var err error
+		if name == "-" {
+			if stdinUsed {
+				return nil, usagef("FILE - (standard input) given twice")
+			}
+			stdinUsed = true
+			d, err = report.ReadJSON(os.Stdin)
+			if err != nil {
+				err = fmt.Errorf("standard input: %w", err)
+			}
+		} else {
+			d, err = report.ReadFile(name)
+		}
+		if err != nil {
+			return nil, exitError{exitRun, err.Error()}
+		}
+		docs = append(docs, d)
+	}
+	return docs, nil
+}
+
+// writeOutput writes b to name, or to stdout when name is empty.
+func writeOutput(name string, b []byte, stdout io.Writer) error {
+	if name == "" {
+		_, err := stdout.Write(b)
+		return err
+	}
+	if err := os.WriteFile(name, b, 0o644); err != nil {
+		return exitError{exitRun, fmt.Sprintf("--out: %v", err)}
+	}
+	return nil
+}

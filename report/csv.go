@@ -1,0 +1,40 @@
+package report
+
+import (
+	"encoding/csv"
+	"io"
+	"strconv"
+)
+
+// csvColumns are the per-second columns, named as in the JSON intervals.
+var csvColumns = []string{"t", "ok", "failed", "messages_per_s", "p50_ms", "p99_ms"}
+
+// WriteCSV writes the per-second timeline of d, one row per interval, with a
+// header row. With label set (several files in one table) every row starts
+// with a "file" column holding it.
+func WriteCSV(w io.Writer, docs []*JSONReport, labels []string) error {
+	cw := csv.NewWriter(w)
+	several := len(docs) > 1
+	head := csvColumns
+	if several {
+		head = append([]string{"file"}, csvColumns...)
+	}
+	if err := cw.Write(head); err != nil {
+		return err
+	}
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	for i, d := range docs {
+		for _, iv := range d.Intervals {
+			row := []string{strconv.Itoa(iv.T), strconv.FormatInt(iv.OK, 10), strconv.FormatInt(iv.Failed, 10),
+				f(iv.MessagesPerS), f(iv.P50MS), f(iv.P99MS)}
+			if several {
+				row = append([]string{labels[i]}, row...)
+			}
+			if err := cw.Write(row); err != nil {
+				return err
+			}
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}

@@ -1,0 +1,264 @@
+package report
+
+import (
+	"fmt"
+	"html/template"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"gonum.org/v1/plot/plotter"
+)
+
+// WriteHTML writes one self-contained page for one or more results: summary
+// tables and SVG charts inlined, with no script, font, stylesheet or image
+// fetched from anywhere, so it can be attached to a bug report and opened
+// offline. With several results their curves share each chart, told apart by
+// the legend. labels name the results (usually their file names).
+func WriteHTML(w io.Writer, docs []*JSONReport, labels []string) error {
+	if len(docs) == 0 || len(labels) != len(docs) {
+		return fmt.Errorf("html: %d results, %d labels", len(docs), len(labels))
+	}
+	page := htmlPage{Title: "smtpbench: " + joinDistinct(docs, func(d *JSONReport) string { return d.Target })}
+	if len(docs) > 1 {
+		page.Title = fmt.Sprintf("smtpbench: %d results", len(docs))
+	}
+	for i, d := range docs {
+		page.Results = append(page.Results, resultRow(d, labels[i]))
+		for _, e := range d.Errors {
+			page.Errors = append(page.Errors, htmlError{labels[i], e})
+		}
+		for _, warn := range d.Warnings {
+			page.Warnings = append(page.Warnings, labels[i]+": "+warn)
+		}
+		if d.Merged != nil {
+			page.Merges = append(page.Merges, htmlMerge{labels[i], d.Merged})
+		}
+	}
+	page.Several = len(docs) > 1
+
+	// Percentile curves, one chart per phase that has samples anywhere.
+	names := map[string]bool{}
+	for _, d := range docs {
+		for name, s := range d.Phases {
+			if s.Count > 0 {
+				names[name] = true
+			}
+		}
+	}
+	// The message phase (and the open model's series) first: they are what
+	// a reader comes for; then the SMTP phases in the order a message meets
+	// them.
+	order := orderedPhases(names)
+	front := []string{"message", SeriesService, SeriesLag}
+	sort.SliceStable(order, func(i, j int) bool {
+		return slices.Index(front, order[i]) >= 0 && slices.Index(front, order[j]) < 0
+	})
+	for _, name := range order {
+		hists := make([]*hdrhistogram.Histogram, len(docs))
+		for i, d := range docs {
+			s, ok := d.Phases[name]
+			if !ok {
+				continue
+			}
+			h, err := s.Histogram()
+			if err != nil {
+				return fmt.Errorf("%s: phases.%s: %v", labels[i], name, err)
+			}
+			hists[i] = h
+		}
+		svg, err := percentileChart(name, hists, labels)
+		if err != nil {
+			return err
+		}
+		page.Percentiles = append(page.Percentiles, htmlChart{ID: "percentiles-" + name, Caption: phaseCaption(name, docs[0].LoadModel), SVG: template.HTML(svg)})
+	}
+
+	// Timelines.
+	var rate, p99, failed []series
+	for i, d := range docs {
+		r := intervalSeries(d, labels[i], func(iv JSONInterval) float64 { return iv.MessagesPerS })
+		if n := len(d.Intervals); n > 0 && d.ElapsedS-float64(d.Intervals[n-1].T) < 0.5 {
+			// A last second cut to less than half: its rate is taken over
+			// half a second and would show as a false drop.
+			r.xys = r.xys[:n-1]
+		}
+		rate = append(rate, r)
+		failed = append(failed, intervalSeries(d, labels[i], func(iv JSONInterval) float64 { return float64(iv.Failed) }))
+		s := intervalSeries(d, labels[i], func(iv JSONInterval) float64 { return iv.P99MS })
+		s.xys = withMessages(d, s)
+		p99 = append(p99, s)
+	}
+	latencyTitle := "message latency p99 per second"
+	if len(docs) == 1 {
+		// One result: its median beside the tail, dashed.
+		s := intervalSeries(docs[0], "p50", func(iv JSONInterval) float64 { return iv.P50MS })
+		s.xys = withMessages(docs[0], s)
+		s.dashed = true
+		p99[0].label = "p99"
+		p99 = append(p99, s)
+		latencyTitle = "message latency per second: p99 (solid), p50 (dashed)"
+	}
+	for _, c := range []struct {
+		id, title, y, caption string
+		ss                    []series
+	}{
+		{"rate", "accepted messages per second", "messages/s", "Messages the server accepted, per second of the run.", rate},
+		{"p99", latencyTitle, "ms", "Percentiles of the message phase from each second's own histogram, not averages.", p99},
+		{"errors", "rejected or failed messages per second", "messages", "Messages the server rejected and messages that got no decision, per second.", failed},
+	} {
+		svg, err := timeChart(c.title, c.y, c.ss)
+		if err != nil {
+			return err
+		}
+		page.Timelines = append(page.Timelines, htmlChart{ID: c.id, Caption: c.caption, SVG: template.HTML(svg)})
+	}
+	return htmlTemplate.Execute(w, page)
+}
+
+// withMessages drops the seconds in which no message finished: they have no
+// latency to plot.
+func withMessages(d *JSONReport, s series) plotter.XYs {
+	out := s.xys[:0]
+	for i, iv := range d.Intervals {
+		if iv.OK+iv.Failed > 0 {
+			out = append(out, s.xys[i])
+		}
+	}
+	return out
+}
+
+func phaseCaption(name, model string) string {
+	switch name {
+	case "message":
+		if model == "open" {
+			return "From each message's due time to its decision: what a client sending at this rate sees."
+		}
+		return "From a message's first envelope command to the reply that decided it."
+	case SeriesService:
+		return "From when a session began each message to its decision (not corrected for queueing)."
+	case SeriesLag:
+		return "How late each message started against its schedule."
+	}
+	return ""
+}
+
+type htmlPage struct {
+	Title       string
+	Several     bool
+	Results     []htmlResult
+	Merges      []htmlMerge
+	Percentiles []htmlChart
+	Timelines   []htmlChart
+	Errors      []htmlError
+	Warnings    []string
+}
+
+type htmlResult struct {
+	Label, Target, Model, Stop, Started string
+	Elapsed, Rate                       string
+	OK, Rejected, Failed                int64
+	P50, P99, P999                      string
+}
+
+type htmlMerge struct {
+	Label string
+	Info  *MergeInfo
+}
+
+type htmlError struct {
+	Label string
+	ErrorCount
+}
+
+type htmlChart struct {
+	ID, Caption string
+	SVG         template.HTML
+}
+
+func resultRow(d *JSONReport, label string) htmlResult {
+	m := d.Phases["message"]
+	return htmlResult{
+		Label: label, Target: d.Target, Model: d.LoadModel, Stop: d.StopReason,
+		Started: d.StartedAt.UTC().Format(time.RFC3339), Elapsed: fmt.Sprintf("%.2f s", d.ElapsedS),
+		Rate: fmt.Sprintf("%.1f", d.Totals.MessagesPerS),
+		OK:   d.Totals.MessagesOK, Rejected: d.Totals.MessagesRejected, Failed: d.Totals.MessagesFailed,
+		P50: ms3(m.P50MS), P99: ms3(m.P99MS), P999: ms3(m.P999MS),
+	}
+}
+
+var htmlTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
+	"values": func(d Difference) string {
+		parts := make([]string, len(d.Values))
+		for i, v := range d.Values {
+			parts[i] = string(v)
+		}
+		return strings.Join(parts, ", ")
+	},
+}).Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
+<style>
+body { font-family: system-ui, -apple-system, "Segoe UI", "Liberation Sans", Arial, sans-serif; margin: 1.5em auto; max-width: 1400px; padding: 0 1em; color: #222; }
+h1 { font-size: 1.5em; margin-bottom: .2em; }
+h2 { font-size: 1.15em; margin-top: 1.6em; border-bottom: 1px solid #ddd; padding-bottom: .2em; }
+table { border-collapse: collapse; font-size: .9em; }
+th, td { padding: .25em .7em; border-bottom: 1px solid #eee; text-align: right; white-space: nowrap; }
+th:first-child, td:first-child, td.text { text-align: left; }
+th { background: #f4f4f4; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 1em; }
+figure { margin: 0; border: 1px solid #e4e4e4; border-radius: 4px; padding: .5em; background: #fff; }
+figure svg { width: 100%; height: auto; display: block; }
+figure svg text { font-family: "Liberation Sans", Arial, Helvetica, sans-serif !important; }
+figcaption { font-size: .85em; color: #555; margin-top: .3em; }
+.warn { color: #8a4b00; }
+.note { color: #555; font-size: .9em; }
+</style>
+</head>
+<body>
+<h1>{{.Title}}</h1>
+<p class="note">Latencies in milliseconds. Percentiles come from HdrHistograms of every sample (1 µs to 1 h, 3 significant digits).</p>
+<h2>Results</h2>
+<table id="results">
+<tr>{{if .Several}}<th>result</th>{{end}}<th>target</th><th>model</th><th>started (UTC)</th><th>elapsed</th><th>stopped by</th><th>ok</th><th>rejected</th><th>failed</th><th>accepted/s</th><th>message p50</th><th>p99</th><th>p99.9</th></tr>
+{{range .Results}}<tr>{{if $.Several}}<td>{{.Label}}</td>{{end}}<td class="text">{{.Target}}</td><td class="text">{{.Model}}</td><td class="text">{{.Started}}</td><td>{{.Elapsed}}</td><td class="text">{{.Stop}}</td><td>{{.OK}}</td><td>{{.Rejected}}</td><td>{{.Failed}}</td><td>{{.Rate}}</td><td>{{.P50}}</td><td>{{.P99}}</td><td>{{.P999}}</td></tr>
+{{end}}</table>
+{{range .Merges}}<h2>{{.Label}}: merged from {{len .Info.Sources}} results</h2>
+<table class="merge">
+<tr><th>file</th><th>target</th><th>started</th><th>placed at</th><th>elapsed</th><th>ok</th></tr>
+{{range .Info.Sources}}<tr><td>{{.File}}</td><td class="text">{{.Target}}</td><td class="text">{{.StartedAt}}</td><td>+{{.OffsetS}} s</td><td>{{printf "%.2f" .ElapsedS}} s</td><td>{{.MessagesOK}}</td></tr>
+{{end}}</table>
+{{if .Info.Differences}}<p>Settings that differed, in the order above:</p>
+<table class="differences"><tr><th>setting</th><th>values</th></tr>
+{{range .Info.Differences}}<tr><td>{{.Field}}</td><td class="text">{{values .}}</td></tr>
+{{end}}</table>{{end}}
+{{end}}
+<h2>Latency by percentile</h2>
+<p class="note">The x axis is 1/(1&minus;q) on a log scale, as HdrHistogram plots it: 90&nbsp;%, 99&nbsp;% and 99.9&nbsp;% are evenly spaced, so the tail is as visible as the median.</p>
+<div class="charts">
+{{range .Percentiles}}<figure class="chart" id="chart-{{.ID}}">
+{{.SVG}}{{if .Caption}}<figcaption>{{.Caption}}</figcaption>{{end}}
+</figure>
+{{end}}</div>
+<h2>Over time</h2>
+<div class="charts">
+{{range .Timelines}}<figure class="chart" id="chart-{{.ID}}">
+{{.SVG}}<figcaption>{{.Caption}}</figcaption>
+</figure>
+{{end}}</div>
+<h2>Errors</h2>
+{{if .Errors}}<table id="errors">
+<tr>{{if .Several}}<th>result</th>{{end}}<th>phase</th><th>class</th><th>code</th><th>count</th></tr>
+{{range .Errors}}<tr>{{if $.Several}}<td>{{.Label}}</td>{{end}}<td class="text">{{.Phase}}</td><td class="text">{{.Class}}</td><td>{{if .Code}}{{.Code}}{{else}}-{{end}}</td><td>{{.Count}}</td></tr>
+{{end}}</table>{{else}}<p>None.</p>{{end}}
+{{if .Warnings}}<h2>Warnings</h2>
+<ul>{{range .Warnings}}<li class="warn">{{.}}</li>{{end}}</ul>{{end}}
+</body>
+</html>
+`))

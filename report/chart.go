@@ -56,6 +56,7 @@ func newPlot(title, xLabel, yLabel string) *plot.Plot {
 	p.X.Label.Text = xLabel
 	p.Y.Label.Text = yLabel
 	p.Y.Min = 0
+	p.Y.Tick.Marker = plainTicks{}
 	p.Legend.Top = true
 	p.Legend.Left = true
 	grid := plotter.NewGrid()
@@ -166,6 +167,20 @@ func (percentileTicks) Ticks(lo, hi float64) []plot.Tick {
 			label = strconv.FormatFloat(100-100/x, 'f', -1, 64) + "%"
 		}
 		ticks = append(ticks, plot.Tick{Value: x, Label: label})
+	}
+	return ticks
+}
+
+// plainTicks are gonum's default ticks labelled without trailing zeros
+// (25000, not 25000.00).
+type plainTicks struct{}
+
+func (plainTicks) Ticks(lo, hi float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ticks {
+		if l := ticks[i].Label; strings.Contains(l, ".") && !strings.ContainsAny(l, "eE") {
+			ticks[i].Label = strings.TrimSuffix(strings.TrimRight(l, "0"), ".")
+		}
 	}
 	return ticks
 }

@@ -74,7 +74,12 @@ func WriteHTML(w io.Writer, docs []*JSONReport, labels []string) error {
 		if err != nil {
 			return err
 		}
-		page.Percentiles = append(page.Percentiles, htmlChart{ID: "percentiles-" + name, Caption: phaseCaption(name, docs[0].LoadModel), SVG: template.HTML(svg)})
+		c := htmlChart{ID: "percentiles-" + name, Caption: phaseCaption(name, docs[0].LoadModel), SVG: template.HTML(svg)}
+		if name == "message" {
+			page.Overview = append(page.Overview, c)
+		} else {
+			page.Phases = append(page.Phases, c)
+		}
 	}
 
 	// Timelines.
@@ -114,7 +119,7 @@ func WriteHTML(w io.Writer, docs []*JSONReport, labels []string) error {
 		if err != nil {
 			return err
 		}
-		page.Timelines = append(page.Timelines, htmlChart{ID: c.id, Caption: c.caption, SVG: template.HTML(svg)})
+		page.Overview = append(page.Overview, htmlChart{ID: c.id, Caption: c.caption, SVG: template.HTML(svg)})
 	}
 	return htmlTemplate.Execute(w, page)
 }
@@ -151,8 +156,11 @@ type htmlPage struct {
 	Several     bool
 	Results     []htmlResult
 	Merges      []htmlMerge
-	Percentiles []htmlChart
-	Timelines   []htmlChart
+	// Overview holds the message phase's percentile curve and the
+	// timelines: what the top of the page shows.
+	Overview []htmlChart
+	// Phases holds the percentile curves of every other phase.
+	Phases []htmlChart
 	Errors      []htmlError
 	Warnings    []string
 }
@@ -229,6 +237,19 @@ figcaption { font-size: .85em; color: #555; margin-top: .3em; }
 <tr>{{if .Several}}<th>result</th>{{end}}<th>target</th><th>model</th><th>started (UTC)</th><th>elapsed</th><th>stopped by</th><th>ok</th><th>rejected</th><th>failed</th><th>accepted/s</th><th>message p50</th><th>p99</th><th>p99.9</th></tr>
 {{range .Results}}<tr>{{if $.Several}}<td>{{.Label}}</td>{{end}}<td class="text">{{.Target}}</td><td class="text">{{.Model}}</td><td class="text">{{.Started}}</td><td>{{.Elapsed}}</td><td class="text">{{.Stop}}</td><td>{{.OK}}</td><td>{{.Rejected}}</td><td>{{.Failed}}</td><td>{{.Rate}}</td><td>{{.P50}}</td><td>{{.P99}}</td><td>{{.P999}}</td></tr>
 {{end}}</table>
+<h2>Overview</h2>
+<p class="note">Percentile curves put 1/(1&minus;q) on a log scale, as HdrHistogram plots them: 90&nbsp;%, 99&nbsp;% and 99.9&nbsp;% are evenly spaced, so the tail is as visible as the median.</p>
+<div class="charts">
+{{range .Overview}}<figure class="chart" id="chart-{{.ID}}">
+{{.SVG}}{{if .Caption}}<figcaption>{{.Caption}}</figcaption>{{end}}
+</figure>
+{{end}}</div>
+{{if .Phases}}<h2>Latency by percentile, per phase</h2>
+<div class="charts">
+{{range .Phases}}<figure class="chart" id="chart-{{.ID}}">
+{{.SVG}}{{if .Caption}}<figcaption>{{.Caption}}</figcaption>{{end}}
+</figure>
+{{end}}</div>{{end}}
 {{range .Merges}}<h2>{{.Label}}: merged from {{len .Info.Sources}} results</h2>
 <table class="merge">
 <tr><th>file</th><th>target</th><th>started</th><th>placed at</th><th>elapsed</th><th>ok</th></tr>
@@ -239,19 +260,6 @@ figcaption { font-size: .85em; color: #555; margin-top: .3em; }
 {{range .Info.Differences}}<tr><td>{{.Field}}</td><td class="text">{{values .}}</td></tr>
 {{end}}</table>{{end}}
 {{end}}
-<h2>Latency by percentile</h2>
-<p class="note">The x axis is 1/(1&minus;q) on a log scale, as HdrHistogram plots it: 90&nbsp;%, 99&nbsp;% and 99.9&nbsp;% are evenly spaced, so the tail is as visible as the median.</p>
-<div class="charts">
-{{range .Percentiles}}<figure class="chart" id="chart-{{.ID}}">
-{{.SVG}}{{if .Caption}}<figcaption>{{.Caption}}</figcaption>{{end}}
-</figure>
-{{end}}</div>
-<h2>Over time</h2>
-<div class="charts">
-{{range .Timelines}}<figure class="chart" id="chart-{{.ID}}">
-{{.SVG}}<figcaption>{{.Caption}}</figcaption>
-</figure>
-{{end}}</div>
 <h2>Errors</h2>
 {{if .Errors}}<table id="errors">
 <tr>{{if .Several}}<th>result</th>{{end}}<th>phase</th><th>class</th><th>code</th><th>count</th></tr>

@@ -170,6 +170,8 @@ type htmlResult struct {
 	Elapsed, Rate                       string
 	OK, Rejected, Failed                int64
 	P50, P99, P999                      string
+	// Generator is the generator's CPU use, empty when not recorded.
+	Generator string
 }
 
 type htmlMerge struct {
@@ -195,7 +197,27 @@ func resultRow(d *JSONReport, label string) htmlResult {
 		Rate: fmt.Sprintf("%.1f", d.Totals.MessagesPerS),
 		OK:   d.Totals.MessagesOK, Rejected: d.Totals.MessagesRejected, Failed: d.Totals.MessagesFailed,
 		P50: ms3(m.P50MS), P99: ms3(m.P99MS), P999: ms3(m.P999MS),
+		Generator: generatorCPU(d),
 	}
+}
+
+// generatorCPU says how busy smtpbench itself was: its CPU share of the cores
+// it could use, for each generator of a merged result.
+func generatorCPU(d *JSONReport) string {
+	var parts []string
+	one := func(g *GeneratorJSON) {
+		if g != nil {
+			parts = append(parts, fmt.Sprintf("%.0f%% of %d", g.CPUPercent, g.Cores))
+		}
+	}
+	if d.Merged != nil {
+		for _, src := range d.Merged.Sources {
+			one(src.Generator)
+		}
+	} else {
+		one(d.Generator)
+	}
+	return strings.Join(parts, ", ")
 }
 
 var htmlTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
@@ -234,8 +256,8 @@ figcaption { font-size: .85em; color: #555; margin-top: .3em; }
 <p class="note">Latencies in milliseconds. Percentiles come from HdrHistograms of every sample (1 µs to 1 h, 3 significant digits).</p>
 <h2>Results</h2>
 <table id="results">
-<tr>{{if .Several}}<th>result</th>{{end}}<th>target</th><th>model</th><th>started (UTC)</th><th>elapsed</th><th>stopped by</th><th>ok</th><th>rejected</th><th>failed</th><th>accepted/s</th><th>message p50</th><th>p99</th><th>p99.9</th></tr>
-{{range .Results}}<tr>{{if $.Several}}<td>{{.Label}}</td>{{end}}<td class="text">{{.Target}}</td><td class="text">{{.Model}}</td><td class="text">{{.Started}}</td><td>{{.Elapsed}}</td><td class="text">{{.Stop}}</td><td>{{.OK}}</td><td>{{.Rejected}}</td><td>{{.Failed}}</td><td>{{.Rate}}</td><td>{{.P50}}</td><td>{{.P99}}</td><td>{{.P999}}</td></tr>
+<tr>{{if .Several}}<th>result</th>{{end}}<th>target</th><th>model</th><th>started (UTC)</th><th>elapsed</th><th>stopped by</th><th>ok</th><th>rejected</th><th>failed</th><th>accepted/s</th><th>message p50</th><th>p99</th><th>p99.9</th><th>generator CPU</th></tr>
+{{range .Results}}<tr>{{if $.Several}}<td>{{.Label}}</td>{{end}}<td class="text">{{.Target}}</td><td class="text">{{.Model}}</td><td class="text">{{.Started}}</td><td>{{.Elapsed}}</td><td class="text">{{.Stop}}</td><td>{{.OK}}</td><td>{{.Rejected}}</td><td>{{.Failed}}</td><td>{{.Rate}}</td><td>{{.P50}}</td><td>{{.P99}}</td><td>{{.P999}}</td><td>{{.Generator}}</td></tr>
 {{end}}</table>
 <h2>Overview</h2>
 <p class="note">Percentile curves put 1/(1&minus;q) on a log scale, as HdrHistogram plots them: 90&nbsp;%, 99&nbsp;% and 99.9&nbsp;% are evenly spaced, so the tail is as visible as the median.</p>

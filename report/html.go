@@ -152,17 +152,17 @@ func phaseCaption(name, model string) string {
 }
 
 type htmlPage struct {
-	Title       string
-	Several     bool
-	Results     []htmlResult
-	Merges      []htmlMerge
+	Title   string
+	Several bool
+	Results []htmlResult
+	Merges  []htmlMerge
 	// Overview holds the message phase's percentile curve and the
 	// timelines: what the top of the page shows.
 	Overview []htmlChart
 	// Phases holds the percentile curves of every other phase.
-	Phases []htmlChart
-	Errors      []htmlError
-	Warnings    []string
+	Phases   []htmlChart
+	Errors   []htmlError
+	Warnings []string
 }
 
 type htmlResult struct {

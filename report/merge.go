@@ -222,6 +222,7 @@ func Merge(docs []*JSONReport, names []string) (*JSONReport, error) {
 
 	out.Sizes = mergeSizes(docs)
 	out.Targets = mergeTargets(docs)
+	out.TLS = mergeTLS(docs)
 
 	ivs, missing, err := mergeIntervals(docs, names, info.Sources, end.Sub(start))
 	if err != nil {
@@ -429,6 +430,28 @@ func mergeSizes(docs []*JSONReport) []JSONSize {
 	return out
 }
 
+// mergeTLS adds up the handshake counts; nil when no result had any.
+func mergeTLS(docs []*JSONReport) *TLSReport {
+	var out *TLSReport
+	for _, d := range docs {
+		if d.TLS == nil {
+			continue
+		}
+		if out == nil {
+			out = &TLSReport{Versions: map[string]int64{}, CipherSuites: map[string]int64{}}
+		}
+		out.HandshakesFull += d.TLS.HandshakesFull
+		out.HandshakesResumed += d.TLS.HandshakesResumed
+		for k, n := range d.TLS.Versions {
+			out.Versions[k] += n
+		}
+		for k, n := range d.TLS.CipherSuites {
+			out.CipherSuites[k] += n
+		}
+	}
+	return out
+}
+
 // mergeTargets adds up the per-target counters by target.
 func mergeTargets(docs []*JSONReport) []JSONTarget {
 	var out []JSONTarget
@@ -490,7 +513,7 @@ func mergeConfig(docs []*JSONReport) (map[string]any, []Difference) {
 // has the same value and listed as a difference otherwise.
 var mergedMembers = map[string]bool{
 	"schema": true, "hdr_unit": true, "target": true, "config": true, "started_at": true, "elapsed_s": true,
-	"load_model": true, "stop_reason": true, "stopped_at_s": true, "last_message_at_s": true, "sizes": true, "targets": true, "totals": true, "warmup": true, "phases": true, "replies": true,
+	"load_model": true, "stop_reason": true, "stopped_at_s": true, "last_message_at_s": true, "sizes": true, "targets": true, "tls": true, "totals": true, "warmup": true, "phases": true, "replies": true,
 	"errors": true, "intervals": true, "warnings": true, "merged": true, "generator": true,
 }
 

@@ -350,6 +350,8 @@ func TestMergeSizesTargetsAndTimes(t *testing.T) {
 	b.Sizes = []JSONSize{{Size: "1000", WeightPct: 75, Messages: 45}, {Size: "5000-9000", WeightPct: 25, Messages: 15}}
 	a.Targets = []JSONTarget{{Target: "a:25", Weight: 1, MessagesOK: 3, BytesSent: 10}, {Target: "b:25", Weight: 1, MessagesOK: 4}}
 	b.Targets = []JSONTarget{{Target: "b:25", Weight: 1, MessagesOK: 5, BytesSent: 7}}
+	a.TLS = &TLSReport{HandshakesFull: 2, Versions: map[string]int64{"TLS 1.3": 2}, CipherSuites: map[string]int64{"TLS_AES_128_GCM_SHA256": 2}}
+	b.TLS = &TLSReport{HandshakesFull: 1, HandshakesResumed: 3, Versions: map[string]int64{"TLS 1.3": 4}, CipherSuites: map[string]int64{"TLS_AES_128_GCM_SHA256": 4}}
 	a.StoppedAtS, a.LastMessageAtS = 0.9, 0.95
 	b.StoppedAtS, b.LastMessageAtS = 0.8, 0.85
 	m, err := Merge([]*JSONReport{a, b}, []string{"a", "b"})
@@ -361,6 +363,9 @@ func TestMergeSizesTargetsAndTimes(t *testing.T) {
 	}
 	if len(m.Targets) != 2 || m.Targets[1].Target != "b:25" || m.Targets[1].MessagesOK != 9 || m.Targets[1].BytesSent != 7 {
 		t.Errorf("targets %+v: want b:25 summed to 9 ok", m.Targets)
+	}
+	if tls := m.TLS; tls == nil || tls.HandshakesFull != 3 || tls.HandshakesResumed != 3 || tls.Versions["TLS 1.3"] != 6 || tls.CipherSuites["TLS_AES_128_GCM_SHA256"] != 6 {
+		t.Errorf("tls %+v: want the handshakes added up", m.TLS)
 	}
 	// b started 0.5 s later: its stop at 0.8 s is 1.3 s into the merged run.
 	if math.Abs(m.StoppedAtS-1.3) > 1e-6 || math.Abs(m.LastMessageAtS-1.35) > 1e-6 {

@@ -194,6 +194,9 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 	if w := nothingAccepted(res); w != "" {
 		res.Warnings = append(res.Warnings, w)
 	}
+	if w := skippedBySize(res); w != "" {
+		res.Warnings = append(res.Warnings, w)
+	}
 	res.Warnings = append(res.Warnings, r.generatorWarnings(res, wake)...)
 	return res, nil
 }
@@ -222,6 +225,20 @@ func nothingAccepted(res *report.Result) string {
 		w += fmt.Sprintf("; most often (%d times) at %s, %s%s: %s", n, top.Phase, top.Class, code, t.ErrorText[top])
 	}
 	return w
+}
+
+// skippedBySize says, once for the run, how many messages were not sent
+// because they were over the server's SIZE limit.
+func skippedBySize(res *report.Result) string {
+	n, limit := res.Total.Skipped, res.Total.SkipLimit
+	if res.WarmupTotals != nil {
+		n += res.WarmupTotals.Skipped
+		limit = max(limit, res.WarmupTotals.SkipLimit)
+	}
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d messages were larger than the server's SIZE limit of %d bytes and were not sent (counted as skipped, not attempted)", n, limit)
 }
 
 // dialPlan spreads connections over targets by weight, interleaved the

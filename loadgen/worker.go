@@ -161,11 +161,21 @@ func (w *worker) loop() {
 				next.wake = -1
 			}
 		}
-		cur.msg.Conn = w.conn
-		if next.msg != nil {
-			next.msg.Conn = w.conn
+		if w.client.TooBig(cur.msg) {
+			// Over the server's SIZE limit: it would be refused unread.
+			w.skip(cur)
+			cur = next
+			continue
 		}
-		res := w.client.Send(cur.msg, next.msg)
+		cur.msg.Conn = w.conn
+		ahead := next.msg
+		if ahead != nil {
+			ahead.Conn = w.conn
+			if w.client.TooBig(ahead) {
+				ahead = nil // not written ahead; skipped when its turn comes
+			}
+		}
+		res := w.client.Send(cur.msg, ahead)
 		w.sentOnConn++
 		if res.Outcome == session.OutcomeOK {
 			w.lastTook = res.End.Sub(res.Start)
@@ -283,6 +293,16 @@ func (w *worker) record(p pending, res session.Result) {
 			report.RecordDuration(agg.h, msgTime)
 		}
 	}
+}
+
+// skip counts a message not sent because it is over the server's SIZE
+// limit.
+func (w *worker) skip(p pending) {
+	w.sh.mu.Lock()
+	rec := w.sh.recorder(p.warm)
+	rec.Skipped++
+	rec.SkipLimit = max(rec.SkipLimit, w.client.Capabilities().MaxSize)
+	w.sh.mu.Unlock()
 }
 
 // connect dials and greets; the connect, banner and EHLO phases are observed

@@ -152,6 +152,16 @@ type Totals struct {
 	// IdleCloses counts sessions the server closed (421 or EOF) while they
 	// sat idle; they were redialed without charging any message.
 	IdleCloses int64 `json:"idle_closes"`
+	// MessagesSkipped were not sent because they were larger than the
+	// server's SIZE limit (RFC 1870); they are not in messages_attempted.
+	MessagesSkipped int64 `json:"messages_skipped"`
+	// TransactionsContinued counts further transactions that carried
+	// recipients a 452 recipient limit put off (RFC 5321 3.3).
+	TransactionsContinued int64 `json:"transactions_continued"`
+	// RecipientsDelivered and RecipientsUndelivered count LMTP's
+	// per-recipient replies after the content (RFC 2033 4.2): 2yz or not.
+	RecipientsDelivered   int64 `json:"recipients_delivered,omitempty"`
+	RecipientsUndelivered int64 `json:"recipients_undelivered,omitempty"`
 	// CPUS is smtpbench's own user+system CPU time in seconds.
 	CPUS float64 `json:"cpu_s,omitempty"`
 }
@@ -263,6 +273,11 @@ func totals(r *Recorder, window, elapsed time.Duration) Totals {
 		ConnectAttempts:    r.ConnectAttempts,
 		BytesSent:          r.BytesSent,
 		IdleCloses:         r.IdleCloses,
+		MessagesSkipped:    r.Skipped,
+
+		TransactionsContinued: r.Continued,
+		RecipientsDelivered:   r.Delivered,
+		RecipientsUndelivered: r.Undelivered,
 	}
 	if s := window.Seconds(); s > 0 {
 		t.MessagesPerS = float64(r.OK) / s

@@ -78,6 +78,14 @@ type Recorder struct {
 	IdleCloses                      int64 // sessions closed by the server while idle
 	TLS                             TLSCounts
 
+	// Skipped counts messages not sent because they were larger than the
+	// server's SIZE limit (RFC 1870), the largest of which is SkipLimit.
+	Skipped, SkipLimit int64
+	// Continued counts further transactions for recipients a 452
+	// recipient limit put off; Delivered and Undelivered count LMTP's
+	// per-recipient replies after the content.
+	Continued, Delivered, Undelivered int64
+
 	// Targets splits messages, connections and bytes by target, indexed
 	// as the run's targets; empty when there is one target.
 	Targets []TargetCounts
@@ -150,6 +158,9 @@ func (r *Recorder) Message(res *session.Result) {
 	r.Attempted++
 	r.RcptAccepted += int64(res.RcptAccepted)
 	r.RcptRejected += int64(res.RcptRejected)
+	r.Continued += int64(res.Continued)
+	r.Delivered += int64(res.Delivered)
+	r.Undelivered += int64(res.Undelivered)
 	switch res.Outcome {
 	case session.OutcomeOK:
 		r.OK++
@@ -203,6 +214,11 @@ func (r *Recorder) Merge(o *Recorder) {
 	r.ConnectAttempts += o.ConnectAttempts
 	r.BytesSent += o.BytesSent
 	r.IdleCloses += o.IdleCloses
+	r.Skipped += o.Skipped
+	r.SkipLimit = max(r.SkipLimit, o.SkipLimit)
+	r.Continued += o.Continued
+	r.Delivered += o.Delivered
+	r.Undelivered += o.Undelivered
 	for i, t := range o.Targets {
 		m := r.Target(i, len(o.Targets))
 		m.Attempted += t.Attempted

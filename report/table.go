@@ -82,8 +82,18 @@ func writeTable(w io.Writer, j *JSONReport, grace string, seed *uint64) error {
 	b.WriteString(")\n\n")
 
 	t := j.Totals
-	fmt.Fprintf(b, "messages    %d ok, %d rejected, %d failed (%d attempted)\n", t.MessagesOK, t.MessagesRejected, t.MessagesFailed, t.MessagesAttempted)
-	fmt.Fprintf(b, "recipients  %d accepted, %d rejected\n", t.RecipientsAccepted, t.RecipientsRejected)
+	fmt.Fprintf(b, "messages    %d ok, %d rejected, %d failed (%d attempted)", t.MessagesOK, t.MessagesRejected, t.MessagesFailed, t.MessagesAttempted)
+	if t.MessagesSkipped > 0 {
+		fmt.Fprintf(b, "; %d skipped, over the server's SIZE limit", t.MessagesSkipped)
+	}
+	fmt.Fprintf(b, "\nrecipients  %d accepted, %d rejected", t.RecipientsAccepted, t.RecipientsRejected)
+	if t.RecipientsDelivered+t.RecipientsUndelivered > 0 {
+		fmt.Fprintf(b, "; after the content %d delivered, %d not (LMTP)", t.RecipientsDelivered, t.RecipientsUndelivered)
+	}
+	if t.TransactionsContinued > 0 {
+		fmt.Fprintf(b, "; %d further transactions after a recipient limit (452)", t.TransactionsContinued)
+	}
+	b.WriteString("\n")
 	fmt.Fprintf(b, "connections %d (%d attempts)\n", t.Connections, t.ConnectAttempts)
 	b.WriteString(tlsLine(j.TLS))
 	fmt.Fprintf(b, "throughput  %.1f messages/s, %.2f MB/s (%d bytes sent in %.2f s)\n", t.MessagesPerS, t.MBPerS, t.BytesSent, j.ElapsedS)

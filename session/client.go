@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -77,6 +78,15 @@ type Options struct {
 	// made from, so short connections can spread over several addresses'
 	// ephemeral ports.
 	SourceAddr netip.Addr
+	// Chunking chooses BDAT (RFC 3030) over DATA; ChunkSize is the largest
+	// chunk, DefaultChunkSize if zero. BinaryMIME declares BODY=BINARYMIME
+	// where the session uses BDAT and the server offers BINARYMIME.
+	Chunking   Chunking
+	ChunkSize  int
+	BinaryMIME bool
+	// LMTP speaks RFC 2033: LHLO instead of EHLO, and one reply per
+	// accepted recipient after the content.
+	LMTP bool
 	// BusyPoll, when positive, makes reads try the socket for up to this
 	// long before sleeping in the poller; worth it only while sessions are
 	// fewer than CPUs (see busyPollConn). Zero or negative: off.
@@ -96,6 +106,9 @@ func (o *Options) normalize() {
 	if o.DataTimeout <= 0 {
 		o.DataTimeout = DefaultDataTimeout
 	}
+	if o.ChunkSize <= 0 {
+		o.ChunkSize = DefaultChunkSize
+	}
 }
 
 // Result says how one message ended and when.
@@ -104,6 +117,12 @@ type Result struct {
 	Err          *Error // why the message was not accepted; nil when OK
 	RcptAccepted int
 	RcptRejected int
+	// Delivered and Undelivered count LMTP's per-recipient replies after
+	// the content (RFC 2033 4.2); zero over SMTP.
+	Delivered, Undelivered int
+	// Continued counts the further transactions that carried recipients
+	// a 452 recipient limit put off (RFC 5321 3.3).
+	Continued int
 	// Start is when the server began on the message: the later of the write
 	// holding its first envelope command and the arrival of the previous
 	// message's deciding reply on the same connection (with pipelining the
@@ -122,6 +141,8 @@ type Client struct {
 	opts Options
 	caps Capabilities
 	pipe bool
+	bdat bool   // content goes out in BDAT chunks
+	cbuf []byte // a message's raw content, cut into chunks from here
 
 	wbuf  []byte
 	sent  int64 // bytes written, for throughput
@@ -145,7 +166,12 @@ type envelope struct {
 	mailOK   bool
 	rcptOK   int
 	rcptRej  int
-	gotData  bool // 354 received: content must follow
+	gotData  bool  // 354 received: content must follow
+	bdat     bool  // the content goes as BDAT: no DATA command
+	list     []int // recipient numbers when not all of them (a continuation)
+	seen     int   // RCPT replies read so far
+	deferred []int // recipients put off by a recipient limit (452)
+	deferErr *Error
 	err      *Error
 	rcptErr  *Error
 	fatalErr *Error
@@ -255,13 +281,13 @@ func (c *Client) Hello() error {
 		}
 		return c.fail(e)
 	}
-	r, _, err = c.command(PhaseEHLO, "EHLO ", c.opts.Hostname)
+	r, _, err = c.command(PhaseEHLO, c.helloVerb(), c.opts.Hostname)
 	if err != nil {
 		return err
 	}
 	if r.Code == CodeOK {
 		c.caps = parseEHLO(r.Text)
-	} else if r.Code == CodeSyntaxError || r.Code == CodeNotImplemented {
+	} else if !c.opts.LMTP && (r.Code == CodeSyntaxError || r.Code == CodeNotImplemented) { // LMTP has no HELO
 		r, _, err = c.command(PhaseEHLO, "HELO ", c.opts.Hostname)
 		if err != nil {
 			return err
@@ -282,6 +308,7 @@ func (c *Client) Hello() error {
 	case PipeliningAuto:
 		c.pipe = c.caps.Pipelining
 	}
+	c.bdat = c.opts.Chunking == ChunkingOn || c.opts.Chunking == ChunkingAuto && c.caps.Chunking
 	return nil
 }
 
@@ -441,7 +468,7 @@ func (c *Client) Send(m *Message, next *Message) Result {
 		env, c.ahead = c.ahead, nil
 	} else {
 		env = c.freeEnvelope(nil)
-		env.reset(m)
+		c.prepare(env, m)
 		c.sendEnvelope(env)
 	}
 	// The previous message on this connection was decided before this
@@ -457,6 +484,17 @@ func (c *Client) transact(env *envelope, next *Message) Result {
 	m := env.msg
 	if env.fatalErr != nil {
 		return failed(env, env.fatalErr)
+	}
+	if env.rcptOK == 0 && env.deferred != nil {
+		// A recipient limit with no recipient taken is a refusal.
+		env.rcptRej += len(env.deferred)
+		if env.rcptErr == nil {
+			env.rcptErr = env.deferErr
+		}
+		env.deferred = nil
+	}
+	if env.bdat {
+		env.gotData = env.mailOK && env.rcptOK > 0 // no DATA to answer 354
 	}
 	if !env.gotData {
 		c.rset = true
@@ -478,29 +516,47 @@ func (c *Client) transact(env *envelope, next *Message) Result {
 		return rejected(env, c.lastReply)
 	}
 
-	c.appendData(m)
+	pending, cerr := c.appendContent(env)
+	if cerr != nil {
+		// A chunk was refused, or the session broke, before the last one.
+		c.wbuf = c.wbuf[:0]
+		if c.err != nil {
+			return failed(env, c.err)
+		}
+		c.rset = true
+		return Result{Outcome: outcomeOf(cerr), Err: cerr, Start: env.began(), End: c.lastReply,
+			RcptAccepted: env.rcptOK, RcptRejected: env.rcptRej}
+	}
 	var nextEnv *envelope
-	if next != nil && c.pipe {
+	if next != nil && c.pipe && env.deferred == nil {
 		nextEnv = c.freeEnvelope(env)
-		nextEnv.reset(next)
+		c.prepare(nextEnv, next)
 		c.appendEnvelope(nextEnv)
 	}
 	t, err := c.flush(PhaseBody)
 	if err != nil {
 		return failed(env, c.err)
 	}
-	r, err := c.readReply(PhaseBody, t, m)
-	res := Result{Start: env.began(), End: c.last, RcptAccepted: env.rcptOK, RcptRejected: env.rcptRej}
+	chunkErr := c.readChunkReplies(pending, t, m)
+	d, err := c.readDecision(env, t)
+	res := Result{Start: env.began(), End: c.last, RcptAccepted: env.rcptOK, RcptRejected: env.rcptRej,
+		Delivered: d.delivered, Undelivered: d.undelivered}
+	if chunkErr != nil && err == nil {
+		d.err = chunkErr // the content was refused before its last chunk
+	}
 	switch {
 	case err != nil:
 		res.Outcome, res.Err = OutcomeFailed, c.err
-	case r.Code >= 200 && r.Code < 300:
+	case d.err == nil:
 		res.Outcome = OutcomeOK
 	default:
-		res.Outcome, res.Err = outcomeOf(replyError(PhaseBody, r)), replyError(PhaseBody, r)
+		res.Outcome, res.Err = outcomeOf(d.err), d.err
 		if nextEnv == nil {
 			c.rset = true
 		}
+	}
+	if res.Outcome == OutcomeOK && env.deferred != nil {
+		c.continueRest(env, &res)
 	}
 	if nextEnv != nil {
 		nextEnv.start = t
@@ -562,7 +618,10 @@ func (c *Client) freeEnvelope(busy *envelope) *envelope {
 	return &c.env[0]
 }
 
-func (e *envelope) reset(m *Message) { *e = envelope{msg: m} }
+// prepare sets up env for m on this session.
+func (c *Client) prepare(env *envelope, m *Message) {
+	*env = envelope{msg: m, bdat: c.bdat}
+}
 
 // began is when the server could start on the message: it answers in order,
 // so not before it decided the previous one.
@@ -580,19 +639,29 @@ func (c *Client) appendEnvelope(env *envelope) {
 	}
 	m := env.msg
 	c.appendMail(m)
-	for i := 1; i <= max(m.Rcpts, 1); i++ {
-		c.appendRcpt(m, i)
+	for k := range env.rcptCount() {
+		c.appendRcpt(m, env.rcpt(k))
 	}
-	c.wbuf = append(c.wbuf, "DATA\r\n"...)
+	if !env.bdat {
+		c.wbuf = append(c.wbuf, "DATA\r\n"...)
+	}
 }
 
-// appendMail adds MAIL FROM, declaring 8-bit content where the server
-// offers 8BITMIME (RFC 6152 3).
+// appendMail adds MAIL FROM, declaring the size where the server offers
+// SIZE (RFC 1870 6), BINARYMIME when asked for and possible (RFC 3030 3),
+// and 8-bit content where the server offers 8BITMIME (RFC 6152 3).
 func (c *Client) appendMail(m *Message) {
 	c.wbuf = append(c.wbuf, "MAIL FROM:<"...)
 	c.wbuf = m.From.Append(c.wbuf, m, 1)
 	c.wbuf = append(c.wbuf, '>')
-	if m.EightBit && c.caps.EightBitMIME {
+	if c.caps.Size {
+		c.wbuf = append(c.wbuf, " SIZE="...)
+		c.wbuf = strconv.AppendInt(c.wbuf, m.Size(), 10)
+	}
+	switch {
+	case c.opts.BinaryMIME && c.bdat && c.caps.BinaryMIME:
+		c.wbuf = append(c.wbuf, " BODY=BINARYMIME"...)
+	case m.EightBit && c.caps.EightBitMIME:
 		c.wbuf = append(c.wbuf, " BODY=8BITMIME"...)
 	}
 	c.wbuf = append(c.wbuf, '\r', '\n')
@@ -634,12 +703,12 @@ func (c *Client) sendEnvelope(env *envelope) {
 	if !c.lockstep(env, PhaseMail, func() { c.appendMail(m) }) {
 		return
 	}
-	for i := 1; i <= max(m.Rcpts, 1); i++ {
-		if !c.lockstep(env, PhaseRcpt, func() { c.appendRcpt(m, i) }) {
+	for k := range env.rcptCount() {
+		if !c.lockstep(env, PhaseRcpt, func() { c.appendRcpt(m, env.rcpt(k)) }) {
 			return
 		}
 	}
-	if env.rcptOK == 0 {
+	if env.rcptOK == 0 || env.bdat {
 		return // RFC 5321 3.3: no accepted recipient, so no DATA
 	}
 	c.lockstep(env, PhaseData, func() { c.wbuf = append(c.wbuf, "DATA\r\n"...) })
@@ -678,12 +747,14 @@ func (c *Client) readEnvelope(env *envelope, since time.Time) {
 	if !c.readApply(env, PhaseMail, since) {
 		return
 	}
-	for i := 0; i < max(env.msg.Rcpts, 1); i++ {
+	for range env.rcptCount() {
 		if !c.readApply(env, PhaseRcpt, since) {
 			return
 		}
 	}
-	c.readApply(env, PhaseData, since)
+	if !env.bdat {
+		c.readApply(env, PhaseData, since)
+	}
 }
 
 func (c *Client) readApply(env *envelope, p Phase, since time.Time) bool {
@@ -719,9 +790,15 @@ func (c *Client) apply(env *envelope, p Phase, r Reply) {
 			return
 		}
 		// RFC 5321 4.2.2: 251 "will forward" is as good as 250.
-		if ok {
+		i := env.rcpt(env.seen)
+		env.seen++
+		switch {
+		case ok:
 			env.rcptOK++
-		} else {
+		case tooManyRcpts(r):
+			env.deferred = append(env.deferred, i)
+			env.deferErr = replyError(p, r)
+		default:
 			env.rcptRej++
 			env.rcptErr = replyError(p, r)
 		}

@@ -445,9 +445,17 @@ func TestSend(t *testing.T) {
 				{recv: wireContent, send: queued}},
 			sends:  []sendCall{ok(1, 0, 0)},
 			writes: []string{group(1), wireContent}},
-		{name: "452 to one recipient",
+		{name: "452 to one recipient continues it in a new transaction",
 			steps: []step{
 				{recv: group(1), send: mailOK + rcptOK + "452 4.5.3 too many recipients\r\n" + dataGo},
+				{recv: wireContent, send: queued},
+				{recv: mailCmd(1) + rcptCmd(1, 2) + "DATA\r\n", send: mailOK + rcptOK + dataGo},
+				{recv: wireContent, send: queued}},
+			sends:  []sendCall{{m: 1, outcome: OutcomeOK, acc: 2, rej: 0}},
+			writes: []string{group(1), wireContent, mailCmd(1) + rcptCmd(1, 2) + "DATA\r\n", wireContent}},
+		{name: "452 mailbox full is a refusal, not a limit",
+			steps: []step{
+				{recv: group(1), send: mailOK + rcptOK + "452 4.2.2 mailbox full\r\n" + dataGo},
 				{recv: wireContent, send: queued}},
 			sends:  []sendCall{{m: 1, outcome: OutcomeOK, acc: 1, rej: 1}},
 			writes: []string{group(1), wireContent}},

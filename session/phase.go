@@ -18,6 +18,7 @@ const (
 	PhaseMail                 // MAIL FROM → reply
 	PhaseRcpt                 // each RCPT TO → reply
 	PhaseData                 // DATA → 354
+	PhaseBDAT                 // each BDAT chunk but the last → its reply (RFC 3030)
 	PhaseBody                 // end of content → the reply that accepts or rejects it
 	PhaseRset                 // RSET → reply
 	PhaseQuit                 // QUIT → 221
@@ -25,7 +26,7 @@ const (
 	NumPhases
 )
 
-var phaseNames = [NumPhases]string{"connect", "banner", "ehlo", "tls", "auth", "mail", "rcpt", "data", "body", "rset", "quit", "message"}
+var phaseNames = [NumPhases]string{"connect", "banner", "ehlo", "tls", "auth", "mail", "rcpt", "data", "bdat", "body", "rset", "quit", "message"}
 
 func (p Phase) String() string {
 	if p < NumPhases {
@@ -53,6 +54,7 @@ type Capabilities struct {
 	EightBitMIME        bool // RFC 6152
 	EnhancedStatusCodes bool // RFC 2034
 	Chunking            bool // RFC 3030
+	BinaryMIME          bool // RFC 3030 3
 	StartTLS            bool // RFC 3207
 	SMTPUTF8            bool // RFC 6531
 	DSN                 bool // RFC 3461
@@ -95,6 +97,8 @@ func parseEHLO(text []byte) Capabilities {
 			caps.EnhancedStatusCodes = true
 		case "CHUNKING":
 			caps.Chunking = true
+		case "BINARYMIME":
+			caps.BinaryMIME = true
 		case "STARTTLS":
 			caps.StartTLS = true
 		case "SMTPUTF8":

@@ -200,7 +200,7 @@ func (c *Client) startTLS() error {
 	if err != nil {
 		return err
 	}
-	r, _, err = c.command(PhaseEHLO, "EHLO ", c.opts.Hostname)
+	r, _, err = c.command(PhaseEHLO, c.helloVerb(), c.opts.Hostname)
 	if err != nil {
 		return err
 	}

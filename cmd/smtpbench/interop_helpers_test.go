@@ -361,7 +361,7 @@ func (r *benchRun) errorKeys() []errorKey {
 }
 
 var (
-	knownPhases  = map[string]bool{"connect": true, "banner": true, "ehlo": true, "tls": true, "auth": true, "mail": true, "rcpt": true, "data": true, "body": true, "rset": true, "quit": true, "message": true}
+	knownPhases  = map[string]bool{"connect": true, "banner": true, "ehlo": true, "tls": true, "auth": true, "mail": true, "rcpt": true, "data": true, "bdat": true, "body": true, "rset": true, "quit": true, "message": true}
 	knownClasses = map[string]bool{"refused": true, "timeout": true, "protocol": true, "temp_reject": true, "perm_reject": true, "closed": true, "aborted": true,
 		"handshake": true, "certificate": true, "unsupported": true}
 )

@@ -65,6 +65,10 @@ type runFlags struct {
 	targets      []string
 	sourceAddrs  []string
 	pipelining   string
+	chunking     string
+	chunkSize    string
+	binaryMIME   bool
+	lmtp         bool
 	timeout      time.Duration
 	dataTimeout  time.Duration
 	helo         string
@@ -109,6 +113,10 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.targets, "target", nil, "one more server, as HOST[:PORT][=WEIGHT]; sessions are spread by weight; repeatable")
 	fs.StringArrayVar(&f.sourceAddrs, "source-addr", nil, "local IP address to connect from; sessions take them in turn; repeatable")
 	fs.StringVar(&f.pipelining, "pipelining", "auto", "RFC 2920 pipelining: auto (when advertised), on, off")
+	fs.StringVar(&f.chunking, "chunking", "off", "send content with BDAT (RFC 3030): auto (when the server offers CHUNKING), on, off")
+	fs.StringVar(&f.chunkSize, "chunk-size", "64KiB", "largest BDAT chunk")
+	fs.BoolVar(&f.binaryMIME, "binarymime", false, "declare BODY=BINARYMIME where BDAT is used and the server offers BINARYMIME")
+	fs.BoolVar(&f.lmtp, "lmtp", false, "speak LMTP (RFC 2033): LHLO, one reply per recipient after the content; targets default to port 24")
 	fs.DurationVar(&f.timeout, "timeout", session.DefaultTimeout, "how long to wait for each reply but the one to the end of data (and for connect)")
 	fs.DurationVar(&f.dataTimeout, "data-timeout", session.DefaultDataTimeout, "how long to wait for the reply to the end of data, which servers send after scanning the content")
 	fs.StringVar(&f.helo, "helo", session.DefaultHostname, "name to give in EHLO/HELO")
@@ -157,6 +165,10 @@ type runConfigJSON struct {
 	Targets      []string `json:"targets,omitempty"`
 	SourceAddrs  []string `json:"source_addrs,omitempty"`
 	Pipelining   string   `json:"pipelining"`
+	Chunking     string   `json:"chunking"`
+	ChunkSize    int      `json:"chunk_size,omitempty"`
+	BinaryMIME   bool     `json:"binarymime,omitempty"`
+	LMTP         bool     `json:"lmtp,omitempty"`
 	TimeoutS     float64  `json:"timeout_s"`
 	DataTimeoutS float64  `json:"data_timeout_s"`
 	Rate         float64  `json:"rate"`
@@ -223,7 +235,11 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if fs.NArg() == 1 {
-		if cfg.Target, err = sec.parseTarget(fs.Arg(0)); err != nil {
+		parse := sec.parseTarget
+		if f.lmtp {
+			parse = func(arg string) (string, error) { return session.ParseTargetPort(arg, f.defaultPort()) }
+		}
+		if cfg.Target, err = parse(fs.Arg(0)); err != nil {
 			return usagef("%v", err)
 		}
 		if len(cj.Targets) > 0 {
@@ -237,6 +253,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return exitError{exitRun, fmt.Sprintf("starting the built-in sink: %v", err)}
 		}
+		scfg.Chunking = cfg.Session.Chunking != session.ChunkingOff
 		srv, err := sink.Start("127.0.0.1:0", scfg)
 		if err != nil {
 			return exitError{exitRun, fmt.Sprintf("starting the built-in sink: %v", err)}
@@ -447,7 +464,24 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 		return bad("%v", err)
 	}
 	mail := cfg.Mail
-	targets, err := parseTargets(f.targets)
+	chunking, err := session.ParseChunking(f.chunking)
+	if err != nil {
+		return bad("--chunking: %v", err)
+	}
+	chunkSize, err := message.ParseSize(f.chunkSize)
+	if err != nil || chunkSize < 1 || chunkSize > message.MaxSize {
+		return bad("--chunk-size %q: want a size from 1 byte to 1GiB", f.chunkSize)
+	}
+	if fs.Changed("chunk-size") && chunking == session.ChunkingOff {
+		return bad("--chunk-size needs --chunking auto or on")
+	}
+	if f.binaryMIME && chunking == session.ChunkingOff {
+		return bad("--binarymime needs --chunking auto or on: BINARYMIME content goes only by BDAT (RFC 3030 3)")
+	}
+	if f.lmtp && fs.NArg() == 0 && len(f.targets) == 0 {
+		return bad("--lmtp needs a target: the built-in sink speaks SMTP")
+	}
+	targets, err := parseTargets(f.targets, f.defaultPort())
 	if err != nil {
 		return bad("%v", err)
 	}
@@ -490,13 +524,14 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 		PerConn:     f.perConn,
 		Mail:        mail,
 		SourceAddrs: sources,
-		Session:     session.Options{Hostname: f.helo, Timeout: f.timeout, DataTimeout: f.dataTimeout, Pipelining: pipe},
-		Rate:        f.rate,
-		Arrival:     arrival,
-		Warmup:      f.warmup,
-		Ramp:        f.ramp,
-		Grace:       f.grace,
-		BusyPoll:    busyPoll,
+		Session: session.Options{Hostname: f.helo, Timeout: f.timeout, DataTimeout: f.dataTimeout, Pipelining: pipe,
+			Chunking: chunking, ChunkSize: int(chunkSize), BinaryMIME: f.binaryMIME, LMTP: f.lmtp},
+		Rate:     f.rate,
+		Arrival:  arrival,
+		Warmup:   f.warmup,
+		Ramp:     f.ramp,
+		Grace:    f.grace,
+		BusyPoll: busyPoll,
 	}
 	if cfg.Grace == 0 {
 		cfg.Grace = time.Nanosecond // "--grace 0" means abort at once
@@ -509,9 +544,13 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 		Concurrency: f.concurrency, Messages: f.messages, DurationS: f.duration.Seconds(), PerConn: f.perConn,
 		Rcpts: mail.Rcpts().Min, DataFile: f.dataFile, MessageFile: f.message, Corpus: f.corpus,
 		CorpusSize: mail.Corpus(), From: f.from, To: f.to, ToFile: f.toFile, Domains: f.domains,
-		Seed: spec.Seed, SourceAddrs: f.sourceAddrs, Pipelining: pipe.String(),
+		Seed: spec.Seed, SourceAddrs: f.sourceAddrs, Pipelining: pipe.String(), Chunking: chunking.String(),
+		BinaryMIME: f.binaryMIME, LMTP: f.lmtp,
 		TimeoutS: f.timeout.Seconds(), DataTimeoutS: f.dataTimeout.Seconds(), Rate: f.rate, WarmupS: f.warmup.Seconds(), RampS: f.ramp.Seconds(),
 		ContentBytes: len(sample),
+	}
+	if chunking != session.ChunkingOff {
+		cj.ChunkSize = int(chunkSize)
 	}
 	if r := mail.Rcpts(); r.Max != r.Min {
 		cj.RcptsMax = r.Max
@@ -604,8 +643,17 @@ func fileFlag(f *runFlags, name string) string {
 	return "--corpus " + name
 }
 
+// defaultPort is the port of a target given without one: 25, or 24 for
+// LMTP (RFC 2033 7 asks that LMTP not use 25).
+func (f *runFlags) defaultPort() int {
+	if f.lmtp {
+		return 24
+	}
+	return 25
+}
+
 // parseTargets reads --target HOST[:PORT][=WEIGHT] values.
-func parseTargets(vals []string) ([]loadgen.Target, error) {
+func parseTargets(vals []string, port int) ([]loadgen.Target, error) {
 	var out []loadgen.Target
 	for _, v := range vals {
 		addr, weight := v, 1
@@ -616,7 +664,7 @@ func parseTargets(vals []string) ([]loadgen.Target, error) {
 			}
 			addr, weight = v[:i], w
 		}
-		a, err := session.ParseTarget(addr)
+		a, err := session.ParseTargetPort(addr, port)
 		if err != nil {
 			return nil, fmt.Errorf("--target: %v", err)
 		}

@@ -47,6 +47,7 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 	rejects := fs.StringArray("reject", nil, "reject PERCENT of STEP's replies, as STEP=PERCENT[:CODE]; repeatable")
 	stall := fs.String("stall", "", "hold every reply due in a window, as START:LENGTH after start (e.g. 4s:1s)")
 	idle := fs.Duration("idle-timeout", 0, "end a session that sends no command for this long with 421, as real servers do (0 = never)")
+	chunking := fs.Bool("chunking", false, "offer CHUNKING and BINARYMIME (RFC 3030); BDAT is understood either way")
 	workers := fs.Int("workers", 0, "end-of-data work goes through N shared workers, each taking the body delay: at most N/delay messages per second (0 = one per session)")
 	var sec sinkSecFlags // sinktls.go
 	sec.register(fs)
@@ -81,6 +82,7 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 			return usagef("--max-per-session %q: %v", *perSession, err)
 		}
 	}
+	cfg.Chunking = *chunking
 	// Every client session holds one of our descriptors: allow as many as
 	// the system lets us.
 	sysres.RaiseFileLimit()

@@ -93,6 +93,9 @@ type Config struct {
 	// connection do.
 	MaxPerSession     int
 	MaxPerSessionCode int
+	// Chunking advertises CHUNKING and BINARYMIME (RFC 3030). BDAT is
+	// understood either way, for clients that send it unasked.
+	Chunking bool
 	// OnMessage, when set, receives each accepted message's envelope and
 	// content (dot-unstuffed, as stored by a real server). It runs on the
 	// connection's goroutine and must not keep data.
@@ -146,6 +149,7 @@ func (a AfterDot) String() string { return [...]string{"serve", "drop", "reject"
 // Server is a running sink.
 type Server struct {
 	cfg      Config
+	chunking string // the CHUNKING line of the EHLO reply, if offered
 	ln       net.Listener
 	start    time.Time
 	accepted atomic.Uint64
@@ -178,6 +182,9 @@ func Listen(addr string, cfg Config) (*Server, error) {
 		precise: make(chan struct{}, preciseSlots)}
 	if cfg.Workers > 0 {
 		s.workers = make(chan struct{}, cfg.Workers)
+	}
+	if cfg.Chunking {
+		s.chunking = "250-CHUNKING\r\n250-BINARYMIME\r\n"
 	}
 	return s, nil
 }
@@ -310,6 +317,9 @@ type conn struct {
 	authed   bool // AUTH succeeded
 	accepted int  // messages accepted in this session
 	limited  bool
+	// chunkFailed: a BDAT chunk of this transaction was refused, so the
+	// rest of its chunks are read and refused too (RFC 3030 4.2).
+	chunkFailed bool
 }
 
 func (s *Server) serveConn(nc net.Conn) {
@@ -421,7 +431,7 @@ func (c *conn) handle(line []byte) bool {
 	switch {
 	case hasPrefixFold(line, "EHLO"):
 		c.resetTx()
-		if c.reply(StepEHLO, "250-"+c.s.cfg.Hostname+" greets you\r\n"+c.securityKeywords()+"250-PIPELINING\r\n250-SIZE 104857600\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES") {
+		if c.reply(StepEHLO, "250-"+c.s.cfg.Hostname+" greets you\r\n"+c.securityKeywords()+"250-PIPELINING\r\n250-SIZE 104857600\r\n"+c.s.chunking+"250-8BITMIME\r\n250 ENHANCEDSTATUSCODES") {
 			return true
 		}
 	case hasPrefixFold(line, "HELO"):
@@ -441,7 +451,7 @@ func (c *conn) handle(line []byte) bool {
 		if c.reply(StepMail, "250 2.1.0 Ok") {
 			c.mail = true
 			if c.keepData {
-				c.from = string(line[len("MAIL FROM:"):])
+				c.from = string(mailPath(line[len("MAIL FROM:"):]))
 			}
 		}
 	case hasPrefixFold(line, "RCPT TO:"):
@@ -480,6 +490,8 @@ func (c *conn) handle(line []byte) bool {
 		for range refused {
 			c.bw.WriteString("503 5.5.1 sink: command pipelined after end of data refused\r\n")
 		}
+	case hasPrefixFold(line, "BDAT "):
+		return c.bdat(line)
 	case hasPrefixFold(line, "RSET"):
 		c.resetTx()
 		c.reply(StepRset, "250 2.0.0 Ok")

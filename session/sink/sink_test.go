@@ -174,43 +174,54 @@ func TestOnMessageContent(t *testing.T) {
 		{name: "large", content: big.String(), want: big.String()},
 	}
 	for _, tt := range tests {
-		for _, mode := range modes {
-			t.Run(tt.name+"/pipelining "+mode.String(), func(t *testing.T) {
-				var mu sync.Mutex
-				var got []received
-				srv := startSink(t, sink.Config{OnMessage: func(from string, to []string, data []byte) {
+		// BDAT (RFC 3030) in chunks of 1000 octets must store the same
+		// bytes as DATA: the sink checks what it receives byte for byte.
+		for _, bdat := range []bool{false, true} {
+			for _, mode := range modes {
+				name := tt.name + "/pipelining " + mode.String()
+				if bdat {
+					name += "/bdat"
+				}
+				t.Run(name, func(t *testing.T) {
+					var mu sync.Mutex
+					var got []received
+					srv := startSink(t, sink.Config{Chunking: bdat, OnMessage: func(from string, to []string, data []byte) {
+						mu.Lock()
+						got = append(got, received{from, slices.Clone(to), string(data)})
+						mu.Unlock()
+					}})
+					c := dial(t, srv, session.Options{Pipelining: mode, Chunking: session.ChunkingAuto, ChunkSize: 1000})
+					if c.Chunking() != bdat {
+						t.Fatalf("Chunking() = %v with CHUNKING offered %v", c.Chunking(), bdat)
+					}
+					results := sendAll(c, messages(t, 3, 2, tt.content))
+					if n := count(results); n.ok != 3 {
+						t.Fatalf("results %+v", n)
+					}
+					if err := c.Quit(); err != nil {
+						t.Fatal(err)
+					}
 					mu.Lock()
-					got = append(got, received{from, slices.Clone(to), string(data)})
-					mu.Unlock()
-				}})
-				c := dial(t, srv, session.Options{Pipelining: mode})
-				results := sendAll(c, messages(t, 3, 2, tt.content))
-				if n := count(results); n.ok != 3 {
-					t.Fatalf("results %+v", n)
-				}
-				if err := c.Quit(); err != nil {
-					t.Fatal(err)
-				}
-				mu.Lock()
-				defer mu.Unlock()
-				if len(got) != 3 {
-					t.Fatalf("OnMessage called %d times, want 3", len(got))
-				}
-				for i, r := range got {
-					seq := i + 1
-					want := received{
-						from: fmt.Sprintf("<from%d@a.test>", seq),
-						to:   []string{fmt.Sprintf("<to%d.1@b.test>", seq), fmt.Sprintf("<to%d.2@b.test>", seq)},
-						data: tt.want,
+					defer mu.Unlock()
+					if len(got) != 3 {
+						t.Fatalf("OnMessage called %d times, want 3", len(got))
 					}
-					if r.from != want.from || !slices.Equal(r.to, want.to) {
-						t.Errorf("message %d: envelope %s %v, want %s %v", seq, r.from, r.to, want.from, want.to)
+					for i, r := range got {
+						seq := i + 1
+						want := received{
+							from: fmt.Sprintf("<from%d@a.test>", seq),
+							to:   []string{fmt.Sprintf("<to%d.1@b.test>", seq), fmt.Sprintf("<to%d.2@b.test>", seq)},
+							data: tt.want,
+						}
+						if r.from != want.from || !slices.Equal(r.to, want.to) {
+							t.Errorf("message %d: envelope %s %v, want %s %v", seq, r.from, r.to, want.from, want.to)
+						}
+						if r.data != want.data {
+							t.Errorf("message %d: content\n%.300q\nwant\n%.300q", seq, r.data, want.data)
+						}
 					}
-					if r.data != want.data {
-						t.Errorf("message %d: content\n%.300q\nwant\n%.300q", seq, r.data, want.data)
-					}
-				}
-			})
+				})
+			}
 		}
 	}
 }

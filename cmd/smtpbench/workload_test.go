@@ -68,6 +68,11 @@ func TestWorkloadBadInput(t *testing.T) {
 		{"to-file too short", []string{"--to-file", write("to.txt", "a@x\nb@x\n"), "--rcpts", "3"}, exitUsage, "--to-file"},
 		{"missing to-file", []string{"--to-file", filepath.Join(dir, "none.txt")}, exitRun, "--to-file"},
 		{"bad seed", []string{"--seed", "-1"}, exitUsage, "--seed"},
+		{"bad chunking", []string{"--chunking", "maybe"}, exitUsage, "--chunking"},
+		{"chunk size without chunking", []string{"--chunk-size", "1KiB"}, exitUsage, "--chunk-size"},
+		{"zero chunk size", []string{"--chunking", "on", "--chunk-size", "0"}, exitUsage, "--chunk-size"},
+		{"binarymime without chunking", []string{"--binarymime"}, exitUsage, "--binarymime"},
+		{"lmtp without a target", []string{"--lmtp"}, exitUsage, "--lmtp"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -77,7 +82,7 @@ func TestWorkloadBadInput(t *testing.T) {
 			if code != tc.code || !strings.Contains(stderr, tc.want) {
 				t.Errorf("exit %d, stderr %q; want exit %d mentioning %q", code, stderr, tc.code, tc.want)
 			}
-			if strings.Contains(stderr, "built-in sink") || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+			if strings.Contains(stderr, "benchmarking the built-in sink") || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
 				t.Errorf("want one line before any run, got %q", stderr)
 			}
 		})
@@ -260,5 +265,48 @@ func TestSourceAddrs(t *testing.T) {
 	cfg, _ := decodeReport(t, stdout).Config.(map[string]any)
 	if s, _ := cfg["source_addrs"].([]any); len(s) != 2 {
 		t.Errorf("config.source_addrs = %v", cfg["source_addrs"])
+	}
+}
+
+// The run against the built-in sink over BDAT: the sink's counts
+// equal the report's, and the report shows the size mix sent.
+func TestChunkingBuiltinSink(t *testing.T) {
+	var mu sync.Mutex
+	var rcpts, bodies int64
+	srv := startTestSink(t, sink.Config{Chunking: true, OnMessage: func(from string, to []string, data []byte) {
+		mu.Lock()
+		rcpts += int64(len(to))
+		if _, body, ok := bytes.Cut(data, []byte("\r\n\r\n")); ok {
+			bodies += int64(len(body))
+		}
+		mu.Unlock()
+	}})
+	code, stdout, stderr := cliRun(t, "run", "-o", "json", "-c", "10", "-n", "2000", "--size", "1KiB:60,10KiB:30,1MiB:10",
+		"--rcpts", "1-5", "--chunking", "on", srv.Addr())
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	j := decodeReport(t, stdout)
+	tot := j.Totals
+	mu.Lock()
+	defer mu.Unlock()
+	if tot.MessagesOK != 2000 || srv.Accepted() != 2000 || tot.RecipientsAccepted != rcpts {
+		t.Errorf("ok %d, sink accepted %d; recipients %d, sink saw %d", tot.MessagesOK, srv.Accepted(), tot.RecipientsAccepted, rcpts)
+	}
+	var sent, want int64
+	for _, s := range j.Sizes {
+		n, _ := strconv.ParseInt(s.Size, 10, 64)
+		sent += s.Messages
+		want += n * s.Messages
+	}
+	if len(j.Sizes) != 3 || sent != 2000 || bodies != want {
+		t.Errorf("sizes %+v: %d bytes of bodies by the report, the sink received %d", j.Sizes, want, bodies)
+	}
+	if j.Phases["bdat"].Count == 0 || j.Replies["bdat"]["250"] != j.Phases["bdat"].Count {
+		t.Errorf("bdat phase %+v, replies %v", j.Phases["bdat"], j.Replies["bdat"])
+	}
+	cfg, _ := j.Config.(map[string]any)
+	if cfg["chunking"] != "on" || cfg["size"] != "1KiB:60,10KiB:30,1MiB:10" || cfg["rcpts_max"] != 5.0 {
+		t.Errorf("config %v", cfg)
 	}
 }

@@ -74,6 +74,11 @@ type Config struct {
 	// used as given.
 	BusyPoll time.Duration
 
+	// InProcessServer says the server runs in this process (the built-in
+	// sink): the generator's CPU and scheduling figures then include the
+	// server's work, and its warnings say so.
+	InProcessServer bool
+
 	// Progress, if set, is called about once a second from its own goroutine.
 	Progress func(Progress)
 	// TraceSessions sessions, the first ones dialed, print their

@@ -93,6 +93,10 @@ const (
 	// busyShare: below it, a long scheduling delay is blamed on other
 	// processes rather than on the generator's own load.
 	busyShare = 0.50
+	// minWatch and minSchedMessages: shorter runs, or fewer messages, give
+	// the CPU and scheduling figures too little to stand on for a warning.
+	minWatch         = time.Second
+	minSchedMessages = 100
 )
 
 // generatorWarnings says when the figures may describe smtpbench rather than
@@ -105,19 +109,32 @@ func (r *run) generatorWarnings(res *report.Result, wake interface {
 }) []string {
 	var out []string
 	g := res.Generator
+	if res.Elapsed < minWatch {
+		// CPU time is counted in clock ticks and the scheduler's histogram
+		// in coarse buckets: over a few milliseconds neither means much.
+		g = nil
+	}
+	// whose says whose work kept the CPUs busy when smtpbench used few.
+	whose := "other processes on this machine (the server, if it runs here) kept them busy"
+	if r.cfg.InProcessServer {
+		whose = "the built-in sink runs in this process and shares its CPUs (start it on its own with smtpbench sink to measure the tool apart)"
+	}
 	if g != nil && g.CPUShare > cpuShareWarn {
-		out = append(out, fmt.Sprintf("smtpbench used %.0f%% of %d CPUs: it may be the bottleneck, so these figures may describe the tool rather than the server", g.CPUShare*100, g.Cores))
+		what := "smtpbench may be the bottleneck, so these figures may describe the tool rather than the server"
+		if r.cfg.InProcessServer {
+			what = "the built-in sink in this process counts in that, and the two compete for the CPUs"
+		}
+		out = append(out, fmt.Sprintf("smtpbench used %.0f%% of %d CPUs: %s", min(g.CPUShare, 1)*100, g.Cores, what))
 	}
 	msg := res.Total.Phases[session.PhaseMessage]
-	if g != nil && msg.TotalCount() > 0 && g.SchedSamples > 0 {
+	if g != nil && msg.TotalCount() >= minSchedMessages && g.SchedSamples > 0 {
 		p50 := time.Duration(msg.ValueAtQuantile(50)) * time.Microsecond
 		if p50 > 0 && float64(g.SchedP99) >= schedShareWarn*float64(p50) {
 			wait := fmt.Sprintf("smtpbench's goroutines waited up to %s (p99) for a CPU, %.0f%% of the message p50 (%s), so the latencies include that wait",
 				fmtMS(g.SchedP99), 100*float64(g.SchedP99)/float64(p50), fmtMS(p50))
-			if g.CPUShare < busyShare {
+			if g.CPUShare < busyShare || r.cfg.InProcessServer {
 				// Waiting for CPUs it hardly used: someone else had them.
-				out = append(out, fmt.Sprintf("%s; smtpbench itself used only %.0f%% of %d CPUs: other processes on this machine (the server, if it runs here) kept them busy",
-					wait, 100*g.CPUShare, g.Cores))
+				out = append(out, fmt.Sprintf("%s; smtpbench used %.0f%% of %d CPUs: %s", wait, 100*min(g.CPUShare, 1), g.Cores, whose))
 			} else {
 				out = append(out, wait+": the generator is overloaded; use fewer sessions or more CPUs")
 			}
@@ -127,8 +144,13 @@ func (r *run) generatorWarnings(res *report.Result, wake interface {
 		return out
 	}
 	if wake.TotalCount() > 0 && wake.ValueAtQuantile(99) > 5000 {
-		out = append(out, fmt.Sprintf("smtpbench woke late for its schedule (p99 %.1f ms, max %.1f ms): the generator is overloaded and the latencies include its own delay",
-			float64(wake.ValueAtQuantile(99))/1000, float64(wake.Max())/1000))
+		late := fmt.Sprintf("smtpbench woke late for its schedule (p99 %.1f ms, max %.1f ms), so the latencies include its own delay",
+			float64(wake.ValueAtQuantile(99))/1000, float64(wake.Max())/1000)
+		if g != nil && (g.CPUShare < busyShare || r.cfg.InProcessServer) {
+			out = append(out, fmt.Sprintf("%s; smtpbench used %.0f%% of %d CPUs: %s", late, 100*min(g.CPUShare, 1), g.Cores, whose))
+		} else {
+			out = append(out, late+": the generator is overloaded")
+		}
 	}
 	// Behind at the end: messages that were due but never started, or the
 	// last ones starting well after their due time.

@@ -129,6 +129,7 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 	ticked := make(chan struct{})
 	go r.tick(tickDone, ticked)
 	wg.Wait()
+	r.waitScheduleEnd()
 	close(tickDone)
 	<-ticked
 	elapsed := time.Since(r.start)
@@ -206,6 +207,9 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 // wants STARTTLS or AUTH first is not mistaken for a slow one.
 func nothingAccepted(res *report.Result) string {
 	t := res.Total
+	if t.Attempted == 0 && res.WarmupTotals != nil && res.WarmupTotals.Attempted > 0 {
+		return fmt.Sprintf("nothing was measured: all %d messages fell within the --warmup period of %s", res.WarmupTotals.Attempted, res.Warmup)
+	}
 	if t.Attempted == 0 || t.OK > 0 {
 		return ""
 	}
@@ -265,6 +269,49 @@ func dialPlan(targets []Target) []int {
 	return plan
 }
 
+// waitScheduleEnd holds an open-model run that finished its last message
+// early until its schedule is over: with --rate 1 -d 5s the last message is
+// due at 4 s, but the run measured five seconds of arrivals, and rates taken
+// over four would be a quarter too high. A signal or an abort ends the wait.
+func (r *run) waitScheduleEnd() {
+	if r.pacer == nil || r.isStopped() && r.stopReasonIs(StopSignal, StopConnect) {
+		return
+	}
+	var end time.Duration
+	switch {
+	case r.cfg.Duration > 0:
+		end = r.cfg.Duration
+		if r.cfg.Messages > 0 {
+			end = min(end, r.pacer.ExpectedDue(uint64(r.cfg.Messages)))
+		}
+	case r.cfg.Messages > 0:
+		// The slot after the last message: n messages at rate R span n/R.
+		end = r.pacer.ExpectedDue(uint64(r.cfg.Messages))
+	}
+	r.stoppedAt.CompareAndSwap(0, int64(end))
+	wait := time.Until(r.start.Add(end))
+	if wait <= 0 {
+		return
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.stopped:
+	case <-r.abortCtx.Done():
+	}
+}
+
+func (r *run) stopReasonIs(reasons ...string) bool {
+	got, _ := r.stopReason.Load().(string)
+	for _, s := range reasons {
+		if got == s {
+			return true
+		}
+	}
+	return false
+}
+
 // giveUpAfter is how many first attempts must fail, with no session ever
 // established and none being set up, before the run stops: three, or fewer
 // when fewer workers will ever dial.
@@ -306,7 +353,12 @@ func (r *run) claim() (uint64, time.Time, bool) {
 	}
 	i := r.claimed.Add(1) - 1
 	if r.cfg.Messages > 0 && i >= uint64(r.cfg.Messages) {
-		r.noteStop()
+		if r.pacer == nil {
+			// Closed loop: the last message has just started. (In the
+			// open model workers claim ahead of the schedule; its end
+			// is noted by waitScheduleEnd.)
+			r.noteStop()
+		}
 		return 0, time.Time{}, false
 	}
 	if r.pacer == nil {
@@ -318,7 +370,6 @@ func (r *run) claim() (uint64, time.Time, bool) {
 		// if its timer has not fired yet. Not a stop: messages claimed
 		// earlier are still due and must go out.
 		r.scheduleDone.Store(true)
-		r.noteStop()
 		return 0, time.Time{}, false
 	}
 	return i, due, true

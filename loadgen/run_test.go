@@ -373,8 +373,11 @@ func TestPhaseLatencyIsServerShare(t *testing.T) {
 				if p == session.PhaseMessage {
 					slack = 5 * time.Millisecond
 				}
+				// The lower bound has room too: a reply's clock starts at
+				// the previous reply's arrival as this process saw it, and
+				// a late read of that one shortens this one.
 				got := time.Duration(res.Total.Phases[p].ValueAtQuantile(50)) * time.Microsecond
-				if got < d || got > d+slack {
+				if got < d-500*time.Microsecond || got > d+slack {
 					t.Errorf("%s p50 %s, want %s to %s", p, got, d, d+slack)
 				}
 			}

@@ -134,6 +134,19 @@ func (w *worker) loop() {
 			cur = w.take(i, due, nil)
 			cur.wake = wake
 		}
+		if r.isStopped() {
+			// Claimed before the stop but not started: with pipelining its
+			// envelope may already be accepted, the server waiting for
+			// content. The first signal (or -d) stops starting messages, so
+			// it is abandoned, not sent: finish closes the connection, and
+			// the server drops the transaction.
+			if w.client != nil && w.client.Ahead() == cur.msg {
+				w.sh.mu.Lock()
+				w.sh.rec.Abandoned++
+				w.sh.mu.Unlock()
+			}
+			return
+		}
 		now := time.Now()
 		w.sessWarm = cur.warm
 		if w.client == nil {
@@ -433,7 +446,9 @@ func (w *worker) closeSession() {
 		return
 	}
 	w.client = nil
-	if c.Err() == nil && w.r.abortCtx.Err() == nil {
+	// With an envelope ahead the server waits for content, and QUIT would
+	// become part of it: such a session is closed without a word.
+	if c.Err() == nil && w.r.abortCtx.Err() == nil && c.Ahead() == nil {
 		c.Quit()
 	} else {
 		c.Close()

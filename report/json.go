@@ -152,6 +152,10 @@ type Totals struct {
 	// IdleCloses counts sessions the server closed (421 or EOF) while they
 	// sat idle; they were redialed without charging any message.
 	IdleCloses int64 `json:"idle_closes"`
+	// MessagesAbandoned had their envelope pipelined ahead when the run
+	// stopped (signal or -d): their content was never sent, the server
+	// dropped the transaction, and they are not in messages_attempted.
+	MessagesAbandoned int64 `json:"messages_abandoned"`
 	// MessagesSkipped were not sent because they were larger than the
 	// server's SIZE limit (RFC 1870); they are not in messages_attempted.
 	MessagesSkipped int64 `json:"messages_skipped"`
@@ -273,6 +277,7 @@ func totals(r *Recorder, window, elapsed time.Duration) Totals {
 		ConnectAttempts:    r.ConnectAttempts,
 		BytesSent:          r.BytesSent,
 		IdleCloses:         r.IdleCloses,
+		MessagesAbandoned:  r.Abandoned,
 		MessagesSkipped:    r.Skipped,
 
 		TransactionsContinued: r.Continued,
@@ -352,7 +357,7 @@ func buildJSON(res *Result, withHDR bool) *JSONReport {
 		j.Phases[SeriesLag] = summarize(res.Total.Lag, withHDR)
 	}
 	if res.WarmupTotals != nil {
-		w := totals(res.WarmupTotals, 0, 0)
+		w := totals(res.WarmupTotals, min(res.Warmup, res.Elapsed), 0)
 		j.Warmup = &w
 	}
 	for p := session.Phase(0); p < session.NumPhases; p++ {

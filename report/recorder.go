@@ -76,7 +76,11 @@ type Recorder struct {
 	ConnectAttempts                 int64
 	BytesSent                       int64
 	IdleCloses                      int64 // sessions closed by the server while idle
-	TLS                             TLSCounts
+	// Abandoned counts messages whose envelope had gone out ahead, behind
+	// the previous content, when the run stopped: their content was never
+	// sent and they are not counted as attempted.
+	Abandoned int64
+	TLS       TLSCounts
 
 	// Skipped counts messages not sent because they were larger than the
 	// server's SIZE limit (RFC 1870), the largest of which is SkipLimit.
@@ -214,6 +218,7 @@ func (r *Recorder) Merge(o *Recorder) {
 	r.ConnectAttempts += o.ConnectAttempts
 	r.BytesSent += o.BytesSent
 	r.IdleCloses += o.IdleCloses
+	r.Abandoned += o.Abandoned
 	r.Skipped += o.Skipped
 	r.SkipLimit = max(r.SkipLimit, o.SkipLimit)
 	r.Continued += o.Continued

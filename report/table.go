@@ -86,6 +86,9 @@ func writeTable(w io.Writer, j *JSONReport, grace string, seed *uint64) error {
 	if t.MessagesSkipped > 0 {
 		fmt.Fprintf(b, "; %d skipped, over the server's SIZE limit", t.MessagesSkipped)
 	}
+	if t.MessagesAbandoned > 0 {
+		fmt.Fprintf(b, "; %d pipelined ahead and abandoned at the stop, content never sent", t.MessagesAbandoned)
+	}
 	fmt.Fprintf(b, "\nrecipients  %d accepted, %d rejected", t.RecipientsAccepted, t.RecipientsRejected)
 	if t.RecipientsDelivered+t.RecipientsUndelivered > 0 {
 		fmt.Fprintf(b, "; after the content %d delivered, %d not (LMTP)", t.RecipientsDelivered, t.RecipientsUndelivered)

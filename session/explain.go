@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"syscall"
 )
@@ -35,6 +36,11 @@ func (e *Error) explain() string {
 			return "(no text)"
 		}
 		return e.Text
+	}
+	if e.Class == ClassAborted {
+		// Whatever the connection then said (closed by us), the cause was
+		// the stop.
+		return "the run was stopped before the server answered"
 	}
 	if e.Err != nil {
 		if d := describeIOError(e.Err); d != "" {
@@ -74,6 +80,10 @@ func describeIOError(err error) string {
 			return "host name " + dnsErr.Name + " does not resolve"
 		}
 		return "cannot resolve host name " + dnsErr.Name
+	case isBindError(err):
+		var se *os.SyscallError
+		errors.As(err, &se)
+		return "cannot use the local (--source-addr) address: " + se.Err.Error()
 	case isTimeout(err):
 		return "" // the class says it, with the right flag
 	case errors.Is(err, net.ErrClosed):

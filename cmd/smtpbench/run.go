@@ -177,6 +177,9 @@ type runConfigJSON struct {
 	RampS        float64  `json:"ramp_s"`
 	BuiltinSink  bool     `json:"builtin_sink"`
 	ContentBytes int      `json:"content_bytes"`
+	Helo         string   `json:"helo"`
+	GraceS       float64  `json:"grace_s"`
+	BusyPoll     string   `json:"busy_poll"`
 
 	// TLS and AUTH settings (tlsflags.go); absent when unused.
 	TLS  *tlsConfigJSON  `json:"tls,omitempty"`
@@ -261,6 +264,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		defer srv.Stop()
 		cfg.Target = srv.Addr()
 		cj.BuiltinSink = true
+		cfg.InProcessServer = true
 		if cfg.BusyPoll == 0 {
 			// The sink shares our CPUs: a spinning session would take the
 			// CPU the server needs to answer it.
@@ -374,7 +378,8 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		}
 		return exitError{exitRun, ""}
 	}
-	if res.Total.Attempted > 0 && res.Total.OK == 0 && res.StopReason != loadgen.StopSignal {
+	measuredNothing := res.Total.Attempted == 0 && res.WarmupTotals != nil && res.WarmupTotals.Attempted > 0
+	if (res.Total.Attempted > 0 || measuredNothing) && res.Total.OK == 0 && res.StopReason != loadgen.StopSignal {
 		// The report's warning says why; a benchmark in which the server
 		// accepted nothing measured nothing, and a script must notice.
 		return exitError{exitRun, ""}
@@ -422,14 +427,14 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 	if f.warmup < 0 || f.ramp < 0 || f.grace < 0 {
 		return bad("--warmup, --ramp and --grace must not be negative")
 	}
-	if f.duration > 0 && f.warmup >= f.duration {
-		return bad("--warmup %s: must be shorter than --duration %s, or nothing would be measured", f.warmup, f.duration)
-	}
 	if f.trace < 0 {
 		return bad("--trace %d: must not be negative", f.trace)
 	}
 	if f.messages == 0 && f.duration == 0 {
 		f.duration = defaultDuration
+	}
+	if f.duration > 0 && f.warmup >= f.duration {
+		return bad("--warmup %s: must be shorter than the run (-d %s), or nothing would be measured", f.warmup, f.duration)
 	}
 	pipe, err := session.ParsePipelining(f.pipelining)
 	if err != nil {
@@ -548,6 +553,7 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 		BinaryMIME: f.binaryMIME, LMTP: f.lmtp,
 		TimeoutS: f.timeout.Seconds(), DataTimeoutS: f.dataTimeout.Seconds(), Rate: f.rate, WarmupS: f.warmup.Seconds(), RampS: f.ramp.Seconds(),
 		ContentBytes: len(sample),
+		Helo:         f.helo, GraceS: f.grace.Seconds(), BusyPoll: f.busyPoll,
 	}
 	if chunking != session.ChunkingOff {
 		cj.ChunkSize = int(chunkSize)

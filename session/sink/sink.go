@@ -320,6 +320,7 @@ type conn struct {
 	// chunkFailed: a BDAT chunk of this transaction was refused, so the
 	// rest of its chunks are read and refused too (RFC 3030 4.2).
 	chunkFailed bool
+	num         [20]byte // room to format a number without allocating
 }
 
 func (s *Server) serveConn(nc net.Conn) {

@@ -28,7 +28,7 @@ func BenchmarkRunPipelined(b *testing.B) {
 			data := bytes.Repeat([]byte("0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789\r\n"), 13)
 			// The sink shares this process's CPUs, so busy-polling is off,
 			// as the CLI does for its built-in sink.
-			cfg := Config{Target: srv.Addr(), Concurrency: c, Messages: int64(b.N), Data: data, Grace: time.Second, BusyPoll: -1}
+			cfg := Config{Target: srv.Addr(), Concurrency: c, Messages: int64(b.N), Data: data, Grace: time.Second, Session: session.Options{BusyPoll: -1}}
 			b.ReportAllocs()
 			b.SetBytes(int64(len(data)))
 			b.ResetTimer()

@@ -7,6 +7,7 @@ package loadgen
 import (
 	"errors"
 	"fmt"
+	"math"
 	"io"
 	"net/netip"
 	"runtime"
@@ -16,10 +17,40 @@ import (
 	"github.com/smtpbench/smtpbench/session/message"
 )
 
+// Bounds that Validate enforces, shared with the CLI's flags. A value outside
+// them is a typo or an overflow, never a benchmark, and would otherwise wrap
+// around or exhaust memory mid-run instead of failing at once.
+const (
+	// MaxConcurrency bounds Concurrency: each session is a socket, a
+	// goroutine and buffers, and a million is past what one host holds.
+	MaxConcurrency = 1_000_000
+	// MaxRate bounds Rate in messages per second; MinRate is the slowest
+	// positive rate (one message every 1000 s), below which due times
+	// would overflow.
+	MaxRate = 1e7
+	MinRate = 1e-3
+	// MaxDuration bounds every duration: a year of load is a soak test;
+	// more is an overflow in waiting.
+	MaxDuration = 365 * 24 * time.Hour
+)
+
+// ConfigError names the Config field a value was refused for, so that a
+// command line can name its flag.
+type ConfigError struct {
+	Field string // Concurrency, Messages, Duration, …
+	Value any
+	Want  string
+}
+
+func (e *ConfigError) Error() string { return fmt.Sprintf("%s %v: %s", e.Field, e.Value, e.Want) }
+
 // Defaults the CLI shows as flag defaults.
 const (
 	DefaultConcurrency = 10
 	DefaultGrace       = 5 * time.Second
+	// NoGrace as Config.Grace drops in-flight messages at once after a
+	// stop; the zero value means DefaultGrace.
+	NoGrace time.Duration = -1
 	// DefaultBusyPoll is how long a session's reads spin on the socket
 	// before sleeping, when sessions are at most half the CPUs.
 	DefaultBusyPoll = 50 * time.Microsecond
@@ -56,7 +87,12 @@ type Config struct {
 	// SourceAddrs, when set, are local addresses sessions connect from,
 	// taken in turn (session.Options.SourceAddr).
 	SourceAddrs []netip.Addr
-	Session     session.Options
+	// Session configures each session. Its BusyPoll means, here: 0 picks
+	// DefaultBusyPoll when Concurrency is at most half the CPUs (a spinning
+	// session then never takes a CPU another session or a local server
+	// needs) and off otherwise; negative is off; positive is used as given.
+	// Validate resolves it to what session.Options means.
+	Session session.Options
 
 	// SeqOffset and SeqStride number messages offset+1, offset+1+stride,
 	// offset+1+2·stride… ({n} in addresses, the Message-ID), so generators
@@ -67,12 +103,9 @@ type Config struct {
 	Arrival Arrival
 	Warmup  time.Duration
 	Ramp    time.Duration
-	Grace   time.Duration // how long in-flight messages may take after a stop
-	// BusyPoll: 0 picks DefaultBusyPoll when Concurrency is at most half the
-	// CPUs (a spinning session then never takes a CPU another session or a
-	// local server needs), and off otherwise; negative is off; positive is
-	// used as given.
-	BusyPoll time.Duration
+	// Grace is how long in-flight messages may take after a stop: zero
+	// means DefaultGrace, NoGrace none at all.
+	Grace time.Duration
 
 	// InProcessServer says the server runs in this process (the built-in
 	// sink): the generator's CPU and scheduling figures then include the
@@ -123,8 +156,8 @@ func (c *Config) Validate() error {
 	if c.Concurrency == 0 {
 		c.Concurrency = DefaultConcurrency
 	}
-	if c.Concurrency < 0 {
-		return fmt.Errorf("concurrency %d: must be at least 1", c.Concurrency)
+	if c.Concurrency < 0 || c.Concurrency > MaxConcurrency {
+		return &ConfigError{"Concurrency", c.Concurrency, fmt.Sprintf("must be 1 to %d", MaxConcurrency)}
 	}
 	if c.Mail == nil {
 		spec := message.Spec{Rcpts: message.Range{Min: c.Rcpts, Max: c.Rcpts}, Data: c.Data}
@@ -136,11 +169,31 @@ func (c *Config) Validate() error {
 			return err
 		}
 	}
-	if c.Messages < 0 || c.Duration < 0 || c.PerConn < 0 || c.Rate < 0 || c.Warmup < 0 || c.Ramp < 0 {
-		return errors.New("counts, durations and rates must not be negative")
+	if c.Messages < 0 {
+		return &ConfigError{"Messages", c.Messages, "must not be negative"}
+	}
+	if c.PerConn < 0 {
+		return &ConfigError{"PerConn", c.PerConn, "must not be negative"}
+	}
+	for _, d := range []struct {
+		field string
+		v     time.Duration
+	}{{"Duration", c.Duration}, {"Warmup", c.Warmup}, {"Ramp", c.Ramp}, {"Timeout", c.Session.Timeout}, {"DataTimeout", c.Session.DataTimeout}} {
+		if d.v < 0 || d.v > MaxDuration {
+			return &ConfigError{d.field, d.v, fmt.Sprintf("want 0 to %s", MaxDuration)}
+		}
+	}
+	if c.Grace != NoGrace && (c.Grace < 0 || c.Grace > MaxDuration) {
+		return &ConfigError{"Grace", c.Grace, fmt.Sprintf("want 0 to %s, or NoGrace", MaxDuration)}
+	}
+	if math.IsNaN(c.Rate) || c.Rate < 0 || c.Rate > MaxRate || c.Rate > 0 && c.Rate < MinRate {
+		return &ConfigError{"Rate", c.Rate, fmt.Sprintf("want 0 (closed loop) or %g to %g messages/s", MinRate, MaxRate)}
 	}
 	if c.Messages == 0 && c.Duration == 0 {
 		return errors.New("give a message count or a duration")
+	}
+	if c.Duration > 0 && c.Warmup >= c.Duration {
+		return &ConfigError{"Warmup", c.Warmup, fmt.Sprintf("must be shorter than the run (%s), or nothing would be measured", c.Duration)}
 	}
 	if c.Grace == 0 {
 		c.Grace = DefaultGrace
@@ -148,13 +201,12 @@ func (c *Config) Validate() error {
 	if c.SeqStride == 0 {
 		c.SeqStride = 1
 	}
-	switch {
-	case c.BusyPoll == 0 && c.Concurrency*2 <= runtime.GOMAXPROCS(0):
+	switch bp := c.Session.BusyPoll; {
+	case bp == 0 && c.Concurrency*2 <= runtime.GOMAXPROCS(0):
 		c.Session.BusyPoll = DefaultBusyPoll
-	case c.BusyPoll > 0:
-		c.Session.BusyPoll = c.BusyPoll
+	case bp > 0:
 	default:
-		c.Session.BusyPoll = 0
+		c.Session.BusyPoll = -1 // off, and still off if validated again
 	}
 	return nil
 }

@@ -265,10 +265,10 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		cfg.Target = srv.Addr()
 		cj.BuiltinSink = true
 		cfg.InProcessServer = true
-		if cfg.BusyPoll == 0 {
+		if cfg.Session.BusyPoll == 0 {
 			// The sink shares our CPUs: a spinning session would take the
 			// CPU the server needs to answer it.
-			cfg.BusyPoll = -1
+			cfg.Session.BusyPoll = -1
 		}
 		fmt.Fprintf(stderr, "smtpbench: no target given; benchmarking the built-in sink on %s\n", srv.Addr())
 	}
@@ -387,6 +387,26 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// configFlags names the flag behind each loadgen.Config field that
+// Validate may refuse.
+var configFlags = map[string]string{
+	"Concurrency": "--concurrency", "Messages": "--messages", "PerConn": "--per-conn",
+	"Duration": "--duration", "Warmup": "--warmup", "Ramp": "--ramp", "Grace": "--grace",
+	"Timeout": "--timeout", "DataTimeout": "--data-timeout", "Rate": "--rate",
+}
+
+// configError turns loadgen.Config.Validate's refusal into a usage error
+// that names the flag.
+func configError(err error) error {
+	var ce *loadgen.ConfigError
+	if errors.As(err, &ce) {
+		if flag, ok := configFlags[ce.Field]; ok {
+			return usagef("%s %v: %s", flag, ce.Value, ce.Want)
+		}
+	}
+	return usagef("%v", err)
+}
+
 // config turns the flags into a loadgen.Config, checking every value.
 func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thresholds, error) {
 	var cfg loadgen.Config
@@ -395,46 +415,28 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 	bad := func(format string, a ...any) (loadgen.Config, runConfigJSON, thresholds, error) {
 		return cfg, cj, th, usagef(format, a...)
 	}
-	if f.concurrency < 1 || f.concurrency > maxConcurrency {
-		return bad("--concurrency %d: must be 1 to %d", f.concurrency, maxConcurrency)
-	}
-	if f.messages < 0 {
-		return bad("--messages %d: must not be negative", f.messages)
-	}
-	for _, d := range []struct {
-		flag string
-		v    time.Duration
-	}{{"duration", f.duration}, {"timeout", f.timeout}, {"data-timeout", f.dataTimeout}, {"warmup", f.warmup}, {"ramp", f.ramp}, {"grace", f.grace}} {
-		if err := checkDuration(d.flag, d.v); err != nil {
-			return bad("%v", err)
-		}
-	}
-	if f.perConn < 0 {
-		return bad("--per-conn %d: must not be negative", f.perConn)
-	}
-	if f.dataTimeout <= 0 {
-		return bad("--data-timeout %s: must be positive", f.dataTimeout)
-	}
-	if f.timeout <= 0 {
-		return bad("--timeout %s: must be positive", f.timeout)
-	}
+	// Ranges of the numbers that go into loadgen.Config are checked by its
+	// Validate (see configError), so a library user gets the same errors;
+	// here only what the command line adds.
 	if err := checkFloat("rate", f.rate, 0, maxRate); err != nil {
-		return bad("%v", err)
+		return bad("%v", err) // NaN and infinities, before they reach the Config
 	}
-	if f.rate > 0 && f.rate < minRate {
-		return bad("--rate %g: want 0 (closed loop) or at least %g messages/s", f.rate, minRate)
+	// Where the Config's zero means its default, the flag's zero is a
+	// mistake: the flag shows the default already.
+	if f.concurrency == 0 {
+		return bad("--concurrency 0: must be 1 to %d", maxConcurrency)
 	}
-	if f.warmup < 0 || f.ramp < 0 || f.grace < 0 {
-		return bad("--warmup, --ramp and --grace must not be negative")
+	if f.timeout == 0 {
+		return bad("--timeout 0s: must be positive")
+	}
+	if f.dataTimeout == 0 {
+		return bad("--data-timeout 0s: must be positive")
 	}
 	if f.trace < 0 {
 		return bad("--trace %d: must not be negative", f.trace)
 	}
 	if f.messages == 0 && f.duration == 0 {
 		f.duration = defaultDuration
-	}
-	if f.duration > 0 && f.warmup >= f.duration {
-		return bad("--warmup %s: must be shorter than the run (-d %s), or nothing would be measured", f.warmup, f.duration)
 	}
 	pipe, err := session.ParsePipelining(f.pipelining)
 	if err != nil {
@@ -530,16 +532,24 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 		Mail:        mail,
 		SourceAddrs: sources,
 		Session: session.Options{Hostname: f.helo, Timeout: f.timeout, DataTimeout: f.dataTimeout, Pipelining: pipe,
-			Chunking: chunking, ChunkSize: int(chunkSize), BinaryMIME: f.binaryMIME, LMTP: f.lmtp},
-		Rate:     f.rate,
-		Arrival:  arrival,
-		Warmup:   f.warmup,
-		Ramp:     f.ramp,
-		Grace:    f.grace,
-		BusyPoll: busyPoll,
+			Chunking: chunking, ChunkSize: int(chunkSize), BinaryMIME: f.binaryMIME, LMTP: f.lmtp, BusyPoll: busyPoll},
+		Rate:    f.rate,
+		Arrival: arrival,
+		Warmup:  f.warmup,
+		Ramp:    f.ramp,
+		Grace:   f.grace,
 	}
 	if cfg.Grace == 0 {
-		cfg.Grace = time.Nanosecond // "--grace 0" means abort at once
+		cfg.Grace = loadgen.NoGrace // "--grace 0" means abort at once
+	}
+	// Checked now, before a sink starts or a file is created; the target
+	// is set later, so a stand-in takes its place in the copy checked.
+	probe := cfg
+	if len(probe.Targets) == 0 {
+		probe.Target = "127.0.0.1:25"
+	}
+	if err := probe.Validate(); err != nil {
+		return cfg, cj, th, configError(err)
 	}
 	if err := sh.apply(&cfg); err != nil {
 		return bad("%v", err)

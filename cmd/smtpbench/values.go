@@ -5,23 +5,17 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/smtpbench/smtpbench/loadgen"
 )
 
-// Bounds on numeric flags. A value outside them is a typo or an overflow,
-// never a benchmark, and would otherwise wrap around or exhaust memory
-// mid-run instead of failing at once.
+// Bounds on numeric flags: loadgen's, so that the CLI and a library user
+// of loadgen refuse the same values (see loadgen.Config.Validate).
 const (
-	// maxConcurrency bounds -c: each session is a socket, a goroutine and
-	// buffers, and a million is past what one host can hold open.
-	maxConcurrency = 1_000_000
-	// maxRate bounds --rate in messages per second; minRate is the
-	// slowest positive rate (one message every 1000 s), below which the
-	// schedule's due times would overflow.
-	maxRate = 1e7
-	minRate = 1e-3
-	// maxDuration bounds every duration flag: a year of load is a soak
-	// test; more is an overflow in waiting.
-	maxDuration = 365 * 24 * time.Hour
+	maxConcurrency = loadgen.MaxConcurrency
+	maxRate        = loadgen.MaxRate
+	minRate        = loadgen.MinRate
+	maxDuration    = loadgen.MaxDuration
 )
 
 // splitKV splits "KEY=VALUE".

@@ -59,8 +59,8 @@ func BenchmarkRunWorkload(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cfg := Config{Target: srv.Addr(), Concurrency: 4, Messages: int64(b.N), Mail: mail, Grace: time.Second, BusyPoll: -1,
-		Session: session.Options{Chunking: session.ChunkingAuto}}
+	cfg := Config{Target: srv.Addr(), Concurrency: 4, Messages: int64(b.N), Mail: mail, Grace: time.Second,
+		Session: session.Options{Chunking: session.ChunkingAuto, BusyPoll: -1}}
 	b.ReportAllocs()
 	b.ResetTimer()
 	res, err := Run(context.Background(), cfg, nil)

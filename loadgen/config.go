@@ -7,8 +7,8 @@ package loadgen
 import (
 	"errors"
 	"fmt"
-	"math"
 	"io"
+	"math"
 	"net/netip"
 	"runtime"
 	"time"

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 )
 
 // Search defaults the CLI shows as flag defaults.
@@ -103,8 +104,14 @@ func (s RateSearch) Search(ctx context.Context, probe func(ctx context.Context, 
 }
 
 // roundRate rounds a probe rate to a figure a person can repeat with
-// --rate: to the power of ten at most a hundredth of the bracket width.
+// --rate: to the power of ten at most a hundredth of the bracket width,
+// written in decimal (47.3, not 47.300000000000004).
 func roundRate(r, width float64) float64 {
-	step := math.Pow(10, math.Floor(math.Log10(width/100)))
-	return math.Round(r/step) * step
+	decimals := max(0, -int(math.Floor(math.Log10(width/100))))
+	v, _ := strconv.ParseFloat(strconv.FormatFloat(r, 'f', decimals, 64), 64)
+	if decimals == 0 {
+		step := math.Pow(10, math.Floor(math.Log10(width/100)))
+		v = math.Round(r/step) * step
+	}
+	return v
 }

@@ -93,3 +93,14 @@ func TestRateSearchStops(t *testing.T) {
 		t.Error("Max 0 accepted")
 	}
 }
+
+func TestRoundRate(t *testing.T) {
+	for _, c := range []struct{ r, width, want float64 }{
+		{1000, 2000, 1000}, {812.5, 125, 813}, {47.300000000000004, 15.7, 47.3}, {39.434, 7.9, 39.43},
+		{35.449999, 3.9, 35.45}, {12345.6, 50000, 12300}, {0.123456, 0.01, 0.1235},
+	} {
+		if got := roundRate(c.r, c.width); got != c.want {
+			t.Errorf("roundRate(%v, %v) = %v, want %v", c.r, c.width, got, c.want)
+		}
+	}
+}

@@ -313,6 +313,13 @@ func Compare(a, b CompareGroup, opt CompareOptions) (*Comparison, error) {
 			default:
 				line.Note = fmt.Sprintf("%d+%d samples cannot show a difference at alpha %g", len(va), len(vb), opt.Alpha)
 			}
+		} else if allEqual(va, vb) {
+			// Every sample of both sides is the same figure (a phase
+			// clamped at the histogram's 1 µs, say): the test could only
+			// answer p = 1, so the line is left out of the adjustment
+			// rather than diluting the others.
+			line.Verdict = VerdictSame
+			line.Note = "every sample is the same"
 		} else {
 			p := benchmath.AssumeNothing.Compare(sa, sb).P
 			line.PRaw = &p
@@ -524,6 +531,18 @@ func (c *Comparison) adjust() {
 				"accounted for at alpha %g: use at least %d samples a side (runs, or ab --rounds)", c.Lines[tested[0]].A.N, c.Lines[tested[0]].B.N, m, c.Alpha, need))
 		}
 	}
+}
+
+// allEqual reports whether every value of a and b is the same.
+func allEqual(a, b []float64) bool {
+	for _, s := range [][]float64{a, b} {
+		for _, v := range s {
+			if v != a[0] {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // minP is the smallest two-sided p-value the Mann–Whitney U test can give

@@ -24,16 +24,32 @@ func WriteCompareTable(w io.Writer, c *Comparison) error {
 		}
 		fmt.Fprintf(b, "%s  %s%s (%d %s)\n", s.tag, name, strings.Join(s.side.Targets, ", "), s.side.Runs, plural(s.side.Runs, "run", "runs"))
 	}
-	fmt.Fprintf(b, "samples: %s\n", c.SamplesNote)
-	fmt.Fprintf(b, "medians with %g%% confidence intervals; p from the Mann-Whitney U test, adjusted (Holm) for the %d %s tested; ~ means no significant difference at alpha %g\n\n",
-		c.Confidence*100, c.LinesTested, plural(c.LinesTested, "line", "lines"), c.Alpha)
+	wrap(b, "samples: "+c.SamplesNote)
+	wrap(b, fmt.Sprintf("medians with %g%% confidence intervals; p from the Mann-Whitney U test, adjusted (Holm) for the %d %s tested; ~ means no significant difference at alpha %g",
+		c.Confidence*100, c.LinesTested, plural(c.LinesTested, "line", "lines"), c.Alpha))
+	b.WriteString("\n")
 
-	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+	table := &strings.Builder{}
+	tw := tabwriter.NewWriter(table, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "line\tA\tB\tchange\tp, n\tverdict")
 	for _, l := range c.Lines {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", lineLabel(l), sideCell(l, l.A), sideCell(l, l.B), changeCell(l), pCell(l), verdictCell(l))
 	}
 	tw.Flush()
+	// Rows with an empty verdict would end in the padding of the column
+	// before it.
+	for _, row := range strings.SplitAfter(table.String(), "\n") {
+		b.WriteString(strings.TrimRight(row, " \n"))
+		if strings.HasSuffix(row, "\n") {
+			b.WriteString("\n")
+		}
+	}
+	for _, l := range c.Lines {
+		if l.Verdict == VerdictUntested {
+			b.WriteString("\n\"not tested\": a line with no per-second samples (only messages/s, errors and the message p50 and p99 have them);\nits figures are the runs' own, side by side\n")
+			break
+		}
+	}
 	fmt.Fprintf(b, "\nverdict: %s\n", c.Summary())
 	for _, warn := range c.Warnings {
 		fmt.Fprintf(b, "\nWARNING: %s\n", warn)
@@ -119,6 +135,8 @@ func changeCell(l CompareLine) string {
 		return fmt.Sprintf("%+.2f%%", *l.ChangePct)
 	case VerdictSame:
 		return "~"
+	case VerdictUntested:
+		return ""
 	}
 	return "?"
 }
@@ -134,6 +152,9 @@ func pCell(l CompareLine) string {
 		}
 		return "n=" + n
 	}
+	if *l.P < 0.001 {
+		return "p<0.001 n=" + n
+	}
 	return fmt.Sprintf("p=%.3f n=%s", *l.P, n)
 }
 
@@ -148,7 +169,7 @@ func verdictCell(l CompareLine) string {
 	case VerdictFew:
 		return "too few samples"
 	case VerdictUntested:
-		return "not tested: " + l.Note
+		return "not tested"
 	}
 	return ""
 }
@@ -161,6 +182,23 @@ func fmtValue(unit string, v float64) string {
 		return strconv.FormatFloat(v, 'f', 2, 64)
 	}
 	return strconv.FormatFloat(v, 'f', 1, 64)
+}
+
+// wrap writes text in lines of at most 80 columns, at spaces.
+func wrap(b *strings.Builder, text string) {
+	line := 0
+	for i, word := range strings.Fields(text) {
+		if i > 0 && line+1+len(word) > 80 {
+			b.WriteString("\n")
+			line = 0
+		} else if i > 0 {
+			b.WriteString(" ")
+			line++
+		}
+		b.WriteString(word)
+		line += len(word)
+	}
+	b.WriteString("\n")
 }
 
 func plural(n int, one, many string) string {

@@ -298,3 +298,78 @@ func TestSLO(t *testing.T) {
 		t.Errorf("breaches %q", b)
 	}
 }
+
+func TestWriteSweepTable(t *testing.T) {
+	met, breached := true, false
+	steps := []StepJSON{
+		{Label: "c=1", Concurrency: 1, MessagesPerS: 195, MessageP50MS: 10.2, MessageP99MS: 10.9},
+		{Label: "c=2", Concurrency: 2, MessagesPerS: 390, MessageP50MS: 10.2, MessageP99MS: 11},
+		{Label: "c=4", Concurrency: 4, MessagesPerS: 770, MessageP50MS: 10.3, MessageP99MS: 11.5},
+		{Label: "c=8", Concurrency: 8, MessagesPerS: 790, MessageP50MS: 20.1, MessageP99MS: 22, Errors: 3, ErrorPct: 0.05, Warnings: []string{"boo"}},
+	}
+	sw := &SweepJSON{Varies: VariesConcurrency, Target: "127.0.0.1:2525", WarmupS: 1, DurationS: 5, Steps: steps}
+	sw.Knee = Knee(steps, func(s StepJSON) float64 { return float64(s.Concurrency) })
+	var b bytes.Buffer
+	if err := WriteSweepTable(&b, &Document{Kind: KindSweep, Sweep: sw}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"closed loop, 4 steps of 5s after a 1s warm-up each", "770.0", "<- knee", "3 (0.05%)",
+		"knee: 4 sessions. From there to 8 sessions messages/s changed +2.6%", "WARNING (c=8): boo"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("sweep table lacks %q:\n%s", want, b.String())
+		}
+	}
+	if strings.Contains(b.String(), " \n") {
+		t.Errorf("trailing spaces:\n%q", b.String())
+	}
+
+	search := &SweepJSON{Varies: VariesSearch, Target: "127.0.0.1:2525", WarmupS: 1, DurationS: 5, Steps: []StepJSON{
+		{Label: "rate=2000", Concurrency: 64, Rate: 2000, MessagesPerS: 800, MessageP99MS: 900, SLOMet: &breached, Breaches: []string{"message p99 900 ms > 50ms"}},
+		{Label: "rate=1000", Concurrency: 64, Rate: 1000, MessagesPerS: 800, MessageP99MS: 400, SLOMet: &breached, Breaches: []string{"message p99 400 ms > 50ms"}},
+		{Label: "rate=500", Concurrency: 64, Rate: 500, MessagesPerS: 500, MessageP99MS: 11, SLOMet: &met},
+	}, Search: &SearchJSON{Method: "bisection", SLO: []string{"message:p99<=50ms"}, MaxErrorPct: 1, RateMax: 2000, PrecisionPct: 5, MaxProbes: 3,
+		Capacity: 500, FailedAt: 1000, Stopped: "probes"}}
+	b.Reset()
+	if err := WriteSweepTable(&b, &Document{Kind: KindSweep, Sweep: search}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"message:p99<=50ms and errors <= 1%", "bisection between 0 and 2000/s, at most 3 probes", "breached: message p99 900 ms > 50ms",
+		"met", "capacity: 500/s: the SLO held at 500/s and was breached at 1000/s (the probes are used up)"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("search table lacks %q:\n%s", want, b.String())
+		}
+	}
+}
+
+func TestCompareAllEqualLineLeftOut(t *testing.T) {
+	var a, b []*JSONReport
+	for i := range 6 {
+		ra, rb := fakeRun("a:25", 400+float64(i), 10+float64(i)/10, nil), fakeRun("b:25", 300+float64(i), 12+float64(i)/10, nil)
+		for _, r := range []*JSONReport{ra, rb} {
+			r.Phases["mail"] = Summary{Count: 1000, P50MS: 0.001, P99MS: 0.001}
+		}
+		a, b = append(a, ra), append(b, rb)
+	}
+	c, err := Compare(group("A", a...), group("B", b...), CompareOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mail, _ := c.Line("mail:p50")
+	if mail.Verdict != VerdictSame || mail.P != nil || c.LinesTested != 5 {
+		t.Errorf("a line of equal samples: %+v; %d lines tested, want 5 (mail left out)", mail, c.LinesTested)
+	}
+}
+
+func TestCompareTableHasNoTrailingSpaces(t *testing.T) {
+	var a, b []*JSONReport
+	for i := range 6 {
+		a = append(a, fakeRun("a:25", 400+float64(i), 10, nil))
+		b = append(b, fakeRun("b:25", 400-float64(i), 10, nil))
+	}
+	c, _ := Compare(group("A", a...), group("B", b...), CompareOptions{})
+	var buf bytes.Buffer
+	WriteCompareTable(&buf, c)
+	if strings.Contains(buf.String(), " \n") {
+		t.Errorf("trailing spaces:\n%q", buf.String())
+	}
+}

@@ -39,6 +39,9 @@ type SweepJSON struct {
 	Knee *KneeJSON `json:"knee"`
 	// Search describes a capacity search; absent for a plain sweep.
 	Search *SearchJSON `json:"search,omitempty"`
+	// Interrupted is true when a signal stopped the sweep: its last step
+	// may be short and later steps are missing.
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 // StepJSON is one step's headline figures.
@@ -212,6 +215,9 @@ func WriteSweepTable(w io.Writer, d *Document) error {
 		fmt.Fprintf(b, "bisection between 0 and %g/s, at most %d probes, until the bracket is within %g%%; probes of %s, at most %d sessions\n\n",
 			q.RateMax, q.MaxProbes, q.PrecisionPct, each, firstConcurrency(s))
 	}
+	if s.Interrupted {
+		b.WriteString("stopped by a signal: the last step may be short, and the steps after it did not run\n\n")
+	}
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	first := map[string]string{VariesConcurrency: "sessions", VariesRate: "rate/s", VariesSearch: "rate/s"}[s.Varies]
 	if s.Varies == VariesSearch {
@@ -232,7 +238,10 @@ func WriteSweepTable(w io.Writer, d *Document) error {
 		if s.Varies == VariesSearch {
 			row = strconv.Itoa(i+1) + "\t" + row
 		}
-		fmt.Fprintln(tw, row+stepNote(s, i))
+		if note := stepNote(s, i); note != "" {
+			row += "  " + note
+		}
+		fmt.Fprintln(tw, row)
 	}
 	tw.Flush()
 	b.WriteString("(latencies in ms")

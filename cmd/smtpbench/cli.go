@@ -41,6 +41,9 @@ type command struct {
 
 var commands = map[string]command{
 	"run":     {"benchmark an SMTP server (the built-in sink when no target is given)", runCommand},
+	"sweep":   {"run one workload at a series of concurrencies or rates; find the knee or the capacity", sweepCommand},
+	"ab":      {"compare two servers, alternating runs A B A B ...", abCommand},
+	"compare": {"compare saved results, with a significance test per line", compareCommand},
 	"report":  {"render saved results as a table, JSON, CSV, hgrm or an HTML page", reportCommand},
 	"merge":   {"merge the results of generators that ran side by side", mergeCommand},
 	"sink":    {"run the built-in SMTP sink server", sinkCommand},
@@ -54,6 +57,9 @@ Usage:
 
 Commands:
   run       benchmark an SMTP server (the built-in sink when no target is given)
+  sweep     run one workload at a series of concurrencies or rates; find the knee or the capacity
+  ab        compare two servers, alternating runs A B A B ...
+  compare   compare saved results, with a significance test per line
   report    render saved results as a table, JSON, CSV, hgrm or an HTML page
   merge     merge the results of generators that ran side by side
   sink      run the built-in SMTP sink server
@@ -63,6 +69,9 @@ Examples:
   smtpbench run                                  # 10 s against a built-in sink
   smtpbench run -c 50 -n 100000 127.0.0.1:2525   # 100000 messages over 50 sessions
   smtpbench run --rate 500 -d 30s mx.test:25     # open model at 500 messages/s
+  smtpbench sweep -c 1..64x2 127.0.0.1:2525      # where does it saturate?
+  smtpbench ab 127.0.0.1:2525 127.0.0.1:2526     # which build is faster?
+  smtpbench compare old.json new.json
   smtpbench sink --listen 127.0.0.1:2525
   smtpbench report -o html --out run.html run.json
 
@@ -91,7 +100,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	cmd, ok := commands[name]
 	if !ok {
-		fmt.Fprintf(stderr, "smtpbench: unknown command %q (want one of run, report, merge, sink, version; see smtpbench --help)\n", name)
+		fmt.Fprintf(stderr, "smtpbench: unknown command %q (want one of run, sweep, ab, compare, report, merge, sink, version; see smtpbench --help)\n", name)
 		return exitUsage
 	}
 	err := cmd.run(args[1:], stdout, stderr)

@@ -1,18 +1,15 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/netip"
 	"os"
-	"os/signal"
 	"runtime/pprof"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -96,6 +93,29 @@ type runFlags struct {
 
 func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.IntVarP(&f.concurrency, "concurrency", "c", loadgen.DefaultConcurrency, "concurrent SMTP sessions (with --rate: the most that may be open)")
+	f.registerWorkload(fs)
+	fs.StringArrayVar(&f.targets, "target", nil, "one more server, as HOST[:PORT][=WEIGHT]; sessions are spread by weight; repeatable")
+	fs.StringVarP(&f.output, "output", "o", "table", "stdout format: table or json")
+	fs.StringVar(&f.outFile, "out", "", "also write the JSON report to this file")
+	fs.Float64VarP(&f.rate, "rate", "r", 0, "open model: messages per second on a fixed schedule (0 = closed loop)")
+	fs.BoolVar(&f.progress, "progress", false, "print progress to stderr every second (default: when stderr is a terminal)")
+	fs.StringArrayVar(&f.maxP50, "max-p50", nil, "fail (exit 1) if PHASE's p50 exceeds DURATION, as PHASE=DURATION; repeatable")
+	fs.StringArrayVar(&f.maxP99, "max-p99", nil, "fail (exit 1) if PHASE's p99 exceeds DURATION, as PHASE=DURATION; repeatable")
+	fs.Float64Var(&f.maxErrorRate, "max-error-rate", 100, "fail (exit 1) if more than PERCENT of messages were rejected or failed")
+	fs.Float64Var(&f.minRate, "min-rate", 0, "fail (exit 1) if fewer than R messages/s were accepted")
+	fs.IntVar(&f.trace, "trace", 0, "print the SMTP conversation of the first N sessions to stderr")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of smtpbench itself to this file")
+	fs.StringVar(&f.htmlFile, "html", "", "also write the results as a self-contained HTML page with charts to this file")
+	fs.StringVar(&f.startAt, "start-at", "", "wait until this time (RFC 3339, e.g. 2026-11-25T20:30:00Z) before starting, so generators on several machines start together")
+	fs.StringVar(&f.shard, "shard", "", "run shard I of N (as I/N, I from 0): 1/N of -n and --rate, with message numbers of its own")
+	fs.IntVar(&f.shards, "shards", 0, "run one of N shards, its index taken from $JOB_COMPLETION_INDEX (a Kubernetes Indexed Job)")
+}
+
+// registerWorkload registers the flags that describe the load itself, which
+// sweep and ab take from run. -c and --rate are each command's own (sweep
+// takes lists for them), and so are the outputs, thresholds and the flags
+// for generators run side by side.
+func (f *runFlags) registerWorkload(fs *pflag.FlagSet) {
 	fs.Int64VarP(&f.messages, "messages", "n", 0, "total messages to send (0 = no limit; the run ends at -n or -d, whichever comes first)")
 	fs.DurationVarP(&f.duration, "duration", "d", 0, "how long to send (default 10s when -n is not given either)")
 	fs.IntVar(&f.perConn, "per-conn", 0, "messages per connection (0 = reuse without limit, 1 = new connection for each message)")
@@ -110,7 +130,6 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.toFile, "to-file", "", "take recipients in turn from this file, one address a line")
 	fs.IntVar(&f.domains, "domains", 0, "spread recipients over N domains (user@d1.example.net ... dN)")
 	fs.Uint64Var(&f.seed, "seed", 0, "seed for every random choice, for a run that can be repeated exactly (default: a random seed, printed in the report)")
-	fs.StringArrayVar(&f.targets, "target", nil, "one more server, as HOST[:PORT][=WEIGHT]; sessions are spread by weight; repeatable")
 	fs.StringArrayVar(&f.sourceAddrs, "source-addr", nil, "local IP address to connect from; sessions take them in turn; repeatable")
 	fs.StringVar(&f.pipelining, "pipelining", "auto", "RFC 2920 pipelining: auto (when advertised), on, off")
 	fs.StringVar(&f.chunking, "chunking", "off", "send content with BDAT (RFC 3030): auto (when the server offers CHUNKING), on, off")
@@ -120,26 +139,12 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.timeout, "timeout", session.DefaultTimeout, "how long to wait for each reply but the one to the end of data (and for connect)")
 	fs.DurationVar(&f.dataTimeout, "data-timeout", session.DefaultDataTimeout, "how long to wait for the reply to the end of data, which servers send after scanning the content")
 	fs.StringVar(&f.helo, "helo", session.DefaultHostname, "name to give in EHLO/HELO")
-	fs.StringVarP(&f.output, "output", "o", "table", "stdout format: table or json")
-	fs.StringVar(&f.outFile, "out", "", "also write the JSON report to this file")
-	fs.Float64VarP(&f.rate, "rate", "r", 0, "open model: messages per second on a fixed schedule (0 = closed loop)")
 	fs.StringVar(&f.arrival, "arrival", "constant", "open-model spacing: constant or poisson")
 	fs.DurationVar(&f.warmup, "warmup", 0, "count the first part of the run apart and leave it out of the histograms")
 	fs.DurationVar(&f.ramp, "ramp", 0, "raise concurrency (closed) or rate (open) linearly over this time")
 	fs.DurationVar(&f.grace, "grace", loadgen.DefaultGrace, "after a stop, how long in-flight messages may take before connections are dropped")
-	fs.BoolVar(&f.progress, "progress", false, "print progress to stderr every second (default: when stderr is a terminal)")
-	fs.StringArrayVar(&f.maxP50, "max-p50", nil, "fail (exit 1) if PHASE's p50 exceeds DURATION, as PHASE=DURATION; repeatable")
-	fs.StringArrayVar(&f.maxP99, "max-p99", nil, "fail (exit 1) if PHASE's p99 exceeds DURATION, as PHASE=DURATION; repeatable")
-	fs.Float64Var(&f.maxErrorRate, "max-error-rate", 100, "fail (exit 1) if more than PERCENT of messages were rejected or failed")
-	fs.Float64Var(&f.minRate, "min-rate", 0, "fail (exit 1) if fewer than R messages/s were accepted")
-	fs.IntVar(&f.trace, "trace", 0, "print the SMTP conversation of the first N sessions to stderr")
 	fs.StringVar(&f.busyPoll, "busy-poll", "auto", "spin on the socket this long before sleeping while waiting for a reply: auto (50µs when sessions are at most half the CPUs), off, or a duration")
-	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of smtpbench itself to this file")
 	f.sec.register(fs)
-	fs.StringVar(&f.htmlFile, "html", "", "also write the results as a self-contained HTML page with charts to this file")
-	fs.StringVar(&f.startAt, "start-at", "", "wait until this time (RFC 3339, e.g. 2026-11-25T20:30:00Z) before starting, so generators on several machines start together")
-	fs.StringVar(&f.shard, "shard", "", "run shard I of N (as I/N, I from 0): 1/N of -n and --rate, with message numbers of its own")
-	fs.IntVar(&f.shards, "shards", 0, "run one of N shards, its index taken from $JOB_COMPLETION_INDEX (a Kubernetes Indexed Job)")
 }
 
 // runConfigJSON is the "config" object of the JSON report.
@@ -235,8 +240,6 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		defer htmlFile.Close()
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	if fs.NArg() == 1 {
 		parse := sec.parseTarget
 		if f.lmtp {
@@ -285,27 +288,8 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 
 	// First signal: stop starting messages and let in-flight ones finish.
 	// Second: drop every connection. Either way the report is written.
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	abort := make(chan struct{})
-	runDone := make(chan struct{})
-	defer close(runDone)
-	go func() {
-		select {
-		case <-sigs:
-		case <-runDone:
-			return
-		}
-		fmt.Fprintf(stderr, "smtpbench: stopping; in-flight messages have %s to finish (signal again to abort)\n", cfg.Grace)
-		cancel()
-		select {
-		case <-sigs:
-			fmt.Fprintln(stderr, "smtpbench: aborting")
-			close(abort)
-		case <-runDone:
-		}
-	}()
+	ctx, abort, release := stopOnSignals(stderr, cfg.Grace)
+	defer release()
 
 	if f.cpuProfile != "" {
 		pf, err := os.Create(f.cpuProfile)
@@ -358,19 +342,8 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 			return exitError{exitRun, fmt.Sprintf("--html: %v", err)}
 		}
 	}
-	if res.StopReason == loadgen.StopConnect || res.Total.Connections == 0 && res.Total.Attempted > 0 && res.Total.OK+res.Total.Rejected == 0 {
-		names := []string{}
-		if cfg.Target != "" {
-			names = append(names, cfg.Target)
-		}
-		for _, t := range cfg.Targets {
-			names = append(names, t.Addr)
-		}
-		msg := fmt.Sprintf("could not establish any session with %s", strings.Join(names, " or "))
-		if res.FirstError != "" {
-			msg += ": " + res.FirstError + sec.hint(res.FirstError)
-		}
-		return exitError{exitRun, msg}
+	if err := noSession(res, cfg, sec.hint); err != nil {
+		return err
 	}
 	if breaches := th.check(res); len(breaches) > 0 {
 		for _, b := range breaches {

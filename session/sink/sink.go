@@ -83,6 +83,12 @@ type Config struct {
 	// fixed pool of delivery threads: it then accepts at most
 	// Workers/Delay[StepBody] messages per second, and sessions beyond
 	// Workers queue for a worker. Zero means every session has its own.
+	//
+	// Each worker keeps a schedule rather than sleeping the delay afresh:
+	// when its timer fires late, a message that was already waiting for it
+	// gets that much less (up to one delay), so a saturated sink serves
+	// Workers/Delay messages per second however late a busy machine wakes
+	// it, and its capacity is known in advance.
 	Workers int
 	// AfterDot says what the server does with commands that arrive in the
 	// same read as the end of data, as some real servers do (see AfterDot).
@@ -160,9 +166,9 @@ type Server struct {
 	mu       sync.Mutex
 	conns    map[net.Conn]struct{}
 	closed   bool
-	done     chan struct{} // closed by Close, so injected delays end early
-	workers  chan struct{} // one token per end-of-data worker; nil without Config.Workers
-	served   chan struct{} // closed when Serve, begun by Start, returns
+	done     chan struct{}  // closed by Close, so injected delays end early
+	workers  chan time.Time // one per idle end-of-data worker: when its last message was due to end; nil without Config.Workers
+	served   chan struct{}  // closed when Serve, begun by Start, returns
 	serveErr error
 	tlsStats tlsStats
 	precise  chan struct{} // slots for precise delays (see sleep)
@@ -181,7 +187,10 @@ func Listen(addr string, cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, ln: ln, conns: map[net.Conn]struct{}{}, done: make(chan struct{}),
 		precise: make(chan struct{}, preciseSlots)}
 	if cfg.Workers > 0 {
-		s.workers = make(chan struct{}, cfg.Workers)
+		s.workers = make(chan time.Time, cfg.Workers)
+		for range cfg.Workers {
+			s.workers <- time.Time{}
+		}
 	}
 	if cfg.Chunking {
 		s.chunking = "250-CHUNKING\r\n250-BINARYMIME\r\n"
@@ -639,15 +648,30 @@ const (
 )
 
 // work spends d on one of the shared end-of-data workers, waiting first for
-// one to be free (or until the server closes).
+// one to be free (or until the server closes). It keeps the schedule of an
+// exact server: a message that had to wait for the worker ends d after the
+// worker's previous message was due to end, not d after its timer fired
+// (late, on a busy machine); a message that found the worker idle ends d
+// after it arrived. After a long stall a message makes up for at most one
+// delay, so the worker does not rush through a backlog.
 func (s *Server) work(d time.Duration) {
+	arrived := time.Now()
+	var prevEnd time.Time
 	select {
-	case s.workers <- struct{}{}:
+	case prevEnd = <-s.workers:
 	case <-s.done:
 		return
 	}
-	s.sleep(d)
-	<-s.workers
+	start := arrived
+	if prevEnd.After(start) {
+		start = prevEnd // queued behind the worker's previous message
+	}
+	if floor := time.Now().Add(-d); start.Before(floor) {
+		start = floor
+	}
+	end := start.Add(d)
+	s.sleep(time.Until(end))
+	s.workers <- end
 }
 
 // refuseUntilQuit serves a session whose greeting was 554: RFC 5321 3.1 says

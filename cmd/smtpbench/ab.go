@@ -1,0 +1,160 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/spf13/pflag"
+
+	"github.com/smtpbench/smtpbench/loadgen"
+	"github.com/smtpbench/smtpbench/report"
+)
+
+// defaultRounds is ab's default number of rounds: six runs a side are the
+// fewest at which the Mann-Whitney U test can call a whole table of lines
+// significant (see report.Compare).
+const defaultRounds = 6
+
+const abUsage = `Usage: smtpbench ab [flags] A_HOST[:PORT] B_HOST[:PORT]
+
+Compares two servers (two builds of one, say) fairly on one machine: the
+same workload runs against A, then B, then A, then B ... for --rounds
+rounds, each run after its own warm-up, so that drift in the machine's
+state (other load, frequency scaling, caches) falls on both sides alike.
+Then it prints the comparison, as "smtpbench compare" does: each side's
+median over the rounds with its confidence interval, the change, and
+whether a Mann-Whitney U test finds it significant. --out saves every
+round, histograms included, in one file that "smtpbench compare" re-reads.
+
+Each run lasts --warmup plus -d (default 1s + 10s); the workload flags
+are those of "smtpbench run".
+
+Exit status: 1 when --fail-if-slower finds B significantly slower than A
+by more than the percentage allowed, or no session could be established;
+2 on usage errors.
+
+Examples:
+  smtpbench ab 127.0.0.1:2525 127.0.0.1:2526
+  smtpbench ab -c 4 -d 5s --rounds 10 --out ab.json 127.0.0.1:2525 127.0.0.1:2526
+  smtpbench ab --fail-if-slower 5 --fail-if-slower message:p99=10 old.test:25 new.test:25
+
+Flags:
+`
+
+func abCommand(args []string, stdout, stderr io.Writer) error {
+	var f runFlags
+	var o compareFlags
+	fs := pflag.NewFlagSet("ab", pflag.ContinueOnError)
+	fs.IntVarP(&f.concurrency, "concurrency", "c", loadgen.DefaultConcurrency, "concurrent SMTP sessions (with --rate: the most that may be open)")
+	fs.Float64VarP(&f.rate, "rate", "r", 0, "open model: messages per second on a fixed schedule (0 = closed loop)")
+	f.registerWorkload(fs)
+	setDefault(fs, "warmup", defaultSeriesWarmup.String())
+	fs.Lookup("warmup").Usage = "warm-up before each run's measured -d"
+	fs.Lookup("duration").Usage = "how long each run is measured, after its warm-up (default 10s when -n is not given either)"
+	o.register(fs)
+	rounds := fs.Int("rounds", defaultRounds, "rounds; each runs A, then B")
+	fs.StringVar(&f.outFile, "out", "", "also write every round's full result and the comparison to this JSON file")
+	fs.BoolVar(&f.progress, "progress", false, "print a line per run to stderr (default: when stderr is a terminal)")
+	if err := parseFlags(fs, args, abUsage, stdout); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return usagef("want two targets, A and B, got %d", fs.NArg())
+	}
+	rules, err := o.check()
+	if err != nil {
+		return err
+	}
+	if *rounds < 1 || *rounds > 1000 {
+		return usagef("--rounds %d: want 1 to 1000", *rounds)
+	}
+	cfg, cj, err := f.seriesConfig(fs)
+	if err != nil {
+		return err
+	}
+	sec, parseTarget, err := f.seriesTarget(fs, &cfg, &cj, f.concurrency, stderr)
+	if err != nil {
+		return err
+	}
+	var targets [2]string
+	for i := range targets {
+		if targets[i], err = parseTarget(fs.Arg(i)); err != nil {
+			return usagef("%v", err)
+		}
+	}
+	out, err := openOut(f.outFile)
+	if err != nil {
+		return err
+	}
+	if out != nil {
+		defer out.Close()
+	}
+
+	ctx, abort, release := stopOnSignals(stderr, cfg.Grace)
+	defer release()
+	prog := newSeriesProgress(stderr, f.progress, o.output)
+	doc := &report.Document{Schema: report.Schema, Kind: report.KindAB,
+		AB: &report.ABJSON{A: targets[0], B: targets[1], Rounds: *rounds, WarmupS: f.warmup.Seconds(), DurationS: f.duration.Seconds()}}
+	labels := [2]string{"A", "B"}
+rounds:
+	for round := 1; round <= *rounds; round++ {
+		for i, target := range targets {
+			name := fmt.Sprintf("round %d/%d %s %s", round, *rounds, labels[i], target)
+			run := cfg
+			run.Target = target
+			run.Progress = prog.hook(name)
+			res, err := loadgen.Run(ctx, run, abort)
+			if err != nil {
+				return usagef("%v", err)
+			}
+			res.Config = cj
+			res.Seed = &cj.Seed
+			res.Warnings = append(res.Warnings, sec.warnings()...)
+			if err := noSession(res, run, sec.hint); err != nil {
+				return err
+			}
+			j := report.BuildJSON(res)
+			if doc.StartedAt.IsZero() {
+				doc.StartedAt = j.StartedAt
+			}
+			doc.Runs = append(doc.Runs, report.LabeledRun{Label: labels[i], Round: round, JSONReport: j})
+			prog.done(name, j)
+			if ctx.Err() != nil {
+				// A signal cut this run short: drop its round, since a
+				// short run or an unpaired one would tilt the comparison.
+				doc.Runs = doc.Runs[:len(doc.Runs)-1-i]
+				break rounds
+			}
+		}
+		doc.AB.Completed = round
+	}
+	if doc.AB.Completed == 0 {
+		return exitError{exitRun, "stopped before the first round was complete: nothing to compare"}
+	}
+	c, err := report.Compare(
+		report.CompareGroup{Name: "A", Runs: doc.RunsLabeled("A")},
+		report.CompareGroup{Name: "B", Runs: doc.RunsLabeled("B")},
+		o.options(rules))
+	if err != nil {
+		return exitError{exitRun, err.Error()}
+	}
+	doc.Comparison = c
+	if doc.AB.Completed < *rounds {
+		c.Warnings = append(c.Warnings, fmt.Sprintf("stopped by a signal after %d of %d rounds", doc.AB.Completed, *rounds))
+	}
+	if o.output == "json" {
+		err = report.WriteDocument(stdout, doc)
+	} else {
+		err = report.WriteCompareTable(stdout, c)
+	}
+	if err != nil {
+		return exitError{exitRun, fmt.Sprintf("writing the comparison: %v", err)}
+	}
+	if err := writeOut(out, doc); err != nil {
+		return err
+	}
+	if err := acceptedNothing(doc.Runs); err != nil {
+		return err
+	}
+	return o.verdict("ab", c, rules, stderr)
+}

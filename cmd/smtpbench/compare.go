@@ -1,0 +1,228 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/smtpbench/smtpbench/report"
+)
+
+const compareUsage = `Usage: smtpbench compare [flags] A.json[#LABEL] [B.json[#LABEL]]
+
+Compares saved results the way benchstat compares Go benchmarks: for
+messages/s, the error rate and the p50 and p99 of every phase, each side's
+median with its 95% confidence interval, the change from A to B, and a
+Mann-Whitney U test of whether the change is more than noise. p-values are
+adjusted (Holm) for the number of lines, so a table of identical servers
+shows a false difference at most 5% of the time (alpha).
+
+Samples come from several runs when each side has at least two (a file
+from "smtpbench ab" or "sweep" holds several; LABEL picks its runs, such as
+ab.json#A or sweep.json#c=8). With one run a side, the samples are the
+runs' seconds, which only messages/s, errors and the message p50 and p99
+have; the table says so, and why runs are better. With one argument, an ab
+file is compared A against B.
+
+Exit status: 1 when --fail-if-slower finds B significantly slower than A
+by more than the percentage allowed, or a file cannot be read; 2 on usage
+errors.
+
+Examples:
+  smtpbench compare ab.json
+  smtpbench compare old.json new.json
+  smtpbench compare --fail-if-slower 5 --fail-if-slower message:p99=10 ab.json
+  smtpbench compare -o json sweep-old.json#c=16 sweep-new.json#c=16
+
+Flags:
+`
+
+// compareFlags are the flags compare and ab share.
+type compareFlags struct {
+	alpha        float64
+	confidence   float64
+	failIfSlower []string
+	output       string
+}
+
+func (o *compareFlags) register(fs *pflag.FlagSet) {
+	fs.Float64Var(&o.alpha, "alpha", report.DefaultAlpha, "significance level for the whole table: the chance, at most, of calling any line different when none is")
+	fs.Float64Var(&o.confidence, "confidence", report.DefaultConfidence, "confidence level of the medians' intervals")
+	fs.StringArrayVar(&o.failIfSlower, "fail-if-slower", nil, "exit 1 if B is significantly slower than A by more than PCT percent: PCT for messages/s, or LINE=PCT for a line such as message:p99=10; repeatable")
+	fs.StringVarP(&o.output, "output", "o", "table", "stdout format: table or json")
+}
+
+// failRule is one --fail-if-slower limit.
+type failRule struct {
+	line string
+	pct  float64
+}
+
+// check validates the flags and returns the --fail-if-slower rules.
+func (o *compareFlags) check() ([]failRule, error) {
+	if o.output != "table" && o.output != "json" {
+		return nil, usagef("--output %q: want table or json", o.output)
+	}
+	if !(o.alpha > 0 && o.alpha < 1) {
+		return nil, usagef("--alpha %g: want a level between 0 and 1, such as 0.05", o.alpha)
+	}
+	if !(o.confidence > 0 && o.confidence < 1) {
+		return nil, usagef("--confidence %g: want a level between 0 and 1, such as 0.95", o.confidence)
+	}
+	var rules []failRule
+	for _, v := range o.failIfSlower {
+		line, pct, ok := strings.Cut(v, "=")
+		if !ok {
+			line, pct = report.LineMessagesPerS, v
+		}
+		if _, err := report.ParseLine(line); err != nil {
+			return nil, usagef("--fail-if-slower %q: %v", v, err)
+		}
+		p, err := strconv.ParseFloat(pct, 64)
+		if err != nil || p < 0 {
+			return nil, usagef("--fail-if-slower %q: want PCT or LINE=PCT with PCT a percentage such as 5", v)
+		}
+		rules = append(rules, failRule{line, p})
+	}
+	return rules, nil
+}
+
+// options are the report.CompareOptions the flags ask for: lines named by
+// --fail-if-slower are compared even when the table would not show them.
+func (o *compareFlags) options(rules []failRule) report.CompareOptions {
+	opt := report.CompareOptions{Alpha: o.alpha, Confidence: o.confidence}
+	for _, r := range rules {
+		opt.Lines = append(opt.Lines, r.line)
+	}
+	return opt
+}
+
+// verdict prints the comparison and applies --fail-if-slower: one line on
+// stderr per breach, and an exit code 1 error if there was any.
+func (o *compareFlags) verdict(name string, c *report.Comparison, rules []failRule, stderr io.Writer) error {
+	breached := false
+	for _, r := range rules {
+		l, ok := c.Line(r.line)
+		switch {
+		case !ok:
+			fmt.Fprintf(stderr, "smtpbench %s: --fail-if-slower %s: no samples of %s on either side; not checked\n", name, r.line, r.line)
+		case l.Verdict == report.VerdictFew || l.Verdict == report.VerdictUntested:
+			fmt.Fprintf(stderr, "smtpbench %s: --fail-if-slower %s: %s cannot be tested (%s); not checked\n", name, r.line, r.line, l.Note)
+		case l.WorseBy(r.pct):
+			breached = true
+			change := "from zero"
+			if l.ChangePct != nil {
+				change = fmt.Sprintf("%+.1f%%", *l.ChangePct)
+			}
+			fmt.Fprintf(stderr, "smtpbench %s: B is slower than A on %s: %s (p=%.2g), more than the %g%% allowed\n", name, r.line, change, *l.P, r.pct)
+		}
+	}
+	if breached {
+		return exitError{exitRun, ""}
+	}
+	return nil
+}
+
+func compareCommand(args []string, stdout, stderr io.Writer) error {
+	var o compareFlags
+	fs := pflag.NewFlagSet("compare", pflag.ContinueOnError)
+	o.register(fs)
+	if err := parseFlags(fs, args, compareUsage, stdout); err != nil {
+		return err
+	}
+	rules, err := o.check()
+	if err != nil {
+		return err
+	}
+	var a, b report.CompareGroup
+	switch fs.NArg() {
+	case 1:
+		d, _, err := readDocument(fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		labels := d.Labels()
+		if d.Kind != report.KindAB || len(labels) != 2 {
+			return usagef("%s holds %s: with one file, compare wants an ab file (runs labelled A and B); give two files, or FILE#LABEL twice",
+				fs.Arg(0), describeRuns(d))
+		}
+		a = report.CompareGroup{Name: labels[0], Runs: d.RunsLabeled(labels[0])}
+		b = report.CompareGroup{Name: labels[1], Runs: d.RunsLabeled(labels[1])}
+	case 2:
+		if a, err = readGroup(fs.Arg(0)); err != nil {
+			return err
+		}
+		if b, err = readGroup(fs.Arg(1)); err != nil {
+			return err
+		}
+	default:
+		return usagef("want one ab file or two result files, got %d arguments", fs.NArg())
+	}
+	c, err := report.Compare(a, b, o.options(rules))
+	if err != nil {
+		return exitError{exitRun, err.Error()}
+	}
+	if o.output == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(c)
+	} else {
+		err = report.WriteCompareTable(stdout, c)
+	}
+	if err != nil {
+		return exitError{exitRun, fmt.Sprintf("writing the comparison: %v", err)}
+	}
+	return o.verdict("compare", c, rules, stderr)
+}
+
+// readDocument reads NAME or NAME#LABEL; the label is split off only when
+// NAME#LABEL itself is not a file.
+func readDocument(arg string) (*report.Document, string, error) {
+	name, label := arg, ""
+	if _, err := os.Stat(arg); errors.Is(err, os.ErrNotExist) {
+		if i := strings.LastIndex(arg, "#"); i > 0 {
+			name, label = arg[:i], arg[i+1:]
+		}
+	}
+	d, err := report.ReadFile(name)
+	if err != nil {
+		return nil, "", exitError{exitRun, err.Error()}
+	}
+	return d, label, nil
+}
+
+// readGroup reads one side of a comparison: every run of a file whose
+// runs share one label, or the runs with the label given after '#'.
+func readGroup(arg string) (report.CompareGroup, error) {
+	d, label, err := readDocument(arg)
+	if err != nil {
+		return report.CompareGroup{}, err
+	}
+	labels := d.Labels()
+	if label == "" && len(labels) > 1 {
+		return report.CompareGroup{}, usagef("%s holds %s: pick one as %s#LABEL", arg, describeRuns(d), arg)
+	}
+	if label == "" {
+		label = labels[0]
+	}
+	runs := d.RunsLabeled(label)
+	if len(runs) == 0 {
+		return report.CompareGroup{}, usagef("%s has no runs labelled %q: it holds %s", arg, label, describeRuns(d))
+	}
+	return report.CompareGroup{Name: arg, Runs: runs}, nil
+}
+
+// describeRuns says what runs a document holds, for error messages.
+func describeRuns(d *report.Document) string {
+	labels := d.Labels()
+	if len(labels) == 1 && labels[0] == "" {
+		return fmt.Sprintf("%d unlabelled %s", len(d.Runs), map[bool]string{true: "run", false: "runs"}[len(d.Runs) == 1])
+	}
+	return fmt.Sprintf("%d runs labelled %s", len(d.Runs), strings.Join(labels, ", "))
+}

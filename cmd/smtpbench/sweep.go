@@ -1,0 +1,264 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/spf13/pflag"
+
+	"github.com/smtpbench/smtpbench/loadgen"
+	"github.com/smtpbench/smtpbench/report"
+)
+
+// defaultSearchMaxErrorPct is the error rate a capacity probe may show: a
+// server that answers fast by rejecting mail has not kept up.
+const defaultSearchMaxErrorPct = 1.0
+
+const sweepUsage = `Usage: smtpbench sweep [flags] HOST[:PORT]
+
+Runs the same workload at a series of concurrencies (-c) or, in the open
+model, of rates (--rate), each step -d long after its own warm-up, and
+prints one row per step: sessions or rate, messages/s, message p50 and
+p99, errors. It marks the knee: the first step after which messages/s
+grows by less than 5% while the message p99 grows by more than 5%, where
+more load only adds waiting.
+
+Lists: 1,2,4,8 or ranges, A..BxF multiplying by F (1..256x2 doubles) and
+A..B+S adding S (100..2000+100); items combine: 1,2..10+2,16..64x2.
+
+With --slo and --rate-max it searches for capacity instead: the highest
+open-model rate at which every objective holds and errors stay at most
+--max-error-rate, by bisection between 0 and --rate-max (first probe at
+--rate-max, then halfway between the best rate that held and the lowest
+that did not), until the bracket is within --precision or --probes are
+spent. Every probe is a row.
+
+-o json (or --out) gives every step's full result, histograms included.
+
+Examples:
+  smtpbench sweep -c 1,2,4,8,16 -d 5s 127.0.0.1:2525
+  smtpbench sweep -c 1..256x2 --out sweep.json 127.0.0.1:2525
+  smtpbench sweep --rate 100..2000+100 -c 200 127.0.0.1:2525
+  smtpbench sweep --slo message:p99=50ms --rate-max 5000 -c 200 127.0.0.1:2525
+
+Flags:
+`
+
+func sweepCommand(args []string, stdout, stderr io.Writer) error {
+	var f runFlags
+	fs := pflag.NewFlagSet("sweep", pflag.ContinueOnError)
+	concList := fs.StringP("concurrency", "c", strconv.Itoa(loadgen.DefaultConcurrency), "sessions per step: N, a list 1,2,4,8 or a range 1..256x2; with --rate or --slo one N, the most that may be open")
+	rateList := fs.StringP("rate", "r", "", "open model: messages per second per step: R, a list or a range such as 100..2000+100")
+	f.registerWorkload(fs)
+	setDefault(fs, "warmup", defaultSeriesWarmup.String())
+	fs.Lookup("warmup").Usage = "warm-up before each step's measured -d"
+	fs.Lookup("duration").Usage = "how long each step is measured, after its warm-up (default 10s when -n is not given either)"
+	slos := fs.StringArray("slo", nil, "capacity search objective, PHASE:pNN=DURATION such as message:p99=50ms; repeatable")
+	rateMax := fs.Float64("rate-max", 0, "capacity search: the highest rate to try, and the first probe")
+	probes := fs.Int("probes", loadgen.DefaultSearchProbes, "capacity search: at most this many probes")
+	precision := fs.Float64("precision", 100*loadgen.DefaultSearchPrecision, "capacity search: stop when the best rate that held is within PCT percent of the lowest that did not")
+	fs.Float64Var(&f.maxErrorRate, "max-error-rate", defaultSearchMaxErrorPct, "capacity search: a probe with more than PCT percent of messages rejected or failed fails")
+	fs.StringVarP(&f.output, "output", "o", "table", "stdout format: table or json")
+	fs.StringVar(&f.outFile, "out", "", "also write every step's full result to this JSON file")
+	fs.BoolVar(&f.progress, "progress", false, "print a line per step to stderr (default: when stderr is a terminal)")
+	if err := parseFlags(fs, args, sweepUsage, stdout); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("want one target, got %d (start a server with smtpbench sink if you have none)", fs.NArg())
+	}
+	if f.output != "table" && f.output != "json" {
+		return usagef("--output %q: want table or json", f.output)
+	}
+	search := len(*slos) > 0 || fs.Changed("rate-max")
+	sw := &report.SweepJSON{Varies: report.VariesConcurrency}
+	var concs, rates []float64
+	var objectives []report.SLO
+	var err error
+	if concs, err = parseSteps("concurrency", *concList, true); err != nil {
+		return usagef("%v", err)
+	}
+	switch {
+	case search:
+		sw.Varies = report.VariesSearch
+		if len(*slos) == 0 || *rateMax <= 0 {
+			return usagef("a capacity search needs --slo and a positive --rate-max")
+		}
+		if fs.Changed("rate") {
+			return usagef("--rate and --rate-max exclude each other: the search picks the rates")
+		}
+		for _, s := range *slos {
+			o, err := report.ParseSLO(s)
+			if err != nil {
+				return usagef("--slo %v", err)
+			}
+			objectives = append(objectives, o)
+		}
+		if *probes < 1 || *probes > maxSteps {
+			return usagef("--probes %d: want 1 to %d", *probes, maxSteps)
+		}
+		if !(*precision > 0 && *precision < 100) {
+			return usagef("--precision %g: want a percentage between 0 and 100", *precision)
+		}
+		if f.maxErrorRate < 0 || f.maxErrorRate > 100 {
+			return usagef("--max-error-rate %g: want a percent from 0 to 100", f.maxErrorRate)
+		}
+		f.rate = *rateMax
+	case fs.Changed("rate"):
+		sw.Varies = report.VariesRate
+		if rates, err = parseSteps("rate", *rateList, false); err != nil {
+			return usagef("%v", err)
+		}
+		f.rate = rates[0]
+	default:
+		for _, name := range []string{"slo", "probes", "precision", "max-error-rate"} {
+			if fs.Changed(name) {
+				return usagef("--%s belongs to a capacity search: give --slo and --rate-max", name)
+			}
+		}
+	}
+	if sw.Varies != report.VariesConcurrency && len(concs) > 1 {
+		return usagef("-c %q: with --rate or a search, -c is one number (the most sessions that may be open); a sweep varies one thing", *concList)
+	}
+	f.concurrency = int(concs[0])
+	base, cj, err := f.seriesConfig(fs)
+	if err != nil {
+		return err
+	}
+	most := f.concurrency
+	if sw.Varies == report.VariesConcurrency {
+		most = int(concs[len(concs)-1])
+	}
+	sec, parseTarget, err := f.seriesTarget(fs, &base, &cj, most, stderr)
+	if err != nil {
+		return err
+	}
+	if base.Target, err = parseTarget(fs.Arg(0)); err != nil {
+		return usagef("%v", err)
+	}
+	out, err := openOut(f.outFile)
+	if err != nil {
+		return err
+	}
+	if out != nil {
+		defer out.Close()
+	}
+
+	ctx, abort, release := stopOnSignals(stderr, base.Grace)
+	defer release()
+	prog := newSeriesProgress(stderr, f.progress, f.output)
+	sw.Target, sw.WarmupS, sw.DurationS = base.Target, f.warmup.Seconds(), f.duration.Seconds()
+	doc := &report.Document{Schema: report.Schema, Kind: report.KindSweep, Sweep: sw}
+
+	// step runs one step or probe and records it.
+	step := func(ctx context.Context, conc int, rate float64, name string) (*report.StepJSON, error) {
+		run, rcj := base, cj
+		run.Concurrency, run.Rate = conc, rate
+		rcj.Concurrency, rcj.Rate = conc, rate
+		if rate == 0 {
+			rcj.Arrival = ""
+		} else if rcj.Arrival == "" {
+			rcj.Arrival = f.arrival
+		}
+		label := fmt.Sprintf("c=%d", conc)
+		if rate > 0 && sw.Varies != report.VariesConcurrency {
+			label = "rate=" + strconv.FormatFloat(rate, 'f', -1, 64)
+		}
+		run.Progress = prog.hook(name + " " + label)
+		res, err := loadgen.Run(ctx, run, abort)
+		if err != nil {
+			return nil, usagef("%v", err)
+		}
+		res.Config = rcj
+		res.Seed = &rcj.Seed
+		res.Warnings = append(res.Warnings, sec.warnings()...)
+		if err := noSession(res, run, sec.hint); err != nil {
+			return nil, err
+		}
+		j := report.BuildJSON(res)
+		if doc.StartedAt.IsZero() {
+			doc.StartedAt = j.StartedAt
+		}
+		doc.Runs = append(doc.Runs, report.LabeledRun{Label: label, JSONReport: j})
+		st := report.StepOf(label, conc, rate, j)
+		sw.Steps = append(sw.Steps, st)
+		prog.done(name+" "+label, j)
+		return &sw.Steps[len(sw.Steps)-1], nil
+	}
+
+	var runErr error
+	switch sw.Varies {
+	case report.VariesSearch:
+		q := &report.SearchJSON{Method: "bisection", MaxErrorPct: f.maxErrorRate, RateMax: *rateMax, PrecisionPct: *precision, MaxProbes: *probes}
+		for _, o := range objectives {
+			q.SLO = append(q.SLO, o.String())
+		}
+		sw.Search = q
+		s := loadgen.RateSearch{Max: *rateMax, Precision: *precision / 100, Probes: *probes}
+		var found loadgen.SearchResult
+		found, runErr = s.Search(ctx, func(ctx context.Context, rate float64) (bool, error) {
+			st, err := step(ctx, f.concurrency, rate, fmt.Sprintf("probe %d", len(sw.Steps)+1))
+			if err != nil {
+				return false, err
+			}
+			st.Breaches = report.CheckSLO(doc.Runs[len(doc.Runs)-1].JSONReport, objectives, f.maxErrorRate)
+			met := len(st.Breaches) == 0
+			st.SLOMet = &met
+			return met, nil
+		})
+		q.Capacity, q.FailedAt, q.Stopped = found.Capacity, found.FailedAt, found.Stopped
+	default:
+		values := concs
+		if sw.Varies == report.VariesRate {
+			values = rates
+		}
+		for i, v := range values {
+			conc, rate := int(v), f.rate
+			if sw.Varies == report.VariesRate {
+				conc, rate = f.concurrency, v
+			}
+			if _, runErr = step(ctx, conc, rate, fmt.Sprintf("step %d/%d", i+1, len(values))); runErr != nil || ctx.Err() != nil {
+				break
+			}
+		}
+		sw.Knee = report.Knee(sw.Steps, func(s report.StepJSON) float64 {
+			if sw.Varies == report.VariesRate {
+				return s.Rate
+			}
+			return float64(s.Concurrency)
+		})
+	}
+	if ctx.Err() != nil {
+		sw.Interrupted = true
+	}
+	if len(sw.Steps) == 0 {
+		if runErr != nil {
+			return runErr
+		}
+		return exitError{exitRun, "stopped before the first step ended: nothing measured"}
+	}
+	// What was measured is printed even when a step could not run.
+	if f.output == "json" {
+		err = report.WriteDocument(stdout, doc)
+	} else {
+		err = report.WriteSweepTable(stdout, doc)
+	}
+	if err != nil {
+		return exitError{exitRun, fmt.Sprintf("writing the sweep: %v", err)}
+	}
+	if err := writeOut(out, doc); err != nil {
+		return err
+	}
+	if runErr != nil {
+		return runErr
+	}
+	if err := acceptedNothing(doc.Runs); err != nil {
+		return err
+	}
+	if sw.Interrupted {
+		fmt.Fprintf(stderr, "smtpbench sweep: stopped by a signal after %d of the steps\n", len(sw.Steps))
+	}
+	return nil
+}

@@ -1,0 +1,206 @@
+package main
+
+// What run, sweep and ab share: the workload flags and their checks, the
+// signal handling, and the progress line.
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/smtpbench/smtpbench/loadgen"
+	"github.com/smtpbench/smtpbench/report"
+	"github.com/smtpbench/smtpbench/session"
+)
+
+// defaultSeriesWarmup is the warm-up before each step of a sweep and each
+// run of ab: connections are set up and the server's caches filled before
+// anything is measured, so steps compare like with like.
+const defaultSeriesWarmup = time.Second
+
+// setDefault changes a registered flag's default, as shown in --help too.
+func setDefault(fs *pflag.FlagSet, name, value string) {
+	fl := fs.Lookup(name)
+	fl.Value.Set(value)
+	fl.DefValue = value
+}
+
+// seriesConfig turns the workload flags of sweep and ab into a run config.
+// Unlike run, where --warmup is the start of -d, each of their runs lasts
+// the warm-up plus -d, so every step measures -d.
+func (f *runFlags) seriesConfig(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, error) {
+	if f.messages == 0 && f.duration == 0 {
+		f.duration = defaultDuration
+	}
+	measured := f.duration
+	if f.duration > 0 {
+		f.duration += f.warmup
+	}
+	cfg, cj, _, err := f.config(fs)
+	f.duration = measured
+	return cfg, cj, err
+}
+
+// stopOnSignals turns the first SIGINT or SIGTERM into a cancelled context
+// (no new messages; in-flight ones get grace) and the second into a closed
+// abort channel (drop every connection). release stops listening.
+func stopOnSignals(stderr io.Writer, grace time.Duration) (ctx context.Context, abort <-chan struct{}, release func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	ab := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sigs:
+		case <-done:
+			return
+		}
+		fmt.Fprintf(stderr, "smtpbench: stopping; in-flight messages have %s to finish (signal again to abort)\n", grace)
+		cancel()
+		select {
+		case <-sigs:
+			fmt.Fprintln(stderr, "smtpbench: aborting")
+			close(ab)
+		case <-done:
+		}
+	}()
+	return ctx, ab, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel()
+	}
+}
+
+// noSession says why a run measured nothing: no session could be
+// established with its targets; hint adds what a flag might fix. It returns
+// nil for a run that got through.
+func noSession(res *report.Result, cfg loadgen.Config, hint func(string) string) error {
+	if res.StopReason != loadgen.StopConnect && (res.Total.Connections > 0 || res.Total.Attempted == 0 || res.Total.OK+res.Total.Rejected > 0) {
+		return nil
+	}
+	names := []string{}
+	if cfg.Target != "" {
+		names = append(names, cfg.Target)
+	}
+	for _, t := range cfg.Targets {
+		names = append(names, t.Addr)
+	}
+	msg := fmt.Sprintf("could not establish any session with %s", strings.Join(names, " or "))
+	if res.FirstError != "" {
+		msg += ": " + res.FirstError + hint(res.FirstError)
+	}
+	return exitError{exitRun, msg}
+}
+
+// seriesTarget resolves what sweep and ab need beyond the run config, as
+// run does: the open-file limit for the most sessions any run opens, TLS
+// and AUTH (applied to cfg), and a target parser with the right default
+// port (465 under --tls implicit, 24 for LMTP).
+func (f *runFlags) seriesTarget(fs *pflag.FlagSet, cfg *loadgen.Config, cj *runConfigJSON, sessions int, stderr io.Writer) (*security, func(string) (string, error), error) {
+	if err := checkFileLimit(sessions, false); err != nil {
+		return nil, nil, err
+	}
+	sec, err := f.sec.load(fs, sessions, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	sec.apply(cfg, cj, nil)
+	parse := sec.parseTarget
+	if f.lmtp {
+		parse = func(arg string) (string, error) { return session.ParseTargetPort(arg, f.defaultPort()) }
+	}
+	return sec, parse, nil
+}
+
+// seriesProgress reports the runs of a sweep or ab on stderr: on a terminal
+// a line per run that updates every second and ends with the run's
+// figures; with --progress elsewhere, only the final line of each run.
+type seriesProgress struct {
+	w    io.Writer
+	on   bool // print final lines
+	live bool // rewrite a live line every second
+}
+
+func newSeriesProgress(stderr io.Writer, flag bool, output string) *seriesProgress {
+	live := isTerminal(os.Stderr) && stderr == io.Writer(os.Stderr) && wantProgress(output)
+	return &seriesProgress{w: stderr, on: flag || live, live: live}
+}
+
+// hook returns the Progress callback for a run named name, or nil.
+func (p *seriesProgress) hook(name string) func(loadgen.Progress) {
+	if !p.live {
+		return nil
+	}
+	return func(pr loadgen.Progress) {
+		fmt.Fprintf(p.w, "\r\033[K%s  %.1fs  ok %d  failed %d  %.0f msg/s  p99 %s", name, pr.Elapsed.Seconds(), pr.OK, pr.Failed, pr.Rate, fmtDur(pr.P99))
+	}
+}
+
+// done prints a run's final line.
+func (p *seriesProgress) done(name string, j *report.JSONReport) {
+	if !p.on {
+		return
+	}
+	if p.live {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+	m := j.Phases["message"]
+	t := j.Totals
+	fmt.Fprintf(p.w, "%s  %.1f msg/s  message p50 %.3g ms  p99 %.3g ms  errors %d\n", name, t.MessagesPerS, m.P50MS, m.P99MS, t.MessagesRejected+t.MessagesFailed)
+}
+
+// openOut creates the --out file before the runs, so a bad path fails at
+// once rather than after minutes of load.
+func openOut(name string) (*os.File, error) {
+	if name == "" {
+		return nil, nil
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		return nil, exitError{exitRun, fmt.Sprintf("--out: %v", err)}
+	}
+	return f, nil
+}
+
+// writeOut writes a document to the --out file and closes it.
+func writeOut(f *os.File, d *report.Document) error {
+	if f == nil {
+		return nil
+	}
+	if err := report.WriteDocument(f, d); err != nil {
+		f.Close()
+		return exitError{exitRun, fmt.Sprintf("--out: %v", err)}
+	}
+	if err := f.Close(); err != nil {
+		return exitError{exitRun, fmt.Sprintf("--out: %v", err)}
+	}
+	return nil
+}
+
+// acceptedNothing fails a sweep or ab, as run fails, when a run attempted
+// messages and the server accepted none: such a run measured nothing, and a
+// script must notice. It is checked after the output is written.
+func acceptedNothing(runs []report.LabeledRun) error {
+	var names []string
+	for _, r := range runs {
+		if t := r.Totals; t.MessagesAttempted > 0 && t.MessagesOK == 0 && r.StopReason != loadgen.StopSignal {
+			name := r.Label
+			if r.Round > 0 {
+				name = fmt.Sprintf("%s of round %d", r.Label, r.Round)
+			}
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	return exitError{exitRun, fmt.Sprintf("the server accepted no message in %s (see the warnings)", strings.Join(names, ", "))}
+}

@@ -105,7 +105,7 @@ rounds:
 			run.Progress = prog.hook(name)
 			res, err := loadgen.Run(ctx, run, abort)
 			if err != nil {
-				return usagef("%v", err)
+				return configError(err)
 			}
 			res.Config = cj
 			res.Seed = &cj.Seed

@@ -138,6 +138,17 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	if base.Target, err = parseTarget(fs.Arg(0)); err != nil {
 		return usagef("%v", err)
 	}
+	// Every step's numbers are checked before the first step runs, not
+	// when a bad one is reached minutes later.
+	for _, c := range concs {
+		for _, r := range append([]float64{f.rate}, rates...) {
+			probe := base
+			probe.Concurrency, probe.Rate = int(c), r
+			if err := probe.Validate(); err != nil {
+				return configError(err)
+			}
+		}
+	}
 	out, err := openOut(f.outFile)
 	if err != nil {
 		return err
@@ -169,7 +180,7 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 		run.Progress = prog.hook(name + " " + label)
 		res, err := loadgen.Run(ctx, run, abort)
 		if err != nil {
-			return nil, usagef("%v", err)
+			return nil, configError(err)
 		}
 		res.Config = rcj
 		res.Seed = &rcj.Seed

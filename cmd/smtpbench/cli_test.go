@@ -230,3 +230,23 @@ func TestUnwritableOutFile(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestEndlessFilesAreRefused: every flag that reads a file refuses an
+// endless one at once instead of reading until memory runs out.
+func TestEndlessFilesAreRefused(t *testing.T) {
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skip("no /dev/zero here")
+	}
+	for _, flag := range []string{"--data", "--message", "--corpus", "--to-file"} {
+		t.Run(flag, func(t *testing.T) {
+			start := time.Now()
+			code, _, stderr := cliRun(t, "run", flag, "/dev/zero", "-n", "1", "127.0.0.1:9")
+			if code == exitOK || !strings.Contains(stderr, "not a regular file") {
+				t.Errorf("exit %d, stderr %q: want a refusal of /dev/zero", code, stderr)
+			}
+			if el := time.Since(start); el > 5*time.Second {
+				t.Errorf("took %s to refuse /dev/zero", el)
+			}
+		})
+	}
+}

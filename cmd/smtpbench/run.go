@@ -663,10 +663,7 @@ func parseTargets(vals []string, port int) ([]loadgen.Target, error) {
 }
 
 func readContent(name string) ([]byte, error) {
-	if name == "-" {
-		return io.ReadAll(os.Stdin)
-	}
-	return os.ReadFile(name)
+	return message.ReadFileLimit(name, message.MaxContentFile)
 }
 
 // wantProgress shows progress by default only on a terminal, and not when

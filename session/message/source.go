@@ -3,6 +3,7 @@ package message
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -72,7 +73,7 @@ func withMessageID(header []byte) (before, after []byte) {
 // loadTemplate prepares an .eml template: placeholders are filled in its
 // header section; the body is sent as it is.
 func (s *Set) loadTemplate(name string) (*content, error) {
-	file, err := os.ReadFile(name)
+	file, err := ReadFileLimit(name, MaxContentFile)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +138,7 @@ func (s *Set) loadCorpus(name string) ([]*content, error) {
 	}
 	var out []*content
 	if !fi.IsDir() {
-		file, err := os.ReadFile(name)
+		file, err := ReadFileLimit(name, MaxContentFile)
 		if err != nil {
 			return nil, err
 		}
@@ -175,7 +176,7 @@ func (s *Set) loadCorpus(name string) ([]*content, error) {
 	}
 	sort.Strings(files)
 	for _, f := range files {
-		file, err := os.ReadFile(f)
+		file, err := ReadFileLimit(f, MaxContentFile)
 		if err != nil {
 			return nil, err
 		}
@@ -251,4 +252,45 @@ func splitMbox(file []byte) ([]mboxMessage, error) {
 		}
 	}
 	return msgs, nil
+}
+
+// Bounds on the files a run reads: content as large as the largest
+// message, address lists far beyond any real one. A larger file, or an
+// endless one such as /dev/zero, is refused rather than read until memory
+// runs out.
+const (
+	MaxContentFile = MaxSize + 1<<20
+	maxListFile    = 64 << 20
+)
+
+// ReadFileLimit reads name ("-" is standard input), refusing more than
+// limit bytes.
+func ReadFileLimit(name string, limit int64) ([]byte, error) {
+	var r io.Reader = os.Stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		fi, err := f.Stat()
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case fi.Mode().IsRegular() && fi.Size() > limit:
+			return nil, fmt.Errorf("%s: %d bytes, more than the %d allowed", name, fi.Size(), limit)
+		case fi.Mode()&(os.ModeDevice|os.ModeCharDevice|os.ModeSocket) != 0:
+			return nil, fmt.Errorf("%s: not a regular file or a pipe", name)
+		}
+		r = f
+	}
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s: longer than %d bytes", name, limit)
+	}
+	return b, nil
 }

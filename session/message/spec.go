@@ -11,7 +11,6 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 
@@ -211,7 +210,7 @@ func (s *Set) recipients() error {
 // readLines reads one address a line, skipping empty lines and lines
 // starting with '#'.
 func readLines(name string) ([]string, error) {
-	f, err := os.ReadFile(name)
+	f, err := ReadFileLimit(name, maxListFile)
 	if err != nil {
 		return nil, err
 	}

@@ -31,6 +31,9 @@ type run struct {
 	// dialPlan lists target indexes in the order connections take them:
 	// each target as often as its weight, interleaved.
 	dialPlan []int
+	// pipe is what the sessions to each target learned about pipelining,
+	// indexed as cfg.Targets.
+	pipe []*session.PipeliningState
 
 	claimed atomic.Uint64 // next message index to hand out
 
@@ -65,6 +68,9 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 		return nil, err
 	}
 	r := &run{cfg: cfg, stopped: make(chan struct{}), dialPlan: dialPlan(cfg.Targets)}
+	for range cfg.Targets {
+		r.pipe = append(r.pipe, session.NewPipeliningState())
+	}
 	if cfg.TraceSessions > 0 && cfg.TraceTo != nil {
 		r.trace = session.NewTraceWriter(cfg.TraceTo)
 	}
@@ -175,6 +181,10 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 		for i, t := range cfg.Targets {
 			res.Targets = append(res.Targets, report.TargetTotals{Addr: t.Addr, Weight: t.Weight, TargetCounts: *res.Total.Target(i, len(cfg.Targets))})
 		}
+	}
+	for i, t := range cfg.Targets {
+		mode, reason := r.pipe[i].Outcome(cfg.Session.Pipelining)
+		res.Pipelining = append(res.Pipelining, report.PipeliningOutcome{Target: t.Addr, Mode: mode, Reason: reason, Resent: r.pipe[i].Resent()})
 	}
 	res.StopReason, _ = r.stopReason.Load().(string)
 	res.FirstError, _ = r.firstError.Load().(string)

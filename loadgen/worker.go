@@ -33,8 +33,12 @@ type worker struct {
 	warm    [2]bool // whether msgs[i] is inside the warm-up
 	variant [2]int  // which entry of the size mix msgs[i] drew
 	conn    uint64  // the current connection's number, for {c}
-	target  int     // the current connection's index in Config.Targets
-	timer   *time.Timer
+	// held is a message claimed to go behind one the server then turned
+	// away with its session (session.OutcomeResend): it was never sent, and
+	// it follows that one on the new connection.
+	held   pending
+	target int // the current connection's index in Config.Targets
+	timer  *time.Timer
 }
 
 func newWorker(r *run, id int, sh *shard) *worker {
@@ -119,6 +123,9 @@ func (w *worker) loop() {
 	}
 	var cur, next pending
 	for {
+		if cur.msg == nil && w.held.msg != nil {
+			cur, w.held = w.held, pending{}
+		}
 		if cur.msg == nil {
 			i, due, ok := r.claim()
 			if !ok {
@@ -168,7 +175,7 @@ func (w *worker) loop() {
 		}
 		next = pending{}
 		perConn := r.cfg.PerConn
-		if w.client.Pipelining() && (perConn == 0 || w.sentOnConn+1 < perConn) && w.aheadEndsInTime(now) {
+		if w.held.msg == nil && w.client.Pipelining() && (perConn == 0 || w.sentOnConn+1 < perConn) && w.aheadEndsInTime(now) {
 			if i, due, ok := r.claimDue(time.Now()); ok {
 				next = w.take(i, due, cur.msg)
 				next.wake = -1
@@ -189,13 +196,23 @@ func (w *worker) loop() {
 			}
 		}
 		res := w.client.Send(cur.msg, ahead)
+		if res.Outcome == session.OutcomeResend {
+			// The server ended the session at the start of cur's
+			// transaction, after other messages (its limit per session):
+			// nothing was decided, so cur goes again on a new connection,
+			// and next, never written, after it.
+			w.held = next
+			w.closeSession()
+			continue
+		}
 		w.sentOnConn++
 		if res.Outcome == session.OutcomeOK {
 			w.lastTook = res.End.Sub(res.Start)
 		}
 		w.record(cur, res)
 		// Whether or not next's envelope went out (it does not when cur
-		// never reached its content), next is the following message.
+		// never reached its content, nor where the server does not serve
+		// commands behind the end of data), next is the following message.
 		cur = next
 		if w.client.Ahead() == nil && (w.client.Err() != nil || (perConn > 0 && w.sentOnConn >= perConn)) {
 			w.closeSession()
@@ -334,6 +351,7 @@ func (w *worker) connect() *session.Error {
 	if k := len(r.cfg.SourceAddrs); k > 0 {
 		opts.SourceAddr = r.cfg.SourceAddrs[(n-1)%int64(k)]
 	}
+	opts.PipeState = r.pipe[w.target]
 	r.dialing.Add(1)
 	c, err := session.Dial(r.abortCtx, r.cfg.Targets[w.target].Addr, opts)
 	if err == nil {
@@ -456,6 +474,11 @@ func (w *worker) closeSession() {
 	w.unwatch()
 	w.r.openSessions.Add(-1)
 	w.count(0, c.BytesSent())
+	if e, n := c.Ended(); e != nil {
+		w.sh.mu.Lock()
+		w.sh.rec.Ended.Add(e, n)
+		w.sh.mu.Unlock()
+	}
 }
 
 // count adds connection attempts and bytes sent; connections and bytes

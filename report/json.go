@@ -76,6 +76,12 @@ type JSONReport struct {
 	// Merged says which results a merged result was made of (smtpbench
 	// merge); absent for a single run.
 	Merged *MergeInfo `json:"merged,omitempty"`
+	// Pipelining says, per target, which pipelining mode its sessions
+	// ended in, and why (README: Pipelining behind the end of data).
+	Pipelining []JSONPipelining `json:"pipelining,omitempty"`
+	// SessionLimits describes sessions the server ended after some
+	// messages (its limit per session); absent when it ended none.
+	SessionLimits *JSONSessionLimits `json:"session_limits,omitempty"`
 }
 
 // GeneratorJSON tells whether smtpbench itself may have limited the figures.
@@ -344,6 +350,8 @@ func buildJSON(res *Result, withHDR bool) *JSONReport {
 		Intervals:      []JSONInterval{},
 		Warnings:       append([]string{}, res.Warnings...),
 		TLS:            tlsReport(&res.Total.TLS),
+		Pipelining:     pipeliningJSON(res),
+		SessionLimits:  sessionLimitsJSON(&res.Total.Ended),
 	}
 	j.Totals.CPUS = res.CPU.Seconds()
 	if g := res.Generator; g != nil {

@@ -76,6 +76,9 @@ type Recorder struct {
 	ConnectAttempts                 int64
 	BytesSent                       int64
 	IdleCloses                      int64 // sessions closed by the server while idle
+	// Ended counts sessions the server ended after some messages
+	// (pipelining.go).
+	Ended SessionEnds
 	// Abandoned counts messages whose envelope had gone out ahead, behind
 	// the previous content, when the run stopped: their content was never
 	// sent and they are not counted as attempted.
@@ -224,6 +227,7 @@ func (r *Recorder) Merge(o *Recorder) {
 	r.Continued += o.Continued
 	r.Delivered += o.Delivered
 	r.Undelivered += o.Undelivered
+	r.Ended.Merge(&o.Ended)
 	for i, t := range o.Targets {
 		m := r.Target(i, len(o.Targets))
 		m.Attempted += t.Attempted

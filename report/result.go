@@ -39,6 +39,9 @@ type Result struct {
 	// FirstError is the text of the first failure to establish a session,
 	// for saying why a run could not start.
 	FirstError string
+	// Pipelining says, per target, which pipelining mode its sessions
+	// ended in and why.
+	Pipelining []PipeliningOutcome
 	// Targets are the per-target shares when a run has several targets.
 	Targets []TargetTotals
 	// Seed, when set, is the seed of the run's random choices, printed so

@@ -99,6 +99,7 @@ func writeTable(w io.Writer, j *JSONReport, grace string, seed *uint64) error {
 	b.WriteString("\n")
 	fmt.Fprintf(b, "connections %d (%d attempts)\n", t.Connections, t.ConnectAttempts)
 	b.WriteString(tlsLine(j.TLS))
+	b.WriteString(pipeliningLines(j))
 	fmt.Fprintf(b, "throughput  %.1f messages/s, %.2f MB/s (%d bytes sent in %.2f s)\n", t.MessagesPerS, t.MBPerS, t.BytesSent, j.ElapsedS)
 	if g := j.Generator; g != nil {
 		fmt.Fprintf(b, "generator   CPU %.0f%% of %d cores (%.2f s), scheduling delay p50 %s p99 %s max %s ms\n",

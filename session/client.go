@@ -28,12 +28,20 @@ const DefaultHostname = "smtpbench.localhost"
 type Pipelining uint8
 
 const (
-	PipeliningAuto Pipelining = iota // when the server advertises it
-	PipeliningOn                     // even if it does not (for servers that pipeline silently)
+	// PipeliningAuto pipelines when the server advertises it, and writes
+	// the next envelope behind the end of data once the target has shown
+	// it serves commands written there (see PipeliningState).
+	PipeliningAuto Pipelining = iota
+	// PipeliningOn pipelines even if the server does not advertise it (for
+	// servers that pipeline silently), behind the end of data too.
+	PipeliningOn
 	PipeliningOff
+	// PipeliningGroups pipelines like PipeliningOn but writes each envelope
+	// only after the reply to the previous end of data.
+	PipeliningGroups
 )
 
-// ParsePipelining reads auto, on or off.
+// ParsePipelining reads auto, on, groups or off.
 func ParsePipelining(s string) (Pipelining, error) {
 	switch s {
 	case "auto":
@@ -42,11 +50,13 @@ func ParsePipelining(s string) (Pipelining, error) {
 		return PipeliningOn, nil
 	case "off":
 		return PipeliningOff, nil
+	case "groups":
+		return PipeliningGroups, nil
 	}
-	return 0, fmt.Errorf("pipelining mode %q: want auto, on or off", s)
+	return 0, fmt.Errorf("pipelining mode %q: want auto, on, groups or off", s)
 }
 
-func (p Pipelining) String() string { return [...]string{"auto", "on", "off"}[p] }
+func (p Pipelining) String() string { return [...]string{"auto", "on", "off", "groups"}[p] }
 
 // Observer receives every timed reply. It is called on the session's own
 // goroutine, so an implementation owned by that goroutine needs no locking.
@@ -69,7 +79,11 @@ type Options struct {
 	// allows 10 minutes); DefaultDataTimeout if zero.
 	DataTimeout time.Duration
 	Pipelining  Pipelining
-	Observer    Observer // may be nil
+	// PipeState is what the sessions to this target have learned about
+	// pipelining (see PipeliningState); shared by them. NewClient makes one
+	// of the session's own when it is nil.
+	PipeState *PipeliningState
+	Observer  Observer // may be nil
 	// Trace, when set, receives this session's conversation, each line
 	// prefixed with TraceID; --trace uses it for the first sessions only.
 	Trace   *TraceWriter
@@ -108,6 +122,9 @@ func (o *Options) normalize() {
 	}
 	if o.ChunkSize <= 0 {
 		o.ChunkSize = DefaultChunkSize
+	}
+	if o.PipeState == nil {
+		o.PipeState = NewPipeliningState()
 	}
 }
 
@@ -156,6 +173,16 @@ type Client struct {
 	lastReply time.Time // when the latest reply arrived
 	lastFinal time.Time // when the latest message's deciding reply arrived
 	rdl, wdl  time.Time // read and write deadlines in force
+
+	// Pipelining behind the end of data, and servers ending sessions (pipeline.go).
+	proving   bool          // the envelope behind this content is the target's proof
+	window    time.Duration // when set, the next read waits this long after the last stamp
+	quiet     bool          // the next read is not observed
+	split     bool          // the server writes the replies of a group apart (noteSplit)
+	share     time.Duration // the server's share of the latest reply (readReply)
+	delivered int           // transactions on this connection that reached their end-of-data reply
+	ended     *Error        // the server ended the session at the start of a transaction
+	endedN    int           // ... after this many messages
 }
 
 // envelope tracks the replies to one message's MAIL, RCPT and DATA.
@@ -303,12 +330,13 @@ func (c *Client) Hello() error {
 		return err
 	}
 	switch c.opts.Pipelining {
-	case PipeliningOn:
+	case PipeliningOn, PipeliningGroups:
 		c.pipe = true
 	case PipeliningAuto:
 		c.pipe = c.caps.Pipelining
 	}
 	c.bdat = c.opts.Chunking == ChunkingOn || c.opts.Chunking == ChunkingAuto && c.caps.Chunking
+	c.opts.PipeState.sawEHLO(c.caps.Pipelining)
 	return nil
 }
 
@@ -359,6 +387,7 @@ func (c *Client) flush(p Phase) (time.Time, error) {
 	if err != nil {
 		return t, c.fail(ioError(p, err))
 	}
+	c.quickAck()
 	return t, nil
 }
 
@@ -388,7 +417,12 @@ func (c *Client) readReply(p Phase, since time.Time, m *Message) (Reply, error) 
 	}
 	// c.last is at most one reply old here: every read follows a flush or
 	// another reply, or Hello's fresh stamp.
-	if p == PhaseBody {
+	if c.window > 0 {
+		// A one-off short wait (readBehind); the zero deadline afterwards
+		// makes the next read set the usual one.
+		c.conn.SetReadDeadline(c.last.Add(c.window))
+		c.rdl = time.Time{}
+	} else if p == PhaseBody {
 		// The end-of-data reply has its own, longer timeout; the zero
 		// deadline afterwards makes the next read set the usual one.
 		c.conn.SetReadDeadline(c.last.Add(c.opts.DataTimeout))
@@ -404,11 +438,16 @@ func (c *Client) readReply(p Phase, since time.Time, m *Message) (Reply, error) 
 	}
 	c.lastReply = c.last
 	d := c.last.Sub(from)
+	c.share = d
 	if err != nil {
-		observe(c.opts.Observer, p, 0, d, m)
+		if !c.quiet {
+			observe(c.opts.Observer, p, 0, d, m)
+		}
 		return Reply{}, c.fail(ioError(p, err))
 	}
-	observe(c.opts.Observer, p, r.Code, d, m)
+	if !c.quiet {
+		observe(c.opts.Observer, p, r.Code, d, m)
+	}
 	if r.Code == CodeServiceClosing {
 		return r, c.fail(replyError(p, r))
 	}
@@ -470,6 +509,11 @@ func (c *Client) Send(m *Message, next *Message) Result {
 		env = c.freeEnvelope(nil)
 		c.prepare(env, m)
 		c.sendEnvelope(env)
+		if c.endedByServer(env) {
+			// Nothing was decided: the caller sends m again on a new
+			// connection.
+			return Result{Outcome: OutcomeResend, Err: c.ended, Start: env.began(), End: c.lastReply}
+		}
 	}
 	// The previous message on this connection was decided before this
 	// Send began, so its deciding reply is the latest final one.
@@ -483,6 +527,13 @@ func (c *Client) Send(m *Message, next *Message) Result {
 func (c *Client) transact(env *envelope, next *Message) Result {
 	m := env.msg
 	if env.fatalErr != nil {
+		if env.err != nil && !env.mailOK {
+			// MAIL was refused before the session broke (a server that
+			// answers pipelined commands it does not allow with 500, then
+			// closes): that reply decided the message, as the replies
+			// table shows.
+			return rejected(env, c.lastReply)
+		}
 		return failed(env, env.fatalErr)
 	}
 	if env.rcptOK == 0 && env.deferred != nil {
@@ -512,6 +563,7 @@ func (c *Client) transact(env *envelope, next *Message) Result {
 		if err != nil {
 			return failed(env, c.err)
 		}
+		c.delivered++
 		c.rset = true
 		return rejected(env, c.lastReply)
 	}
@@ -528,7 +580,8 @@ func (c *Client) transact(env *envelope, next *Message) Result {
 			RcptAccepted: env.rcptOK, RcptRejected: env.rcptRej}
 	}
 	var nextEnv *envelope
-	if next != nil && c.pipe && env.deferred == nil {
+	// writeBehind last: it may claim the target's proof.
+	if next != nil && c.pipe && env.deferred == nil && c.writeBehind() {
 		nextEnv = c.freeEnvelope(env)
 		c.prepare(nextEnv, next)
 		c.appendEnvelope(nextEnv)
@@ -541,6 +594,9 @@ func (c *Client) transact(env *envelope, next *Message) Result {
 	d, err := c.readDecision(env, t)
 	res := Result{Start: env.began(), End: c.last, RcptAccepted: env.rcptOK, RcptRejected: env.rcptRej,
 		Delivered: d.delivered, Undelivered: d.undelivered}
+	if err == nil {
+		c.delivered++
+	}
 	if chunkErr != nil && err == nil {
 		d.err = chunkErr // the content was refused before its last chunk
 	}
@@ -560,8 +616,19 @@ func (c *Client) transact(env *envelope, next *Message) Result {
 	}
 	if nextEnv != nil {
 		nextEnv.start = t
-		if err != nil {
-			// The session died with next's envelope on the wire, unanswered:
+		switch {
+		case err == nil:
+			if c.readBehind(nextEnv, t) {
+				c.ahead = nextEnv
+			}
+		case c.opts.Pipelining == PipeliningAuto:
+			// The session died with next's envelope on the wire,
+			// unanswered, and its content never sent: next goes again.
+			if c.proving {
+				c.opts.PipeState.abandon()
+			}
+		default:
+			// As above, but --pipelining on keeps the envelope it wrote:
 			// next fails at MAIL with the same class, but the reply code
 			// belongs to the message it answered, not to this one.
 			e := *c.err
@@ -571,10 +638,8 @@ func (c *Client) transact(env *envelope, next *Message) Result {
 				e.Err = c.err
 			}
 			nextEnv.fatalErr = &e
-		} else {
-			c.readEnvelope(nextEnv, t)
+			c.ahead = nextEnv
 		}
-		c.ahead = nextEnv
 	}
 	return res
 }
@@ -763,6 +828,7 @@ func (c *Client) readApply(env *envelope, p Phase, since time.Time) bool {
 		env.fatalErr = c.err
 		return false
 	}
+	c.noteSplit(p != PhaseData)
 	c.apply(env, p, r)
 	return env.fatalErr == nil
 }

@@ -497,14 +497,51 @@ func TestSend(t *testing.T) {
 		{name: "MAIL refused for the envelope sent ahead",
 			steps: []step{
 				{recv: group(1), send: envOK},
-				{recv: wireContent + group(2), send: queued + "451 4.3.0 sender later\r\n" + badOrder + badOrder + badOrder},
+				{recv: wireContent + group(2), send: queued + "550 5.7.1 sender refused\r\n" + badOrder + badOrder + badOrder},
 				{recv: rsetCmd + group(3), send: rsetOK + envOK},
 				{recv: wireContent, send: queued}},
 			sends: []sendCall{
 				ok(1, 2, 2),
-				{m: 2, next: 3, outcome: OutcomeRejected, acc: 0, err: wantErr{ClassTempReject, PhaseMail, 451}},
+				{m: 2, next: 3, outcome: OutcomeRejected, acc: 0, err: wantErr{ClassPermReject, PhaseMail, 550}},
 				ok(3, 0, 0)},
 			writes: []string{group(1), wireContent + group(2), rsetCmd + group(3), wireContent}},
+		// A per-session limit (RFC 5321 4.5.3.1.10 style 452 after some
+		// messages): QUIT, and the message goes again elsewhere.
+		{name: "452 to MAIL sent ahead ends the session",
+			steps: []step{
+				{recv: group(1), send: envOK},
+				{recv: wireContent + group(2), send: queued + "452 4.5.3 too many messages\r\n" + badOrder + badOrder + badOrder},
+				{recv: quitCmd, send: quitOK}},
+			sends:  []sendCall{ok(1, 2, 0)},
+			broken: true,
+			writes: []string{group(1), wireContent + group(2), quitCmd}},
+		{name: "452 to MAIL after a message ends the session",
+			mode: PipeliningOff,
+			steps: []step{
+				{recv: mailCmd(1), send: mailOK}, {recv: rcptCmd(1, 1), send: rcptOK}, {recv: rcptCmd(1, 2), send: rcptOK},
+				{recv: "DATA\r\n", send: dataGo}, {recv: wireContent, send: queued},
+				{recv: mailCmd(2), send: "452 4.5.3 too many messages\r\n"}, {recv: quitCmd, send: quitOK}},
+			sends: []sendCall{ok(1, 0, 0),
+				{m: 2, outcome: OutcomeResend, err: wantErr{ClassTempReject, PhaseMail, 452}}},
+			broken: true,
+			writes: []string{mailCmd(1), rcptCmd(1, 1), rcptCmd(1, 2), "DATA\r\n", wireContent, mailCmd(2), quitCmd}},
+		{name: "421 to MAIL after a message ends the session",
+			mode: PipeliningOff,
+			steps: []step{
+				{recv: mailCmd(1), send: mailOK}, {recv: rcptCmd(1, 1), send: rcptOK}, {recv: rcptCmd(1, 2), send: rcptOK},
+				{recv: "DATA\r\n", send: dataGo}, {recv: wireContent, send: queued},
+				{recv: mailCmd(2), send: closing, hangup: true}},
+			sends: []sendCall{ok(1, 0, 0),
+				{m: 2, outcome: OutcomeResend, err: wantErr{ClassClosed, PhaseMail, 421}}},
+			broken: true,
+			writes: []string{mailCmd(1), rcptCmd(1, 1), rcptCmd(1, 2), "DATA\r\n", wireContent, mailCmd(2)}},
+		{name: "a close instead of the reply to MAIL sent ahead ends the session",
+			steps: []step{
+				{recv: group(1), send: envOK},
+				{recv: wireContent + group(2), send: queued, hangup: true}},
+			sends:  []sendCall{ok(1, 2, 0)},
+			broken: true,
+			writes: []string{group(1), wireContent + group(2)}},
 		{name: "content refused",
 			steps: []step{
 				{recv: group(1), send: envOK},
@@ -535,6 +572,7 @@ func TestSend(t *testing.T) {
 			broken: true,
 			writes: []string{group(1)}},
 		{name: "421 after content fails the envelope sent ahead too",
+			mode: PipeliningOn,
 			steps: []step{
 				{recv: group(1), send: envOK},
 				{recv: wireContent + group(2), send: closing, hangup: true}},
@@ -543,6 +581,29 @@ func TestSend(t *testing.T) {
 				{m: 2, outcome: OutcomeFailed, err: wantErr{ClassClosed, PhaseMail, 0}}},
 			broken: true,
 			writes: []string{group(1), wireContent + group(2)}},
+		{name: "421 after content: under auto the envelope sent ahead goes again",
+			steps: []step{
+				{recv: group(1), send: envOK},
+				{recv: wireContent + group(2), send: closing, hangup: true}},
+			sends: []sendCall{
+				{m: 1, next: 2, outcome: OutcomeFailed, acc: 2, err: wantErr{ClassClosed, PhaseBody, 421}}},
+			broken: true,
+			writes: []string{group(1), wireContent + group(2)}},
+		// A server that does not offer PIPELINING, made to take it, may say
+		// 500 and hang up: MAIL's reply decides the message.
+		{name: "pipelining on: 500 to the group and a close",
+			mode:   PipeliningOn,
+			steps:  []step{{recv: group(1), send: "500 5.5.1 pipelining not allowed\r\n", hangup: true}},
+			sends:  []sendCall{{m: 1, outcome: OutcomeRejected, err: wantErr{ClassPermReject, PhaseMail, 500}}},
+			broken: true,
+			writes: []string{group(1)}},
+		{name: "pipelining groups: each envelope after the end-of-data reply",
+			mode: PipeliningGroups,
+			steps: []step{
+				{recv: group(1), send: envOK}, {recv: wireContent, send: queued},
+				{recv: group(2), send: envOK}, {recv: wireContent, send: queued}},
+			sends:  []sendCall{ok(1, 2, 0), ok(2, 0, 0)},
+			writes: []string{group(1), wireContent, group(2), wireContent}},
 		{name: "server hangs up mid-reply",
 			steps:  []step{{recv: group(1), send: mailOK + "250-partial\r\n", hangup: true}},
 			sends:  []sendCall{{m: 1, outcome: OutcomeFailed, err: wantErr{ClassClosed, PhaseRcpt, 0}}},

@@ -76,8 +76,13 @@ const (
 	OutcomeOK       Outcome = iota // the server accepted the content
 	OutcomeRejected                // the server said no with a 4yz/5yz reply
 	OutcomeFailed                  // no decision: timeout, I/O error, protocol error, 421
+	// OutcomeResend is no outcome: the server ended the session at the
+	// start of the message's transaction, after other messages (a limit
+	// of messages per session), so the caller sends it again on a new
+	// connection and counts it then.
+	OutcomeResend
 )
 
 func (o Outcome) String() string {
-	return [...]string{"ok", "rejected", "failed"}[o]
+	return [...]string{"ok", "rejected", "failed", "resend"}[o]
 }

@@ -426,6 +426,20 @@ func hostileCases() []hostileCase {
 					t.Errorf("%s: warnings %q, want one naming the reply", r, r.Report.Warnings)
 				}
 			}},
+		// A server that does not offer PIPELINING, made to take it with
+		// --pipelining on, answers the group's MAIL 500 and hangs up: that
+		// reply decided the message, in the errors as in the replies.
+		{name: "pipelining on: 500 to the group, then a close", args: []string{"--pipelining", "on"},
+			script:   hostileScript{replies: map[string]hostileReply{"mail": {raw: "500 5.5.1 pipelining not allowed\r\n", action: actClose}}},
+			rejected: 2, conns: 2, errors: map[errorKey]int64{ek("mail", "perm_reject", 500): 2},
+			check: func(t *testing.T, r *benchRun, s *hostileServer) {
+				if got := r.Report.Replies["mail"]["500"]; got != 2 {
+					t.Errorf("%s: replies mail 500 x%d, want 2, as in the errors", r, got)
+				}
+				if len(r.Report.Replies["rcpt"]) != 0 {
+					t.Errorf("%s: replies to RCPT %v, want none: the server closed after MAIL's", r, r.Report.Replies["rcpt"])
+				}
+			}},
 		{name: "an HTTP server gets a hint", script: hostileScript{replies: map[string]hostileReply{"connect": {raw: "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", action: actClose}}},
 			failed: 1, connectFails: true, errors: map[errorKey]int64{ek("banner", "protocol", 0): 1},
 			check: func(t *testing.T, r *benchRun, s *hostileServer) {
@@ -547,7 +561,17 @@ func hostileCases() []hostileCase {
 		// reconnects; it must not reuse the connection.
 		{name: "unsolicited 421 after a message", script: hostileScript{replies: map[string]hostileReply{
 			"body": {raw: "250 2.0.0 queued\r\n421 4.4.2 hostile.test closing idle connection\r\n", action: actClose}}},
-			args: []string{"-n", "3"}, ok: 2, failed: 1, conns: 2, errors: map[errorKey]int64{ek("mail", "closed", 421): 1}},
+			// The 421 arrives where the next message's MAIL reply was due:
+			// the server ended the session after one message, so that
+			// message goes again on a new connection, and nothing fails.
+			args: []string{"-n", "3"}, ok: 3, conns: 3,
+			check: func(t *testing.T, r *benchRun, s *hostileServer) {
+				l := r.Report.SessionLimits
+				if l == nil || l.Sessions != 2 || l.MessagesMin != 1 || l.MessagesMax != 1 || l.Code != 421 ||
+					!strings.Contains(l.Summary, "--per-conn 1 avoids it") {
+					t.Errorf("%s: session_limits %+v, want 2 sessions ended by 421 after 1 message each", r, l)
+				}
+			}},
 	}
 }
 

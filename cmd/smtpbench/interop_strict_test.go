@@ -319,11 +319,45 @@ func writeSelfSigned(t *testing.T, dir, name string) {
 
 // ---- tests ----
 
-func TestInteropHarakaPipeliningOff(t *testing.T) {
+// checkPipelining asserts the report's one pipelining outcome.
+func checkPipelining(t *testing.T, r *benchRun, mode, reason string, resent int64) {
+	t.Helper()
+	p := r.Report.Pipelining
+	if len(p) != 1 || p[0].Mode != mode || !strings.Contains(p[0].Reason, reason) || p[0].Resent != resent {
+		t.Errorf("%s: pipelining %+v, want mode %q, a reason with %q, %d resent", r, p, mode, reason, resent)
+	}
+}
+
+// checkNo503 asserts that no 503 (the refusal of commands written behind
+// the end of data) shows anywhere in the report.
+func checkNo503(t *testing.T, r *benchRun) {
+	t.Helper()
+	for phase, codes := range r.Report.Replies {
+		if n := codes["503"]; n > 0 {
+			t.Errorf("%s: %s 503 x%d in the replies", r, phase, n)
+		}
+	}
+	for _, e := range r.Report.Errors {
+		if e.Code == 503 {
+			t.Errorf("%s: error %+v", r, e)
+		}
+	}
+}
+
+// The issue's run against Haraka with the defaults: every message delivered,
+// Haraka's count equal to ours, no 503 anywhere, and the report says the
+// envelope now goes after the end-of-data reply because of Haraka's 503.
+func TestInteropHaraka(t *testing.T) {
 	h := startHaraka(t)
-	r := runBench(t, "-c", "10", "-n", "2000", "--pipelining", "off", "--timeout", "10s", h.Addr)
+	r := runBenchTable(t, "-c", "10", "-n", "2000", "--timeout", "30s", h.Addr)
 	checkInvariants(t, r)
-	checkOnTime(t, r, 30*time.Second)
+	checkTableMatchesJSON(t, r)
+	checkOnTime(t, r, 20*time.Second)
+	checkNo503(t, r)
+	checkPipelining(t, r, "groups", "503", 1)
+	if !strings.Contains(r.Stdout, "pipelining  groups: the server answered \"503 ") {
+		t.Errorf("%s: the table does not say why it pipelines in groups:\n%s", r, r.Stdout)
+	}
 	tot := r.Report.Totals
 	ids := h.accepted(t)
 	if tot.MessagesOK != 2000 || int64(len(ids)) != tot.MessagesOK {
@@ -336,6 +370,43 @@ func TestInteropHarakaPipeliningOff(t *testing.T) {
 		}
 		seen[id] = true
 	}
+	t.Logf("%s: %.0f messages/s, rcpt p50 %.3f ms", r, tot.MessagesPerS, r.Report.Phases["rcpt"].P50MS)
+
+	// Forced modes keep their meaning: groups delivers everything at
+	// once, off too; on writes behind the end of data and Haraka refuses
+	// every message so written, with its reply text.
+	for _, mode := range []string{"groups", "off"} {
+		r := runBench(t, "-c", "10", "-n", "500", "--pipelining", mode, "--timeout", "30s", h.Addr)
+		checkInvariants(t, r)
+		checkOnTime(t, r, 20*time.Second)
+		checkPipelining(t, r, mode, "--pipelining "+mode, 0)
+		if r.Report.Totals.MessagesOK != 500 {
+			t.Errorf("%s: %d ok, want 500", r, r.Report.Totals.MessagesOK)
+		}
+	}
+	r = runBench(t, "-c", "2", "-n", "20", "--pipelining", "on", "--timeout", "30s", h.Addr)
+	checkInvariants(t, r)
+	checkPipelining(t, r, "full", "--pipelining on", 0)
+	if got := r.errorCounts()[ek("mail", "perm_reject", 503)]; got == 0 || r.Report.Errors[0].Text == "" {
+		t.Errorf("%s: errors %+v, want Haraka's 503s with their text", r, r.Report.Errors)
+	}
+	if got := int64(len(h.accepted(t))); got != 2000+2*500+r.Report.Totals.MessagesOK {
+		t.Errorf("Haraka accepted %d in all, smtpbench says %d", got, 2000+2*500+r.Report.Totals.MessagesOK)
+	}
+}
+
+// The issue's run against chasquid with the defaults: it ends in seconds,
+// with no timeouts, ok equal to chasquid's own count, and the report says the
+// envelope goes after the end-of-data reply because chasquid never answered
+// one written behind it.
+func TestInteropChasquid(t *testing.T) {
+	c := startChasquid(t)
+	r := runBenchTable(t, "-c", "10", "-n", "2000", "--timeout", "30s", c.Addr)
+	checkInvariants(t, r)
+	checkTableMatchesJSON(t, r)
+	checkOnTime(t, r, 60*time.Second)
+	checkChasquid(t, r, c)
+	checkPipelining(t, r, "groups", "no reply within 1s", 1)
 }
 
 func TestInteropChasquidPipeliningOff(t *testing.T) {
@@ -348,22 +419,27 @@ func TestInteropChasquidPipeliningOff(t *testing.T) {
 
 // checkChasquid asserts what a run against chasquid must show whatever the
 // pipelining: nothing timed out, ok equals chasquid's own count, and
-// anything not accepted was chasquid's queue being full (451, at the end of
-// data), or its closing a session after three such errors (421).
+// anything not accepted was chasquid's queue being full (451 at the end of
+// data, with its text), or its closing a session after three such errors
+// (421).
 func checkChasquid(t *testing.T, r *benchRun, c *chasquid) {
 	t.Helper()
 	tot := r.Report.Totals
-	t.Logf("%s: %d ok, %d rejected, %d failed in %.1f s; errors %v", r, tot.MessagesOK, tot.MessagesRejected, tot.MessagesFailed,
-		r.Report.ElapsedS, sortedCounts(r.errorCounts()))
+	t.Logf("%s: %d ok, %d rejected, %d failed in %.1f s; errors %+v", r, tot.MessagesOK, tot.MessagesRejected, tot.MessagesFailed,
+		r.Report.ElapsedS, r.Report.Errors)
 	if got := c.queued(t); got != tot.MessagesOK {
 		t.Errorf("%s: %d ok, chasquid queued %d", r, tot.MessagesOK, got)
 	}
 	if tot.MessagesOK < tot.MessagesAttempted/2 {
 		t.Errorf("%s: only %d of %d ok", r, tot.MessagesOK, tot.MessagesAttempted)
 	}
-	for k, n := range r.errorCounts() {
-		if k != ek("body", "temp_reject", 451) && k != ek("body", "closed", 421) {
-			t.Errorf("%s: error %s x%d; only queue-full replies may fail a message", r, k, n)
+	for _, e := range r.Report.Errors {
+		k := ek(e.Phase, e.Class, e.Code)
+		switch {
+		case k == ek("body", "temp_reject", 451) && strings.Contains(e.Text, "Queue size too big"),
+			k == ek("body", "closed", 421) && strings.Contains(e.Text, "Too many errors"):
+		default:
+			t.Errorf("%s: error %+v; only queue-full replies, with their text, may fail a message", r, e)
 		}
 	}
 }

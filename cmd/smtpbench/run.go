@@ -131,7 +131,7 @@ func (f *runFlags) registerWorkload(fs *pflag.FlagSet) {
 	fs.IntVar(&f.domains, "domains", 0, "spread recipients over N domains (user@d1.example.net ... dN)")
 	fs.Uint64Var(&f.seed, "seed", 0, "seed for every random choice, for a run that can be repeated exactly (default: a random seed, printed in the report)")
 	fs.StringArrayVar(&f.sourceAddrs, "source-addr", nil, "local IP address to connect from; sessions take them in turn; repeatable")
-	fs.StringVar(&f.pipelining, "pipelining", "auto", "RFC 2920 pipelining: auto (when advertised), on, off")
+	fs.StringVar(&f.pipelining, "pipelining", "auto", "RFC 2920 pipelining: auto (when advertised; the next envelope behind the end of data once the server has shown it serves it), on (always, behind the end of data too), groups (each envelope after the end-of-data reply), off")
 	fs.StringVar(&f.chunking, "chunking", "off", "send content with BDAT (RFC 3030): auto (when the server offers CHUNKING), on, off")
 	fs.StringVar(&f.chunkSize, "chunk-size", "64KiB", "largest BDAT chunk")
 	fs.BoolVar(&f.binaryMIME, "binarymime", false, "declare BODY=BINARYMIME where BDAT is used and the server offers BINARYMIME")

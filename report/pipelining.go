@@ -1,0 +1,166 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/smtpbench/smtpbench/session"
+)
+
+// PipeliningOutcome is which pipelining mode the sessions to one target
+// ended in, and why (session.PipeliningState.Outcome).
+type PipeliningOutcome struct {
+	Target string
+	Mode   string // session.ModeFull, ModeGroups or ModeOff
+	Reason string
+	// Resent counts messages sent again, uncharged, because the target did
+	// not serve the envelope written behind the end of data.
+	Resent int64
+}
+
+// SessionEnds counts sessions the server ended at the start of a
+// transaction after some messages (session.Client.Ended): its limit of
+// messages per session. The message met there went again on a new
+// connection and is counted once, by how it ended there.
+type SessionEnds struct {
+	Sessions                 int64
+	MinMessages, MaxMessages int64 // messages each of those sessions carried
+	// Code, Enhanced and Text are the first such reply seen (Code 0: the
+	// server closed the connection instead of answering).
+	Code     int
+	Enhanced session.EnhancedCode
+	Text     string
+}
+
+// Add counts one session that the server ended with e after messages.
+func (s *SessionEnds) Add(e *session.Error, messages int) {
+	n := int64(messages)
+	if s.Sessions == 0 {
+		s.MinMessages, s.MaxMessages = n, n
+		s.Code, s.Enhanced, s.Text = e.Code, e.Enhanced, e.Explain()
+	}
+	s.Sessions++
+	s.MinMessages = min(s.MinMessages, n)
+	s.MaxMessages = max(s.MaxMessages, n)
+}
+
+// Merge adds o into s.
+func (s *SessionEnds) Merge(o *SessionEnds) {
+	if o.Sessions == 0 {
+		return
+	}
+	if s.Sessions == 0 {
+		*s = *o
+		return
+	}
+	s.Sessions += o.Sessions
+	s.MinMessages = min(s.MinMessages, o.MinMessages)
+	s.MaxMessages = max(s.MaxMessages, o.MaxMessages)
+}
+
+// JSONPipelining is one target's pipelining outcome.
+type JSONPipelining struct {
+	Target string `json:"target"`
+	// Mode is "full" (the next envelope written behind the end of data:
+	// one round trip per message), "groups" (MAIL, RCPT and DATA as one
+	// group after the end-of-data reply: two) or "off" (one command at a
+	// time).
+	Mode string `json:"mode"`
+	// Reason says why: the --pipelining value, or what the server did.
+	Reason string `json:"reason"`
+	// Resent counts messages sent again, uncharged, because the server did
+	// not serve an envelope written behind the end of data.
+	Resent int64 `json:"resent"`
+}
+
+// JSONSessionLimits describes sessions the server ended at the start of a
+// transaction, after some messages: a 421 or a close instead of the reply
+// to MAIL, or a 4yz to MAIL. Each such message went again on a new
+// connection; it is counted once, by how it ended there.
+type JSONSessionLimits struct {
+	// Sessions is how many sessions the server ended so.
+	Sessions int64 `json:"sessions"`
+	// MessagesMin and MessagesMax are the fewest and most messages one of
+	// those sessions carried before.
+	MessagesMin int64 `json:"messages_min"`
+	MessagesMax int64 `json:"messages_max"`
+	// Code is the first such reply's code (0: the server closed the
+	// connection), Text the reply or what happened.
+	Code int    `json:"code"`
+	Text string `json:"text"`
+	// Summary is the sentence the table prints, with the --per-conn that
+	// keeps under the limit.
+	Summary string `json:"summary"`
+}
+
+func pipeliningJSON(res *Result) []JSONPipelining {
+	var out []JSONPipelining
+	for _, p := range res.Pipelining {
+		out = append(out, JSONPipelining{Target: p.Target, Mode: p.Mode, Reason: p.Reason, Resent: p.Resent})
+	}
+	return out
+}
+
+func sessionLimitsJSON(s *SessionEnds) *JSONSessionLimits {
+	if s.Sessions == 0 {
+		return nil
+	}
+	return &JSONSessionLimits{Sessions: s.Sessions, MessagesMin: s.MinMessages, MessagesMax: s.MaxMessages,
+		Code: s.Code, Text: s.Text, Summary: s.summary()}
+}
+
+// summary is, for example, "the server ended 20 sessions after 100
+// messages each (452 4.5.3 Too many messages); --per-conn 100 avoids it".
+func (s *SessionEnds) summary() string {
+	sessions := "1 session"
+	if s.Sessions > 1 {
+		sessions = fmt.Sprintf("%d sessions", s.Sessions)
+	}
+	var after string
+	switch {
+	case s.MinMessages == s.MaxMessages && s.Sessions > 1:
+		after = fmt.Sprintf("%d messages each", s.MinMessages)
+	case s.MinMessages == s.MaxMessages:
+		after = count(s.MinMessages, "message")
+	default:
+		after = fmt.Sprintf("%d to %d messages", s.MinMessages, s.MaxMessages)
+	}
+	reply := "closed the connection"
+	if s.Code != 0 {
+		parts := []string{fmt.Sprint(s.Code)}
+		if !s.Enhanced.IsZero() {
+			parts = append(parts, s.Enhanced.String())
+		}
+		if s.Text != "" {
+			parts = append(parts, s.Text)
+		}
+		reply = strings.Join(parts, " ")
+	}
+	return fmt.Sprintf("the server ended %s after %s (%s); --per-conn %d avoids it", sessions, after, reply, s.MinMessages)
+}
+
+// count says "1 message" or "N messages".
+func count(n int64, what string) string {
+	return fmt.Sprintf("%d %s", n, plural(int(n), what, what+"s"))
+}
+
+// pipeliningLines are the table's lines for res.Pipelining and the
+// session limits.
+func pipeliningLines(j *JSONReport) string {
+	var b strings.Builder
+	for _, p := range j.Pipelining {
+		target := ""
+		if len(j.Pipelining) > 1 {
+			target = p.Target + " "
+		}
+		fmt.Fprintf(&b, "pipelining  %s%s: %s", target, p.Mode, p.Reason)
+		if p.Resent > 0 {
+			fmt.Fprintf(&b, " (%s sent again)", count(p.Resent, "message"))
+		}
+		b.WriteString("\n")
+	}
+	if s := j.SessionLimits; s != nil {
+		fmt.Fprintf(&b, "sessions    %s\n", s.Summary)
+	}
+	return b.String()
+}

@@ -1,0 +1,7 @@
+//go:build !linux
+
+package session
+
+func setQuickAck(fd uintptr) {}
+
+const haveQuickAck = false

@@ -828,7 +828,7 @@ func (c *Client) readApply(env *envelope, p Phase, since time.Time) bool {
 		env.fatalErr = c.err
 		return false
 	}
-	c.noteSplit(p != PhaseData)
+	c.noteSplit(p != PhaseData && !env.bdat)
 	c.apply(env, p, r)
 	return env.fatalErr == nil
 }

@@ -178,7 +178,7 @@ func (c *Client) readBehind(env *envelope, since time.Time) bool {
 		return !c.endedByServer(env)
 	}
 	s := c.opts.PipeState
-	g := replyGroup{rset: c.rset, rcpts: max(env.msg.Rcpts, 1)}
+	g := replyGroup{rset: c.rset, rcpts: env.rcptCount(), data: !env.bdat}
 	window := min(BehindDataWindow, c.opts.Timeout)
 	c.window, c.quiet = window, true
 	r, err := c.readReply(g.phase(0), since, env.msg)
@@ -222,14 +222,15 @@ func (c *Client) readBehind(env *envelope, since time.Time) bool {
 	return !c.endedByServer(env)
 }
 
-// group describes a pipelined [RSET] MAIL RCPT... DATA group, for reading
-// its replies by position.
+// replyGroup describes a pipelined [RSET] MAIL RCPT... [DATA] group (no DATA
+// with BDAT), for reading its replies by position.
 type replyGroup struct {
 	rset  bool
 	rcpts int
+	data  bool
 }
 
-func (g replyGroup) len() int { return boolInt(g.rset) + 1 + g.rcpts + 1 }
+func (g replyGroup) len() int { return boolInt(g.rset) + 1 + g.rcpts + boolInt(g.data) }
 
 // phase is the phase of the group's i-th reply, from 0.
 func (g replyGroup) phase(i int) Phase {

@@ -373,12 +373,18 @@ func TestPhaseLatencyIsServerShare(t *testing.T) {
 				if p == session.PhaseMessage {
 					slack = 5 * time.Millisecond
 				}
-				// The lower bound has room too: a reply's clock starts at
-				// the previous reply's arrival as this process saw it, and
-				// a late read of that one shortens this one.
+				// The lower bound holds only for body, timed from our own
+				// write: the others start at the previous reply's arrival
+				// as this process saw it, and on a loaded machine a late
+				// read of that one shortens them (cmd/smtpbench checks
+				// both bounds against a sink in its own process).
 				got := time.Duration(res.Total.Phases[p].ValueAtQuantile(50)) * time.Microsecond
-				if got < d-500*time.Microsecond || got > d+slack {
-					t.Errorf("%s p50 %s, want %s to %s", p, got, d, d+slack)
+				lo := d
+				if p != session.PhaseBody {
+					lo = 0
+				}
+				if got < lo || got > d+slack {
+					t.Errorf("%s p50 %s, want %s to %s", p, got, lo, d+slack)
 				}
 			}
 		})

@@ -178,7 +178,7 @@ func (c *Client) readBehind(env *envelope, since time.Time) bool {
 		return !c.endedByServer(env)
 	}
 	s := c.opts.PipeState
-	g := replyGroup{rset: c.rset, rcpts: env.rcptCount(), data: !env.bdat}
+	g := replyGroup{rset: env.rset, rcpts: env.rcptCount(), data: !env.bdat}
 	window := min(BehindDataWindow, c.opts.Timeout)
 	c.window, c.quiet = window, true
 	r, err := c.readReply(g.phase(0), since, env.msg)

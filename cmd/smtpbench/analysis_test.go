@@ -89,8 +89,8 @@ func lineVerdicts(c *report.Comparison) map[string]string {
 // every stall of a busy machine (one of 100 ms costs a 600 ms run a sixth of
 // its messages), and ab is right to answer "~" for it when runs scatter
 // that much. So a run of ab in which the p50 lines are significant but
-// messages/s is not is logged and tried again, three times at most; any
-// line that calls B faster fails at once.
+// messages/s is not is logged and tried again, three times at most; a line
+// the delay drives that calls B faster fails at once.
 func TestABFindsTheSlowerSink(t *testing.T) {
 	t.Parallel()
 	a := startSinkProcess(t, "--delay", "body=10ms")
@@ -122,8 +122,12 @@ func TestABFindsTheSlowerSink(t *testing.T) {
 			t.Errorf("samples %q from %d+%d runs, want one per run from %d+%d", c.Samples, c.A.Runs, c.B.Runs, rounds, rounds)
 		}
 		v = lineVerdicts(c)
-		for line, verdict := range v {
-			if verdict == report.VerdictBetter {
+		// The lines the end-of-data delay drives must never call B faster.
+		// Others may, truthfully: a slower B sends fewer messages a
+		// second, loads the shared CPUs less, and the microsecond tails of
+		// its other phases (mail p99, say) can come out shorter.
+		for _, line := range []string{"messages/s", "body:p50", "body:p99", "message:p50", "message:p99"} {
+			if v[line] == report.VerdictBetter {
 				t.Fatalf("B is called faster on %s:\n%s", line, stdout)
 			}
 		}

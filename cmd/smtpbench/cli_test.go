@@ -53,6 +53,8 @@ func TestUsageErrors(t *testing.T) {
 		{"bad output", []string{"run", "-o", "xml", "-n", "1"}, "--output"},
 		{"CRLF in from", []string{"run", "--from", "a@b\r\nRCPT TO:<x>"}, "--from"},
 		{"bad placeholder", []string{"run", "--to", "{x}@b"}, "--to"},
+		{"empty to", []string{"run", "--to", ""}, "--to"},
+		{"empty from", []string{"run", "--from", ""}, "--from"},
 		{"too many rcpts", []string{"run", "--rcpts", "5000"}, "--rcpts"},
 		{"two targets", []string{"run", "a:25", "b:25"}, "at most one target"},
 		{"bad target", []string{"run", "-n", "1", "a:b:c"}, "target"},

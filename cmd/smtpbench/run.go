@@ -98,7 +98,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&f.output, "output", "o", "table", "stdout format: table or json")
 	fs.StringVar(&f.outFile, "out", "", "also write the JSON report to this file")
 	fs.Float64VarP(&f.rate, "rate", "r", 0, "open model: messages per second on a fixed schedule (0 = closed loop)")
-	fs.BoolVar(&f.progress, "progress", false, "print progress to stderr every second (default: when stderr is a terminal)")
+	fs.BoolVar(&f.progress, "progress", false, "print progress to stderr every second (default: when stderr is a terminal and, with -o json, stdout too)")
 	fs.StringArrayVar(&f.maxP50, "max-p50", nil, "fail (exit 1) if PHASE's p50 exceeds DURATION, as PHASE=DURATION; repeatable")
 	fs.StringArrayVar(&f.maxP99, "max-p99", nil, "fail (exit 1) if PHASE's p99 exceeds DURATION, as PHASE=DURATION; repeatable")
 	fs.Float64Var(&f.maxErrorRate, "max-error-rate", 100, "fail (exit 1) if more than PERCENT of messages were rejected or failed")
@@ -143,7 +143,7 @@ func (f *runFlags) registerWorkload(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.warmup, "warmup", 0, "count the first part of the run apart and leave it out of the histograms")
 	fs.DurationVar(&f.ramp, "ramp", 0, "raise concurrency (closed) or rate (open) linearly over this time")
 	fs.DurationVar(&f.grace, "grace", loadgen.DefaultGrace, "after a stop, how long in-flight messages may take before connections are dropped")
-	fs.StringVar(&f.busyPoll, "busy-poll", "auto", "spin on the socket this long before sleeping while waiting for a reply: auto (50µs when sessions are at most half the CPUs), off, or a duration")
+	fs.StringVar(&f.busyPoll, "busy-poll", "auto", "spin on the socket this long before sleeping while waiting for a reply: auto (50µs when sessions are at most half the CPUs, never against the in-process built-in sink), off, or a duration")
 	f.sec.register(fs)
 }
 
@@ -393,6 +393,13 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 	// here only what the command line adds.
 	if err := checkFloat("rate", f.rate, 0, maxRate); err != nil {
 		return bad("%v", err) // NaN and infinities, before they reach the Config
+	}
+	// An empty address would silently become the default template.
+	if f.from == "" {
+		return bad("--from \"\": want an address (the null reverse-path <> is not supported)")
+	}
+	if f.to == "" {
+		return bad("--to \"\": want an address")
 	}
 	// Where the Config's zero means its default, the flag's zero is a
 	// mistake: the flag shows the default already.

@@ -441,7 +441,7 @@ func (c *conn) handle(line []byte) bool {
 	switch {
 	case hasPrefixFold(line, "EHLO"):
 		c.resetTx()
-		if c.reply(StepEHLO, "250-"+c.s.cfg.Hostname+" greets you\r\n"+c.securityKeywords()+"250-PIPELINING\r\n250-SIZE 104857600\r\n"+c.s.chunking+"250-8BITMIME\r\n250 ENHANCEDSTATUSCODES") {
+		if c.reply(StepEHLO, "250-"+c.s.cfg.Hostname+" greets you\r\n"+c.securityKeywords()+"250-PIPELINING\r\n250-SIZE "+strconv.Itoa(MaxMessageSize)+"\r\n"+c.s.chunking+"250-8BITMIME\r\n250 ENHANCEDSTATUSCODES") {
 			return true
 		}
 	case hasPrefixFold(line, "HELO"):
@@ -485,11 +485,15 @@ func (c *conn) handle(line []byte) bool {
 			c.resetTx()
 			return true
 		}
-		if err := c.readData(); err != nil {
+		n, err := c.readData()
+		if err != nil {
 			return false
 		}
 		refused := c.afterDot()
-		if c.reply(StepBody, "250 2.0.0 Ok: queued") {
+		if n > MaxMessageSize {
+			// RFC 1870 6.3: what the server announced, it enforces.
+			c.bw.WriteString("552 5.3.4 sink: message larger than the SIZE announced\r\n")
+		} else if c.reply(StepBody, "250 2.0.0 Ok: queued") {
 			c.s.accepted.Add(1)
 			c.accepted++
 			if c.keepData {
@@ -569,30 +573,36 @@ func (c *conn) resetTx() {
 	c.data = c.data[:0]
 }
 
+// MaxMessageSize is the SIZE the sink announces (RFC 1870) and enforces: a
+// larger content is refused with 552 after the end of data.
+const MaxMessageSize = 100 << 20
+
 // readData consumes content up to the "." line (RFC 5321 4.5.2), undoing
-// dot-stuffing when the content is kept.
-func (c *conn) readData() error {
+// dot-stuffing when the content is kept, and returns its length on the wire.
+func (c *conn) readData() (int64, error) {
 	// Replies already queued (MAIL, RCPT, 354) must reach the client before
 	// it will send content.
 	if err := c.flush(); err != nil {
-		return err
+		return 0, err
 	}
 	if c.s.cfg.IdleTimeout > 0 {
 		c.c.SetReadDeadline(time.Time{}) // receiving content is not idling
 	}
 	lineStart := true
+	var n int64
 	for {
 		chunk, err := c.br.ReadSlice('\n')
 		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
 			if errors.Is(err, io.EOF) {
-				return io.ErrUnexpectedEOF
+				return n, io.ErrUnexpectedEOF
 			}
-			return err
+			return n, err
 		}
 		complete := err == nil
 		if lineStart && (bytes.Equal(chunk, []byte(".\r\n")) || bytes.Equal(chunk, []byte(".\n"))) {
-			return nil
+			return n, nil
 		}
+		n += int64(len(chunk))
 		if c.keepData {
 			if lineStart && len(chunk) > 0 && chunk[0] == '.' {
 				chunk = chunk[1:]

@@ -1,6 +1,7 @@
 package sink_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/smtpbench/smtpbench/internal/leakcheck"
 	"github.com/smtpbench/smtpbench/session"
+	"github.com/smtpbench/smtpbench/session/message"
 	"github.com/smtpbench/smtpbench/session/sink"
 )
 
@@ -508,5 +510,43 @@ func TestWorkersBoundThroughput(t *testing.T) {
 	}
 	if elapsed > 10*time.Second {
 		t.Errorf("took %s", elapsed)
+	}
+}
+
+// TestSinkEnforcesItsSize: the SIZE the sink announces is what it accepts;
+// a larger content is refused with 552 after the end of data (RFC 1870 6.3).
+func TestSinkEnforcesItsSize(t *testing.T) {
+	srv, err := sink.Start("127.0.0.1:0", sink.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	c, err := session.Dial(t.Context(), srv.Addr(), session.Options{Timeout: 10 * time.Second, Pipelining: session.PipeliningOff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Hello(); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Capabilities().MaxSize; got != sink.MaxMessageSize {
+		t.Fatalf("SIZE %d announced, want %d", got, sink.MaxMessageSize)
+	}
+	if testing.Short() {
+		return
+	}
+	big := bytes.Repeat([]byte("0123456789012345678901234567890123456789012345678901234567890123456789\r\n"), sink.MaxMessageSize/72+2)
+	set, err := message.Prepare(message.Spec{Data: big})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m session.Message
+	set.Fill(&m, 1)
+	res := c.Send(&m, nil)
+	if res.Outcome != session.OutcomeRejected || res.Err == nil || res.Err.Code != 552 {
+		t.Errorf("a content over SIZE: outcome %v, err %v; want rejected with 552", res.Outcome, res.Err)
+	}
+	if n := srv.Accepted(); n != 0 {
+		t.Errorf("sink accepted %d messages over its SIZE", n)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"runtime/metrics"
 	"time"
 
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
 	"github.com/smtpbench/smtpbench/report"
 	"github.com/smtpbench/smtpbench/session"
 )
@@ -102,11 +104,7 @@ const (
 // generatorWarnings says when the figures may describe smtpbench rather than
 // the server: the process used nearly all CPUs, its goroutines waited long to
 // run, or in the open model it fell behind its schedule or woke late for it.
-func (r *run) generatorWarnings(res *report.Result, wake interface {
-	TotalCount() int64
-	ValueAtQuantile(float64) int64
-	Max() int64
-}) []string {
+func (r *run) generatorWarnings(res *report.Result, wake *hdrhistogram.Histogram) []string {
 	var out []string
 	g := res.Generator
 	if res.Elapsed < minWatch {

@@ -15,20 +15,7 @@ import (
 // a real TCP connection.
 func loopbackPair(t *testing.T) (net.Conn, net.Conn) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close(); s.Close() })
+	c, s := loopbackConns(t)
 	bp := withBusyPoll(c, 50*time.Microsecond)
 	if _, ok := bp.(*busyPollConn); !ok {
 		t.Fatal("a TCP connection was not wrapped")

@@ -7,10 +7,14 @@ import (
 	"os"
 )
 
-// isBindError reports whether err came from binding the local address.
-func isBindError(err error) bool {
+// bindError returns the failed bind(2) of the local address behind err, or
+// nil when err came from elsewhere.
+func bindError(err error) *os.SyscallError {
 	var se *os.SyscallError
-	return errors.As(err, &se) && se.Syscall == "bind"
+	if errors.As(err, &se) && se.Syscall == "bind" {
+		return se
+	}
+	return nil
 }
 
 // dialClass says why a connect failed. The local limits come before the
@@ -25,7 +29,7 @@ func dialClass(ctx context.Context, err error) Class {
 		// Also when the resolver timed out: the name is the problem to
 		// look at, not the server.
 		return ClassResolve
-	case isBindError(err):
+	case bindError(err) != nil:
 		// A --source-addr that cannot be bound (not an address of this
 		// host) fails with the same errno as port exhaustion, but in bind,
 		// not connect: the connection could not be made at all.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
 	"strings"
 	"syscall"
 )
@@ -80,10 +79,8 @@ func describeIOError(err error) string {
 			return "host name " + dnsErr.Name + " does not resolve"
 		}
 		return "cannot resolve host name " + dnsErr.Name
-	case isBindError(err):
-		var se *os.SyscallError
-		errors.As(err, &se)
-		return "cannot use the local (--source-addr) address: " + se.Err.Error()
+	case bindError(err) != nil:
+		return "cannot use the local (--source-addr) address: " + bindError(err).Err.Error()
 	case isTimeout(err):
 		return "" // the class says it, with the right flag
 	case errors.Is(err, net.ErrClosed):

@@ -8,9 +8,9 @@ import (
 	"time"
 )
 
-// tcpPair returns a Client over a real loopback connection and the server
-// side of it.
-func tcpPair(t *testing.T, opts Options) (*Client, *net.TCPConn) {
+// loopbackConns returns both ends of a real TCP connection on loopback,
+// closed at cleanup.
+func loopbackConns(t *testing.T) (client, server net.Conn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -23,9 +23,18 @@ func tcpPair(t *testing.T, opts Options) (*Client, *net.TCPConn) {
 	}
 	s, err := ln.Accept()
 	if err != nil {
+		c.Close()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close(); s.Close() })
+	return c, s
+}
+
+// tcpPair returns a Client over a real loopback connection and the server
+// side of it.
+func tcpPair(t *testing.T, opts Options) (*Client, *net.TCPConn) {
+	t.Helper()
+	c, s := loopbackConns(t)
 	return NewClient(c, opts), s.(*net.TCPConn)
 }
 

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smtpbench/smtpbench/internal/syncbuf"
+
 	"github.com/smtpbench/smtpbench/session/sink"
 )
 
@@ -73,24 +75,6 @@ func (l *phaseLog) codesOf(p Phase) []int {
 	return out
 }
 
-// lockedBuffer is a trace destination.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // checkNoSecret fails if the secret, or any base64 form an AUTH exchange
 // would carry, appears in s.
 func checkNoSecret(t *testing.T, what, s, user string) {
@@ -125,7 +109,7 @@ func TestStartTLSAndAuth(t *testing.T) {
 	for _, mech := range []AuthMech{AuthAuto, AuthPlain, AuthLogin, AuthCRAMMD5} {
 		t.Run(mech.String(), func(t *testing.T) {
 			var log phaseLog
-			var trace lockedBuffer
+			var trace syncbuf.Buffer
 			c, err := Dial(t.Context(), srv.Addr(), Options{Hostname: testHost, Timeout: 5 * time.Second, Observer: &log,
 				Trace: NewTraceWriter(&trace), TraceID: 1, Worker: 7,
 				TLS:  TLSOptions{Mode: TLSStartTLS, Config: ccfg},
@@ -179,7 +163,7 @@ func TestStartTLSAndAuth(t *testing.T) {
 func TestImplicitTLS(t *testing.T) {
 	srv, ccfg := tlsSink(t, sink.Config{ImplicitTLS: true, Users: map[string]string{"u": string(testSecret)}})
 	var log phaseLog
-	var trace lockedBuffer
+	var trace syncbuf.Buffer
 	c, err := Dial(t.Context(), srv.Addr(), Options{Hostname: testHost, Timeout: 5 * time.Second, Observer: &log,
 		Trace: NewTraceWriter(&trace), TraceID: 3,
 		TLS: TLSOptions{Mode: TLSImplicit, Config: ccfg}, Auth: &AuthOptions{Mech: AuthPlain, User: "u", Secret: testSecret}})
@@ -321,7 +305,7 @@ func TestPlaintextAgainstImplicitTLS(t *testing.T) {
 // not send credentials in the clear unless allowed.
 func TestOpportunistic(t *testing.T) {
 	plain := startPlainSink(t)
-	var trace lockedBuffer
+	var trace syncbuf.Buffer
 	opts := Options{Timeout: 5 * time.Second, Trace: NewTraceWriter(&trace), TraceID: 1, TLS: TLSOptions{Mode: TLSOpportunistic}}
 	c, err := Dial(t.Context(), plain.Addr(), opts)
 	if err != nil {

@@ -25,6 +25,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smtpbench/smtpbench/internal/syncbuf"
+
 	"github.com/smtpbench/smtpbench/report"
 )
 
@@ -87,29 +89,11 @@ func findServer(t testing.TB, name string) string {
 	return ""
 }
 
-// lockedBuffer collects a child process's output while it runs.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // process is a server started by a test.
 type process struct {
 	name           string
 	cmd            *exec.Cmd
-	stdout, stderr lockedBuffer
+	stdout, stderr syncbuf.Buffer
 	done           chan struct{} // closed when the process has exited
 	stopOnce       sync.Once
 }

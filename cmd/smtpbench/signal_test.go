@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smtpbench/smtpbench/internal/syncbuf"
+
 	"github.com/smtpbench/smtpbench/session/sink"
 )
 
@@ -20,7 +22,7 @@ import (
 func startSignalled(t *testing.T, args []string, markers ...string) (int, string, string) {
 	t.Helper()
 	cmd := exec.Command(buildBinary(t), args...)
-	var out, errb lockedBuffer
+	var out, errb syncbuf.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

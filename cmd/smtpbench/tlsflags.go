@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/smtpbench/smtpbench/internal/readlimit"
+
 	"github.com/spf13/pflag"
 
 	"github.com/smtpbench/smtpbench/loadgen"
@@ -339,19 +341,13 @@ const (
 	maxSecretFile = 64 << 10
 )
 
-// readSmallFile reads name, refusing files longer than limit.
+// readSmallFile reads name, refusing files longer than limit. These files
+// are small, so a device is read up to the limit rather than refused.
 func readSmallFile(name string, limit int64) ([]byte, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s: longer than %d bytes", name, limit)
-	}
-	return b, nil
+	return readlimit.Reader(f, name, limit)
 }

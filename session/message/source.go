@@ -3,12 +3,13 @@ package message
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/smtpbench/smtpbench/internal/readlimit"
 
 	"github.com/smtpbench/smtpbench/session"
 )
@@ -264,33 +265,10 @@ const (
 )
 
 // ReadFileLimit reads name ("-" is standard input), refusing more than
-// limit bytes.
+// limit bytes and devices.
 func ReadFileLimit(name string, limit int64) ([]byte, error) {
-	var r io.Reader = os.Stdin
-	if name != "-" {
-		f, err := os.Open(name)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		fi, err := f.Stat()
-		if err != nil {
-			return nil, err
-		}
-		switch {
-		case fi.Mode().IsRegular() && fi.Size() > limit:
-			return nil, fmt.Errorf("%s: %d bytes, more than the %d allowed", name, fi.Size(), limit)
-		case fi.Mode()&(os.ModeDevice|os.ModeCharDevice|os.ModeSocket) != 0:
-			return nil, fmt.Errorf("%s: not a regular file or a pipe", name)
-		}
-		r = f
+	if name == "-" {
+		return readlimit.Reader(os.Stdin, name, limit)
 	}
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s: longer than %d bytes", name, limit)
-	}
-	return b, nil
+	return readlimit.File(name, limit)
 }

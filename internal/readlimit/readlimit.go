@@ -1,0 +1,45 @@
+// Package readlimit reads the files a run is given (content, corpora,
+// address lists, certificates, secrets) with a bound, so that a file too
+// large, or an endless one such as /dev/zero, is refused at once rather
+// than read until memory runs out.
+package readlimit
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// File reads name, refusing more than limit bytes and devices (a pipe is
+// read up to the limit).
+func File(name string, limit int64) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case fi.Mode().IsRegular() && fi.Size() > limit:
+		return nil, fmt.Errorf("%s: %d bytes, more than the %d allowed", name, fi.Size(), limit)
+	case fi.Mode()&(os.ModeDevice|os.ModeCharDevice|os.ModeSocket) != 0:
+		return nil, fmt.Errorf("%s: not a regular file or a pipe", name)
+	}
+	return Reader(f, name, limit)
+}
+
+// Reader reads r to its end, refusing more than limit bytes; name is for
+// the error.
+func Reader(r io.Reader, name string, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s: longer than %d bytes", name, limit)
+	}
+	return b, nil
+}

@@ -3,9 +3,9 @@ package loadgen
 import (
 	"testing"
 
-	"github.com/smtpbench/smtpbench/internal/leakcheck"
+	"go.uber.org/goleak"
 )
 
 // TestMain fails the package when a run leaves a worker, timer or session
 // goroutine behind.
-func TestMain(m *testing.M) { leakcheck.Main(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

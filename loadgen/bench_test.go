@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smtpbench/smtpbench/message"
 	"github.com/smtpbench/smtpbench/report"
 	"github.com/smtpbench/smtpbench/session"
-	"github.com/smtpbench/smtpbench/session/message"
 	"github.com/smtpbench/smtpbench/sink"
 )
 

@@ -13,8 +13,8 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/smtpbench/smtpbench/message"
 	"github.com/smtpbench/smtpbench/session"
-	"github.com/smtpbench/smtpbench/session/message"
 )
 
 // Bounds that Validate enforces, shared with the CLI's flags. A value outside
@@ -78,7 +78,7 @@ type Config struct {
 	Duration    time.Duration // 0 = no limit
 	PerConn     int           // messages per connection; 0 = unlimited reuse
 	// Mail makes every message: envelope, size and content (see
-	// session/message). When nil, Validate prepares one from Rcpts and
+	// package message). When nil, Validate prepares one from Rcpts and
 	// Data: Data (raw content, encoded for the wire once) for every
 	// message, or the default generated message when Data is nil too.
 	Mail  *message.Set

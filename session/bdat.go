@@ -58,7 +58,7 @@ func (c *Client) appendContent(env *envelope) (pending int, e *Error) {
 		c.appendData(m)
 		return 0, nil
 	}
-	c.cbuf = m.appendRaw(c.cbuf[:0])
+	c.cbuf = m.Content.AppendRaw(c.cbuf[:0], m)
 	raw := c.cbuf
 	for len(raw) > c.opts.ChunkSize {
 		c.appendChunk(raw[:c.opts.ChunkSize], false)

@@ -5,13 +5,11 @@ package session
 // encoded or allocated per message.
 type Message struct {
 	Seq   uint64 // the message number, {n}
-	From  *Template
-	To    *Template
+	From  Address
+	To    Address
 	Rcpts int // number of RCPT TO commands, at least 1
-	// Content writes the content; when nil, Data is sent instead: content
-	// already in DATA wire form (see EncodeData), the same every time.
+	// Content writes the content.
 	Content Content
-	Data    []byte
 	// EightBit says the content has octets above 127; MAIL then declares
 	// BODY=8BITMIME where the server offers it (RFC 6152).
 	EightBit bool
@@ -20,11 +18,23 @@ type Message struct {
 	// send the message ({w} and {c}), from 1.
 	Worker, Conn uint64
 	// Rand seeds every random choice inside the message ({rand:N},
-	// {uuid}); session/message derives it from the run's seed and Seq.
+	// {uuid}); package message derives it from the run's seed and Seq.
 	Rand uint64
 	// BodySize is the size of a generated body, for contents that make one
-	// per message (see session/message).
+	// per message (see package message).
 	BodySize int
+}
+
+// Address is an envelope address that differs from message to message
+// (package message's templates and address lists implement it). The client
+// knows only this much of it, so that building messages stays out of the
+// package that speaks SMTP.
+type Address interface {
+	// Append appends the address of m's sender (i = 1) or of its ith
+	// recipient (from 1), without angle brackets. It must not allocate:
+	// it runs once per command on the hot path. What it appends must have
+	// passed CheckAddress.
+	Append(dst []byte, m *Message, i int) []byte
 }
 
 // Content is a message's content, written into the write buffer as the
@@ -43,30 +53,9 @@ type Content interface {
 	Size(m *Message) int64
 }
 
-// appendData appends m's content in DATA form.
-func (m *Message) appendData(dst []byte) []byte {
-	if m.Content != nil {
-		return m.Content.AppendData(dst, m)
-	}
-	return append(dst, m.Data...)
-}
-
-// appendRaw appends m's content without dot-stuffing or end marker.
-func (m *Message) appendRaw(dst []byte) []byte {
-	if m.Content != nil {
-		return m.Content.AppendRaw(dst, m)
-	}
-	return appendUnstuffed(dst, m.Data)
-}
-
 // Size is the message's size as RFC 1870 counts it: the content with CRLF
 // line ends, without dot-stuffing and the final ".".
-func (m *Message) Size() int64 {
-	if m.Content != nil {
-		return m.Content.Size(m)
-	}
-	return int64(unstuffedLen(m.Data))
-}
+func (m *Message) Size() int64 { return m.Content.Size(m) }
 
 // Outcome is how a message ended, for the invariant
 // attempted = ok + rejected + failed.

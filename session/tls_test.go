@@ -92,7 +92,7 @@ func checkNoSecret(t *testing.T, what, s, user string) {
 
 func sendOne(t *testing.T, c *Client) {
 	t.Helper()
-	res := c.Send(&Message{Seq: 1, From: testFrom, To: testTo, Rcpts: 1, Data: []byte(wireContent)}, nil)
+	res := c.Send(&Message{Seq: 1, From: testFrom, To: testTo, Rcpts: 1, Content: wireData(wireContent)}, nil)
 	if res.Outcome != OutcomeOK {
 		t.Fatalf("Send: %v %v", res.Outcome, res.Err)
 	}

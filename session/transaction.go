@@ -280,7 +280,7 @@ func (c *Client) appendRcpt(m *Message, i int) {
 
 // appendData adds m's content in DATA form.
 func (c *Client) appendData(m *Message) {
-	c.wbuf = m.appendData(c.wbuf)
+	c.wbuf = m.Content.AppendData(c.wbuf, m)
 }
 
 // sendEnvelope runs MAIL, RCPT and DATA for env: as one group when

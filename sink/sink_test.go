@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smtpbench/smtpbench/message"
 	"github.com/smtpbench/smtpbench/session"
-	"github.com/smtpbench/smtpbench/session/message"
 	"github.com/smtpbench/smtpbench/sink"
 )
 
@@ -59,19 +59,19 @@ func dial(t *testing.T, srv *sink.Server, opts session.Options) *session.Client 
 }
 
 var (
-	from = session.MustTemplate("from{n}@a.test")
-	to   = session.MustTemplate("to{n}.{r}@b.test")
+	from = message.MustTemplate("from{n}@a.test")
+	to   = message.MustTemplate("to{n}.{r}@b.test")
 )
 
 func messages(t *testing.T, n, rcpts int, content string) []*session.Message {
 	t.Helper()
-	data, err := session.EncodeData(nil, []byte(content))
+	c, err := message.Literal("test content", []byte(content))
 	if err != nil {
 		t.Fatal(err)
 	}
 	msgs := make([]*session.Message, n)
 	for i := range msgs {
-		msgs[i] = &session.Message{Seq: uint64(i + 1), From: from, To: to, Rcpts: rcpts, Data: data}
+		msgs[i] = &session.Message{Seq: uint64(i + 1), From: from, To: to, Rcpts: rcpts, Content: c}
 	}
 	return msgs
 }

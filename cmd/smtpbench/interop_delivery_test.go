@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smtpbench/smtpbench/session/message"
+	"github.com/smtpbench/smtpbench/message"
 	"github.com/smtpbench/smtpbench/sink"
 )
 

@@ -468,7 +468,7 @@ func sortedCounts(m map[errorKey]int64) []string {
 // crlf returns content the way smtpbench puts it on the wire before
 // dot-stuffing (RFC 5321 2.3.8): CRLF, bare CR and bare LF all become CRLF,
 // and a last line without a line break gets one. It is written here again,
-// not taken from session.EncodeData, so the test states the rule itself.
+// not taken from package message, so the test states the rule itself.
 func crlf(content []byte) []byte {
 	s := strings.ReplaceAll(string(content), "\r\n", "\n")
 	s = strings.ReplaceAll(s, "\r", "\n")

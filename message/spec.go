@@ -78,7 +78,7 @@ type Spec struct {
 // is read-only after Prepare, so every worker shares it.
 type Set struct {
 	spec     Spec
-	from, to *session.Template
+	from, to *Template
 	rcpts    Range
 	sizes    Sizes
 	weights  []float64 // cumulative, ending at 1
@@ -112,7 +112,7 @@ func Prepare(spec Spec) (*Set, error) {
 	}
 	from := cmp(spec.From, DefaultFrom)
 	var err error
-	if s.from, err = session.ParseTemplate(from); err != nil {
+	if s.from, err = ParseTemplate(from); err != nil {
 		return nil, fmt.Errorf("--from: %v", err)
 	}
 	if err := s.recipients(); err != nil {
@@ -143,13 +143,11 @@ func Prepare(spec Spec) (*Set, error) {
 			return nil, err
 		}
 	case spec.Data != nil:
-		raw, err := session.EncodeRaw(nil, spec.Data)
+		c, err := literal(spec.DataName, spec.Data)
 		if err != nil {
 			return nil, fmt.Errorf("--data %s: %v", spec.DataName, err)
 		}
-		b := newBuilder(spec.DataName)
-		b.literal(raw)
-		s.contents = []*content{b.done()}
+		s.contents = []*content{c}
 	default:
 		if len(s.sizes.Entries) == 0 {
 			s.sizes = FixedSize(DefaultSize)
@@ -190,13 +188,13 @@ func (s *Set) recipients() error {
 		if len(lines) < s.rcpts.Max {
 			return fmt.Errorf("--to-file %s: %d addresses, but a message may have %d recipients, which must differ", spec.ToFile, len(lines), s.rcpts.Max)
 		}
-		if s.to, err = session.AddressList(lines, per); err != nil {
+		if s.to, err = AddressList(lines, per); err != nil {
 			return fmt.Errorf("--to-file %s: %v", spec.ToFile, err)
 		}
 		return nil
 	}
 	var err error
-	if s.to, err = session.ParseTemplate(cmp(spec.To, DefaultTo)); err != nil {
+	if s.to, err = ParseTemplate(cmp(spec.To, DefaultTo)); err != nil {
 		return fmt.Errorf("--to: %v", err)
 	}
 	if spec.Domains > 1 {
@@ -290,7 +288,7 @@ func (s *Set) Fill(m *session.Message, seq uint64) int {
 	default:
 		m.BodySize = 0
 	}
-	m.Content, m.EightBit, m.Data = c, c.eightBit, nil
+	m.Content, m.EightBit = c, c.eightBit
 	return variant
 }
 
@@ -329,14 +327,4 @@ func (s *Set) Sample(seq uint64) []byte {
 	s.Fill(&m, seq)
 	m.Worker, m.Conn = 1, 1
 	return m.Content.AppendData(nil, &m)
-}
-
-// splitmix advances a SplitMix64 generator: cheap, and each message's
-// draws depend on the seed and the message number only.
-func splitmix(s *uint64) uint64 {
-	*s += 0x9e3779b97f4a7c15
-	z := *s
-	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
-	z = (z ^ z>>27) * 0x94d049bb133111eb
-	return z ^ z>>31
 }

@@ -120,7 +120,7 @@ func mustPrepare(t testing.TB, spec Spec) *Set {
 }
 
 // render fills message seq and returns its DATA and raw forms, checking
-// that Size agrees with the raw form and the DATA form with EncodeData.
+// that Size agrees with the raw form and the DATA form with encodeData.
 func render(t testing.TB, s *Set, seq uint64) (*session.Message, []byte, []byte) {
 	t.Helper()
 	m := &session.Message{}
@@ -132,7 +132,7 @@ func render(t testing.TB, s *Set, seq uint64) (*session.Message, []byte, []byte)
 		t.Fatalf("message %d: Size %d, raw form %d octets", seq, n, len(raw))
 	}
 	// Date is the clock: the two renderings may fall in different seconds.
-	if want, err := session.EncodeData(nil, raw); err != nil || !bytes.Equal(stripDate(data), stripDate(want)) {
+	if want, err := encodeData(nil, raw); err != nil || !bytes.Equal(stripDate(data), stripDate(want)) {
 		t.Fatalf("message %d: DATA form differs from the raw form encoded (%v):\n%q\n%q", seq, err, data, want)
 	}
 	return m, data, raw
@@ -401,7 +401,7 @@ func TestRecipients(t *testing.T) {
 	s.Fill(m, 2)
 	var got []string
 	for i := 1; i <= m.Rcpts; i++ {
-		got = append(got, m.To.Address(m, i))
+		got = append(got, string(m.To.Append(nil, m, i)))
 	}
 	if strings.Join(got, " ") != "one@x two@x three@y" {
 		t.Errorf("recipients %v", got)
@@ -427,7 +427,7 @@ func TestRecipients(t *testing.T) {
 	for seq := uint64(1); seq <= 10; seq++ {
 		d.Fill(m, seq)
 		for i := 1; i <= m.Rcpts; i++ {
-			a := m.To.Address(m, i)
+			a := string(m.To.Append(nil, m, i))
 			domains[a[strings.IndexByte(a, '@'):]] = true
 		}
 	}

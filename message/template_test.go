@@ -1,4 +1,4 @@
-package session
+package message
 
 import (
 	"bytes"
@@ -6,11 +6,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/smtpbench/smtpbench/session"
 )
 
 func TestContentTemplatePlaceholders(t *testing.T) {
 	from, to := MustTemplate("s{n}@a.test"), MustTemplate("r{n}.{r}@b.test")
-	m := &Message{Seq: 42, Worker: 3, Conn: 7, Rand: 99, From: from, To: to}
+	m := &session.Message{Seq: 42, Worker: 3, Conn: 7, Rand: 99, From: from, To: to}
 	tests := []struct {
 		tmpl string
 		want string // a regular expression for the whole output
@@ -54,9 +56,9 @@ func TestContentTemplatePlaceholders(t *testing.T) {
 // the same message renders the same, other messages and other places differ.
 func TestRandomPlaceholdersReproducible(t *testing.T) {
 	tm, _ := ParseContentTemplate("{rand:20} {uuid} {rand:20}")
-	a := &Message{Seq: 1, Rand: 12345}
-	b := &Message{Seq: 1, Rand: 12345, Worker: 9}
-	c := &Message{Seq: 2, Rand: 54321}
+	a := &session.Message{Seq: 1, Rand: 12345}
+	b := &session.Message{Seq: 1, Rand: 12345, Worker: 9}
+	c := &session.Message{Seq: 2, Rand: 54321}
 	ga, gb, gc := tm.Append(nil, a, 1), tm.Append(nil, b, 1), tm.Append(nil, c, 1)
 	if !bytes.Equal(ga, gb) {
 		t.Errorf("same seed rendered differently: %q, %q", ga, gb)
@@ -82,13 +84,13 @@ func TestAddressListInTurn(t *testing.T) {
 	var got []string
 	for seq := uint64(1); seq <= 3; seq++ {
 		for i := 1; i <= 2; i++ {
-			got = append(got, l.Address(&Message{Seq: seq}, i))
+			got = append(got, l.Address(&session.Message{Seq: seq}, i))
 		}
 	}
 	if want := "a@x b@x c@x d@x e@x a@x"; strings.Join(got, " ") != want {
 		t.Errorf("recipients %v, want %s", got, want)
 	}
-	if n := l.Len(&Message{Seq: 3}, 2); n != 3 {
+	if n := l.Len(&session.Message{Seq: 3}, 2); n != 3 {
 		t.Errorf("Len = %d", n)
 	}
 	for _, bad := range [][]string{nil, {"a@x", "b c@x"}, {"<a@x>"}, {"a@x\r\nQUIT"}} {
@@ -105,7 +107,7 @@ func TestSpreadDomains(t *testing.T) {
 	}
 	var got []string
 	for seq := uint64(1); seq <= 4; seq++ {
-		got = append(got, tm.Address(&Message{Seq: seq}, 1))
+		got = append(got, tm.Address(&session.Message{Seq: seq}, 1))
 	}
 	want := "u1.1@d1.example.net u2.1@d2.example.net u3.1@d3.example.net u4.1@d1.example.net"
 	if strings.Join(got, " ") != want {
@@ -130,14 +132,8 @@ func TestEncodeRawAndStuffDots(t *testing.T) {
 			t.Errorf("EncodeRaw(%q) = %q, %v; want %q", tt.in, raw, err, tt.raw)
 		}
 		data := append(StuffDots(nil, raw, true), ".\r\n"...)
-		if want, _ := EncodeData(nil, []byte(tt.in)); string(data) != string(want) || string(data) != tt.data {
-			t.Errorf("StuffDots(%q) = %q; EncodeData gives %q, want %q", raw, data, want, tt.data)
-		}
-		if got := appendUnstuffed(nil, data); string(got) != tt.raw {
-			t.Errorf("appendUnstuffed(%q) = %q, want %q", data, got, tt.raw)
-		}
-		if n := unstuffedLen(data); n != len(tt.raw) {
-			t.Errorf("unstuffedLen(%q) = %d, want %d", data, n, len(tt.raw))
+		if want, _ := encodeData(nil, []byte(tt.in)); string(data) != string(want) || string(data) != tt.data {
+			t.Errorf("StuffDots(%q) = %q; encodeData gives %q, want %q", raw, data, want, tt.data)
 		}
 	}
 	if _, err := EncodeRaw(nil, bytes.Repeat([]byte("x"), 999)); err == nil {
@@ -150,8 +146,93 @@ func TestEncodeRawAndStuffDots(t *testing.T) {
 
 func TestDatePlaceholderIsNow(t *testing.T) {
 	tm, _ := ParseContentTemplate("{date}")
-	got, err := time.Parse("Mon, 02 Jan 2006 15:04:05 -0700", string(tm.Append(nil, &Message{}, 1)))
+	got, err := time.Parse("Mon, 02 Jan 2006 15:04:05 -0700", string(tm.Append(nil, &session.Message{}, 1)))
 	if err != nil || time.Since(got) > time.Minute || time.Since(got) < -time.Minute {
 		t.Errorf("{date} = %v, %v", got, err)
+	}
+}
+
+func TestParseTemplate(t *testing.T) {
+	tests := []struct {
+		name    string
+		tmpl    string
+		seq     uint64
+		rcpt    int
+		want    string
+		wantErr bool
+	}{
+		{name: "literal", tmpl: "user@example.com", seq: 7, rcpt: 2, want: "user@example.com"},
+		{name: "null sender", tmpl: "", want: ""},
+		{name: "sequence", tmpl: "u{n}@example.com", seq: 42, rcpt: 1, want: "u42@example.com"},
+		{name: "sequence zero", tmpl: "u{n}@x", seq: 0, want: "u0@x"},
+		{name: "sequence max", tmpl: "{n}", seq: 1<<64 - 1, want: "18446744073709551615"},
+		{name: "recipient", tmpl: "rcpt{r}@example.com", seq: 1, rcpt: 10, want: "rcpt10@example.com"},
+		{name: "both", tmpl: "m{n}.r{r}@example.com", seq: 7, rcpt: 3, want: "m7.r3@example.com"},
+		{name: "adjacent and repeated", tmpl: "{n}{r}{n}", seq: 7, rcpt: 3, want: "737"},
+		{name: "braces that are not placeholders", tmpl: "a}b@x", want: "a}b@x"},
+		{name: "CRLF injection", tmpl: "a@b\r\nRCPT TO:<c@d>", wantErr: true},
+		{name: "LF", tmpl: "a\n@b", wantErr: true},
+		{name: "CR", tmpl: "a\r@b", wantErr: true},
+		{name: "angle brackets", tmpl: "<a@b>", wantErr: true},
+		{name: "closing angle bracket", tmpl: "a>b@c", wantErr: true},
+		{name: "opening angle bracket", tmpl: "a<b@c", wantErr: true},
+		{name: "space", tmpl: "a b@c", wantErr: true},
+		{name: "parameter injection", tmpl: "a@b SIZE=1", wantErr: true},
+		{name: "unknown placeholder", tmpl: "{x}@b", wantErr: true},
+		{name: "worker and connection", tmpl: "w{w}.c{c}@x", want: "w0.c0@x"},
+		{name: "tab", tmpl: "a\tb@c", wantErr: true},
+		{name: "date is content only", tmpl: "{date}@b", wantErr: true},
+		{name: "rand without digits", tmpl: "{rand:}@b", wantErr: true},
+		{name: "rand too long", tmpl: "{rand:65}@b", wantErr: true},
+		{name: "upper-case placeholder", tmpl: "{N}@b", wantErr: true},
+		{name: "empty placeholder", tmpl: "{}@b", wantErr: true},
+		{name: "unclosed placeholder", tmpl: "a{n", wantErr: true},
+		{name: "lone brace at end", tmpl: "a{", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tm, err := ParseTemplate(tt.tmpl)
+			if tt.wantErr {
+				if err == nil {
+					t.Fatalf("ParseTemplate(%q) = %q, want an error", tt.tmpl, tm.Address(&session.Message{Seq: tt.seq}, tt.rcpt))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseTemplate(%q): %v", tt.tmpl, err)
+			}
+			m := &session.Message{Seq: tt.seq}
+			if got := string(tm.Append([]byte("<"), m, tt.rcpt)); got != "<"+tt.want {
+				t.Errorf("Append = %q, want %q", got, "<"+tt.want)
+			}
+			if got := tm.Address(m, tt.rcpt); got != tt.want {
+				t.Errorf("Address = %q, want %q", got, tt.want)
+			}
+			if got := tm.Len(m, tt.rcpt); got != len(tt.want) {
+				t.Errorf("Len = %d, want %d", got, len(tt.want))
+			}
+			if got := tm.String(); got != tt.tmpl {
+				t.Errorf("String = %q, want %q", got, tt.tmpl)
+			}
+		})
+	}
+}
+
+func TestMustTemplatePanics(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("MustTemplate accepted an address holding CRLF")
+		}
+	}()
+	MustTemplate("a@b\r\nQUIT")
+}
+
+func TestAppendAddrAllocs(t *testing.T) {
+	tm := MustTemplate("user{n}.{r}@example.com")
+	buf := make([]byte, 0, 64)
+	m := &session.Message{Seq: 123456}
+	allocs := testing.AllocsPerRun(100, func() { buf = tm.Append(buf[:0], m, 7) })
+	if allocs != 0 {
+		t.Errorf("Append allocates %v times per call, want 0", allocs)
 	}
 }

@@ -1,4 +1,4 @@
-package session
+package message
 
 import (
 	"bytes"
@@ -6,7 +6,21 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/smtpbench/smtpbench/session"
 )
+
+// encodeData puts content in DATA wire form the way every content of a run
+// is prepared: EncodeRaw normalises line ends and checks line lengths,
+// StuffDots doubles leading dots (RFC 5321 4.5.2), then the end marker.
+// The tests and the fuzzer below hold that production path to the rules.
+func encodeData(dst, content []byte) ([]byte, error) {
+	raw, err := EncodeRaw(nil, content)
+	if err != nil {
+		return dst, err
+	}
+	return append(StuffDots(dst, raw, true), '.', '\r', '\n'), nil
+}
 
 func TestEncodeData(t *testing.T) {
 	tests := []struct {
@@ -37,19 +51,19 @@ func TestEncodeData(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := EncodeData(nil, []byte(tt.in))
+			got, err := encodeData(nil, []byte(tt.in))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if string(got) != tt.want {
-				t.Errorf("EncodeData(%q)\n got %q\nwant %q", tt.in, got, tt.want)
+				t.Errorf("encodeData(%q)\n got %q\nwant %q", tt.in, got, tt.want)
 			}
 		})
 	}
 }
 
 func TestEncodeDataAppends(t *testing.T) {
-	got, err := EncodeData([]byte("MAIL\r\n"), []byte("x"))
+	got, err := encodeData([]byte("MAIL\r\n"), []byte("x"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +90,7 @@ func TestEncodeDataLineLength(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := EncodeData(nil, []byte(tt.in))
+			_, err := encodeData(nil, []byte(tt.in))
 			if tt.wantErr != (err != nil) {
 				t.Fatalf("err = %v, want error: %v", err, tt.wantErr)
 			}
@@ -99,7 +113,7 @@ func normalizeContent(in []byte) string {
 	return s
 }
 
-// checkEncoded checks the wire form out of EncodeData(in) the way a receiver
+// checkEncoded checks the wire form out of encodeData(in) the way a receiver
 // would read it (RFC 5321 4.5.2) and returns what is wrong, or "".
 func checkEncoded(in, out []byte) string {
 	if !bytes.Equal(out, []byte(".\r\n")) && !bytes.HasSuffix(out, []byte("\r\n.\r\n")) {
@@ -152,17 +166,17 @@ func TestEncodeDataProperties(t *testing.T) {
 		for j := range in {
 			in[j] = alphabet[rng.IntN(len(alphabet))]
 		}
-		out, err := EncodeData(nil, in)
+		out, err := encodeData(nil, in)
 		if err != nil {
-			t.Fatalf("case %d: EncodeData(%q): %v", i, in, err)
+			t.Fatalf("case %d: encodeData(%q): %v", i, in, err)
 		}
 		if msg := checkEncoded(in, out); msg != "" {
-			t.Fatalf("case %d: EncodeData(%q) = %q: %s", i, in, out, msg)
+			t.Fatalf("case %d: encodeData(%q) = %q: %s", i, in, out, msg)
 		}
 	}
 }
 
-func FuzzEncodeData(f *testing.F) {
+func FuzzEncodeRawStuffDots(f *testing.F) {
 	for _, s := range []string{
 		"", "a", ".", "\r\n", "a\n.\nb", "a\r\n.\r\nb", "a\r.\rb", "..\r\n", "\r\r\n\n",
 		"Subject: x\r\n\r\nbody\r\n", strings.Repeat("a", 998), strings.Repeat("a", 999),
@@ -171,22 +185,22 @@ func FuzzEncodeData(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		out, err := EncodeData(nil, in)
+		out, err := encodeData(nil, in)
 		longest := 0
 		for _, line := range strings.Split(strings.TrimSuffix(normalizeContent(in), "\r\n"), "\r\n") {
 			longest = max(longest, len(line))
 		}
 		if err != nil {
-			if !errors.Is(err, ErrLineTooLong) || longest <= MaxTextLine {
-				t.Fatalf("EncodeData(%q): %v (longest line %d)", in, err, longest)
+			if !errors.Is(err, ErrLineTooLong) || longest <= session.MaxTextLine {
+				t.Fatalf("encodeData(%q): %v (longest line %d)", in, err, longest)
 			}
 			return
 		}
-		if longest > MaxTextLine {
-			t.Fatalf("EncodeData(%q) accepted a line of %d octets", in, longest)
+		if longest > session.MaxTextLine {
+			t.Fatalf("encodeData(%q) accepted a line of %d octets", in, longest)
 		}
 		if msg := checkEncoded(in, out); msg != "" {
-			t.Fatalf("EncodeData(%q) = %q: %s", in, out, msg)
+			t.Fatalf("encodeData(%q) = %q: %s", in, out, msg)
 		}
 	})
 }
@@ -205,7 +219,7 @@ func BenchmarkEncodeData(b *testing.B) {
 	b.SetBytes(int64(len(content)))
 	for b.Loop() {
 		var err error
-		if dst, err = EncodeData(dst[:0], content); err != nil {
+		if dst, err = encodeData(dst[:0], content); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -22,7 +22,7 @@ type content struct {
 
 type piece struct {
 	lit  []byte
-	tmpl *session.Template
+	tmpl *Template
 	body *bodyGen // a generated body of m.BodySize octets
 }
 
@@ -53,6 +53,23 @@ func (c *content) Size(m *session.Message) int64 {
 	return n
 }
 
+// Literal is text sent as it is, the same in every message: line ends
+// become CRLF and leading dots are doubled for DATA, once. name says where
+// the text came from, in errors.
+func Literal(name string, text []byte) (session.Content, error) {
+	return literal(name, text)
+}
+
+func literal(name string, text []byte) (*content, error) {
+	raw, err := EncodeRaw(nil, text)
+	if err != nil {
+		return nil, err
+	}
+	b := newBuilder(name)
+	b.literal(raw)
+	return b.done(), nil
+}
+
 func appendPieces(dst []byte, ps []piece, m *session.Message) []byte {
 	for i := range ps {
 		p := &ps[i]
@@ -69,7 +86,7 @@ func appendPieces(dst []byte, ps []piece, m *session.Message) []byte {
 }
 
 // builder assembles a content from raw text (CRLF line ends, as
-// session.EncodeRaw makes it), keeping track of line starts so the DATA
+// EncodeRaw makes it), keeping track of line starts so the DATA
 // form of each piece is stuffed correctly.
 type builder struct {
 	c         *content
@@ -85,7 +102,7 @@ func (b *builder) literal(raw []byte) {
 		return
 	}
 	b.c.raw = append(b.c.raw, piece{lit: raw})
-	b.c.data = append(b.c.data, piece{lit: session.StuffDots(nil, raw, b.lineStart)})
+	b.c.data = append(b.c.data, piece{lit: StuffDots(nil, raw, b.lineStart)})
 	b.lineStart = raw[len(raw)-1] == '\n'
 }
 
@@ -94,11 +111,11 @@ func (b *builder) template(raw string, where string) error {
 	if err := checkTemplateLines(raw, where); err != nil {
 		return err
 	}
-	rt, err := session.ParseContentTemplate(raw)
+	rt, err := ParseContentTemplate(raw)
 	if err != nil {
 		return fmt.Errorf("%s: %v", where, err)
 	}
-	dt, err := session.ParseContentTemplate(string(session.StuffDots(nil, []byte(raw), b.lineStart)))
+	dt, err := ParseContentTemplate(string(StuffDots(nil, []byte(raw), b.lineStart)))
 	if err != nil {
 		return fmt.Errorf("%s: %v", where, err)
 	}
@@ -114,7 +131,7 @@ func (b *builder) template(raw string, where string) error {
 func checkTemplateLines(raw, where string) error {
 	for i, line := range strings.SplitAfter(raw, "\n") {
 		line = strings.TrimRight(line, "\r\n")
-		t, err := session.ParseContentTemplate(line)
+		t, err := ParseContentTemplate(line)
 		if err != nil {
 			return fmt.Errorf("%s, line %d: %v", where, i+1, err)
 		}

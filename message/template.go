@@ -1,10 +1,12 @@
-package session
+package message
 
 import (
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/smtpbench/smtpbench/session"
 )
 
 // Template is text with placeholders that differ from message to message:
@@ -47,21 +49,13 @@ const (
 	maxRandDigits = 64
 	dateLen       = len("Mon, 02 Jan 2006 15:04:05 -0700")
 	uuidLen       = 36
-	// MaxAddressLen bounds an expanded address when a line's length must
-	// be checked before any message is built: RFC 5321 4.5.3.1.3 allows
-	// a path of 256 octets.
-	MaxAddressLen = 256
 )
 
-// ParseTemplate checks an address template. CR and LF are refused because
-// they would inject commands (golang/go#21159); so are '<', '>' and spaces,
-// which would break the path syntax of RFC 5321 4.1.2 or add parameters.
+// ParseTemplate checks an address template with session.CheckAddress, the
+// client's own rule for what may go between angle brackets.
 func ParseTemplate(s string) (*Template, error) {
-	if err := checkArg("address", s); err != nil {
+	if err := session.CheckAddress(s); err != nil {
 		return nil, err
-	}
-	if strings.ContainsAny(s, "<> \t") {
-		return nil, fmt.Errorf("address %q must not contain '<', '>' or spaces", s)
 	}
 	t, err := parseTemplate(s, "nwcrRu")
 	if err != nil {
@@ -148,7 +142,7 @@ func AddressList(lines []string, perMessage float64) (*Template, error) {
 		return nil, fmt.Errorf("empty address list")
 	}
 	for i, l := range lines {
-		if err := checkArg("address", l); err != nil {
+		if err := session.CheckAddress(l); err != nil {
 			return nil, fmt.Errorf("entry %d: %v", i+1, err)
 		}
 		if l == "" || strings.ContainsAny(l, "<> \t") {
@@ -197,13 +191,13 @@ func (t *Template) Varies() bool {
 }
 
 // turn is the position, in a list taken in turn, of recipient i of m.
-func (t *Template) turn(m *Message, i int) uint64 {
+func (t *Template) turn(m *session.Message, i int) uint64 {
 	return uint64(float64(m.Seq-min(m.Seq, 1))*t.stride) + uint64(i-1)
 }
 
 // Append appends the text for message m and, in an address, recipient i
 // (from 1; the sender is 1).
-func (t *Template) Append(dst []byte, m *Message, i int) []byte {
+func (t *Template) Append(dst []byte, m *session.Message, i int) []byte {
 	if t.lines != nil {
 		return append(dst, t.lines[t.turn(m, i)%uint64(len(t.lines))]...)
 	}
@@ -242,7 +236,7 @@ func (t *Template) Append(dst []byte, m *Message, i int) []byte {
 }
 
 // Len is the length of what Append appends, computed without building it.
-func (t *Template) Len(m *Message, i int) int {
+func (t *Template) Len(m *session.Message, i int) int {
 	if t.lines != nil {
 		return len(t.lines[t.turn(m, i)%uint64(len(t.lines))])
 	}
@@ -268,15 +262,27 @@ func (t *Template) Len(m *Message, i int) int {
 		case 'D':
 			n += dateLen
 		case 'f':
-			n += m.From.Len(m, 1)
+			n += addressLen(m.From, m)
 		case 't':
-			n += m.To.Len(m, 1)
+			n += addressLen(m.To, m)
 		}
 	}
 	return n
 }
 
-// MaxLen bounds Len for any message, counting an address as MaxAddressLen.
+// addressLen is the length of a's first address in m. Every address this
+// package builds knows its length without rendering it; another
+// implementation of session.Address is rendered once to find out.
+func addressLen(a session.Address, m *session.Message) int {
+	if l, ok := a.(interface {
+		Len(m *session.Message, i int) int
+	}); ok {
+		return l.Len(m, 1)
+	}
+	return len(a.Append(nil, m, 1))
+}
+
+// MaxLen bounds Len for any message, counting an address as session.MaxAddressLen.
 func (t *Template) MaxLen() int {
 	if t.lines != nil {
 		n := 0
@@ -299,14 +305,14 @@ func (t *Template) MaxLen() int {
 		case 'D':
 			n += dateLen
 		case 'f', 't':
-			n += MaxAddressLen
+			n += session.MaxAddressLen
 		}
 	}
 	return n
 }
 
 // Address returns the address for message m, recipient i, as a string.
-func (t *Template) Address(m *Message, i int) string {
+func (t *Template) Address(m *session.Message, i int) string {
 	return string(t.Append(nil, m, i))
 }
 
@@ -322,7 +328,7 @@ func digits(v uint64) int {
 // randState seeds the random stream of placeholder k for recipient i of m:
 // a function of the message's seed alone, so it does not matter which
 // session builds the message or in what order.
-func randState(m *Message, k, i int) uint64 {
+func randState(m *session.Message, k, i int) uint64 {
 	s := m.Rand ^ (uint64(k)+1)*0xbf58476d1ce4e5b9 ^ uint64(i)*0x94d049bb133111eb
 	splitmix(&s)
 	return s

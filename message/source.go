@@ -10,8 +10,6 @@ import (
 	"strings"
 
 	"github.com/smtpbench/smtpbench/internal/readlimit"
-
-	"github.com/smtpbench/smtpbench/session"
 )
 
 // splitHeader cuts raw content (CRLF line ends) after the empty line that
@@ -81,7 +79,7 @@ func (s *Set) loadTemplate(name string) (*content, error) {
 	if len(bytes.TrimSpace(file)) == 0 {
 		return nil, fmt.Errorf("--message %s: empty file", name)
 	}
-	raw, err := session.EncodeRaw(nil, file)
+	raw, err := EncodeRaw(nil, file)
 	if err != nil {
 		return nil, fmt.Errorf("--message %s: %v", name, err)
 	}
@@ -93,7 +91,7 @@ func (s *Set) loadTemplate(name string) (*content, error) {
 	if start, end, ok := findField(header, "Message-ID"); ok {
 		// A Message-ID that is the same for every message would make
 		// servers that drop duplicates keep one: ours replaces it.
-		t, _ := session.ParseContentTemplate(string(header[start:end]))
+		t, _ := ParseContentTemplate(string(header[start:end]))
 		if !t.Varies() {
 			header = bytes.Join([][]byte{header[:start], []byte(s.messageIDLine()), header[end:]}, nil)
 		}
@@ -114,7 +112,7 @@ func (s *Set) realMessage(file []byte, where string) (*content, error) {
 	if len(bytes.TrimSpace(file)) == 0 {
 		return nil, fmt.Errorf("%s: empty message", where)
 	}
-	raw, err := session.EncodeRaw(nil, file)
+	raw, err := EncodeRaw(nil, file)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", where, err)
 	}
@@ -237,7 +235,7 @@ func splitMbox(file []byte) ([]mboxMessage, error) {
 		if len(bytes.TrimSpace(m.text)) == 0 {
 			return nil, fmt.Errorf("message %d (line %d) is empty", i+1, m.line)
 		}
-		norm, _ := session.EncodeRaw(nil, m.text)
+		norm, _ := EncodeRaw(nil, m.text)
 		if _, _, ok := splitHeader(norm); !ok {
 			return nil, fmt.Errorf("message %d (line %d) ends inside its header section: truncated?", i+1, m.line)
 		}

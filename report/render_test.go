@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/smtpbench/smtpbench/internal/hgrm"
 )
 
 // TestHGRMGivesTheJSONPercentiles reads the hgrm text back with ParseHGRM and
@@ -28,7 +30,7 @@ func TestHGRMGivesTheJSONPercentiles(t *testing.T) {
 		if err := WriteHGRM(&b, h); err != nil {
 			t.Fatal(err)
 		}
-		dist, err := ParseHGRM(&b)
+		dist, err := hgrm.Parse(&b)
 		if err != nil {
 			t.Fatalf("%s: %v\n%s", name, err, b.String())
 		}
@@ -43,7 +45,7 @@ func TestHGRMEmptyHistogram(t *testing.T) {
 	if err := WriteHGRM(&b, NewHistogram()); err != nil {
 		t.Fatal(err)
 	}
-	dist, err := ParseHGRM(&b)
+	dist, err := hgrm.Parse(&b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +150,7 @@ func TestWriteHTMLSelfContained(t *testing.T) {
 
 // checkHGRM compares a distribution with the JSON summary of the same
 // histogram: its percentiles and count.
-func checkHGRM(d *HGRM, s Summary) error {
+func checkHGRM(d *hgrm.Distribution, s Summary) error {
 	for _, c := range []struct {
 		pct  float64
 		want float64

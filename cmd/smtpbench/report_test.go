@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smtpbench/smtpbench/internal/hgrm"
 	"github.com/smtpbench/smtpbench/report"
 	"github.com/smtpbench/smtpbench/sink"
 )
@@ -107,7 +108,7 @@ func TestReportFormats(t *testing.T) {
 		if err != nil {
 			t.Fatalf("phase %s: %v", name, err)
 		}
-		dist, err := report.ParseHGRM(f)
+		dist, err := hgrm.Parse(f)
 		f.Close()
 		if err != nil {
 			t.Fatalf("phase %s: %v", name, err)
@@ -131,7 +132,7 @@ func TestReportFormats(t *testing.T) {
 
 	// One phase to stdout is plain hgrm text.
 	code, out, _ = cliRun(t, "report", "-o", "hgrm", "--phase", "message", jsonPath)
-	if dist, err := report.ParseHGRM(strings.NewReader(out)); code != exitOK || err != nil || dist.TotalCount != 3000 {
+	if dist, err := hgrm.Parse(strings.NewReader(out)); code != exitOK || err != nil || dist.TotalCount != 3000 {
 		t.Errorf("report -o hgrm --phase message: exit %d, %v", code, err)
 	}
 }

@@ -79,85 +79,71 @@ func lineVerdicts(c *report.Comparison) map[string]string {
 	return m
 }
 
-// TestABFindsTheSlowerSink: B's sink takes 12 ms over each message's end of
-// data, A's 10 ms. In a closed loop of 4 sessions that is 20% on body and
-// message latency and about 17% fewer messages/s, which ab must call
-// significant; then compare, reading the saved file, must agree and apply
-// --fail-if-slower the same way.
+// TestABFindsTheSlowerSink: B spends 15 ms on each message's content where
+// A spends 10 ms, so B has about 50% more message latency and a third fewer
+// messages/s, which ab must call significant; then compare, reading the
+// saved file, must agree and apply --fail-if-slower the same way.
 //
-// The latencies' medians hardly move between runs, but messages/s counts
-// every stall of a busy machine (one of 100 ms costs a 600 ms run a sixth of
-// its messages), and ab is right to answer "~" for it when runs scatter
-// that much. So a run of ab in which the p50 lines are significant but
-// messages/s is not is logged and tried again, three times at most; a line
-// the delay drives that calls B faster fails at once.
+// It runs once, with no second try. Ten rounds a side give a smallest
+// Mann–Whitney p of 1.1e-5, far below alpha 0.05 after Holm's adjustment
+// for the lines tested; a third fewer messages/s puts all ten B runs below
+// all ten A runs unless a single run loses a third of its messages to
+// stalls of the machine, and then one overlap still leaves p near 2e-5.
+// The latency medians move even less between runs. We estimate the chance
+// of a false failure below one in a thousand.
 func TestABFindsTheSlowerSink(t *testing.T) {
 	t.Parallel()
 	a := startSinkProcess(t, "--delay", "body=10ms")
-	b := startSinkProcess(t, "--delay", "body=12ms")
+	b := startSinkProcess(t, "--delay", "body=15ms")
 	const rounds = 10
-	var out, stdout string
-	var c *report.Comparison
-	var v map[string]string
-	for attempt := 1; ; attempt++ {
-		out = filepath.Join(t.TempDir(), "ab.json")
-		var code int
-		var stderr string
-		code, stdout, stderr = smtpbenchCmd(t, "ab", "-c", "4", "-d", "600ms", "--warmup", "200ms", "--rounds", strconv.Itoa(rounds),
-			"--timeout", "5s", "--out", out, "--fail-if-slower", "5", a, b)
-		d := readSaved(t, out)
-		if d.Kind != report.KindAB || d.AB.Completed != rounds || len(d.Runs) != 2*rounds || d.Comparison == nil {
-			t.Fatalf("ab document: kind %q, %+v, %d runs", d.Kind, d.AB, len(d.Runs))
+	out := filepath.Join(t.TempDir(), "ab.json")
+	code, stdout, stderr := smtpbenchCmd(t, "ab", "-c", "4", "-d", "600ms", "--warmup", "200ms", "--rounds", strconv.Itoa(rounds),
+		"--timeout", "5s", "--out", out, "--fail-if-slower", "5", a, b)
+	d := readSaved(t, out)
+	if d.Kind != report.KindAB || d.AB.Completed != rounds || len(d.Runs) != 2*rounds || d.Comparison == nil {
+		t.Fatalf("ab document: kind %q, %+v, %d runs", d.Kind, d.AB, len(d.Runs))
+	}
+	for i, r := range d.Runs {
+		if want := "AB"[i%2 : i%2+1]; r.Label != want || r.Round != i/2+1 {
+			t.Errorf("run %d is %s of round %d, want %s of round %d: rounds must alternate A B A B", i, r.Label, r.Round, want, i/2+1)
 		}
-		for i, r := range d.Runs {
-			if want := "AB"[i%2 : i%2+1]; r.Label != want || r.Round != i/2+1 {
-				t.Errorf("run %d is %s of round %d, want %s of round %d: rounds must alternate A B A B", i, r.Label, r.Round, want, i/2+1)
-			}
-			if r.Phases["body"].HDR == "" || r.Totals.MessagesOK == 0 {
-				t.Errorf("run %d has no histogram or no messages", i)
-			}
+		if r.Phases["body"].HDR == "" || r.Totals.MessagesOK == 0 {
+			t.Errorf("run %d has no histogram or no messages", i)
 		}
-		c = d.Comparison
-		if c.Samples != report.SamplesRuns || c.A.Runs != rounds || c.B.Runs != rounds {
-			t.Errorf("samples %q from %d+%d runs, want one per run from %d+%d", c.Samples, c.A.Runs, c.B.Runs, rounds, rounds)
+	}
+	c := d.Comparison
+	if c.Samples != report.SamplesRuns || c.A.Runs != rounds || c.B.Runs != rounds {
+		t.Errorf("samples %q from %d+%d runs, want one per run from %d+%d", c.Samples, c.A.Runs, c.B.Runs, rounds, rounds)
+	}
+	v := lineVerdicts(c)
+	// The lines the end-of-data delay drives must never call B faster.
+	// Others may, truthfully: a slower B sends fewer messages a second,
+	// loads the shared CPUs less, and the microsecond tails of its other
+	// phases (mail p99, say) can come out shorter.
+	for _, line := range []string{"messages/s", "body:p50", "body:p99", "message:p50", "message:p99"} {
+		if v[line] == report.VerdictBetter {
+			t.Fatalf("B is called faster on %s:\n%s", line, stdout)
 		}
-		v = lineVerdicts(c)
-		// The lines the end-of-data delay drives must never call B faster.
-		// Others may, truthfully: a slower B sends fewer messages a
-		// second, loads the shared CPUs less, and the microsecond tails of
-		// its other phases (mail p99, say) can come out shorter.
-		for _, line := range []string{"messages/s", "body:p50", "body:p99", "message:p50", "message:p99"} {
-			if v[line] == report.VerdictBetter {
-				t.Fatalf("B is called faster on %s:\n%s", line, stdout)
-			}
+	}
+	for _, line := range []string{"messages/s", "body:p50", "message:p50"} {
+		if v[line] != report.VerdictWorse {
+			t.Fatalf("%s: verdict %q, want worse (significant)\n%s", line, v[line], stdout)
 		}
-		for _, line := range []string{"body:p50", "message:p50"} {
-			if v[line] != report.VerdictWorse {
-				t.Fatalf("%s: verdict %q, want worse (significant)\n%s", line, v[line], stdout)
-			}
-		}
-		if v["messages/s"] == report.VerdictWorse {
-			if code != exitRun || !strings.Contains(stderr, "B is slower than A on messages/s") {
-				t.Errorf("ab --fail-if-slower 5: exit %d, stderr %q; want 1 and the breach named", code, stderr)
-			}
-			break
-		}
-		if attempt == 3 {
-			t.Fatalf("messages/s not significant in %d runs of ab; the last:\n%s", attempt, stdout)
-		}
-		t.Logf("run %d of ab: messages/s within the noise (the machine is busy); again:\n%s", attempt, stdout)
+	}
+	if code != exitRun || !strings.Contains(stderr, "B is slower than A on messages/s") {
+		t.Errorf("ab --fail-if-slower 5: exit %d, stderr %q; want 1 and the breach named", code, stderr)
 	}
 	for _, want := range []string{"B slower", "body p50 (ms)", "message p50 (ms)", "verdict: B is slower"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("table lacks %q:\n%s", want, stdout)
 		}
 	}
-	if l, _ := c.Line("body:p50"); l.ChangePct == nil || *l.ChangePct < 10 || *l.ChangePct > 30 {
-		t.Errorf("body p50 change %v, want about +20%%", l.ChangePct)
+	if l, _ := c.Line("body:p50"); l.ChangePct == nil || *l.ChangePct < 35 || *l.ChangePct > 65 {
+		t.Errorf("body p50 change %v, want about +50%%", l.ChangePct)
 	}
 
 	// compare re-reads the file and reaches the same verdicts.
-	code, stdout, stderr := smtpbenchCmd(t, "compare", "-o", "json", out)
+	code, stdout, stderr = smtpbenchCmd(t, "compare", "-o", "json", out)
 	var c2 report.Comparison
 	if err := json.Unmarshal([]byte(stdout), &c2); code != exitOK || err != nil {
 		t.Fatalf("compare -o json: exit %d, %v, stderr %s", code, err, stderr)
@@ -167,8 +153,8 @@ func TestABFindsTheSlowerSink(t *testing.T) {
 			t.Errorf("compare says %s for %s, ab said %s", got, line, verdict)
 		}
 	}
-	if code, _, stderr = smtpbenchCmd(t, "compare", "--fail-if-slower", "50", out); code != exitOK {
-		t.Errorf("compare --fail-if-slower 50: exit %d (%s), want 0: the change is below 50%%", code, stderr)
+	if code, _, stderr = smtpbenchCmd(t, "compare", "--fail-if-slower", "90", out); code != exitOK {
+		t.Errorf("compare --fail-if-slower 90: exit %d (%s), want 0: the change is below 90%%", code, stderr)
 	}
 	code, _, stderr = smtpbenchCmd(t, "compare", "--fail-if-slower", "body:p50=10", out+"#A", out+"#B")
 	if code != exitRun || !strings.Contains(stderr, "on body:p50") {
@@ -177,40 +163,38 @@ func TestABFindsTheSlowerSink(t *testing.T) {
 }
 
 // TestABIdenticalSinks: two sinks alike in every way. ab must find no
-// significant difference on any line, twice, so that a tool that raises
-// false alarms shows it. Eight rounds at alpha 0.01 keep the chance of a
-// false alarm, after the Holm adjustment, near 0.5% per run of ab (about
-// eight effectively independent lines at p = 2/12870 each), while a real
-// difference could still show (the smallest p with 8+8 samples, 0.00016,
-// is below 0.01 divided by the number of lines).
+// significant difference on any line, so that a tool that raises false
+// alarms shows it. Holm's adjustment holds the chance of any false alarm
+// in one run of ab at alpha, here 0.0005: below one in a thousand. Ten
+// rounds still let a real difference show (the smallest p with 10+10
+// samples, 1.1e-5, stays below alpha after the adjustment for up to 40
+// lines), which the test checks through ab's own warning.
 func TestABIdenticalSinks(t *testing.T) {
 	t.Parallel()
 	a := startSinkProcess(t, "--delay", "body=10ms")
 	b := startSinkProcess(t, "--delay", "body=10ms")
-	for attempt := 1; attempt <= 2; attempt++ {
-		out := filepath.Join(t.TempDir(), "ab.json")
-		code, stdout, stderr := smtpbenchCmd(t, "ab", "-c", "4", "-d", "400ms", "--warmup", "200ms", "--rounds", "8", "--alpha", "0.01",
-			"--timeout", "5s", "--out", out, "--fail-if-slower", "0", a, b)
-		if code != exitOK {
-			t.Errorf("run %d: exit %d, stderr %q: identical sinks must not fail --fail-if-slower 0", attempt, code, stderr)
+	out := filepath.Join(t.TempDir(), "ab.json")
+	code, stdout, stderr := smtpbenchCmd(t, "ab", "-c", "4", "-d", "400ms", "--warmup", "200ms", "--rounds", "10", "--alpha", "0.0005",
+		"--timeout", "5s", "--out", out, "--fail-if-slower", "0", a, b)
+	if code != exitOK {
+		t.Errorf("exit %d, stderr %q: identical sinks must not fail --fail-if-slower 0", code, stderr)
+	}
+	c := readSaved(t, out).Comparison
+	if c.LinesTested < 5 {
+		t.Errorf("only %d lines tested", c.LinesTested)
+	}
+	for _, w := range c.Warnings {
+		if strings.Contains(w, "no line can show") {
+			t.Errorf("the test cannot fail: %s", w)
 		}
-		c := readSaved(t, out).Comparison
-		if c.LinesTested < 5 {
-			t.Errorf("run %d: only %d lines tested", attempt, c.LinesTested)
+	}
+	for _, l := range c.Lines {
+		if l.Significant() {
+			t.Errorf("identical sinks differ on %s (%s, p=%.4f)\n%s", l.Line, l.Verdict, *l.P, stdout)
 		}
-		for _, w := range c.Warnings {
-			if strings.Contains(w, "no line can show") {
-				t.Errorf("run %d: the test cannot fail: %s", attempt, w)
-			}
-		}
-		for _, l := range c.Lines {
-			if l.Significant() {
-				t.Errorf("run %d: identical sinks differ on %s (%s, p=%.4f)\n%s", attempt, l.Line, l.Verdict, *l.P, stdout)
-			}
-		}
-		if !strings.Contains(stdout, "verdict: no significant difference") {
-			t.Errorf("run %d: table verdict:\n%s", attempt, stdout)
-		}
+	}
+	if !strings.Contains(stdout, "verdict: no significant difference") {
+		t.Errorf("table verdict:\n%s", stdout)
 	}
 }
 
@@ -272,25 +256,6 @@ func sweepDoc(t *testing.T, args ...string) *report.Document {
 	return d
 }
 
-// twice runs a sweep check up to two times. The figures a sweep asserts
-// (rates within 25%, where the knee falls, a capacity) are right on a
-// machine that runs the test alone and can be pushed out by a busy one, so
-// a miss is logged and measured again once; check returns what was wrong,
-// or "".
-func twice(t *testing.T, check func() string) {
-	t.Helper()
-	for attempt := 1; attempt <= 2; attempt++ {
-		why := check()
-		if why == "" {
-			return
-		}
-		if attempt == 2 {
-			t.Fatal(why)
-		}
-		t.Logf("attempt %d: %s; measuring again", attempt, why)
-	}
-}
-
 // TestSweep runs its three sweeps one after another, not in parallel with
 // each other: each loads the machine far more than the ab tests (up to
 // 3200 messages/s), and two at once would measure each other.
@@ -301,69 +266,65 @@ func TestSweep(t *testing.T) {
 	t.Run("capacity", testCapacitySearch)
 }
 
-// testSweepLinear: against a sink that spends 5 ms per message on each
-// session, throughput grows with the sessions: each step within 25% of
-// C / 5 ms.
+// The sweeps below run once each, with no second try: the sinks serve at
+// most 400 messages/s, a load a busy 2-core machine keeps, and each bound is
+// several times wider than the scatter seen between runs of a step there
+// (a few percent), so we estimate a false failure below one in a thousand.
+
+// testSweepLinear: against a sink that spends 20 ms per message on each
+// session, throughput grows with the sessions: each step from 60% to 115%
+// of C / 20 ms. The sink's delay makes the upper bound firm; the lower one
+// leaves room for 0.8 s of stalls in a step of 2 s, more than the worst
+// seen with the machine's load average at 15 (a 255 ms p99).
 func testSweepLinear(t *testing.T) {
-	addr := startSinkProcess(t, "--delay", "body=5ms")
-	twice(t, func() string {
-		d := sweepDoc(t, "-c", "1,2,4,8,16", "-d", "1s", "--warmup", "300ms", addr)
-		if len(d.Sweep.Steps) != 5 {
-			t.Fatalf("%d steps, want 5", len(d.Sweep.Steps))
+	addr := startSinkProcess(t, "--delay", "body=20ms")
+	d := sweepDoc(t, "-c", "1,2,4,8", "-d", "2s", "--warmup", "300ms", addr)
+	if len(d.Sweep.Steps) != 4 {
+		t.Fatalf("%d steps, want 4", len(d.Sweep.Steps))
+	}
+	for _, s := range d.Sweep.Steps {
+		want := float64(s.Concurrency) / 0.020
+		if s.MessagesPerS < 0.6*want || s.MessagesPerS > 1.15*want || s.Errors != 0 {
+			t.Errorf("%s: %.1f messages/s (%d errors), want 60%% to 115%% of %.0f and no errors", s.Label, s.MessagesPerS, s.Errors, want)
 		}
-		var bad []string
-		for _, s := range d.Sweep.Steps {
-			want := float64(s.Concurrency) / 0.005
-			if s.MessagesPerS < 0.75*want || s.MessagesPerS > 1.25*want || s.Errors != 0 {
-				bad = append(bad, fmt.Sprintf("%s: %.1f messages/s (%d errors), want %.0f ± 25%% and no errors", s.Label, s.MessagesPerS, s.Errors, want))
-			}
-		}
-		return strings.Join(bad, "; ")
-	})
+	}
 }
 
 // testSweepKnee: a sink whose end-of-data work goes through 4 workers of
-// 5 ms serves at most 800 messages/s, so the sweep's knee is at 4 sessions,
-// give or take a step.
+// 20 ms serves at most 200 messages/s, so the sweep's knee is at 4
+// sessions, give or take a step.
 func testSweepKnee(t *testing.T) {
-	addr := startSinkProcess(t, "--delay", "body=5ms", "--workers", "4")
-	twice(t, func() string {
-		d := sweepDoc(t, "-c", "1,2,4,8,16", "-d", "1s", "--warmup", "300ms", addr)
-		if last := d.Sweep.Steps[len(d.Sweep.Steps)-1]; last.MessagesPerS > 800*1.1 {
-			t.Fatalf("16 sessions got %.0f messages/s from a sink that serves 800 at most", last.MessagesPerS)
-		}
-		if k := d.Sweep.Knee; k == nil || k.Value < 2 || k.Value > 8 {
-			return fmt.Sprintf("knee %+v, want 4 sessions (2 to 8)", k)
-		}
-		return ""
-	})
+	addr := startSinkProcess(t, "--delay", "body=20ms", "--workers", "4")
+	d := sweepDoc(t, "-c", "1,2,4,8,16", "-d", "1s", "--warmup", "300ms", addr)
+	if last := d.Sweep.Steps[len(d.Sweep.Steps)-1]; last.MessagesPerS > 200*1.1 {
+		t.Fatalf("16 sessions got %.0f messages/s from a sink that serves 200 at most", last.MessagesPerS)
+	}
+	if k := d.Sweep.Knee; k == nil || k.Value < 2 || k.Value > 8 {
+		t.Errorf("knee %+v, want 4 sessions (2 to 8)", k)
+	}
 }
 
-// testCapacitySearch: against the same 800 messages/s sink, the capacity
-// search finds a rate within 15% of 800. The objective is on the median:
-// below capacity the message p50 is the 5 ms of a worker, above it the
-// backlog grows by every message over 800 a second and the median follows
-// within a probe. A p99 objective would work on a quiet machine, but in a
-// probe of 1 s the p99 is a dozen messages, which one stall of a CI
-// machine busy with other tests can hold up.
+// testCapacitySearch: against the same 200 messages/s sink, the capacity
+// search finds a rate within 15% of 200. The objective is on the median:
+// below capacity the message p50 is the 20 ms of a worker, above it the
+// backlog grows by every message over 200 a second and the median follows
+// within a probe. A p99 objective would be at the mercy of one stall of a
+// busy machine in a probe of 1 s.
 func testCapacitySearch(t *testing.T) {
-	addr := startSinkProcess(t, "--delay", "body=5ms", "--workers", "4")
-	twice(t, func() string {
-		d := sweepDoc(t, "--slo", "message:p50=20ms", "--rate-max", "2000", "-c", "32", "-d", "1s", "--warmup", "300ms", "--probes", "8", addr)
-		q := d.Sweep.Search
-		if q == nil || q.Method != "bisection" || len(d.Sweep.Steps) > 8 || d.Sweep.Steps[0].Rate != 2000 {
-			t.Fatalf("search %+v with %d probes, first at %g", q, len(d.Sweep.Steps), d.Sweep.Steps[0].Rate)
+	addr := startSinkProcess(t, "--delay", "body=20ms", "--workers", "4")
+	d := sweepDoc(t, "--slo", "message:p50=80ms", "--rate-max", "500", "-c", "32", "-d", "1s", "--warmup", "300ms", "--probes", "8", addr)
+	q := d.Sweep.Search
+	if q == nil || q.Method != "bisection" || len(d.Sweep.Steps) > 8 || d.Sweep.Steps[0].Rate != 500 {
+		t.Fatalf("search %+v with %d probes, first at %g", q, len(d.Sweep.Steps), d.Sweep.Steps[0].Rate)
+	}
+	for _, s := range d.Sweep.Steps {
+		if s.SLOMet == nil || *s.SLOMet != (s.Rate <= q.Capacity) {
+			t.Errorf("probe at %g: met %v, capacity %g", s.Rate, s.SLOMet, q.Capacity)
 		}
-		for _, s := range d.Sweep.Steps {
-			if s.SLOMet == nil || *s.SLOMet != (s.Rate <= q.Capacity) {
-				t.Errorf("probe at %g: met %v, capacity %g", s.Rate, s.SLOMet, q.Capacity)
-			}
-		}
-		if q.Capacity < 680 || q.Capacity > 920 {
-			return fmt.Sprintf("capacity %g (failed at %g), want 800 ± 15%%", q.Capacity, q.FailedAt)
-		}
-		return ""
-	})
+	}
+	if q.Capacity < 170 || q.Capacity > 230 {
+		t.Errorf("capacity %g (failed at %g), want 200 ± 15%%", q.Capacity, q.FailedAt)
+	}
 }
 
 // TestAnalysisUsageErrors: the new commands' bad command lines exit 2 with

@@ -1,6 +1,8 @@
 package report
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -442,28 +444,31 @@ func configSeconds(r *JSONReport, key string) float64 {
 
 // workloadDifferences lists config fields that differ between the two
 // sides' first runs: a comparison of different workloads says little about
-// the servers.
+// the servers. What does not change the workload is left out: a seed drawn
+// at random (one given with --seed is compared), the shard and the start
+// instant of a distributed run.
 func workloadDifferences(a, b CompareGroup) []string {
-	ca, _ := a.Runs[0].Config.(map[string]any)
-	cb, _ := b.Runs[0].Config.(map[string]any)
 	var diffs []string
 	if a.Runs[0].LoadModel != b.Runs[0].LoadModel {
 		diffs = append(diffs, fmt.Sprintf("load model %s vs %s", a.Runs[0].LoadModel, b.Runs[0].LoadModel))
 	}
+	ca, cb := rawMembers(a.Runs[0].Config), rawMembers(b.Runs[0].Config)
 	if ca != nil && cb != nil {
-		keys := make([]string, 0, len(ca))
+		ignore := map[string]bool{"shard": true, "start_at": true, "seed_given": true}
+		if !givenSeed(ca) || !givenSeed(cb) {
+			ignore["seed"] = true
+		}
+		keys := map[string]bool{}
 		for k := range ca {
-			keys = append(keys, k)
+			keys[k] = true
 		}
 		for k := range cb {
-			if _, ok := ca[k]; !ok {
-				keys = append(keys, k)
-			}
+			keys[k] = true
 		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			if fmt.Sprint(ca[k]) != fmt.Sprint(cb[k]) {
-				diffs = append(diffs, fmt.Sprintf("%s %v vs %v", k, show(ca[k]), show(cb[k])))
+		for _, k := range sortedKeys(keys) {
+			va, vb := compact(ca[k]), compact(cb[k])
+			if !ignore[k] && !bytes.Equal(va, vb) {
+				diffs = append(diffs, fmt.Sprintf("%s %s vs %s", k, show(va), show(vb)))
 			}
 		}
 	}
@@ -474,11 +479,17 @@ func workloadDifferences(a, b CompareGroup) []string {
 		a.Name, b.Name, strings.Join(diffs, ", "))}
 }
 
-func show(v any) string {
-	if v == nil {
+// givenSeed says whether a run's config records a seed chosen with --seed.
+func givenSeed(c map[string]json.RawMessage) bool {
+	return string(compact(c["seed_given"])) == "true"
+}
+
+// show prints a config value as the JSON has it (integers stay exact).
+func show(v json.RawMessage) string {
+	if v == nil || string(v) == "null" {
 		return "(none)"
 	}
-	return fmt.Sprint(v)
+	return string(v)
 }
 
 // adjust turns the raw p-values into Holm-adjusted ones and sets each

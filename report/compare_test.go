@@ -373,3 +373,37 @@ func TestCompareTableHasNoTrailingSpaces(t *testing.T) {
 		t.Errorf("trailing spaces:\n%q", buf.String())
 	}
 }
+
+// TestWorkloadDifferencesIgnoreWhatIsNotWorkload: seeds drawn at random,
+// shards and start instants are not workloads; a seed given on both sides
+// is, and prints as the integer it is.
+func TestWorkloadDifferencesIgnoreWhatIsNotWorkload(t *testing.T) {
+	withConfig := func(c map[string]any) *JSONReport {
+		r := fakeRun("a", 100, 1, []float64{100})
+		for k, v := range c {
+			r.Config.(map[string]any)[k] = v
+		}
+		return r
+	}
+	tests := []struct {
+		name string
+		a, b map[string]any
+		want string // "" for no warning
+	}{
+		{"random seeds", map[string]any{"seed": 3445585893709640.0}, map[string]any{"seed": 8079219322337808.0}, ""},
+		{"one seed given", map[string]any{"seed": 1.0, "seed_given": true}, map[string]any{"seed": 2.0}, ""},
+		{"shards and starts", map[string]any{"shard": "1/3", "start_at": "x"}, map[string]any{"shard": "2/3"}, ""},
+		{"given seeds differ", map[string]any{"seed": 3445585893709640.0, "seed_given": true}, map[string]any{"seed": 8079219322337808.0, "seed_given": true},
+			"seed 3445585893709640 vs 8079219322337808"},
+		{"sessions differ", map[string]any{"concurrency": 8.0}, nil, "concurrency 8 vs 4"},
+	}
+	for _, tt := range tests {
+		w := workloadDifferences(group("A", withConfig(tt.a)), group("B", withConfig(tt.b)))
+		switch {
+		case tt.want == "" && len(w) > 0:
+			t.Errorf("%s: warned %q", tt.name, w)
+		case tt.want != "" && (len(w) != 1 || !strings.Contains(w[0], tt.want)):
+			t.Errorf("%s: warned %q, want it to say %q", tt.name, w, tt.want)
+		}
+	}
+}

@@ -223,6 +223,8 @@ func Merge(docs []*JSONReport, names []string) (*JSONReport, error) {
 	out.Sizes = mergeSizes(docs)
 	out.Targets = mergeTargets(docs)
 	out.TLS = mergeTLS(docs)
+	out.Pipelining = mergePipelining(docs)
+	out.SessionLimits = mergeSessionLimits(docs)
 
 	ivs, missing, err := mergeIntervals(docs, names, info.Sources, end.Sub(start))
 	if err != nil {
@@ -515,6 +517,51 @@ var mergedMembers = map[string]bool{
 	"schema": true, "hdr_unit": true, "target": true, "config": true, "started_at": true, "elapsed_s": true,
 	"load_model": true, "stop_reason": true, "stopped_at_s": true, "last_message_at_s": true, "sizes": true, "targets": true, "tls": true, "totals": true, "warmup": true, "phases": true, "replies": true,
 	"errors": true, "intervals": true, "warnings": true, "merged": true, "generator": true,
+	"pipelining": true, "session_limits": true,
+}
+
+// mergePipelining keeps one entry per target and mode, with the messages
+// sent again added up: generators that reached different modes against one
+// target each keep their line.
+func mergePipelining(docs []*JSONReport) []JSONPipelining {
+	var out []JSONPipelining
+	at := map[[2]string]int{}
+	for _, d := range docs {
+		for _, p := range d.Pipelining {
+			k := [2]string{p.Target, p.Mode}
+			if i, ok := at[k]; ok {
+				out[i].Resent += p.Resent
+				continue
+			}
+			at[k] = len(out)
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// mergeSessionLimits adds up the sessions the server ended, keeps the range
+// of messages they carried and the first reply, and says it again.
+func mergeSessionLimits(docs []*JSONReport) *JSONSessionLimits {
+	var out *JSONSessionLimits
+	for _, d := range docs {
+		s := d.SessionLimits
+		if s == nil {
+			continue
+		}
+		if out == nil {
+			c := *s
+			out = &c
+			continue
+		}
+		out.Sessions += s.Sessions
+		out.MessagesMin = min(out.MessagesMin, s.MessagesMin)
+		out.MessagesMax = max(out.MessagesMax, s.MessagesMax)
+	}
+	if out != nil {
+		out.Summary = out.summary()
+	}
+	return out
 }
 
 func mergeOtherMembers(out *JSONReport, docs []*JSONReport, handled map[string]bool) []Difference {

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -370,5 +372,125 @@ func TestMergeSizesTargetsAndTimes(t *testing.T) {
 	// b started 0.5 s later: its stop at 0.8 s is 1.3 s into the merged run.
 	if math.Abs(m.StoppedAtS-1.3) > 1e-6 || math.Abs(m.LastMessageAtS-1.35) > 1e-6 {
 		t.Errorf("stopped_at_s %.3f last_message_at_s %.3f, want 1.3 and 1.35", m.StoppedAtS, m.LastMessageAtS)
+	}
+}
+
+// notCounts are the integer members that are not counts, so merging a
+// result with itself leaves them as they are: codes, weights, indexes,
+// bounds and settings. Every other integer member of a result is a count,
+// and Merge must add it up.
+var notCounts = map[string]bool{
+	"ErrorCount.Code": true, "JSONTarget.Weight": true, "JSONInterval.T": true,
+	"JSONSessionLimits.MessagesMin": true, "JSONSessionLimits.MessagesMax": true, "JSONSessionLimits.Code": true,
+	"GeneratorJSON.Cores": true, "GeneratorJSON.Shards": true, "MergeSource.OffsetS": true,
+	"MergeSource.MessagesOK": true,
+}
+
+// TestMergeAddsEveryCount merges a result with itself and checks, by
+// reflection over the result type, that every count doubled: a count added
+// to the type and forgotten in Merge fails here. Every count of the result
+// is first set to a value of its own, and every optional member is present.
+func TestMergeAddsEveryCount(t *testing.T) {
+	d := roundTrip(t, fixedResult())
+	d.SessionLimits = &JSONSessionLimits{Code: 421}
+	d.Pipelining = []JSONPipelining{{Target: d.Target, Mode: "full"}}
+	d.Targets = []JSONTarget{{Target: "a"}, {Target: "b"}}
+	d.Sizes = []JSONSize{{Size: "1000"}}
+	d.TLS = &TLSReport{}
+	d.Warmup = &Totals{}
+	next := int64(1)
+	fillCounts(reflect.ValueOf(d).Elem(), "JSONReport", &next)
+
+	m, err := Merge([]*JSONReport{d, d}, []string{"a.json", "b.json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkDoubled(t, reflect.ValueOf(d).Elem(), reflect.ValueOf(m).Elem(), "JSONReport", "")
+	for phase, codes := range d.Replies {
+		for code, n := range codes {
+			if got := m.Replies[phase][code]; got != 2*n {
+				t.Errorf("replies.%s.%s: %d, merged with itself %d", phase, code, n, got)
+			}
+		}
+	}
+}
+
+// fillCounts gives every count under v a distinct value, skipping what
+// Merge derives from histograms (phases) or keeps per source.
+func fillCounts(v reflect.Value, typ string, next *int64) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			fillCounts(v.Elem(), v.Elem().Type().Name(), next)
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			f := v.Type().Field(i)
+			if !f.IsExported() || skipMember(f) {
+				continue
+			}
+			if k := f.Type.Kind(); (k == reflect.Int || k == reflect.Int64) && !notCounts[typ+"."+f.Name] {
+				v.Field(i).SetInt(*next)
+				*next++
+				continue
+			}
+			fillCounts(v.Field(i), f.Type.Name(), next)
+		}
+	case reflect.Slice:
+		for i := range v.Len() {
+			fillCounts(v.Index(i), v.Type().Elem().Name(), next)
+		}
+	}
+}
+
+// skipMember: phases are merged as histograms (their counts come from the
+// hdr, tested apart), replies are maps of counts (checked by the test),
+// and merge information and config are not counts of the run.
+func skipMember(f reflect.StructField) bool {
+	switch f.Name {
+	case "Phases", "Replies", "Merged", "Config", "Intervals", "Generator":
+		return true
+	}
+	return false
+}
+
+func checkDoubled(t *testing.T, one, two reflect.Value, typ, path string) {
+	t.Helper()
+	switch one.Kind() {
+	case reflect.Pointer:
+		if one.IsNil() {
+			return
+		}
+		if two.IsNil() {
+			t.Errorf("%s: present in the result, absent from the merge", path)
+			return
+		}
+		checkDoubled(t, one.Elem(), two.Elem(), one.Elem().Type().Name(), path)
+	case reflect.Struct:
+		for i := range one.NumField() {
+			f := one.Type().Field(i)
+			if !f.IsExported() || skipMember(f) {
+				continue
+			}
+			p := path + "." + f.Name
+			if k := f.Type.Kind(); (k == reflect.Int || k == reflect.Int64) && !notCounts[typ+"."+f.Name] {
+				if a, b := one.Field(i).Int(), two.Field(i).Int(); b != 2*a {
+					t.Errorf("%s: %d in the result, %d in the result merged with itself; want %d (a count Merge does not add up?)", p, a, b, 2*a)
+				}
+				continue
+			}
+			checkDoubled(t, one.Field(i), two.Field(i), f.Type.Name(), p)
+		}
+	case reflect.Slice:
+		if k := one.Type().Elem().Kind(); k != reflect.Struct && k != reflect.Pointer {
+			return // warnings, names: not counts
+		}
+		if one.Len() != two.Len() {
+			t.Errorf("%s: %d entries in the result, %d in the merge", path, one.Len(), two.Len())
+			return
+		}
+		for i := range one.Len() {
+			checkDoubled(t, one.Index(i), two.Index(i), one.Type().Elem().Name(), fmt.Sprintf("%s[%d]", path, i))
+		}
 	}
 }

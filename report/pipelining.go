@@ -88,6 +88,8 @@ type JSONSessionLimits struct {
 	// connection), Text the reply or what happened.
 	Code int    `json:"code"`
 	Text string `json:"text"`
+	// Enhanced is that reply's enhanced status code (RFC 3463), if any.
+	Enhanced string `json:"enhanced,omitempty"`
 	// Summary is the sentence the table prints, with the --per-conn that
 	// keeps under the limit.
 	Summary string `json:"summary"`
@@ -105,38 +107,40 @@ func sessionLimitsJSON(s *SessionEnds) *JSONSessionLimits {
 	if s.Sessions == 0 {
 		return nil
 	}
-	return &JSONSessionLimits{Sessions: s.Sessions, MessagesMin: s.MinMessages, MessagesMax: s.MaxMessages,
-		Code: s.Code, Text: s.Text, Summary: s.summary()}
+	j := &JSONSessionLimits{Sessions: s.Sessions, MessagesMin: s.MinMessages, MessagesMax: s.MaxMessages,
+		Code: s.Code, Text: s.Text, Enhanced: s.Enhanced.String()}
+	j.Summary = j.summary()
+	return j
 }
 
 // summary is, for example, "the server ended 20 sessions after 100
 // messages each (452 4.5.3 Too many messages); --per-conn 100 avoids it".
-func (s *SessionEnds) summary() string {
+func (s *JSONSessionLimits) summary() string {
 	sessions := "1 session"
 	if s.Sessions > 1 {
 		sessions = fmt.Sprintf("%d sessions", s.Sessions)
 	}
 	var after string
 	switch {
-	case s.MinMessages == s.MaxMessages && s.Sessions > 1:
-		after = fmt.Sprintf("%d messages each", s.MinMessages)
-	case s.MinMessages == s.MaxMessages:
-		after = count(s.MinMessages, "message")
+	case s.MessagesMin == s.MessagesMax && s.Sessions > 1:
+		after = fmt.Sprintf("%d messages each", s.MessagesMin)
+	case s.MessagesMin == s.MessagesMax:
+		after = count(s.MessagesMin, "message")
 	default:
-		after = fmt.Sprintf("%d to %d messages", s.MinMessages, s.MaxMessages)
+		after = fmt.Sprintf("%d to %d messages", s.MessagesMin, s.MessagesMax)
 	}
 	reply := "closed the connection"
 	if s.Code != 0 {
 		parts := []string{fmt.Sprint(s.Code)}
-		if !s.Enhanced.IsZero() {
-			parts = append(parts, s.Enhanced.String())
+		if s.Enhanced != "" {
+			parts = append(parts, s.Enhanced)
 		}
 		if s.Text != "" {
 			parts = append(parts, s.Text)
 		}
 		reply = strings.Join(parts, " ")
 	}
-	return fmt.Sprintf("the server ended %s after %s (%s); --per-conn %d avoids it", sessions, after, reply, s.MinMessages)
+	return fmt.Sprintf("the server ended %s after %s (%s); --per-conn %d avoids it", sessions, after, reply, s.MessagesMin)
 }
 
 // count says "1 message" or "N messages".

@@ -167,6 +167,7 @@ type runConfigJSON struct {
 	ToFile       string   `json:"to_file,omitempty"`
 	Domains      int      `json:"domains,omitempty"`
 	Seed         uint64   `json:"seed"`
+	SeedGiven    bool     `json:"seed_given,omitempty"`
 	Targets      []string `json:"targets,omitempty"`
 	SourceAddrs  []string `json:"source_addrs,omitempty"`
 	Pipelining   string   `json:"pipelining"`
@@ -539,7 +540,7 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 		Concurrency: f.concurrency, Messages: f.messages, DurationS: f.duration.Seconds(), PerConn: f.perConn,
 		Rcpts: mail.Rcpts().Min, DataFile: f.dataFile, MessageFile: f.message, Corpus: f.corpus,
 		CorpusSize: mail.Corpus(), From: f.from, To: f.to, ToFile: f.toFile, Domains: f.domains,
-		Seed: spec.Seed, SourceAddrs: f.sourceAddrs, Pipelining: pipe.String(), Chunking: chunking.String(),
+		Seed: spec.Seed, SeedGiven: fs.Changed("seed"), SourceAddrs: f.sourceAddrs, Pipelining: pipe.String(), Chunking: chunking.String(),
 		BinaryMIME: f.binaryMIME, LMTP: f.lmtp,
 		TimeoutS: f.timeout.Seconds(), DataTimeoutS: f.dataTimeout.Seconds(), Rate: f.rate, WarmupS: f.warmup.Seconds(), RampS: f.ramp.Seconds(),
 		ContentBytes: len(sample),

@@ -416,9 +416,9 @@ func runValues(spec lineSpec, runs []*JSONReport) []float64 {
 // and the last second is cut short or holds only the messages still in
 // flight after -d.
 func measuredSeconds(r *JSONReport) []JSONInterval {
-	warmup := configSeconds(r, "warmup_s")
+	warmup := r.Config.WarmupS
 	end := r.ElapsedS
-	if d := configSeconds(r, "duration_s"); d > 0 {
+	if d := r.Config.DurationS; d > 0 {
 		end = min(end, d)
 	}
 	var out []JSONInterval
@@ -428,18 +428,6 @@ func measuredSeconds(r *JSONReport) []JSONInterval {
 		}
 	}
 	return out
-}
-
-// configSeconds reads a number from a report's config, which a report read
-// back from JSON holds as a map.
-func configSeconds(r *JSONReport, key string) float64 {
-	switch c := r.Config.(type) {
-	case map[string]any:
-		if v, ok := c[key].(float64); ok {
-			return v
-		}
-	}
-	return 0
 }
 
 // workloadDifferences lists config fields that differ between the two

@@ -13,7 +13,7 @@ import (
 // p50 and p99 of the message and body phases, and per-second intervals.
 func fakeRun(target string, rate, p50 float64, seconds []float64) *JSONReport {
 	j := &JSONReport{Schema: Schema, Target: target, LoadModel: "closed", ElapsedS: float64(len(seconds)),
-		Config: map[string]any{"concurrency": 4.0, "duration_s": float64(len(seconds)), "warmup_s": 0.0},
+		Config: RunConfig{Concurrency: 4, DurationS: float64(len(seconds))},
 		Totals: Totals{MessagesAttempted: 1000, MessagesOK: 1000, MessagesPerS: rate},
 		Phases: map[string]Summary{
 			"message": {Count: 1000, P50MS: p50, P90MS: 1.1 * p50, P99MS: 1.2 * p50, P999MS: 1.3 * p50},
@@ -170,7 +170,7 @@ func TestCompareIntervals(t *testing.T) {
 	}
 	a := fakeRun("a:25", 400, 10, secs(400))
 	b := fakeRun("b:25", 300, 10, secs(300))
-	b.Config.(map[string]any)["concurrency"] = 8.0
+	b.Config.Concurrency = 8
 	c, err := Compare(group("a.json", a), group("b.json", b), CompareOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -190,8 +190,8 @@ func TestCompareIntervals(t *testing.T) {
 		t.Errorf("warnings %q, want the workload difference", c.Warnings)
 	}
 	// The warm-up's seconds and the seconds past -d are no samples.
-	a.Config.(map[string]any)["warmup_s"] = 2.5
-	a.Config.(map[string]any)["duration_s"] = 8.5
+	a.Config.WarmupS = 2.5
+	a.Config.DurationS = 8.5
 	if got := len(measuredSeconds(a)); got != 5 {
 		t.Errorf("measured seconds %d, want 5 (3 to 7)", got)
 	}
@@ -378,24 +378,24 @@ func TestCompareTableHasNoTrailingSpaces(t *testing.T) {
 // shards and start instants are not workloads; a seed given on both sides
 // is, and prints as the integer it is.
 func TestWorkloadDifferencesIgnoreWhatIsNotWorkload(t *testing.T) {
-	withConfig := func(c map[string]any) *JSONReport {
+	withConfig := func(set func(c *RunConfig)) *JSONReport {
 		r := fakeRun("a", 100, 1, []float64{100})
-		for k, v := range c {
-			r.Config.(map[string]any)[k] = v
+		if set != nil {
+			set(&r.Config)
 		}
 		return r
 	}
 	tests := []struct {
 		name string
-		a, b map[string]any
+		a, b func(c *RunConfig)
 		want string // "" for no warning
 	}{
-		{"random seeds", map[string]any{"seed": 3445585893709640.0}, map[string]any{"seed": 8079219322337808.0}, ""},
-		{"one seed given", map[string]any{"seed": 1.0, "seed_given": true}, map[string]any{"seed": 2.0}, ""},
-		{"shards and starts", map[string]any{"shard": "1/3", "start_at": "x"}, map[string]any{"shard": "2/3"}, ""},
-		{"given seeds differ", map[string]any{"seed": 3445585893709640.0, "seed_given": true}, map[string]any{"seed": 8079219322337808.0, "seed_given": true},
-			"seed 3445585893709640 vs 8079219322337808"},
-		{"sessions differ", map[string]any{"concurrency": 8.0}, nil, "concurrency 8 vs 4"},
+		{"random seeds", func(c *RunConfig) { c.Seed = 3445585893709640 }, func(c *RunConfig) { c.Seed = 8079219322337808 }, ""},
+		{"one seed given", func(c *RunConfig) { c.Seed, c.SeedGiven = 1, true }, func(c *RunConfig) { c.Seed = 2 }, ""},
+		{"shards and starts", func(c *RunConfig) { c.Shard, c.StartAt = "1/3", "x" }, func(c *RunConfig) { c.Shard = "2/3" }, ""},
+		{"given seeds differ", func(c *RunConfig) { c.Seed, c.SeedGiven = 3445585893709640, true },
+			func(c *RunConfig) { c.Seed, c.SeedGiven = 8079219322337808, true }, "seed 3445585893709640 vs 8079219322337808"},
+		{"sessions differ", func(c *RunConfig) { c.Concurrency = 8 }, nil, "concurrency 8 vs 4"},
 	}
 	for _, tt := range tests {
 		w := workloadDifferences(group("A", withConfig(tt.a)), group("B", withConfig(tt.b)))

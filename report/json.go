@@ -27,7 +27,7 @@ type JSONReport struct {
 	// Target is the server address as dialed.
 	Target string `json:"target"`
 	// Config echoes the run's settings.
-	Config any `json:"config"`
+	Config RunConfig `json:"config"`
 	// StartedAt is the wall-clock start of the run (RFC 3339).
 	StartedAt time.Time `json:"started_at"`
 	// ElapsedS is the run's wall time in seconds, from start until every

@@ -114,7 +114,7 @@ func Merge(docs []*JSONReport, names []string) (*JSONReport, error) {
 		if stop.After(end) {
 			end = stop
 		}
-		from := d.StartedAt.Add(seconds(configSeconds(d, "warmup_s")))
+		from := d.StartedAt.Add(seconds(d.Config.WarmupS))
 		if i == 0 || from.Before(measuredFrom) {
 			measuredFrom = from
 		}
@@ -480,8 +480,8 @@ func mergeTargets(docs []*JSONReport) []JSONTarget {
 }
 
 // mergeConfig keeps the config members every result agrees on and lists the
-// others.
-func mergeConfig(docs []*JSONReport) (map[string]any, []Difference) {
+// others, which the merged config leaves out.
+func mergeConfig(docs []*JSONReport) (RunConfig, []Difference) {
 	sets := make([]map[string]json.RawMessage, len(docs))
 	for i, d := range docs {
 		sets[i] = rawMembers(d.Config)
@@ -492,7 +492,7 @@ func mergeConfig(docs []*JSONReport) (map[string]any, []Difference) {
 			keys[k] = true
 		}
 	}
-	common := map[string]any{}
+	common := map[string]json.RawMessage{}
 	var diffs []Difference
 	for _, k := range sortedKeys(keys) {
 		vals := make([]json.RawMessage, len(sets))
@@ -503,11 +503,13 @@ func mergeConfig(docs []*JSONReport) (map[string]any, []Difference) {
 			diffs = append(diffs, d)
 			continue
 		}
-		var v any
-		_ = json.Unmarshal(vals[0], &v)
-		common[k] = v
+		common[k] = vals[0]
 	}
-	return common, diffs
+	var out RunConfig
+	if b, err := json.Marshal(common); err == nil {
+		_ = json.Unmarshal(b, &out) // members of one RunConfig's own encoding
+	}
+	return out, diffs
 }
 
 // mergedMembers are the JSONReport members Merge computes; any other

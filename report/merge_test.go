@@ -34,7 +34,7 @@ func roundTrip(t *testing.T, res *Result) *JSONReport {
 
 // generatorResult is one generator's result holding the given message
 // latencies (µs), all accepted, in interval 0.
-func generatorResult(start time.Time, us []int64, cfg any) *Result {
+func generatorResult(start time.Time, us []int64, cfg RunConfig) *Result {
 	rec := NewRecorder(false)
 	iv := newIvHist()
 	for _, v := range us {
@@ -73,7 +73,7 @@ func TestMergedHistogramEqualsHistogramOfAllSamples(t *testing.T) {
 			all.RecordValue(us[i])
 		}
 		total += int64(len(us))
-		docs = append(docs, roundTrip(t, generatorResult(start.Add(time.Duration(g)*time.Millisecond), us, nil)))
+		docs = append(docs, roundTrip(t, generatorResult(start.Add(time.Duration(g)*time.Millisecond), us, RunConfig{})))
 	}
 	merged, err := Merge(docs, []string{"a.json", "b.json", "c.json"})
 	if err != nil {
@@ -136,7 +136,7 @@ func TestMergedP99IsNotMeanOfP99s(t *testing.T) {
 	var docs []*JSONReport
 	var meanP99 float64
 	for _, us := range gens {
-		d := roundTrip(t, generatorResult(start, us, nil))
+		d := roundTrip(t, generatorResult(start, us, RunConfig{}))
 		meanP99 += d.Phases["message"].P99MS / 3
 		docs = append(docs, d)
 	}
@@ -163,7 +163,7 @@ func TestMergedP99IsNotMeanOfP99s(t *testing.T) {
 
 func TestMergeRefusesMismatches(t *testing.T) {
 	start := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	base := func() *JSONReport { return roundTrip(t, generatorResult(start, []int64{100, 200}, nil)) }
+	base := func() *JSONReport { return roundTrip(t, generatorResult(start, []int64{100, 200}, RunConfig{})) }
 	for _, tc := range []struct {
 		name  string
 		edit  func(d *JSONReport)
@@ -202,8 +202,8 @@ func TestMergeRefusesMismatches(t *testing.T) {
 // the first: its interval 0 belongs to the merged second 2.
 func TestMergeAlignsIntervalsByWallClock(t *testing.T) {
 	start := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	a := roundTrip(t, generatorResult(start, []int64{1000, 1000}, nil))
-	b := roundTrip(t, generatorResult(start.Add(2200*time.Millisecond), []int64{5000, 5000, 5000}, nil))
+	a := roundTrip(t, generatorResult(start, []int64{1000, 1000}, RunConfig{}))
+	b := roundTrip(t, generatorResult(start.Add(2200*time.Millisecond), []int64{5000, 5000, 5000}, RunConfig{}))
 	m, err := Merge([]*JSONReport{a, b}, []string{"a", "b"})
 	if err != nil {
 		t.Fatal(err)
@@ -235,7 +235,7 @@ func TestMergeToleratesNewerDocuments(t *testing.T) {
 	start := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	var docs []*JSONReport
 	for i, host := range []string{"gen-a", "gen-b"} {
-		res := generatorResult(start, []int64{100, 200, 300}, map[string]any{"concurrency": 10, "shard": []string{"0/2", "1/2"}[i]})
+		res := generatorResult(start, []int64{100, 200, 300}, RunConfig{Concurrency: 10, Shard: []string{"0/2", "1/2"}[i]})
 		var b bytes.Buffer
 		if err := WriteJSON(&b, res); err != nil {
 			t.Fatal(err)
@@ -279,8 +279,8 @@ func TestMergeToleratesNewerDocuments(t *testing.T) {
 	if _, ok := diffs["config.concurrency"]; ok {
 		t.Errorf("config.concurrency listed as a difference though both are 10")
 	}
-	if c, _ := merged.Config.(map[string]any); c["concurrency"] != 10.0 {
-		t.Errorf("common config member concurrency = %v, want 10", c["concurrency"])
+	if c := merged.Config; c.Concurrency != 10 || c.Shard != "" {
+		t.Errorf("merged config: concurrency %d, want the common 10; shard %q, want none", c.Concurrency, c.Shard)
 	}
 
 	// Written and read back, the merged result is a run result like any.
@@ -346,8 +346,8 @@ func TestDocumentTableMatchesRunTable(t *testing.T) {
 
 func TestMergeSizesTargetsAndTimes(t *testing.T) {
 	start := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	a := roundTrip(t, generatorResult(start, []int64{100}, nil))
-	b := roundTrip(t, generatorResult(start.Add(500*time.Millisecond), []int64{100}, nil))
+	a := roundTrip(t, generatorResult(start, []int64{100}, RunConfig{}))
+	b := roundTrip(t, generatorResult(start.Add(500*time.Millisecond), []int64{100}, RunConfig{}))
 	a.Sizes = []JSONSize{{Size: "1000", WeightPct: 75, Messages: 30}, {Size: "5000-9000", WeightPct: 25, Messages: 10}}
 	b.Sizes = []JSONSize{{Size: "1000", WeightPct: 75, Messages: 45}, {Size: "5000-9000", WeightPct: 25, Messages: 15}}
 	a.Targets = []JSONTarget{{Target: "a:25", Weight: 1, MessagesOK: 3, BytesSent: 10}, {Target: "b:25", Weight: 1, MessagesOK: 4}}

@@ -10,7 +10,7 @@ import (
 
 func TestReadJSONSingleRun(t *testing.T) {
 	res := fixedResult()
-	res.Config = map[string]any{"concurrency": 50}
+	res.Config = RunConfig{Concurrency: 50}
 	var buf bytes.Buffer
 	if err := WriteJSON(&buf, res); err != nil {
 		t.Fatal(err)
@@ -27,7 +27,7 @@ func TestReadJSONSingleRun(t *testing.T) {
 	if j.Totals != want.Totals || j.Target != want.Target || len(j.Intervals) != len(want.Intervals) {
 		t.Errorf("read back %+v, want %+v", j.Totals, want.Totals)
 	}
-	if c, ok := j.Config.(map[string]any); !ok || c["concurrency"] != 50.0 {
+	if j.Config.Concurrency != 50 {
 		t.Errorf("config %#v", j.Config)
 	}
 	// Every histogram decodes to what was recorded, count for count.

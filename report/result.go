@@ -5,7 +5,7 @@ import "time"
 // Result is everything a run measured, ready to render.
 type Result struct {
 	Target    string
-	Config    any // echoed into the JSON as given
+	Config    RunConfig // echoed into the JSON
 	StartedAt time.Time
 	Elapsed   time.Duration
 	// Warmup is the length of the warm-up period (--warmup), zero without
@@ -44,9 +44,6 @@ type Result struct {
 	Pipelining []PipeliningOutcome
 	// Targets are the per-target shares when a run has several targets.
 	Targets []TargetTotals
-	// Seed, when set, is the seed of the run's random choices, printed so
-	// a run can be repeated.
-	Seed *uint64
 	// Sizes counts messages sent per entry of the size mix of generated
 	// messages (--size); empty for other content.
 	Sizes []SizeCount

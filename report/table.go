@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -14,25 +13,18 @@ import (
 
 // WriteTable renders res as the human-readable report.
 func WriteTable(w io.Writer, res *Result) error {
-	return writeTable(w, Figures(res), res.Grace.String(), res.Seed)
+	return writeTable(w, Figures(res), res.Grace.String())
 }
 
 // WriteRunTable renders a run's report, saved or merged, as the
 // human-readable table.
 func WriteRunTable(w io.Writer, j *JSONReport) error {
-	var seed *uint64
-	if raw, ok := rawMembers(j.Config)["seed"]; ok {
-		var v uint64
-		if json.Unmarshal(raw, &v) == nil {
-			seed = &v
-		}
-	}
-	return writeTable(w, j, "", seed)
+	return writeTable(w, j, "")
 }
 
 // writeTable renders j; grace, when known, completes the sentence about the
 // drain after the stop.
-func writeTable(w io.Writer, j *JSONReport, grace string, seed *uint64) error {
+func writeTable(w io.Writer, j *JSONReport, grace string) error {
 	b := &strings.Builder{}
 	open := j.LoadModel == "open"
 	model := "closed loop"
@@ -115,8 +107,10 @@ func writeTable(w io.Writer, j *JSONReport, grace string, seed *uint64) error {
 		}
 		fmt.Fprintf(b, "sizes       %s\n", strings.Join(parts, ", "))
 	}
-	if seed != nil {
-		fmt.Fprintf(b, "seed        %d\n", *seed)
+	// The seed is printed so that a run can be repeated; a run that
+	// records none (a merge of runs with different seeds) prints none.
+	if c := j.Config; c.Seed != 0 || c.SeedGiven {
+		fmt.Fprintf(b, "seed        %d\n", c.Seed)
 	}
 	if len(j.Targets) > 0 {
 		b.WriteString("\ntargets\n")

@@ -108,7 +108,6 @@ rounds:
 				return configError(err)
 			}
 			res.Config = cj
-			res.Seed = &cj.Seed
 			res.Warnings = append(res.Warnings, sec.warnings()...)
 			if err := noSession(res, run, sec.hint); err != nil {
 				return err

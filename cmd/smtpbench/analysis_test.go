@@ -417,7 +417,7 @@ func TestCompareLabels(t *testing.T) {
 	dir := t.TempDir()
 	fake := func(rate float64) *report.JSONReport {
 		j := &report.JSONReport{Schema: report.Schema, Target: "127.0.0.1:2525", LoadModel: "closed", ElapsedS: 6,
-			Config: map[string]any{"duration_s": 6.0}, Totals: report.Totals{MessagesAttempted: 100, MessagesOK: 100, MessagesPerS: rate},
+			Config: report.RunConfig{DurationS: 6}, Totals: report.Totals{MessagesAttempted: 100, MessagesOK: 100, MessagesPerS: rate},
 			Phases: map[string]report.Summary{"message": {Count: 100, P50MS: 1, P99MS: 2}}}
 		for s := range 6 {
 			j.Intervals = append(j.Intervals, report.JSONInterval{T: s, OK: 10, MessagesPerS: rate + float64(s), P50MS: 1, P99MS: 2})

@@ -160,7 +160,7 @@ func (m *mailhog) reset(t *testing.T) {
 }
 
 // mhRun is the outcome of one smtpbench invocation through Main, with the
-// report's "config" object (JSONReport.Config is an any).
+// report's "config" object.
 type mhRun struct {
 	*benchRun
 	config struct {

@@ -147,56 +147,6 @@ func (f *runFlags) registerWorkload(fs *pflag.FlagSet) {
 	f.sec.register(fs)
 }
 
-// runConfigJSON is the "config" object of the JSON report.
-type runConfigJSON struct {
-	Concurrency  int      `json:"concurrency"`
-	Messages     int64    `json:"messages"`
-	DurationS    float64  `json:"duration_s"`
-	PerConn      int      `json:"per_conn"`
-	Rcpts        int      `json:"rcpts"`
-	RcptsMax     int      `json:"rcpts_max,omitempty"`
-	SizeBytes    int64    `json:"size_bytes"`
-	Size         string   `json:"size,omitempty"`
-	DataFile     string   `json:"data_file,omitempty"`
-	MessageFile  string   `json:"message_file,omitempty"`
-	Corpus       string   `json:"corpus,omitempty"`
-	CorpusOrder  string   `json:"corpus_order,omitempty"`
-	CorpusSize   int      `json:"corpus_messages,omitempty"`
-	From         string   `json:"from"`
-	To           string   `json:"to"`
-	ToFile       string   `json:"to_file,omitempty"`
-	Domains      int      `json:"domains,omitempty"`
-	Seed         uint64   `json:"seed"`
-	SeedGiven    bool     `json:"seed_given,omitempty"`
-	Targets      []string `json:"targets,omitempty"`
-	SourceAddrs  []string `json:"source_addrs,omitempty"`
-	Pipelining   string   `json:"pipelining"`
-	Chunking     string   `json:"chunking"`
-	ChunkSize    int      `json:"chunk_size,omitempty"`
-	BinaryMIME   bool     `json:"binarymime,omitempty"`
-	LMTP         bool     `json:"lmtp,omitempty"`
-	TimeoutS     float64  `json:"timeout_s"`
-	DataTimeoutS float64  `json:"data_timeout_s"`
-	Rate         float64  `json:"rate"`
-	Arrival      string   `json:"arrival,omitempty"`
-	WarmupS      float64  `json:"warmup_s"`
-	RampS        float64  `json:"ramp_s"`
-	BuiltinSink  bool     `json:"builtin_sink"`
-	ContentBytes int      `json:"content_bytes"`
-	Helo         string   `json:"helo"`
-	GraceS       float64  `json:"grace_s"`
-	BusyPoll     string   `json:"busy_poll"`
-
-	// TLS and AUTH settings (tlsflags.go); absent when unused.
-	TLS  *tlsConfigJSON  `json:"tls,omitempty"`
-	Auth *authConfigJSON `json:"auth,omitempty"`
-	// Shard is "I/N" when this run was shard I of N; messages and rate
-	// above are then the whole job's, of which it took its share.
-	Shard string `json:"shard,omitempty"`
-	// StartAt is the --start-at instant the run waited for.
-	StartAt string `json:"start_at,omitempty"`
-}
-
 func runCommand(args []string, stdout, stderr io.Writer) error {
 	var f runFlags
 	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
@@ -313,7 +263,6 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		return usagef("%v", err)
 	}
 	res.Config = cj
-	res.Seed = &cj.Seed
 	res.Warnings = append(res.Warnings, sec.warnings()...)
 	if late := res.StartedAt.Sub(start); !start.IsZero() && late > lateStart {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("started %.2f s after --start-at %s: other generators of this job may have started earlier", late.Seconds(), f.startAt))
@@ -382,11 +331,11 @@ func configError(err error) error {
 }
 
 // config turns the flags into a loadgen.Config, checking every value.
-func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thresholds, error) {
+func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, report.RunConfig, thresholds, error) {
 	var cfg loadgen.Config
-	var cj runConfigJSON
+	var cj report.RunConfig
 	var th thresholds
-	bad := func(format string, a ...any) (loadgen.Config, runConfigJSON, thresholds, error) {
+	bad := func(format string, a ...any) (loadgen.Config, report.RunConfig, thresholds, error) {
 		return cfg, cj, th, usagef(format, a...)
 	}
 	// Ranges of the numbers that go into loadgen.Config are checked by its
@@ -536,7 +485,7 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 		return bad("%v", err)
 	}
 	sample := mail.Sample(1)
-	cj = runConfigJSON{
+	cj = report.RunConfig{
 		Concurrency: f.concurrency, Messages: f.messages, DurationS: f.duration.Seconds(), PerConn: f.perConn,
 		Rcpts: mail.Rcpts().Min, DataFile: f.dataFile, MessageFile: f.message, Corpus: f.corpus,
 		CorpusSize: mail.Corpus(), From: f.from, To: f.to, ToFile: f.toFile, Domains: f.domains,

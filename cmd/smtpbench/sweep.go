@@ -183,7 +183,6 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 			return nil, configError(err)
 		}
 		res.Config = rcj
-		res.Seed = &rcj.Seed
 		res.Warnings = append(res.Warnings, sec.warnings()...)
 		if err := noSession(res, run, sec.hint); err != nil {
 			return nil, err

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/smtpbench/smtpbench/loadgen"
+	"github.com/smtpbench/smtpbench/report"
 	"github.com/smtpbench/smtpbench/session"
 	"github.com/smtpbench/smtpbench/sink"
 )
@@ -62,29 +63,8 @@ type security struct {
 	mode   session.TLSMode
 	tlsCfg *tls.Config // nil with --tls none
 	auth   *session.AuthOptions
-	cj     *tlsConfigJSON
-	aj     *authConfigJSON
-}
-
-// tlsConfigJSON is the report's config.tls object.
-type tlsConfigJSON struct {
-	Mode       string `json:"mode"`
-	CA         string `json:"ca,omitempty"`
-	Insecure   bool   `json:"insecure"`
-	SNI        string `json:"sni,omitempty"`
-	MinVersion string `json:"min_version"`
-	MaxVersion string `json:"max_version"`
-	ClientCert string `json:"client_cert,omitempty"`
-	Resume     bool   `json:"resume"`
-}
-
-// authConfigJSON is the report's config.auth object. It says where the
-// secret came from, never what it is.
-type authConfigJSON struct {
-	Mechanism        string `json:"mechanism"`
-	User             string `json:"user"`
-	SecretFrom       string `json:"secret_from"`
-	PlaintextAllowed bool   `json:"plaintext_allowed"`
+	cj     *report.TLSConfig
+	aj     *report.AuthConfig
 }
 
 // load checks the flags and reads the files they name: a file that cannot
@@ -110,7 +90,7 @@ func (f *secFlags) load(fset *pflag.FlagSet, concurrency int, stderr io.Writer) 
 
 func (f *secFlags) loadTLS(s *security, concurrency int) error {
 	cfg := &tls.Config{InsecureSkipVerify: f.insecure}
-	s.cj = &tlsConfigJSON{Mode: s.mode.String(), CA: f.ca, Insecure: f.insecure, SNI: f.sni,
+	s.cj = &report.TLSConfig{Mode: s.mode.String(), CA: f.ca, Insecure: f.insecure, SNI: f.sni,
 		MinVersion: f.tlsMin, MaxVersion: f.tlsMax, ClientCert: f.cert, Resume: f.resume}
 	versions := map[string]uint16{"1.2": tls.VersionTLS12, "1.3": tls.VersionTLS13}
 	if cfg.MinVersion = versions[f.tlsMin]; cfg.MinVersion == 0 {
@@ -215,7 +195,7 @@ func (f *secFlags) loadAuth(s *security, fset *pflag.FlagSet, stderr io.Writer) 
 		return usagef("--user needs a password: give --password-file FILE or set %s", passwordEnv)
 	}
 	s.auth = a
-	s.aj = &authConfigJSON{Mechanism: mech.String(), User: f.user, SecretFrom: from, PlaintextAllowed: f.authPlaintext}
+	s.aj = &report.AuthConfig{Mechanism: mech.String(), User: f.user, SecretFrom: from, PlaintextAllowed: f.authPlaintext}
 	return nil
 }
 
@@ -286,7 +266,7 @@ func (s *security) builtinSink(concurrency int) (sink.Config, error) {
 // apply puts TLS and AUTH into the run's configuration and its JSON echo.
 // extra are the --target values, parsed into cfg.Targets in order: under
 // --tls implicit those without a port get 465, as the main target does.
-func (s *security) apply(cfg *loadgen.Config, cj *runConfigJSON, extra []string) {
+func (s *security) apply(cfg *loadgen.Config, cj *report.RunConfig, extra []string) {
 	for i, v := range extra {
 		if s.mode != session.TLSImplicit || i >= len(cfg.Targets) {
 			break

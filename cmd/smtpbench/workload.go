@@ -35,7 +35,7 @@ func setDefault(fs *pflag.FlagSet, name, value string) {
 // seriesConfig turns the workload flags of sweep and ab into a run config.
 // Unlike run, where --warmup is the start of -d, each of their runs lasts
 // the warm-up plus -d, so every step measures -d.
-func (f *runFlags) seriesConfig(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, error) {
+func (f *runFlags) seriesConfig(fs *pflag.FlagSet) (loadgen.Config, report.RunConfig, error) {
 	if f.messages == 0 && f.duration == 0 {
 		f.duration = defaultDuration
 	}
@@ -104,7 +104,7 @@ func noSession(res *report.Result, cfg loadgen.Config, hint func(string) string)
 // run does: the open-file limit for the most sessions any run opens, TLS
 // and AUTH (applied to cfg), and a target parser with the right default
 // port (465 under --tls implicit, 24 for LMTP).
-func (f *runFlags) seriesTarget(fs *pflag.FlagSet, cfg *loadgen.Config, cj *runConfigJSON, sessions int, stderr io.Writer) (*security, func(string) (string, error), error) {
+func (f *runFlags) seriesTarget(fs *pflag.FlagSet, cfg *loadgen.Config, cj *report.RunConfig, sessions int, stderr io.Writer) (*security, func(string) (string, error), error) {
 	if err := checkFileLimit(sessions, false); err != nil {
 		return nil, nil, err
 	}

@@ -210,9 +210,8 @@ func TestSeedRepeatsTraffic(t *testing.T) {
 			if a == c {
 				t.Error("--seed 1234 and --seed 1235 sent the same traffic")
 			}
-			cfg, _ := ja.Config.(map[string]any)
-			if cfg["seed"] != 1234.0 {
-				t.Errorf("config.seed = %v", cfg["seed"])
+			if cfg := ja.Config; cfg.Seed != 1234 || !cfg.SeedGiven {
+				t.Errorf("config.seed = %v (given %v)", cfg.Seed, cfg.SeedGiven)
 			}
 		})
 	}
@@ -262,9 +261,8 @@ func TestSourceAddrs(t *testing.T) {
 	if code != exitOK || srv.Accepted() != 20 {
 		t.Fatalf("exit %d, %d accepted: %s", code, srv.Accepted(), stderr)
 	}
-	cfg, _ := decodeReport(t, stdout).Config.(map[string]any)
-	if s, _ := cfg["source_addrs"].([]any); len(s) != 2 {
-		t.Errorf("config.source_addrs = %v", cfg["source_addrs"])
+	if s := decodeReport(t, stdout).Config.SourceAddrs; len(s) != 2 {
+		t.Errorf("config.source_addrs = %v", s)
 	}
 }
 
@@ -305,8 +303,7 @@ func TestChunkingBuiltinSink(t *testing.T) {
 	if j.Phases["bdat"].Count == 0 || j.Replies["bdat"]["250"] != j.Phases["bdat"].Count {
 		t.Errorf("bdat phase %+v, replies %v", j.Phases["bdat"], j.Replies["bdat"])
 	}
-	cfg, _ := j.Config.(map[string]any)
-	if cfg["chunking"] != "on" || cfg["size"] != "1KiB:60,10KiB:30,1MiB:10" || cfg["rcpts_max"] != 5.0 {
-		t.Errorf("config %v", cfg)
+	if cfg := j.Config; cfg.Chunking != "on" || cfg.Size != "1KiB:60,10KiB:30,1MiB:10" || cfg.RcptsMax != 5 {
+		t.Errorf("config %+v", cfg)
 	}
 }

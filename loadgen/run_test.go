@@ -259,7 +259,7 @@ func TestRunRefusedIsReported(t *testing.T) {
 // every reply for S seconds in the middle of a T-second run at a fixed rate.
 // Messages due during the stall wait until it ends, so their latency from the
 // due time is spread evenly over (0, S]; they are S/T of all messages, and the
-// q-quantile of the run is S - (1-q)·T (see README). The service time and a
+// q-quantile of the run is S - (1-q)·T (see docs/load-models.md). The service time and a
 // closed loop see only the few messages in flight when the stall began.
 func TestOpenModelSeesStall(t *testing.T) {
 	if testing.Short() {

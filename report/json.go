@@ -77,7 +77,7 @@ type JSONReport struct {
 	// merge); absent for a single run.
 	Merged *MergeInfo `json:"merged,omitempty"`
 	// Pipelining says, per target, which pipelining mode its sessions
-	// ended in, and why (README: Pipelining behind the end of data).
+	// ended in, and why (docs/pipelining.md).
 	Pipelining []JSONPipelining `json:"pipelining,omitempty"`
 	// SessionLimits describes sessions the server ended after some
 	// messages (its limit per session); absent when it ended none.

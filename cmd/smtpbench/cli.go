@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// Exit codes, documented in the README.
+// Exit codes, documented in docs/run.md.
 const (
 	exitOK    = 0 // the run completed; failed messages are in the report
 	exitRun   = 1 // could not run, or a --max-*/--min-* threshold was breached

@@ -129,7 +129,7 @@ func TestRunAgainstBuiltinSinkTableAndJSON(t *testing.T) {
 	checkSchema(t, []byte(out), 100)
 }
 
-// checkSchema checks the smtpbench/v1 fields the README promises.
+// checkSchema checks the smtpbench/v1 fields docs/json.md promises.
 func checkSchema(t *testing.T, raw []byte, ok int64) {
 	t.Helper()
 	var doc map[string]any

@@ -426,7 +426,7 @@ func mhCheckConfig(t *testing.T, r *mhRun, c mhDeliveryCase) {
 // mhCheckTrace reads session 1's conversation: with pipelining every
 // envelope (MAIL, each RCPT, DATA) goes out before any of its replies, and
 // every envelope after a session's first rides in the write that ends the
-// previous content (README, "Under pipelining"); without pipelining each
+// previous content (docs/pipelining.md); without pipelining each
 // command waits for its reply. A session stops after --per-conn messages.
 func mhCheckTrace(t *testing.T, r *mhRun, c mhDeliveryCase) {
 	t.Helper()
@@ -651,14 +651,14 @@ type mhStep struct {
 }
 
 // TestInteropMailHogTrace checks the conversation view of --trace against
-// MailHog with the README's example command, and that --trace 1 traces only
+// MailHog with the example command of docs/testing.md, and that --trace 1 traces only
 // the first session of a concurrent run.
 func TestInteropMailHogTrace(t *testing.T) {
 	mh := mailhogStart(t)
 
 	t.Run("one message", func(t *testing.T) {
 		mh.reset(t)
-		// The README's example plus --timeout, which bounds the run and
+		// The example in docs/testing.md plus --timeout, which bounds the run and
 		// does not change the conversation.
 		r := mainRun(t, []string{"run", "-n", "1", "--trace", "1", "--from", "test@example.com", "--to", "recipient@example.com",
 			"--timeout", "5s", mh.smtpAddr})

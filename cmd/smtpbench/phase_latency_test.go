@@ -9,7 +9,7 @@ import (
 	"github.com/smtpbench/smtpbench/report"
 )
 
-// TestPhaseLatencyIsServerShare runs the README's example of what a phase
+// TestPhaseLatencyIsServerShare runs the example in docs/pipelining.md of what a phase
 // means: a sink in its own process that takes 2 ms on MAIL, 5 ms on RCPT and
 // 20 ms on the end of data, measured with and without pipelining. Each
 // phase's p50 must show the server's time for that command in both modes,

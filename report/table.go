@@ -129,6 +129,8 @@ func writeTable(w io.Writer, j *JSONReport, grace string, seed *uint64) error {
 		tw.Flush()
 	}
 
+	writeProfiles(b, j)
+
 	b.WriteString("\nreplies")
 	if len(j.Replies) == 0 {
 		b.WriteString("     none")

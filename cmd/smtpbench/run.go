@@ -85,6 +85,7 @@ type runFlags struct {
 	cpuProfile   string
 	busyPoll     string
 	sec          secFlags // tlsflags.go
+	mix          mixFlags // mixflags.go
 	htmlFile     string
 	startAt      string
 	shard        string
@@ -145,6 +146,7 @@ func (f *runFlags) registerWorkload(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.grace, "grace", loadgen.DefaultGrace, "after a stop, how long in-flight messages may take before connections are dropped")
 	fs.StringVar(&f.busyPoll, "busy-poll", "auto", "spin on the socket this long before sleeping while waiting for a reply: auto (50µs when sessions are at most half the CPUs, never against the in-process built-in sink), off, or a duration")
 	f.sec.register(fs)
+	f.mix.register(fs)
 }
 
 // runConfigJSON is the "config" object of the JSON report.
@@ -192,6 +194,13 @@ type runConfigJSON struct {
 	// Shard is "I/N" when this run was shard I of N; messages and rate
 	// above are then the whole job's, of which it took its share.
 	Shard string `json:"shard,omitempty"`
+	// Mix is --mix as given, with the profiles' settings; absent without
+	// a mix (docs/profiles.md).
+	Mix          string  `json:"mix,omitempty"`
+	SlowRate     int     `json:"slow_rate,omitempty"`
+	IdleForS     float64 `json:"idle_for_s,omitempty"`
+	HarvestTo    string  `json:"harvest_to,omitempty"`
+	HarvestRcpts int     `json:"harvest_rcpts,omitempty"`
 	// StartAt is the --start-at instant the run waited for.
 	StartAt string `json:"start_at,omitempty"`
 }
@@ -223,6 +232,14 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	sec, err := f.sec.load(fs, f.concurrency, stderr)
 	if err != nil {
 		return err
+	}
+	if probe := cfg; len(probe.Mix) > 0 {
+		// authfail needs the AUTH flags: refused before any file or
+		// server is touched.
+		probe.Session.Auth = sec.auth
+		if err := probe.CheckMix(); err != nil {
+			return configError(err)
+		}
 	}
 	var outFile *os.File
 	if f.outFile != "" {
@@ -365,7 +382,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 var configFlags = map[string]string{
 	"Concurrency": "--concurrency", "Messages": "--messages", "PerConn": "--per-conn",
 	"Duration": "--duration", "Warmup": "--warmup", "Ramp": "--ramp", "Grace": "--grace",
-	"Timeout": "--timeout", "DataTimeout": "--data-timeout", "Rate": "--rate",
+	"Timeout": "--timeout", "DataTimeout": "--data-timeout", "Rate": "--rate", "Mix": "--mix",
 }
 
 // configError turns loadgen.Config.Validate's refusal into a usage error
@@ -522,6 +539,9 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 	if cfg.Grace == 0 {
 		cfg.Grace = loadgen.NoGrace // "--grace 0" means abort at once
 	}
+	if err := f.mix.apply(fs, &cfg); err != nil {
+		return bad("%v", err)
+	}
 	// Checked now, before a sink starts or a file is created; the target
 	// is set later, so a stand-in takes its place in the copy checked.
 	probe := cfg
@@ -571,6 +591,9 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 		cj.Shard = sh.String()
 	}
 	cj.StartAt = f.startAt
+	if f.mix.mix != "" {
+		cj.Mix, cj.SlowRate, cj.IdleForS, cj.HarvestTo, cj.HarvestRcpts = f.mix.mix, f.mix.slowRate, f.mix.idleFor.Seconds(), f.mix.harvestTo, f.mix.harvestRcpts
+	}
 	return cfg, cj, th, nil
 }
 

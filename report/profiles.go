@@ -63,9 +63,9 @@ type ProfileRecorder struct {
 	Dropped, Unanswered int64
 	// Ended counts sessions by how they ended (End* names).
 	Ended map[string]int64
-	// Held is how long each session lasted, from the end of the connect
-	// to its end: for idle and slow clients, how long the server kept
-	// them.
+	// Held is how long each session lasted, from the greeting (or the
+	// end of the connect, when no greeting came) to its end: for idle and
+	// slow clients, how long the server kept them once it served them.
 	Held *hdrhistogram.Histogram
 	// Bad counts replies to deliberate bad commands by reply code.
 	Bad map[int]int64
@@ -134,9 +134,10 @@ type JSONProfile struct {
 	// Ended counts sessions by how they ended: quit, server_421,
 	// server_close, own_timeout, dropped, run_end, connect_failed, error.
 	Ended map[string]int64 `json:"ended,omitempty"`
-	// SessionTime summarises how long each session lasted, from the end
-	// of the connect to its end (ms): for idle and slow clients, how long
-	// the server kept them.
+	// SessionTime summarises how long each session lasted, from the
+	// greeting (or the end of the connect, when none came) to its end
+	// (ms): for idle and slow clients, how long the server kept them once
+	// it served them. Absent when no session got that far.
 	SessionTime *Summary `json:"session_time,omitempty"`
 }
 
@@ -279,7 +280,7 @@ func writeProfiles(b *strings.Builder, j *JSONReport) {
 			p.RecipientsAccepted, p.RecipientsRejected, p50, mx, endedText(p.Ended))
 	}
 	tw.Flush()
-	b.WriteString("  (session times in ms, from the end of the connect to the session's end)\n")
+	b.WriteString("  (session times in ms, from the greeting to the session's end)\n")
 }
 
 func endedText(m map[string]int64) string {

@@ -240,6 +240,7 @@ type Session struct {
 	client    *session.Client
 	unwatch   func() bool
 	connected time.Time
+	greeted   time.Time // when the greeting (or the failure to get one) came
 	msg       session.Message
 	haveMsg   bool
 }
@@ -259,6 +260,9 @@ func (s *Session) Settings() *Settings { return s.settings }
 
 // Observe implements session.Observer into the profile's recorder.
 func (s *Session) Observe(p session.Phase, code int, d time.Duration, _ *session.Message) {
+	if p == session.PhaseBanner && s.greeted.IsZero() {
+		s.greeted = time.Now()
+	}
 	s.mu.Lock()
 	s.rec.Observe(p, code, d)
 	s.mu.Unlock()
@@ -372,7 +376,11 @@ func (s *Session) EndOf(err error) string {
 func (s *Session) Finish(how string) {
 	var held time.Duration
 	if c := s.client; c != nil {
-		held = time.Since(s.connected)
+		from := s.connected
+		if !s.greeted.IsZero() {
+			from = s.greeted
+		}
+		held = time.Since(from)
 		c.Close()
 		s.unwatch()
 		s.count(func(r *report.ProfileRecorder) { r.BytesSent += c.BytesSent() })

@@ -319,7 +319,9 @@ func (s *Server) Serve(ctx context.Context) error {
 			defer s.wg.Done()
 			if s.admit(conn) {
 				s.serveConn(conn)
-				<-s.slots
+				if s.slots != nil {
+					<-s.slots
+				}
 			}
 			s.mu.Lock()
 			delete(s.conns, conn)

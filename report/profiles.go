@@ -298,3 +298,109 @@ func endedText(m map[string]int64) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// mergeProfiles adds up the session mixes of several results, profile by
+// profile: counters summed, histograms merged exactly, errors by key.
+func mergeProfiles(docs []*JSONReport, names []string) (map[string]JSONProfile, error) {
+	var out map[string]JSONProfile
+	for i, d := range docs {
+		for name, p := range d.Profiles {
+			if out == nil {
+				out = map[string]JSONProfile{}
+			}
+			m, seen := out[name]
+			if !seen {
+				m = JSONProfile{}
+			}
+			if err := m.add(&p); err != nil {
+				return nil, fmt.Errorf("%s: profiles.%s: %v", names[i], name, err)
+			}
+			out[name] = m
+		}
+	}
+	return out, nil
+}
+
+// add merges o into p.
+func (p *JSONProfile) add(o *JSONProfile) error {
+	p.Weight += o.Weight
+	p.Workers += o.Workers
+	p.Sessions += o.Sessions
+	p.MessagesAttempted += o.MessagesAttempted
+	p.MessagesOK += o.MessagesOK
+	p.MessagesRejected += o.MessagesRejected
+	p.MessagesFailed += o.MessagesFailed
+	p.MessagesDropped += o.MessagesDropped
+	p.MessagesUnanswered += o.MessagesUnanswered
+	p.RecipientsAccepted += o.RecipientsAccepted
+	p.RecipientsRejected += o.RecipientsRejected
+	p.ConnectAttempts += o.ConnectAttempts
+	p.BytesSent += o.BytesSent
+	mergeSummary := func(a *Summary, b Summary) error {
+		ha, err := a.Histogram()
+		if err != nil {
+			return err
+		}
+		hb, err := b.Histogram()
+		if err != nil {
+			return err
+		}
+		ha.Merge(hb)
+		*a = Summarize(ha)
+		return nil
+	}
+	for name, s := range o.Phases {
+		if p.Phases == nil {
+			p.Phases = map[string]Summary{}
+		}
+		cur, ok := p.Phases[name]
+		if !ok {
+			p.Phases[name] = s
+			continue
+		}
+		if err := mergeSummary(&cur, s); err != nil {
+			return fmt.Errorf("phases.%s: %v", name, err)
+		}
+		p.Phases[name] = cur
+	}
+	if o.SessionTime != nil {
+		if p.SessionTime == nil {
+			s := *o.SessionTime
+			p.SessionTime = &s
+		} else if err := mergeSummary(p.SessionTime, *o.SessionTime); err != nil {
+			return fmt.Errorf("session_time: %v", err)
+		}
+	}
+	addCounts := func(dst *map[string]int64, src map[string]int64) {
+		for k, n := range src {
+			if *dst == nil {
+				*dst = map[string]int64{}
+			}
+			(*dst)[k] += n
+		}
+	}
+	addCounts(&p.Ended, o.Ended)
+	addCounts(&p.BadCommandReplies, o.BadCommandReplies)
+	for phase, codes := range o.Replies {
+		if p.Replies == nil {
+			p.Replies = map[string]map[string]int64{}
+		}
+		m := p.Replies[phase]
+		addCounts(&m, codes)
+		p.Replies[phase] = m
+	}
+	for _, e := range o.Errors {
+		found := false
+		for i := range p.Errors {
+			if q := &p.Errors[i]; q.Phase == e.Phase && q.Class == e.Class && q.Code == e.Code {
+				q.Count += e.Count
+				found = true
+				break
+			}
+		}
+		if !found {
+			p.Errors = append(p.Errors, e)
+		}
+	}
+	return nil
+}

@@ -87,6 +87,7 @@ type runFlags struct {
 	sec          secFlags // tlsflags.go
 	mix          mixFlags // mixflags.go
 	htmlFile     string
+	htmlBaseline string
 	startAt      string
 	shard        string
 	shards       int
@@ -107,6 +108,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.trace, "trace", 0, "print the SMTP conversation of the first N sessions to stderr")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of smtpbench itself to this file")
 	fs.StringVar(&f.htmlFile, "html", "", "also write the results as a self-contained HTML page with charts to this file")
+	fs.StringVar(&f.htmlBaseline, "html-baseline", "", "with --html, draw this saved result (a JSON report, e.g. the same load without --mix) beside this run, curve for curve")
 	fs.StringVar(&f.startAt, "start-at", "", "wait until this time (RFC 3339, e.g. 2026-11-25T20:30:00Z) before starting, so generators on several machines start together")
 	fs.StringVar(&f.shard, "shard", "", "run shard I of N (as I/N, I from 0): 1/N of -n and --rate, with message numbers of its own")
 	fs.IntVar(&f.shards, "shards", 0, "run one of N shards, its index taken from $JOB_COMPLETION_INDEX (a Kubernetes Indexed Job)")
@@ -249,6 +251,18 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		}
 		defer outFile.Close()
 	}
+	var baseRuns []*report.JSONReport
+	var baseLabels []string
+	if f.htmlBaseline != "" {
+		if f.htmlFile == "" {
+			return usagef("--html-baseline needs --html")
+		}
+		docs, err := readResults([]string{f.htmlBaseline})
+		if err != nil {
+			return err
+		}
+		baseRuns, baseLabels = runsOf(docs, []string{f.htmlBaseline})
+	}
 	var htmlFile *os.File
 	if f.htmlFile != "" {
 		if htmlFile, err = os.Create(f.htmlFile); err != nil {
@@ -352,7 +366,12 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if htmlFile != nil {
-		if err := report.WriteHTML(htmlFile, []*report.JSONReport{report.BuildJSON(res)}, []string{res.Target}); err != nil {
+		label := res.Target
+		if baseRuns != nil {
+			label = "this run"
+		}
+		runs := append(baseRuns, report.BuildJSON(res))
+		if err := report.WriteHTML(htmlFile, runs, append(baseLabels, label)); err != nil {
 			return exitError{exitRun, fmt.Sprintf("--html: %v", err)}
 		}
 		if err := htmlFile.Close(); err != nil {

@@ -200,3 +200,23 @@ func TestMixEveryProfile(t *testing.T) {
 		}
 	}
 }
+
+// sweep --abuse: the normal load fixed, a step without abuse and one with
+// more idle clients than the sink serves at once; the line after the table
+// names the step from which the good mail suffers.
+func TestSweepAbuseIdle(t *testing.T) {
+	srv := startTestSink(t, sink.Config{MaxSessions: 10, IdleTimeout: time.Second})
+	code, out, stderr := cliRun(t, "sweep", "--abuse", "idle:0,20", "-c", "2", "--per-conn", "1", "-d", "2s", "--warmup", "0s", "--timeout", "10s", srv.Addr())
+	if code != exitOK {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, stderr)
+	}
+	for _, want := range []string{"abuse sweep of", "idle  messages/s", "abuse hurts the good mail from 20 idle sessions", "<- hurts"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("sweep table lacks %q:\n%s", want, out)
+		}
+	}
+	code, _, stderr = cliRun(t, "sweep", "--abuse", "normal:10", "127.0.0.1:1")
+	if code != exitUsage || !strings.Contains(stderr, "unknown abusive profile") {
+		t.Errorf("--abuse normal: exit %d, %q", code, stderr)
+	}
+}

@@ -39,6 +39,7 @@ Examples:
   smtpbench run -n 1 --trace 1 --from test@example.com --to recipient@example.com 127.0.0.1:1025
   smtpbench run -c 10 -n 2000 --size 1KiB:60,10KiB:30,1MiB:10 --rcpts 1-5 --seed 42 127.0.0.1:2525
   smtpbench run -d 60s --corpus archive.mbox --to-file rcpts.txt 127.0.0.1:2525 --target 127.0.0.1:2526=3
+  smtpbench run -c 40 -n 1000 --per-conn 1 --mix normal:10,idle:25,slow:5 --slow-rate 100 127.0.0.1:25
 
 Flags:
 `

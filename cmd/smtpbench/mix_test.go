@@ -220,3 +220,35 @@ func TestSweepAbuseIdle(t *testing.T) {
 		t.Errorf("--abuse normal: exit %d, %q", code, stderr)
 	}
 }
+
+// The HTML page draws a run with the mix beside a saved run without it,
+// and compare shows the profiles' session times beside the normal lines.
+func TestMixHTMLBaselineAndCompare(t *testing.T) {
+	srv := startTestSink(t, sink.Config{})
+	dir := t.TempDir()
+	base, mixed, page := filepath.Join(dir, "base.json"), filepath.Join(dir, "mix.json"), filepath.Join(dir, "page.html")
+	if code, _, stderr := cliRun(t, "run", "-n", "200", "-c", "2", "--out", base, srv.Addr()); code != exitOK {
+		t.Fatalf("baseline: exit %d: %s", code, stderr)
+	}
+	code, _, stderr := cliRun(t, "run", "-n", "200", "-c", "4", "--mix", "normal:2,handshake:2", "--out", mixed,
+		"--html", page, "--html-baseline", base, srv.Addr())
+	if code != exitOK {
+		t.Fatalf("mix: exit %d: %s", code, stderr)
+	}
+	b, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"base.json", "this run", `id="mix"`, "normal:2,handshake:2", ">none<"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("HTML page lacks %q", want)
+		}
+	}
+	code, out, stderr := cliRun(t, "compare", base, mixed)
+	if code != exitOK || !strings.Contains(out, "profile handshake session p50") || !strings.Contains(out, "mix (none) vs normal:2,handshake:2") {
+		t.Errorf("compare: exit %d\n%s\n%s", code, out, stderr)
+	}
+	if code, _, stderr := cliRun(t, "run", "-n", "1", "--html-baseline", base, srv.Addr()); code != exitUsage {
+		t.Errorf("--html-baseline without --html: exit %d (%s), want a usage error", code, stderr)
+	}
+}

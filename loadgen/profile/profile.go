@@ -36,7 +36,7 @@ type Profile interface {
 	Check(s *Settings) error
 	// Play runs one session from dial to end and says how it ended (one
 	// of report's End* names). It must return soon after s.Context() is
-	// done; Session's helpers see to that for I/O.
+	// done; Session's methods see to that for I/O.
 	Play(s *Session) string
 }
 

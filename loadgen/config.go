@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/smtpbench/smtpbench/loadgen/profile"
 	"github.com/smtpbench/smtpbench/message"
 	"github.com/smtpbench/smtpbench/session"
 )
@@ -106,6 +107,18 @@ type Config struct {
 	// Grace is how long in-flight messages may take after a stop: zero
 	// means DefaultGrace, NoGrace none at all.
 	Grace time.Duration
+
+	// Mix, when set, shares the Concurrency sessions among client
+	// profiles by weight (see loadgen/profile): idle, slow, aborting and
+	// abusive clients beside the normal ones, each counted apart. Without
+	// it every session is normal. The normal sessions send the messages
+	// (-n) and their figures are the result's; the others run one session
+	// after another until the normal ones are done, or, with no normal
+	// session in the mix, until Messages sessions have been begun.
+	Mix []profile.Share
+	// Profiles are the profiles' settings; Validate fills in Session and
+	// Mail from the run's.
+	Profiles profile.Settings
 
 	// InProcessServer says the server runs in this process (the built-in
 	// sink): the generator's CPU and scheduling figures then include the
@@ -201,6 +214,9 @@ func (c *Config) Validate() error {
 	if c.SeqStride == 0 {
 		c.SeqStride = 1
 	}
+	if err := c.checkMix(); err != nil {
+		return err
+	}
 	switch bp := c.Session.BusyPoll; {
 	case bp == 0 && c.Concurrency*2 <= runtime.GOMAXPROCS(0):
 		c.Session.BusyPoll = DefaultBusyPoll
@@ -210,3 +226,30 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
+
+// checkMix fills the profiles' settings and asks each profile of the mix
+// whether it can run with them.
+func (c *Config) checkMix() error {
+	if len(c.Mix) == 0 {
+		return nil
+	}
+	c.Profiles.Session = c.Session
+	c.Profiles.Session.BusyPoll = -1 // these sessions wait on purpose
+	c.Profiles.Mail = c.Mail
+	if err := c.Profiles.Normalize(); err != nil {
+		return &ConfigError{"Mix", "", err.Error()}
+	}
+	for _, sh := range c.Mix {
+		if sh.Profile == nil || sh.Weight == 0 {
+			continue
+		}
+		if err := sh.Profile.Check(&c.Profiles); err != nil {
+			return &ConfigError{"Mix", sh.Name, err.Error()}
+		}
+	}
+	return nil
+}
+
+// CheckMix runs the mix's checks alone, for a caller that set the session
+// options (TLS, AUTH) after validating the rest.
+func (c *Config) CheckMix() error { return c.checkMix() }

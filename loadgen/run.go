@@ -54,6 +54,9 @@ type run struct {
 	shards []*shard
 	tl     *timeline
 
+	mix             *mix         // nil without --mix
+	profileSessions atomic.Int64 // profile sessions begun, for spreading them over targets
+
 	sessionNo  atomic.Int64 // sessions dialed, for --trace numbering
 	firstError atomic.Value // string: the first failure to establish a session
 	trace      *session.TraceWriter
@@ -122,8 +125,15 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 		}
 	}()
 
+	r.mix = newMix(&r.cfg)
 	var wg sync.WaitGroup
+	if r.mix != nil {
+		r.mix.start(r)
+	}
 	for i := range cfg.Concurrency {
+		if !r.mix.normalWorker(i) {
+			continue
+		}
 		w := newWorker(r, i, r.shards[i%len(r.shards)])
 		wg.Add(1)
 		go func() {
@@ -135,7 +145,15 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 	ticked := make(chan struct{})
 	go r.tick(tickDone, ticked)
 	wg.Wait()
-	r.waitScheduleEnd()
+	if r.mix != nil && r.mix.normal > 0 {
+		r.waitScheduleEnd()
+		r.mix.stop() // the good mail is done; so is the abuse
+	} else if r.mix != nil {
+		r.mix.wg.Wait() // the profiles count -n themselves
+		r.mix.stop()
+	} else {
+		r.waitScheduleEnd()
+	}
 	close(tickDone)
 	<-ticked
 	elapsed := time.Since(r.start)
@@ -185,6 +203,11 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 	for i, t := range cfg.Targets {
 		mode, reason := r.pipe[i].Outcome(cfg.Session.Pipelining)
 		res.Pipelining = append(res.Pipelining, report.PipeliningOutcome{Target: t.Addr, Mode: mode, Reason: reason, Resent: r.pipe[i].Resent()})
+	}
+	if r.mix != nil {
+		var warns []string
+		res.Profiles, warns = r.mix.results()
+		res.Warnings = append(res.Warnings, warns...)
 	}
 	res.StopReason, _ = r.stopReason.Load().(string)
 	res.FirstError, _ = r.firstError.Load().(string)
@@ -326,7 +349,11 @@ func (r *run) stopReasonIs(reasons ...string) bool {
 // established and none being set up, before the run stops: three, or fewer
 // when fewer workers will ever dial.
 func (r *run) giveUpAfter() int64 {
-	n := int64(min(r.cfg.Concurrency, 3))
+	workers := r.cfg.Concurrency
+	if r.mix != nil {
+		workers = r.mix.normal
+	}
+	n := int64(min(workers, 3))
 	if r.cfg.Messages > 0 {
 		n = min(n, r.cfg.Messages)
 	}

@@ -378,7 +378,37 @@ func lineSpecs(a, b CompareGroup, extra []string) ([]lineSpec, error) {
 			}
 		}
 	}
-	return specs, nil
+	return append(specs, profileLines(runs)...), nil
+}
+
+// profileLines are the lines of a session mix's profiles (--mix): how long
+// each profile's sessions lasted, p50 and p99, for profiles either side
+// has; the normal sessions' figures are the lines above. They have no
+// per-second samples.
+func profileLines(runs []*JSONReport) []lineSpec {
+	var names []string
+	for _, r := range runs {
+		for name, p := range r.Profiles {
+			if name != NormalProfile && p.SessionTime != nil && !slices.Contains(names, name) {
+				names = append(names, name)
+			}
+		}
+	}
+	sort.Strings(names)
+	var specs []lineSpec
+	for _, name := range names {
+		for _, q := range []string{"p50", "p99"} {
+			get := lineQuantiles[q]
+			specs = append(specs, lineSpec{name: "profile " + name + " session:" + q, unit: "ms", run: func(j *JSONReport) (float64, bool) {
+				p, ok := j.Profiles[name]
+				if !ok || p.SessionTime == nil {
+					return 0, false
+				}
+				return get(*p.SessionTime), true
+			}})
+		}
+	}
+	return specs
 }
 
 // values gathers one side's samples of a line: one per run, or one per
@@ -472,10 +502,15 @@ func givenSeed(c map[string]json.RawMessage) bool {
 	return string(compact(c["seed_given"])) == "true"
 }
 
-// show prints a config value as the JSON has it (integers stay exact).
+// show prints a config value as the JSON has it, so integers stay exact;
+// a string without its quotes.
 func show(v json.RawMessage) string {
 	if v == nil || string(v) == "null" {
 		return "(none)"
+	}
+	var s string
+	if json.Unmarshal(v, &s) == nil {
+		return s
 	}
 	return string(v)
 }

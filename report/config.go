@@ -88,6 +88,15 @@ type RunConfig struct {
 	Shard string `json:"shard,omitempty"`
 	// StartAt is the --start-at instant the run waited for.
 	StartAt string `json:"start_at,omitempty"`
+	// Mix is --mix as given, with the profiles' settings: the slow
+	// profile's bytes per second, how long idle sessions wait, the
+	// harvest profile's address template and recipients per message;
+	// absent without a mix (docs/profiles.md).
+	Mix          string  `json:"mix,omitempty"`
+	SlowRate     int     `json:"slow_rate,omitempty"`
+	IdleForS     float64 `json:"idle_for_s,omitempty"`
+	HarvestTo    string  `json:"harvest_to,omitempty"`
+	HarvestRcpts int     `json:"harvest_rcpts,omitempty"`
 }
 
 // TLSConfig is the config's "tls" object.

@@ -37,6 +37,9 @@ func WriteHTML(w io.Writer, docs []*JSONReport, labels []string) error {
 		if d.Merged != nil {
 			page.Merges = append(page.Merges, htmlMerge{labels[i], d.Merged})
 		}
+		for _, name := range ProfileNames(d.Profiles) {
+			page.Mix = append(page.Mix, mixRow(labels[i], name, d.Profiles[name]))
+		}
 	}
 	page.Several = len(docs) > 1
 
@@ -163,13 +166,35 @@ type htmlPage struct {
 	Phases   []htmlChart
 	Errors   []htmlError
 	Warnings []string
+	// Mix has a row per profile of each result run with a session mix.
+	Mix []htmlMix
+}
+
+// htmlMix is one profile of one result's session mix.
+type htmlMix struct {
+	Label, Profile                            string
+	Workers                                   int
+	Sessions, OK, Failed, Dropped, Unanswered int64
+	SessionP50, SessionMax, Ended             string
+}
+
+func mixRow(label, name string, p JSONProfile) htmlMix {
+	m := htmlMix{Label: label, Profile: name, Workers: p.Workers, Sessions: p.Sessions, OK: p.MessagesOK, Failed: p.MessagesFailed,
+		Dropped: p.MessagesDropped, Unanswered: p.MessagesUnanswered, SessionP50: "-", SessionMax: "-", Ended: endedText(p.Ended)}
+	if s := p.SessionTime; s != nil {
+		m.SessionP50, m.SessionMax = ms3(s.P50MS), ms3(s.MaxMS)
+	}
+	return m
 }
 
 type htmlResult struct {
 	Label, Target, Model, Stop, Started string
-	Elapsed, Rate                       string
-	OK, Rejected, Failed                int64
-	P50, P99, P999                      string
+	// Mix is the result's --mix, "none" without one: the figures are the
+	// normal sessions' either way.
+	Mix                  string
+	Elapsed, Rate        string
+	OK, Rejected, Failed int64
+	P50, P99, P999       string
 	// Generator is the generator's CPU use, empty when not recorded.
 	Generator string
 }
@@ -198,7 +223,20 @@ func resultRow(d *JSONReport, label string) htmlResult {
 		OK:   d.Totals.MessagesOK, Rejected: d.Totals.MessagesRejected, Failed: d.Totals.MessagesFailed,
 		P50: ms3(m.P50MS), P99: ms3(m.P99MS), P999: ms3(m.P999MS),
 		Generator: generatorCPU(d),
+		Mix:       mixOf(d),
 	}
+}
+
+// mixOf names a result's session mix from its profiles.
+func mixOf(d *JSONReport) string {
+	if len(d.Profiles) == 0 {
+		return "none"
+	}
+	var parts []string
+	for _, name := range ProfileNames(d.Profiles) {
+		parts = append(parts, fmt.Sprintf("%s:%d", name, d.Profiles[name].Workers))
+	}
+	return strings.Join(parts, ",")
 }
 
 // generatorCPU says how busy smtpbench itself was: its CPU share of the cores
@@ -257,10 +295,10 @@ figcaption { font-size: .85em; color: #555; margin-top: .3em; }
 <p class="note">Latencies in milliseconds. Percentiles come from HdrHistograms of every sample (1 µs to 1 h, 3 significant digits).</p>
 <h2>Results</h2>
 <div class="wide"><table id="results">
-<tr>{{if .Several}}<th>result</th>{{end}}<th>target</th><th>model</th><th>started (UTC)</th><th>elapsed</th><th>stopped by</th><th>ok</th><th>rejected</th><th>failed</th><th>accepted/s</th><th>p50</th><th>p99</th><th>p99.9</th><th>smtpbench CPU</th></tr>
-{{range .Results}}<tr>{{if $.Several}}<td>{{.Label}}</td>{{end}}<td class="text">{{.Target}}</td><td class="text">{{.Model}}</td><td class="text">{{.Started}}</td><td>{{.Elapsed}}</td><td class="text">{{.Stop}}</td><td>{{.OK}}</td><td>{{.Rejected}}</td><td>{{.Failed}}</td><td>{{.Rate}}</td><td>{{.P50}}</td><td>{{.P99}}</td><td>{{.P999}}</td><td>{{.Generator}}</td></tr>
+<tr>{{if .Several}}<th>result</th>{{end}}<th>target</th><th>model</th><th>started (UTC)</th><th>elapsed</th><th>stopped by</th><th>ok</th><th>rejected</th><th>failed</th><th>accepted/s</th><th>p50</th><th>p99</th><th>p99.9</th><th>smtpbench CPU</th><th>session mix</th></tr>
+{{range .Results}}<tr>{{if $.Several}}<td>{{.Label}}</td>{{end}}<td class="text">{{.Target}}</td><td class="text">{{.Model}}</td><td class="text">{{.Started}}</td><td>{{.Elapsed}}</td><td class="text">{{.Stop}}</td><td>{{.OK}}</td><td>{{.Rejected}}</td><td>{{.Failed}}</td><td>{{.Rate}}</td><td>{{.P50}}</td><td>{{.P99}}</td><td>{{.P999}}</td><td>{{.Generator}}</td><td class="text">{{.Mix}}</td></tr>
 {{end}}</table></div>
-<p class="note">p50, p99, p99.9: latency of the message phase. smtpbench CPU: the tool's own share of the cores it could use; near 100&nbsp;% the figures may describe smtpbench rather than the server.</p>
+<p class="note">p50, p99, p99.9: latency of the message phase. With a session mix (--mix) every figure and chart is the normal sessions'; the other profiles are in the session mix table below, and a result without a mix beside one with it shows what the mix cost the good mail. smtpbench CPU: the tool's own share of the cores it could use; near 100&nbsp;% the figures may describe smtpbench rather than the server.</p>
 <h2>Overview</h2>
 <p class="note">Percentile curves put 1/(1&minus;q) on a log scale, as HdrHistogram plots them: 90&nbsp;%, 99&nbsp;% and 99.9&nbsp;% are evenly spaced, so the tail is as visible as the median.</p>
 <div class="charts">
@@ -274,6 +312,12 @@ figcaption { font-size: .85em; color: #555; margin-top: .3em; }
 {{.SVG}}{{if .Caption}}<figcaption>{{.Caption}}</figcaption>{{end}}
 </figure>
 {{end}}</div>{{end}}
+{{if .Mix}}<h2>Session mix</h2>
+<div class="wide"><table id="mix">
+<tr>{{if .Several}}<th>result</th>{{end}}<th>profile</th><th>workers</th><th>sessions</th><th>ok</th><th>failed</th><th>dropped</th><th>unanswered</th><th>session p50</th><th>session max</th><th>ended</th></tr>
+{{range .Mix}}<tr>{{if $.Several}}<td>{{.Label}}</td>{{end}}<td class="text">{{.Profile}}</td><td>{{.Workers}}</td><td>{{.Sessions}}</td><td>{{.OK}}</td><td>{{.Failed}}</td><td>{{.Dropped}}</td><td>{{.Unanswered}}</td><td>{{.SessionP50}}</td><td>{{.SessionMax}}</td><td class="text">{{.Ended}}</td></tr>
+{{end}}</table></div>
+<p class="note">Session times run from the greeting to the session's end: for idle and slow clients, how long the server kept them. Dropped: transactions abandoned by the client before the end of data. Unanswered: the end of data sent and the connection dropped before the reply; the server may have delivered them.</p>{{end}}
 {{range .Merges}}<h2>{{.Label}}: merged from {{len .Info.Sources}} results</h2>
 <table class="merge">
 <tr><th>file</th><th>target</th><th>started</th><th>placed at</th><th>elapsed</th><th>ok</th></tr>

@@ -82,6 +82,13 @@ type JSONReport struct {
 	// SessionLimits describes sessions the server ended after some
 	// messages (its limit per session); absent when it ended none.
 	SessionLimits *JSONSessionLimits `json:"session_limits,omitempty"`
+	// Profiles describes each profile of the session mix (--mix), keyed by
+	// name, normal included; absent without a mix. With a mix, totals,
+	// phases, replies, errors and intervals are the normal sessions' only.
+	Profiles map[string]JSONProfile `json:"profiles,omitempty"`
+	// MixTotals counts everyone, normal sessions and every profile, as
+	// totals does; absent without a mix.
+	MixTotals *Totals `json:"mix_totals,omitempty"`
 }
 
 // GeneratorJSON tells whether smtpbench itself may have limited the figures.
@@ -354,6 +361,8 @@ func buildJSON(res *Result, withHDR bool) *JSONReport {
 		SessionLimits:  sessionLimitsJSON(&res.Total.Ended),
 	}
 	j.Totals.CPUS = res.CPU.Seconds()
+	j.Profiles = profilesJSON(res, withHDR)
+	j.MixTotals = mixTotals(res, res.Elapsed-min(res.Warmup, res.Elapsed), res.Elapsed)
 	if g := res.Generator; g != nil {
 		j.Generator = &GeneratorJSON{Cores: g.Cores, CPUS: g.CPU.Seconds(), CPUPercent: 100 * g.CPUShare,
 			SchedDelayP50MS: msOf(g.SchedP50), SchedDelayP99MS: msOf(g.SchedP99), SchedDelayMaxMS: msOf(g.SchedMax),

@@ -222,6 +222,27 @@ func Merge(docs []*JSONReport, names []string) (*JSONReport, error) {
 
 	out.Sizes = mergeSizes(docs)
 	out.Targets = mergeTargets(docs)
+	profiles, err := mergeProfiles(docs, names)
+	if err != nil {
+		return nil, err
+	}
+	out.Profiles = profiles
+	for _, d := range docs {
+		if d.MixTotals != nil {
+			if out.MixTotals == nil {
+				out.MixTotals = &Totals{}
+			}
+			addTotals(out.MixTotals, d.MixTotals)
+		}
+	}
+	if t := out.MixTotals; t != nil {
+		if s := end.Sub(measuredFrom).Seconds(); s > 0 {
+			t.MessagesPerS = float64(t.MessagesOK) / s
+		}
+		if out.ElapsedS > 0 {
+			t.MBPerS = float64(t.BytesSent) / 1e6 / out.ElapsedS
+		}
+	}
 	out.TLS = mergeTLS(docs)
 	out.Pipelining = mergePipelining(docs)
 	out.SessionLimits = mergeSessionLimits(docs)
@@ -519,7 +540,7 @@ var mergedMembers = map[string]bool{
 	"schema": true, "hdr_unit": true, "target": true, "config": true, "started_at": true, "elapsed_s": true,
 	"load_model": true, "stop_reason": true, "stopped_at_s": true, "last_message_at_s": true, "sizes": true, "targets": true, "tls": true, "totals": true, "warmup": true, "phases": true, "replies": true,
 	"errors": true, "intervals": true, "warnings": true, "merged": true, "generator": true,
-	"pipelining": true, "session_limits": true,
+	"pipelining": true, "session_limits": true, "profiles": true, "mix_totals": true,
 }
 
 // mergePipelining keeps one entry per target and mode, with the messages

@@ -383,7 +383,7 @@ var notCounts = map[string]bool{
 	"ErrorCount.Code": true, "JSONTarget.Weight": true, "JSONInterval.T": true,
 	"JSONSessionLimits.MessagesMin": true, "JSONSessionLimits.MessagesMax": true, "JSONSessionLimits.Code": true,
 	"GeneratorJSON.Cores": true, "GeneratorJSON.Shards": true, "MergeSource.OffsetS": true,
-	"MergeSource.MessagesOK": true,
+	"MergeSource.MessagesOK": true, "JSONProfile.Weight": true,
 }
 
 // TestMergeAddsEveryCount merges a result with itself and checks, by
@@ -398,6 +398,8 @@ func TestMergeAddsEveryCount(t *testing.T) {
 	d.Sizes = []JSONSize{{Size: "1000"}}
 	d.TLS = &TLSReport{}
 	d.Warmup = &Totals{}
+	d.MixTotals = &Totals{}
+	d.Profiles = map[string]JSONProfile{"idle": {Ended: map[string]int64{"server_421": 0}, BadCommandReplies: map[string]int64{"500": 0}}}
 	next := int64(1)
 	fillCounts(reflect.ValueOf(d).Elem(), "JSONReport", &next)
 
@@ -439,6 +441,18 @@ func fillCounts(v reflect.Value, typ string, next *int64) {
 	case reflect.Slice:
 		for i := range v.Len() {
 			fillCounts(v.Index(i), v.Type().Elem().Name(), next)
+		}
+	case reflect.Map:
+		for _, k := range v.MapKeys() {
+			e := reflect.New(v.Type().Elem()).Elem()
+			e.Set(v.MapIndex(k))
+			if e.Kind() == reflect.Int64 {
+				e.SetInt(*next)
+				*next++
+			} else {
+				fillCounts(e, e.Type().Name(), next)
+			}
+			v.SetMapIndex(k, e)
 		}
 	}
 }
@@ -491,6 +505,23 @@ func checkDoubled(t *testing.T, one, two reflect.Value, typ, path string) {
 		}
 		for i := range one.Len() {
 			checkDoubled(t, one.Index(i), two.Index(i), one.Type().Elem().Name(), fmt.Sprintf("%s[%d]", path, i))
+		}
+	case reflect.Map:
+		for _, k := range one.MapKeys() {
+			p := fmt.Sprintf("%s[%v]", path, k)
+			b := two.MapIndex(k)
+			if !b.IsValid() {
+				t.Errorf("%s: present in the result, absent from the merge", p)
+				continue
+			}
+			a := one.MapIndex(k)
+			if a.Kind() == reflect.Int64 {
+				if b.Int() != 2*a.Int() {
+					t.Errorf("%s: %d in the result, %d merged with itself; want %d", p, a.Int(), b.Int(), 2*a.Int())
+				}
+				continue
+			}
+			checkDoubled(t, a, b, a.Type().Name(), p)
 		}
 	}
 }

@@ -47,6 +47,9 @@ type Result struct {
 	// Sizes counts messages sent per entry of the size mix of generated
 	// messages (--size); empty for other content.
 	Sizes []SizeCount
+	// Profiles is the session mix (--mix), normal included; empty without
+	// one. Total and everything above are the normal sessions' only.
+	Profiles []ProfileResult
 }
 
 // TargetTotals are one target's share of a run: messages after any

@@ -14,7 +14,16 @@ const (
 	VariesConcurrency = "concurrency" // closed loop, one step per -c value
 	VariesRate        = "rate"        // open model, one step per --rate value
 	VariesSearch      = "search"      // open model, rates chosen by a capacity search
+	// VariesAbuse: the normal load fixed, one step per number of sessions
+	// of one client profile (idle, slow, …) added beside it.
+	VariesAbuse = "abuse"
 )
+
+// HurtGain is the abuse sweep's threshold: abuse hurts the good mail from
+// the first step at which the normal sessions' messages/s falls by more
+// than HurtGain (a fraction) below the first step's, or their message,
+// connect or banner p99 grows to more than twice the first step's.
+const HurtGain = 0.10
 
 // KneeGain is the knee rule's threshold: the knee is the first step after
 // which messages/s grows by less than KneeGain (a fraction) while the
@@ -39,6 +48,11 @@ type SweepJSON struct {
 	Knee *KneeJSON `json:"knee"`
 	// Search describes a capacity search; absent for a plain sweep.
 	Search *SearchJSON `json:"search,omitempty"`
+	// AbuseProfile names the profile an abuse sweep adds (--abuse), and
+	// Hurt is its first step at which the good mail suffered (HurtGain);
+	// null when none did. Both absent outside an abuse sweep.
+	AbuseProfile string    `json:"abuse_profile,omitempty"`
+	Hurt         *HurtJSON `json:"hurt,omitempty"`
 	// Interrupted is true when a signal stopped the sweep: its last step
 	// may be short and later steps are missing.
 	Interrupted bool `json:"interrupted,omitempty"`
@@ -65,6 +79,13 @@ type StepJSON struct {
 	// Breaches says how it did not. Absent outside a search.
 	SLOMet   *bool    `json:"slo_met,omitempty"`
 	Breaches []string `json:"breaches,omitempty"`
+	// AbuseSessions is how many sessions of the abuse profile ran beside
+	// the normal ones (abuse sweep only). ConnectP99MS and BannerP99MS are
+	// the normal sessions' connect and greeting p99, where a server's
+	// limit on sessions shows as the wait for a free one.
+	AbuseSessions int     `json:"abuse_sessions,omitempty"`
+	ConnectP99MS  float64 `json:"connect_p99_ms,omitempty"`
+	BannerP99MS   float64 `json:"banner_p99_ms,omitempty"`
 	// Warnings are the step's own warnings (generator overloaded, rate
 	// not kept).
 	Warnings []string `json:"warnings,omitempty"`
@@ -118,6 +139,43 @@ func StepOf(label string, concurrency int, rate float64, j *JSONReport) StepJSON
 		s.ErrorPct = 100 * float64(s.Errors) / float64(t.MessagesAttempted)
 	}
 	return s
+}
+
+// HurtJSON locates where abuse starts to hurt the good mail.
+type HurtJSON struct {
+	// Step indexes Steps; AbuseSessions is that step's.
+	Step          int `json:"step"`
+	AbuseSessions int `json:"abuse_sessions"`
+	// Why says which figure crossed the threshold, with both values.
+	Why string `json:"why"`
+}
+
+// Hurt finds the first step of an abuse sweep at which the normal
+// sessions did measurably worse than at the first (see HurtGain); nil if
+// none did.
+func Hurt(steps []StepJSON) *HurtJSON {
+	if len(steps) < 2 {
+		return nil
+	}
+	a := steps[0]
+	for i, b := range steps[1:] {
+		var why []string
+		if a.MessagesPerS > 0 && b.MessagesPerS < (1-HurtGain)*a.MessagesPerS {
+			why = append(why, fmt.Sprintf("messages/s %.1f -> %.1f", a.MessagesPerS, b.MessagesPerS))
+		}
+		for _, f := range []struct {
+			name string
+			a, b float64
+		}{{"message p99", a.MessageP99MS, b.MessageP99MS}, {"connect p99", a.ConnectP99MS, b.ConnectP99MS}, {"banner p99", a.BannerP99MS, b.BannerP99MS}} {
+			if f.a > 0 && f.b > 2*f.a {
+				why = append(why, fmt.Sprintf("%s %s -> %s ms", f.name, ms3(f.a), ms3(f.b)))
+			}
+		}
+		if len(why) > 0 {
+			return &HurtJSON{Step: i + 1, AbuseSessions: b.AbuseSessions, Why: strings.Join(why, ", ")}
+		}
+	}
+	return nil
 }
 
 // Knee finds the first step after which messages/s grows by less than
@@ -208,6 +266,8 @@ func WriteSweepTable(w io.Writer, d *Document) error {
 		fmt.Fprintf(b, "sweep of %s: closed loop, %d steps of %s\n\n", s.Target, len(s.Steps), each)
 	case VariesRate:
 		fmt.Fprintf(b, "sweep of %s: open model, %d steps of %s, at most %d sessions\n\n", s.Target, len(s.Steps), each, firstConcurrency(s))
+	case VariesAbuse:
+		fmt.Fprintf(b, "abuse sweep of %s: %d normal sessions and more and more %s sessions, %d steps of %s\n\n", s.Target, firstConcurrency(s), s.AbuseProfile, len(s.Steps), each)
 	case VariesSearch:
 		q := s.Search
 		slo := strings.Join(q.SLO, ", ")
@@ -219,8 +279,10 @@ func WriteSweepTable(w io.Writer, d *Document) error {
 		b.WriteString("stopped by a signal: the last step may be short, and the steps after it did not run\n\n")
 	}
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	first := map[string]string{VariesConcurrency: "sessions", VariesRate: "rate/s", VariesSearch: "rate/s"}[s.Varies]
-	if s.Varies == VariesSearch {
+	first := map[string]string{VariesConcurrency: "sessions", VariesRate: "rate/s", VariesSearch: "rate/s", VariesAbuse: s.AbuseProfile}[s.Varies]
+	if s.Varies == VariesAbuse {
+		fmt.Fprintf(tw, "%s\tmessages/s\tmessage p50\tmessage p99\tconnect p99\tbanner p99\terrors\t\n", first)
+	} else if s.Varies == VariesSearch {
 		fmt.Fprintf(tw, "probe\t%s\tmessages/s\tmessage p50\tmessage p99\terrors\t\n", first)
 	} else {
 		fmt.Fprintf(tw, "%s\tmessages/s\tmessage p50\tmessage p99\terrors\t\n", first)
@@ -235,6 +297,10 @@ func WriteSweepTable(w io.Writer, d *Document) error {
 			errs += fmt.Sprintf(" (%.2f%%)", st.ErrorPct)
 		}
 		row := fmt.Sprintf("%s\t%.1f\t%s\t%s\t%s\t", v, st.MessagesPerS, ms3(st.MessageP50MS), ms3(st.MessageP99MS), errs)
+		if s.Varies == VariesAbuse {
+			row = fmt.Sprintf("%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t", st.AbuseSessions, st.MessagesPerS, ms3(st.MessageP50MS), ms3(st.MessageP99MS),
+				ms3(st.ConnectP99MS), ms3(st.BannerP99MS), errs)
+		}
 		if s.Varies == VariesSearch {
 			row = strconv.Itoa(i+1) + "\t" + row
 		}
@@ -245,11 +311,17 @@ func WriteSweepTable(w io.Writer, d *Document) error {
 	}
 	tw.Flush()
 	b.WriteString("(latencies in ms")
-	if s.Varies != VariesConcurrency {
+	if s.Varies == VariesAbuse {
+		b.WriteString(", the normal sessions' only")
+	} else if s.Varies != VariesConcurrency {
 		b.WriteString("; message is measured from each message's due time")
 	}
 	b.WriteString(")\n\n")
 	switch {
+	case s.Varies == VariesAbuse && s.Hurt != nil:
+		fmt.Fprintf(b, "abuse hurts the good mail from %d %s sessions: %s\n", s.Hurt.AbuseSessions, s.AbuseProfile, s.Hurt.Why)
+	case s.Varies == VariesAbuse:
+		fmt.Fprintf(b, "abuse hurts the good mail: not within these steps (messages/s never fell %g%% below the first step's, no p99 doubled)\n", HurtGain*100)
 	case s.Search != nil:
 		b.WriteString(searchSentence(s.Search) + "\n")
 	case s.Knee != nil:
@@ -283,6 +355,8 @@ func stepNote(s *SweepJSON, i int) string {
 		return "breached: " + strings.Join(st.Breaches, ", ")
 	case s.Knee != nil && s.Knee.Step == i:
 		return "<- knee"
+	case s.Hurt != nil && s.Hurt.Step == i:
+		return "<- hurts"
 	}
 	return ""
 }

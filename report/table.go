@@ -123,6 +123,8 @@ func writeTable(w io.Writer, j *JSONReport, grace string) error {
 		tw.Flush()
 	}
 
+	writeProfiles(b, j)
+
 	b.WriteString("\nreplies")
 	if len(j.Replies) == 0 {
 		b.WriteString("     none")

@@ -112,6 +112,10 @@ type Options struct {
 	TLS      TLSOptions   // see tls.go
 	Auth     *AuthOptions // nil: no AUTH; see auth.go
 	Worker   int          // the load worker running this session, from 1: {w} in Auth.User
+	// WrapConn, when set, wraps the connection before anything else uses
+	// it, under TLS: a session profile that writes slowly puts its
+	// throttle here. Normal sessions leave it nil.
+	WrapConn func(net.Conn) net.Conn
 }
 
 func (o *Options) normalize() {
@@ -220,6 +224,9 @@ func NewClient(conn net.Conn, opts Options) *Client {
 	var raw syscall.RawConn
 	if sc, ok := conn.(syscall.Conn); ok {
 		raw, _ = sc.SyscallConn()
+	}
+	if opts.WrapConn != nil {
+		conn = opts.WrapConn(conn)
 	}
 	conn = withBusyPoll(conn, opts.BusyPoll)
 	tl := newTLSLayer(conn, opts.TLS)

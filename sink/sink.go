@@ -78,6 +78,16 @@ type Config struct {
 	// IdleTimeout, when set, ends a session that sends no command for
 	// that long with a 421, as production servers do.
 	IdleTimeout time.Duration
+	// CommandTimeout, when set, ends with a 421 a session whose command
+	// line takes longer than this to arrive from its first byte, or whose
+	// content takes longer from the 354 to the end of data: the limit that
+	// stops a client trickling bytes to hold a server's process (the idle
+	// timeout never fires on it).
+	CommandTimeout time.Duration
+	// MaxSessions, when positive, is how many sessions the server serves
+	// at once; SessionLimit says what happens to connections beyond it.
+	MaxSessions  int
+	SessionLimit SessionLimit
 	// Workers, when set, makes the end-of-data work (the body delay) go
 	// through that many workers shared by all sessions, as a server with a
 	// fixed pool of delivery threads: it then accepts at most
@@ -152,6 +162,32 @@ func ParseAfterDot(s string) (AfterDot, error) {
 
 func (a AfterDot) String() string { return [...]string{"serve", "drop", "reject"}[a] }
 
+// SessionLimit is what the sink does with a connection beyond MaxSessions.
+type SessionLimit uint8
+
+const (
+	// LimitWait holds the connection, accepted but not greeted, until a
+	// session ends: the client sees a slow greeting, as at a Postfix whose
+	// smtpd processes are all busy (the connection waits for one).
+	LimitWait SessionLimit = iota
+	// LimitRefuse greets it with 421 and closes it at once (RFC 5321 3.8),
+	// as servers with a hard connection limit do.
+	LimitRefuse
+)
+
+// ParseSessionLimit reads wait or refuse.
+func ParseSessionLimit(s string) (SessionLimit, error) {
+	switch s {
+	case "wait":
+		return LimitWait, nil
+	case "refuse":
+		return LimitRefuse, nil
+	}
+	return 0, fmt.Errorf("session limit mode %q: want wait or refuse", s)
+}
+
+func (l SessionLimit) String() string { return [...]string{"wait", "refuse"}[l] }
+
 // Server is a running sink.
 type Server struct {
 	cfg      Config
@@ -172,6 +208,9 @@ type Server struct {
 	serveErr error
 	tlsStats tlsStats
 	precise  chan struct{} // slots for precise delays (see sleep)
+	slots    chan struct{} // one per session being served; nil without MaxSessions
+
+	idleTimeouts, commandTimeouts, refused, waited atomic.Uint64
 }
 
 // Listen opens addr (for example 127.0.0.1:0) and returns a server that is
@@ -191,6 +230,9 @@ func Listen(addr string, cfg Config) (*Server, error) {
 		for range cfg.Workers {
 			s.workers <- time.Time{}
 		}
+	}
+	if cfg.MaxSessions > 0 {
+		s.slots = make(chan struct{}, cfg.MaxSessions)
 	}
 	if cfg.Chunking {
 		s.chunking = "250-CHUNKING\r\n250-BINARYMIME\r\n"
@@ -236,6 +278,17 @@ func (s *Server) Sessions() uint64 { return s.sessions.Load() }
 // SessionsLimited is how many sessions met MaxPerSession.
 func (s *Server) SessionsLimited() uint64 { return s.limited.Load() }
 
+// IdleTimeouts and CommandTimeouts count sessions ended by IdleTimeout and
+// CommandTimeout.
+func (s *Server) IdleTimeouts() uint64    { return s.idleTimeouts.Load() }
+func (s *Server) CommandTimeouts() uint64 { return s.commandTimeouts.Load() }
+
+// SessionsRefused counts connections turned away with 421 beyond
+// MaxSessions (LimitRefuse); SessionsWaited those that had to wait for a
+// free session first (LimitWait).
+func (s *Server) SessionsRefused() uint64 { return s.refused.Load() }
+func (s *Server) SessionsWaited() uint64  { return s.waited.Load() }
+
 // Serve accepts connections until ctx is done or Close is called, then
 // closes every open connection and waits for their goroutines.
 func (s *Server) Serve(ctx context.Context) error {
@@ -264,12 +317,44 @@ func (s *Server) Serve(ctx context.Context) error {
 		s.sessions.Add(1)
 		go func() {
 			defer s.wg.Done()
-			s.serveConn(conn)
+			if s.admit(conn) {
+				s.serveConn(conn)
+				if s.slots != nil {
+					<-s.slots
+				}
+			}
 			s.mu.Lock()
 			delete(s.conns, conn)
 			s.mu.Unlock()
 			conn.Close()
 		}()
+	}
+}
+
+// admit takes a session slot for conn under MaxSessions: at once, after a
+// wait (LimitWait), or not at all (LimitRefuse, after a 421). It reports
+// whether conn is to be served; without MaxSessions it always is.
+func (s *Server) admit(conn net.Conn) bool {
+	if s.slots == nil {
+		return true
+	}
+	select {
+	case s.slots <- struct{}{}:
+		return true
+	default:
+	}
+	if s.cfg.SessionLimit == LimitRefuse {
+		s.refused.Add(1)
+		conn.SetWriteDeadline(time.Now().Add(time.Second))
+		io.WriteString(conn, "421 4.3.2 "+s.cfg.Hostname+" sink: too many sessions, try again later\r\n")
+		return false
+	}
+	s.waited.Add(1)
+	select {
+	case s.slots <- struct{}{}:
+		return true
+	case <-s.done:
+		return false
 	}
 }
 
@@ -348,13 +433,16 @@ func (s *Server) serveConn(nc net.Conn) {
 		if d := s.cfg.IdleTimeout; d > 0 {
 			c.c.SetReadDeadline(time.Now().Add(d))
 		}
-		line, err := c.readLine()
+		var line []byte
+		err := c.awaitCommand()
+		if err == nil {
+			line, err = c.readLine()
+		}
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				// What real servers do on an idle client (RFC 5321 3.8).
-				c.bw.WriteString("421 4.4.2 " + s.cfg.Hostname + " sink: idle timeout\r\n")
-				c.flush()
+			if isTimeout(err) {
+				// What real servers do on an idle or trickling client
+				// (RFC 5321 3.8).
+				c.timedOut(err == errIdle || s.cfg.CommandTimeout == 0)
 			}
 			return
 		}
@@ -370,6 +458,59 @@ func (s *Server) serveConn(nc net.Conn) {
 			}
 		}
 	}
+}
+
+// errIdle is awaitCommand's idle timeout, told apart from the command
+// timeout that may follow it.
+var errIdle = &idleError{}
+
+type idleError struct{}
+
+func (*idleError) Error() string { return "idle timeout" }
+func (*idleError) Timeout() bool { return true }
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// awaitCommand, under a CommandTimeout, waits for the first byte of the
+// next command (under the idle timeout, if any) and then gives the whole
+// line CommandTimeout to arrive. Without one it does nothing: the idle
+// deadline covers the whole line, as before.
+func (c *conn) awaitCommand() error {
+	d := c.s.cfg.CommandTimeout
+	if d <= 0 {
+		return nil
+	}
+	if c.br.Buffered() == 0 {
+		if c.s.cfg.IdleTimeout <= 0 {
+			c.c.SetReadDeadline(time.Time{})
+		}
+		if _, err := c.br.Peek(1); err != nil {
+			if isTimeout(err) {
+				return errIdle
+			}
+			return err
+		}
+	}
+	c.c.SetReadDeadline(time.Now().Add(d))
+	return nil
+}
+
+// timedOut says 421 to a session that hit the idle timeout (idle) or the
+// command timeout, and counts it.
+func (c *conn) timedOut(idle bool) {
+	what := "command timeout"
+	if idle {
+		what = "idle timeout"
+		c.s.idleTimeouts.Add(1)
+	} else {
+		c.s.commandTimeouts.Add(1)
+	}
+	c.c.SetWriteDeadline(time.Now().Add(time.Second))
+	c.bw.WriteString("421 4.4.2 " + c.s.cfg.Hostname + " sink: " + what + "\r\n")
+	c.flush()
 }
 
 func (c *conn) readLine() ([]byte, error) {
@@ -487,6 +628,9 @@ func (c *conn) handle(line []byte) bool {
 		}
 		n, err := c.readData()
 		if err != nil {
+			if isTimeout(err) {
+				c.timedOut(false)
+			}
 			return false
 		}
 		refused := c.afterDot()
@@ -585,7 +729,9 @@ func (c *conn) readData() (int64, error) {
 	if err := c.flush(); err != nil {
 		return 0, err
 	}
-	if c.s.cfg.IdleTimeout > 0 {
+	if d := c.s.cfg.CommandTimeout; d > 0 {
+		c.c.SetReadDeadline(time.Now().Add(d)) // the whole content
+	} else if c.s.cfg.IdleTimeout > 0 {
 		c.c.SetReadDeadline(time.Time{}) // receiving content is not idling
 	}
 	lineStart := true

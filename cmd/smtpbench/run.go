@@ -39,6 +39,7 @@ Examples:
   smtpbench run -n 1 --trace 1 --from test@example.com --to recipient@example.com 127.0.0.1:1025
   smtpbench run -c 10 -n 2000 --size 1KiB:60,10KiB:30,1MiB:10 --rcpts 1-5 --seed 42 127.0.0.1:2525
   smtpbench run -d 60s --corpus archive.mbox --to-file rcpts.txt 127.0.0.1:2525 --target 127.0.0.1:2526=3
+  smtpbench run -c 40 -n 1000 --per-conn 1 --mix normal:10,idle:25,slow:5 --slow-rate 100 127.0.0.1:25
 
 Flags:
 `
@@ -85,7 +86,9 @@ type runFlags struct {
 	cpuProfile   string
 	busyPoll     string
 	sec          secFlags // tlsflags.go
+	mix          mixFlags // mixflags.go
 	htmlFile     string
+	htmlBaseline string
 	startAt      string
 	shard        string
 	shards       int
@@ -106,6 +109,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.trace, "trace", 0, "print the SMTP conversation of the first N sessions to stderr")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of smtpbench itself to this file")
 	fs.StringVar(&f.htmlFile, "html", "", "also write the results as a self-contained HTML page with charts to this file")
+	fs.StringVar(&f.htmlBaseline, "html-baseline", "", "with --html, draw this saved result (a JSON report, e.g. the same load without --mix) beside this run, curve for curve")
 	fs.StringVar(&f.startAt, "start-at", "", "wait until this time (RFC 3339, e.g. 2026-11-25T20:30:00Z) before starting, so generators on several machines start together")
 	fs.StringVar(&f.shard, "shard", "", "run shard I of N (as I/N, I from 0): 1/N of -n and --rate, with message numbers of its own")
 	fs.IntVar(&f.shards, "shards", 0, "run one of N shards, its index taken from $JOB_COMPLETION_INDEX (a Kubernetes Indexed Job)")
@@ -145,6 +149,7 @@ func (f *runFlags) registerWorkload(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.grace, "grace", loadgen.DefaultGrace, "after a stop, how long in-flight messages may take before connections are dropped")
 	fs.StringVar(&f.busyPoll, "busy-poll", "auto", "spin on the socket this long before sleeping while waiting for a reply: auto (50µs when sessions are at most half the CPUs, never against the in-process built-in sink), off, or a duration")
 	f.sec.register(fs)
+	f.mix.register(fs)
 }
 
 func runCommand(args []string, stdout, stderr io.Writer) error {
@@ -175,6 +180,14 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if probe := cfg; len(probe.Mix) > 0 {
+		// authfail needs the AUTH flags: refused before any file or
+		// server is touched.
+		probe.Session.Auth = sec.auth
+		if err := probe.CheckMix(); err != nil {
+			return configError(err)
+		}
+	}
 	var outFile *os.File
 	if f.outFile != "" {
 		// Open before the run so a bad path fails in a second, not after it.
@@ -182,6 +195,18 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 			return exitError{exitRun, fmt.Sprintf("--out: %v", err)}
 		}
 		defer outFile.Close()
+	}
+	var baseRuns []*report.JSONReport
+	var baseLabels []string
+	if f.htmlBaseline != "" {
+		if f.htmlFile == "" {
+			return usagef("--html-baseline needs --html")
+		}
+		docs, err := readResults([]string{f.htmlBaseline})
+		if err != nil {
+			return err
+		}
+		baseRuns, baseLabels = runsOf(docs, []string{f.htmlBaseline})
 	}
 	var htmlFile *os.File
 	if f.htmlFile != "" {
@@ -285,7 +310,12 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if htmlFile != nil {
-		if err := report.WriteHTML(htmlFile, []*report.JSONReport{report.BuildJSON(res)}, []string{res.Target}); err != nil {
+		label := res.Target
+		if baseRuns != nil {
+			label = "this run"
+		}
+		runs := append(baseRuns, report.BuildJSON(res))
+		if err := report.WriteHTML(htmlFile, runs, append(baseLabels, label)); err != nil {
 			return exitError{exitRun, fmt.Sprintf("--html: %v", err)}
 		}
 		if err := htmlFile.Close(); err != nil {
@@ -315,7 +345,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 var configFlags = map[string]string{
 	"Concurrency": "--concurrency", "Messages": "--messages", "PerConn": "--per-conn",
 	"Duration": "--duration", "Warmup": "--warmup", "Ramp": "--ramp", "Grace": "--grace",
-	"Timeout": "--timeout", "DataTimeout": "--data-timeout", "Rate": "--rate",
+	"Timeout": "--timeout", "DataTimeout": "--data-timeout", "Rate": "--rate", "Mix": "--mix",
 }
 
 // configError turns loadgen.Config.Validate's refusal into a usage error
@@ -472,6 +502,9 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, report.RunConfig, 
 	if cfg.Grace == 0 {
 		cfg.Grace = loadgen.NoGrace // "--grace 0" means abort at once
 	}
+	if err := f.mix.apply(fs, &cfg); err != nil {
+		return bad("%v", err)
+	}
 	// Checked now, before a sink starts or a file is created; the target
 	// is set later, so a stand-in takes its place in the copy checked.
 	probe := cfg
@@ -521,6 +554,9 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, report.RunConfig, 
 		cj.Shard = sh.String()
 	}
 	cj.StartAt = f.startAt
+	if f.mix.mix != "" {
+		cj.Mix, cj.SlowRate, cj.IdleForS, cj.HarvestTo, cj.HarvestRcpts = f.mix.mix, f.mix.slowRate, f.mix.idleFor.Seconds(), f.mix.harvestTo, f.mix.harvestRcpts
+	}
 	return cfg, cj, th, nil
 }
 

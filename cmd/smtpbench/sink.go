@@ -36,6 +36,8 @@ Examples:
   smtpbench sink --listen 127.0.0.1:2465 --implicit-tls
   smtpbench sink --after-dot drop   # ignore commands sent in the same read as the end of data
   smtpbench sink --max-per-session 100:452
+  smtpbench sink --max-sessions 20 --idle-timeout 2s   # a server with 20 processes
+  smtpbench sink --max-sessions 20 --over-limit refuse --command-timeout 5s
 
 Flags:
 `
@@ -47,6 +49,9 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 	rejects := fs.StringArray("reject", nil, "reject PERCENT of STEP's replies, as STEP=PERCENT[:CODE]; repeatable")
 	stall := fs.String("stall", "", "hold every reply due in a window, as START:LENGTH after start (e.g. 4s:1s)")
 	idle := fs.Duration("idle-timeout", 0, "end a session that sends no command for this long with 421, as real servers do (0 = never)")
+	cmdTimeout := fs.Duration("command-timeout", 0, "end with 421 a session whose command line, or whose content from 354 to the end of data, takes longer than this to arrive (0 = never)")
+	maxSessions := fs.Int("max-sessions", 0, "serve at most N sessions at once (0 = no limit); see --over-limit")
+	overLimit := fs.String("over-limit", "wait", "what a connection beyond --max-sessions gets: wait (accepted, greeted when a session ends) or refuse (421 and close)")
 	chunking := fs.Bool("chunking", false, "offer CHUNKING and BINARYMIME (RFC 3030); BDAT is understood either way")
 	workers := fs.Int("workers", 0, "end-of-data work goes through N shared workers, each taking the body delay: at most N/delay messages per second (0 = one per session)")
 	var sec sinkSecFlags // sinktls.go
@@ -67,6 +72,20 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 		return usagef("%v", err)
 	}
 	cfg.IdleTimeout = *idle
+	if err := checkDuration("command-timeout", *cmdTimeout); err != nil {
+		return usagef("%v", err)
+	}
+	cfg.CommandTimeout = *cmdTimeout
+	if *maxSessions < 0 || *maxSessions > maxConcurrency {
+		return usagef("--max-sessions %d: want 0 to %d", *maxSessions, maxConcurrency)
+	}
+	cfg.MaxSessions = *maxSessions
+	if cfg.SessionLimit, err = sink.ParseSessionLimit(*overLimit); err != nil {
+		return usagef("--over-limit: %v", err)
+	}
+	if fs.Changed("over-limit") && cfg.MaxSessions == 0 {
+		return usagef("--over-limit needs --max-sessions")
+	}
 	if *workers < 0 || *workers > maxConcurrency {
 		return usagef("--workers %d: want 0 to %d", *workers, maxConcurrency)
 	}
@@ -103,6 +122,12 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 		srv.Accepted(), srv.Sessions(), full+resumed, resumed)
 	if cfg.MaxPerSession > 0 {
 		fmt.Fprintf(stdout, "; %d sessions met --max-per-session", srv.SessionsLimited())
+	}
+	if cfg.MaxSessions > 0 {
+		fmt.Fprintf(stdout, "; %d connections waited for a session, %d refused (--max-sessions)", srv.SessionsWaited(), srv.SessionsRefused())
+	}
+	if cfg.IdleTimeout > 0 || cfg.CommandTimeout > 0 {
+		fmt.Fprintf(stdout, "; %d idle timeouts, %d command timeouts", srv.IdleTimeouts(), srv.CommandTimeouts())
 	}
 	fmt.Fprintln(stdout)
 	if err != nil {

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/pflag"
 
 	"github.com/smtpbench/smtpbench/loadgen"
+	"github.com/smtpbench/smtpbench/loadgen/profile"
 	"github.com/smtpbench/smtpbench/report"
 )
 
@@ -35,6 +37,15 @@ open-model rate at which every objective holds and errors stay at most
 that did not), until the bracket is within --precision or --probes are
 spent. Every probe is a row.
 
+With --abuse PROFILE:LIST it answers the stress question instead: -c
+normal sessions send the same load at every step, and each step adds the
+number of PROFILE sessions (idle, slow, …; see --mix) the list names,
+after a first step with none. Each row shows the normal sessions'
+messages/s and p99s; the line after the table names the first step at
+which the good mail suffered (docs/profiles.md). A server's session
+limit shows when the normal sessions reconnect (--per-conn 1) or in the
+open model (--rate).
+
 -o json (or --out) gives every step's full result, histograms included.
 
 Examples:
@@ -42,6 +53,7 @@ Examples:
   smtpbench sweep -c 1..256x2 --out sweep.json 127.0.0.1:2525
   smtpbench sweep --rate 100..2000+100 -c 200 127.0.0.1:2525
   smtpbench sweep --slo message:p99=50ms --rate-max 5000 -c 200 127.0.0.1:2525
+  smtpbench sweep --abuse idle:10..100+10 -c 10 --per-conn 1 -d 10s 127.0.0.1:25
 
 Flags:
 `
@@ -63,6 +75,7 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	fs.StringVarP(&f.output, "output", "o", "table", "stdout format: table or json")
 	fs.StringVar(&f.outFile, "out", "", "also write every step's full result to this JSON file")
 	fs.BoolVar(&f.progress, "progress", false, "print a line per step to stderr (default: when stderr is a terminal)")
+	abuseFlag := fs.String("abuse", "", "abuse sweep: PROFILE:LIST, sessions of PROFILE added beside the -c normal ones, a step each after one with none, such as idle:10..100+10")
 	if err := parseFlags(fs, args, sweepUsage, stdout); err != nil {
 		return err
 	}
@@ -74,6 +87,24 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	search := len(*slos) > 0 || fs.Changed("rate-max")
 	sw := &report.SweepJSON{Varies: report.VariesConcurrency}
+	var abuseName string
+	var abuseSteps []int
+	if *abuseFlag != "" {
+		var err error
+		if abuseName, abuseSteps, err = parseAbuse(*abuseFlag); err != nil {
+			return usagef("%v", err)
+		}
+		if search || fs.Changed("rate") && strings.Contains(*rateList, ",") || strings.Contains(*rateList, "..") {
+			return usagef("--abuse varies the abusive sessions: give one --rate at most, and no capacity search")
+		}
+		if f.mix.mix != "" {
+			return usagef("--abuse and --mix exclude each other: the sweep makes each step's mix")
+		}
+		// The profile's settings (--slow-rate, --idle-for…) are read as
+		// for --mix; each step then sets its own weights.
+		f.mix.mix = report.NormalProfile + ":1," + abuseName + ":1"
+		sw.Varies, sw.AbuseProfile = report.VariesAbuse, abuseName
+	}
 	var concs, rates []float64
 	var objectives []report.SLO
 	var err error
@@ -106,6 +137,11 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 			return usagef("--max-error-rate %g: want a percent from 0 to 100", f.maxErrorRate)
 		}
 		f.rate = *rateMax
+	case fs.Changed("rate") && sw.Varies == report.VariesAbuse:
+		if rates, err = parseSteps("rate", *rateList, false); err != nil {
+			return usagef("%v", err)
+		}
+		f.rate, rates = rates[0], nil
 	case fs.Changed("rate"):
 		sw.Varies = report.VariesRate
 		if rates, err = parseSteps("rate", *rateList, false); err != nil {
@@ -131,6 +167,9 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	if sw.Varies == report.VariesConcurrency {
 		most = int(concs[len(concs)-1])
 	}
+	if sw.Varies == report.VariesAbuse {
+		most += abuseSteps[len(abuseSteps)-1]
+	}
 	sec, parseTarget, err := f.seriesTarget(fs, &base, &cj, most, stderr)
 	if err != nil {
 		return err
@@ -140,6 +179,12 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	// Every step's numbers are checked before the first step runs, not
 	// when a bad one is reached minutes later.
+	if sw.Varies == report.VariesAbuse {
+		concs = nil
+		for _, n := range abuseSteps {
+			concs = append(concs, float64(f.concurrency+n))
+		}
+	}
 	for _, c := range concs {
 		for _, r := range append([]float64{f.rate}, rates...) {
 			probe := base
@@ -168,13 +213,20 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 		run, rcj := base, cj
 		run.Concurrency, run.Rate = conc, rate
 		rcj.Concurrency, rcj.Rate = conc, rate
+		abuse := conc - f.concurrency
+		if sw.Varies == report.VariesAbuse {
+			run.Mix = abuseMix(base.Mix, f.concurrency, abuse)
+			rcj.Mix = fmt.Sprintf("%s:%d,%s:%d", report.NormalProfile, f.concurrency, abuseName, abuse)
+		}
 		if rate == 0 {
 			rcj.Arrival = ""
 		} else if rcj.Arrival == "" {
 			rcj.Arrival = f.arrival
 		}
 		label := fmt.Sprintf("c=%d", conc)
-		if rate > 0 && sw.Varies != report.VariesConcurrency {
+		if sw.Varies == report.VariesAbuse {
+			label = fmt.Sprintf("%s=%d", abuseName, abuse)
+		} else if rate > 0 && sw.Varies != report.VariesConcurrency {
 			label = "rate=" + strconv.FormatFloat(rate, 'f', -1, 64)
 		}
 		run.Progress = prog.hook(name + " " + label)
@@ -193,6 +245,10 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 		}
 		doc.Runs = append(doc.Runs, report.LabeledRun{Label: label, JSONReport: j})
 		st := report.StepOf(label, conc, rate, j)
+		if sw.Varies == report.VariesAbuse {
+			st.Concurrency, st.AbuseSessions = f.concurrency, abuse
+			st.ConnectP99MS, st.BannerP99MS = j.Phases["connect"].P99MS, j.Phases["banner"].P99MS
+		}
 		sw.Steps = append(sw.Steps, st)
 		prog.done(name+" "+label, j)
 		return &sw.Steps[len(sw.Steps)-1], nil
@@ -233,6 +289,10 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 				break
 			}
 		}
+		if sw.Varies == report.VariesAbuse {
+			sw.Hurt = report.Hurt(sw.Steps)
+			break
+		}
 		sw.Knee = report.Knee(sw.Steps, func(s report.StepJSON) float64 {
 			if sw.Varies == report.VariesRate {
 				return s.Rate
@@ -271,4 +331,53 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "smtpbench sweep: stopped by a signal after %d of the steps\n", len(sw.Steps))
 	}
 	return nil
+}
+
+// parseAbuse reads --abuse PROFILE:LIST: a profile other than normal and
+// the numbers of its sessions per step, a list as -c takes (a leading 0,
+// or a range from 0, stands for the first step, which always runs).
+func parseAbuse(v string) (string, []int, error) {
+	name, list, ok := strings.Cut(v, ":")
+	if !ok || list == "" {
+		return "", nil, fmt.Errorf("--abuse %q: want PROFILE:LIST such as idle:10..100+10", v)
+	}
+	if _, err := profile.ParseMix(name + ":1"); err != nil || name == report.NormalProfile {
+		return "", nil, fmt.Errorf("--abuse %q: unknown abusive profile %q (profiles: %s)", v, name, strings.Join(profile.Names()[1:], ", "))
+	}
+	if rest, ok := strings.CutPrefix(list, "0.."); ok {
+		// 0..B+S: the first step, then S, 2S, … B.
+		if i := strings.IndexByte(rest, '+'); i > 0 {
+			list = rest[i+1:] + ".." + rest
+		}
+	}
+	list = strings.TrimPrefix(list, "0,")
+	steps := []int{0}
+	if list != "0" {
+		vals, err := parseSteps("abuse", list, true)
+		if err != nil {
+			return "", nil, err
+		}
+		for _, n := range vals {
+			if n > maxConcurrency {
+				return "", nil, fmt.Errorf("--abuse %q: %g sessions is more than %d", v, n, maxConcurrency)
+			}
+			steps = append(steps, int(n))
+		}
+	}
+	return name, steps, nil
+}
+
+// abuseMix is one abuse step's mix: normal sessions and n of the profile,
+// as weights that share normal+n sessions exactly.
+func abuseMix(base []profile.Share, normal, n int) []profile.Share {
+	out := make([]profile.Share, len(base))
+	copy(out, base)
+	for i := range out {
+		if out[i].Profile == nil {
+			out[i].Weight = normal
+		} else {
+			out[i].Weight = n
+		}
+	}
+	return out
 }

@@ -68,6 +68,9 @@ func abCommand(args []string, stdout, stderr io.Writer) error {
 	if *rounds < 1 || *rounds > 1000 {
 		return usagef("--rounds %d: want 1 to 1000", *rounds)
 	}
+	if err := distinctOutputs([]pathFlag{{"--out", f.outFile}}, f.inputs()); err != nil {
+		return err
+	}
 	cfg, cj, err := f.seriesConfig(fs)
 	if err != nil {
 		return err
@@ -96,6 +99,7 @@ func abCommand(args []string, stdout, stderr io.Writer) error {
 	doc := &report.Document{Schema: report.Schema, Kind: report.KindAB,
 		AB: &report.ABJSON{A: targets[0], B: targets[1], Rounds: *rounds, WarmupS: f.warmup.Seconds(), DurationS: f.duration.Seconds()}}
 	labels := [2]string{"A", "B"}
+	var runErr error
 rounds:
 	for round := 1; round <= *rounds; round++ {
 		for i, target := range targets {
@@ -110,15 +114,17 @@ rounds:
 			res.Config = cj
 			res.Seed = &cj.Seed
 			res.Warnings = append(res.Warnings, sec.warnings()...)
-			if err := noSession(res, run, sec.hint); err != nil {
-				return err
-			}
 			j := report.BuildJSON(res)
 			if doc.StartedAt.IsZero() {
 				doc.StartedAt = j.StartedAt
 			}
 			doc.Runs = append(doc.Runs, report.LabeledRun{Label: labels[i], Round: round, JSONReport: j})
 			prog.done(name, j)
+			if runErr = noSession(res, run, sec.hint); runErr != nil {
+				// Kept, and written below as run writes its report: the
+				// runs so far and the one that found no server.
+				break rounds
+			}
 			if ctx.Err() != nil {
 				// A signal cut this run short: drop its round, since a
 				// short run or an unpaired one would tilt the comparison.
@@ -127,6 +133,12 @@ rounds:
 			}
 		}
 		doc.AB.Completed = round
+	}
+	if runErr != nil {
+		if err := writeOut(out, doc); err != nil {
+			return err
+		}
+		return runErr
 	}
 	if doc.AB.Completed == 0 {
 		return exitError{exitRun, "stopped before the first round was complete: nothing to compare"}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/smtpbench/smtpbench/internal/atomicfile"
 	"github.com/smtpbench/smtpbench/report"
 )
 
@@ -73,6 +74,9 @@ func reportCommand(args []string, stdout, stderr io.Writer) error {
 	if *output == "json" && fs.NArg() > 1 {
 		return usagef("-o json renders one FILE, got %d (to combine results use smtpbench merge)", fs.NArg())
 	}
+	if err := distinctOutputs([]pathFlag{{"--out", *outFile}}, fileArgs(fs.Args())); err != nil {
+		return err
+	}
 	docs, err := readResults(fs.Args())
 	if err != nil {
 		return err
@@ -80,7 +84,7 @@ func reportCommand(args []string, stdout, stderr io.Writer) error {
 	runs, labels := runsOf(docs, fs.Args())
 
 	if *output == "hgrm" {
-		return writeHGRMs(runs, labels, *phases, *outFile, stdout, stderr)
+		return writeHGRMs(runs, labels, *phases, *outFile, fileArgs(fs.Args()), stdout, stderr)
 	}
 	var buf bytes.Buffer
 	switch *output {
@@ -114,7 +118,7 @@ func reportCommand(args []string, stdout, stderr io.Writer) error {
 }
 
 // writeHGRMs writes one percentile distribution per phase (and per file).
-func writeHGRMs(docs []*report.JSONReport, labels, only []string, outFile string, stdout, stderr io.Writer) error {
+func writeHGRMs(docs []*report.JSONReport, labels, only []string, outFile string, inputs []pathFlag, stdout, stderr io.Writer) error {
 	if outFile != "" && len(docs) > 1 {
 		return usagef("-o hgrm with --out takes one result, got %d (%s)", len(docs), strings.Join(labels, ", "))
 	}
@@ -176,6 +180,13 @@ func writeHGRMs(docs []*report.JSONReport, labels, only []string, outFile string
 	if ext == "" {
 		ext = ".hgrm"
 	}
+	var names []pathFlag
+	for _, p := range parts {
+		names = append(names, pathFlag{"--out (phase " + p.phase + ")", base + "." + p.phase + ext})
+	}
+	if err := distinctOutputs(names, inputs); err != nil {
+		return err
+	}
 	for i, p := range parts {
 		name := base + "." + p.phase + ext
 		if err := writeOutput(name, bodies[i], stdout); err != nil {
@@ -198,6 +209,9 @@ func mergeCommand(args []string, stdout, _ io.Writer) error {
 	}
 	if fs.NArg() == 0 {
 		return usagef("no FILE given")
+	}
+	if err := distinctOutputs([]pathFlag{{"--out", *outFile}}, fileArgs(fs.Args())); err != nil {
+		return err
 	}
 	files, err := readResults(fs.Args())
 	if err != nil {
@@ -332,8 +346,17 @@ func writeOutput(name string, b []byte, stdout io.Writer) error {
 		_, err := stdout.Write(b)
 		return err
 	}
-	if err := os.WriteFile(name, b, 0o644); err != nil {
+	if err := atomicfile.WriteFile(name, b); err != nil {
 		return exitError{exitRun, fmt.Sprintf("--out: %v", err)}
 	}
 	return nil
+}
+
+// fileArgs names the FILE arguments, for distinctOutputs.
+func fileArgs(files []string) []pathFlag {
+	var out []pathFlag
+	for _, f := range files {
+		out = append(out, pathFlag{"an input", f})
+	}
+	return out
 }

@@ -15,6 +15,9 @@ import (
 // significant (see report.Compare).
 const defaultRounds = 6
 
+// maxRounds bounds --rounds.
+const maxRounds = 1000
+
 const abUsage = `Usage: smtpbench ab [flags] A_HOST[:PORT] B_HOST[:PORT]
 
 Compares two servers (two builds of one, say) fairly on one machine: the
@@ -65,8 +68,13 @@ func abCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *rounds < 1 || *rounds > 1000 {
-		return usagef("--rounds %d: want 1 to 1000", *rounds)
+	if *rounds < 1 || *rounds > maxRounds {
+		return usagef("--rounds %d: want 1 to %d", *rounds, maxRounds)
+	}
+	if need := report.MinRunsPerSide(o.alpha, maxRounds); len(rules) > 0 && *rounds >= 2 && *rounds < need {
+		// Known before any load: with so few runs a side no difference
+		// can be significant, and the check would pass unchecked.
+		return usagef("--rounds %d with --fail-if-slower: %d runs a side cannot show a difference at alpha %g; the check needs --rounds %d or more", *rounds, *rounds, o.alpha, need)
 	}
 	if err := distinctOutputs([]pathFlag{{"--out", f.outFile}}, f.inputs()); err != nil {
 		return err

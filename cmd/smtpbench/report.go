@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -325,14 +324,10 @@ func readResults(files []string) ([]*report.Document, error) {
 				return nil, usagef("FILE - (standard input) given twice")
 			}
 			stdinUsed = true
-			d, err = report.ReadJSON(os.Stdin)
-			if err != nil {
-				err = fmt.Errorf("standard input: %w", err)
+			if d, err = readStdinDocument(); err != nil {
+				return nil, err
 			}
-		} else {
-			d, err = report.ReadFile(name)
-		}
-		if err != nil {
+		} else if d, err = report.ReadFile(name); err != nil {
 			return nil, exitError{exitRun, err.Error()}
 		}
 		docs = append(docs, d)

@@ -265,7 +265,7 @@ func (w *worker) record(p pending, res session.Result) {
 	if res.Err != nil && w.r.abortCtx.Err() != nil && res.Outcome == session.OutcomeFailed {
 		// The connection failed because we dropped it, not the server.
 		e := *res.Err
-		e.Class = session.ClassAborted
+		w.r.dropped(&e)
 		res.Err = &e
 	}
 	end := res.End
@@ -398,7 +398,7 @@ func (w *worker) classify(err error) *session.Error {
 		se = &session.Error{Phase: session.PhaseConnect, Class: session.ClassProtocol, Err: err}
 	}
 	if w.r.abortCtx.Err() != nil {
-		se.Class = session.ClassAborted
+		w.r.dropped(se)
 	}
 	return se
 }

@@ -70,6 +70,22 @@ func ParseTemplate(s string) (*Template, error) {
 	return t, nil
 }
 
+// ParseSenderTemplate is ParseTemplate for the envelope sender. {r}, the
+// recipient's number, is refused: one MAIL FROM serves every recipient of
+// the message, so it has no recipient number to fill in.
+func ParseSenderTemplate(s string) (*Template, error) {
+	t, err := ParseTemplate(s)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range t.parts {
+		if p.kind == 'r' {
+			return nil, fmt.Errorf("address %q: {r} is the recipient's number, for recipient addresses only (one sender serves every recipient)", s)
+		}
+	}
+	return t, nil
+}
+
 // ParseContentTemplate parses one piece of content (a header section, say)
 // with placeholders. {r} is refused: content is the same for every
 // recipient. The text is taken as it is; encode it for the wire first.

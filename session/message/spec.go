@@ -112,7 +112,7 @@ func Prepare(spec Spec) (*Set, error) {
 	}
 	from := cmp(spec.From, DefaultFrom)
 	var err error
-	if s.from, err = session.ParseTemplate(from); err != nil {
+	if s.from, err = session.ParseSenderTemplate(from); err != nil {
 		return nil, fmt.Errorf("--from: %v", err)
 	}
 	if err := s.recipients(); err != nil {

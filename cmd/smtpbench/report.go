@@ -220,7 +220,7 @@ func mergeCommand(args []string, stdout, _ io.Writer) error {
 	docs := make([]*report.JSONReport, len(files))
 	for i, d := range files {
 		if d.Kind != report.KindRun {
-			return exitError{exitRun, fmt.Sprintf("%s is a %s document: merge takes the results of single runs", labels[i], d.Kind)}
+			return exitError{exitRun, fmt.Sprintf("%s is %s document: merge takes the results of single runs", labels[i], report.Article(d.Kind))}
 		}
 		docs[i] = d.Runs[0].JSONReport
 	}

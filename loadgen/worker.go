@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/smtpbench/smtpbench/internal/finesleep"
@@ -210,6 +211,12 @@ func (w *worker) loop() {
 			w.lastTook = res.End.Sub(res.Start)
 		}
 		w.record(cur, res)
+		if res.Err != nil && errors.Is(res.Err, session.ErrNoSMTPUTF8) {
+			// Every message has the address the server cannot take: stop
+			// at once rather than fail each one (see noSession).
+			w.r.firstError.CompareAndSwap(nil, res.Err.Error())
+			w.r.stop(StopConnect)
+		}
 		// Whether or not next's envelope went out (it does not when cur
 		// never reached its content, nor where the server does not serve
 		// commands behind the end of data), next is the following message.

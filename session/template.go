@@ -199,6 +199,19 @@ func (t *Template) SpreadDomains(n int, perMessage float64) (*Template, error) {
 	return c, nil
 }
 
+// NonASCII reports whether any address the template gives holds octets
+// above 127: an internationalised address (RFC 6531).
+func (t *Template) NonASCII() bool {
+	for _, s := range append([]string{t.raw}, t.lines...) {
+		for i := 0; i < len(s); i++ {
+			if s[i] >= 0x80 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func (t *Template) String() string { return t.raw }
 
 // Varies reports whether every message gets its own text: it holds {n} or

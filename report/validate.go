@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // MaxDocumentBytes bounds a saved document that report, merge and compare
@@ -29,9 +30,10 @@ var signedFields = map[string]bool{
 	"lo": true, "hi": true, "median": true, "value": true, "offset_s": true, "t": true,
 }
 
-// freeFields hold values the document only echoes (the run's settings):
-// they are not checked.
-var freeFields = map[string]bool{"config": true}
+// freeFields hold values the document only echoes (the run's settings,
+// and in a merged result the settings its runs differed in): they are not
+// checked.
+var freeFields = map[string]bool{"config": true, "values": true}
 
 // checkNumbers walks a decoded document and refuses negative counts and
 // durations, naming where the first one is.
@@ -106,7 +108,10 @@ func (j *JSONReport) check() error {
 func jsonErr(err error) error {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
+	var pe *time.ParseError
 	switch {
+	case errors.As(err, &pe):
+		return fmt.Errorf("started_at: %q, want an RFC 3339 time such as 2026-11-25T20:30:00Z", pe.Value)
 	case errors.As(err, &se):
 		return fmt.Errorf("%s (at byte %d)", strings.TrimPrefix(se.Error(), "json: "), se.Offset)
 	case errors.As(err, &te):

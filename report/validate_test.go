@@ -49,6 +49,7 @@ func TestReadRefusesWhatCannotBeAMeasurement(t *testing.T) {
 		{"negative duration", edit(func(m map[string]any) { m["stopped_at_s"] = -5.0 }), []string{"stopped_at_s", "-5", "negative"}},
 		{"negative phase count", edit(func(m map[string]any) { phase(m, "message")["count"] = -1.0 }), []string{"phases.message.count", "negative"}},
 		{"totals that do not add up", edit(func(m map[string]any) { totals(m)["messages_ok"] = 5.0 }), []string{"messages_attempted 1000", "5 + 10 + 0"}},
+		{"not a time", edit(func(m map[string]any) { m["started_at"] = "yesterday" }), []string{"started_at", `"yesterday"`, "RFC 3339"}},
 		{"corrupt hdr", edit(func(m map[string]any) { phase(m, "message")["hdr"] = "HISTFAAAAnotbase64!!" }), []string{"phases.message.hdr", "decoding"}},
 		{"hdr of another count", edit(func(m map[string]any) { phase(m, "message")["count"] = 3.0 }), []string{"phases.message.hdr", "count is 3"}},
 	} {

@@ -226,6 +226,9 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 func nothingAccepted(res *report.Result) string {
 	t := res.Total
 	if t.Attempted == 0 && res.WarmupTotals != nil && res.WarmupTotals.Attempted > 0 {
+		if res.WarmupTotals.Attempted == 1 {
+			return fmt.Sprintf("nothing was measured: the one message fell within the --warmup period of %s", res.Warmup)
+		}
 		return fmt.Sprintf("nothing was measured: all %d messages fell within the --warmup period of %s", res.WarmupTotals.Attempted, res.Warmup)
 	}
 	if t.Attempted == 0 || t.OK > 0 {
@@ -239,12 +242,19 @@ func nothingAccepted(res *report.Result) string {
 		}
 	}
 	w := fmt.Sprintf("no message was accepted: all %d were rejected or failed", t.Attempted)
+	if t.Attempted == 1 {
+		w = "no message was accepted: the one attempted was rejected or failed"
+	}
 	if n > 0 {
 		code := ""
 		if top.Code != 0 {
 			code = fmt.Sprintf(" %d", top.Code)
 		}
-		w += fmt.Sprintf("; most often (%d times) at %s, %s%s: %s", n, top.Phase, top.Class, code, t.ErrorText[top])
+		times := fmt.Sprintf("most often (%d times)", n)
+		if n == 1 {
+			times = "once"
+		}
+		w += fmt.Sprintf("; %s at %s, %s%s: %s", times, top.Phase, top.Class, code, t.ErrorText[top])
 	}
 	return w
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/smtpbench/smtpbench/internal/atomicfile"
 )
@@ -15,9 +16,16 @@ type pathFlag struct {
 // distinctOutputs refuses, as a usage error before anything is read or
 // any load sent, an output that is also an input or another output: the
 // write would destroy the input, or one output would silently replace the
-// other. Empty paths and "-" (standard input or output) are skipped.
+// other. Empty paths, "-" (standard input or output) and devices such as
+// /dev/null, which writing does not destroy, are skipped.
 func distinctOutputs(outs, ins []pathFlag) error {
-	used := func(p pathFlag) bool { return p.path != "" && p.path != "-" }
+	used := func(p pathFlag) bool {
+		if p.path == "" || p.path == "-" {
+			return false
+		}
+		fi, err := os.Stat(p.path)
+		return err != nil || fi.Mode().IsRegular() || fi.IsDir()
+	}
 	for i, o := range outs {
 		if !used(o) {
 			continue

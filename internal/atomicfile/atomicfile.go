@@ -18,6 +18,10 @@ type File struct {
 	tmp  *os.File
 	name string
 	done bool
+	// direct is set for a target that is not a regular file (a terminal,
+	// a pipe such as /dev/stdout, /dev/null): it is written in place,
+	// since renaming over it would replace the device or pipe itself.
+	direct bool
 }
 
 // Create starts writing name. It fails at once when name's directory cannot
@@ -27,8 +31,22 @@ func Create(name string) (*File, error) {
 	if name == "" {
 		return nil, errors.New("empty file name")
 	}
-	if fi, err := os.Stat(name); err == nil && fi.IsDir() {
-		return nil, &os.PathError{Op: "create", Path: name, Err: errors.New("is a directory")}
+	if fi, err := os.Stat(name); err == nil {
+		switch {
+		case fi.IsDir():
+			return nil, &os.PathError{Op: "create", Path: name, Err: errors.New("is a directory")}
+		case !fi.Mode().IsRegular():
+			f, err := os.OpenFile(name, os.O_WRONLY, 0)
+			if err != nil {
+				return nil, err
+			}
+			return &File{tmp: f, name: name, direct: true}, nil
+		}
+		// A symbolic link is followed, so that the file it names is
+		// replaced and the link stays.
+		if real, err := filepath.EvalSymlinks(name); err == nil {
+			name = real
+		}
 	}
 	dir, base := filepath.Split(name)
 	if dir == "" {
@@ -62,6 +80,9 @@ func (f *File) Commit() error {
 		return errors.New("atomicfile: already closed")
 	}
 	f.done = true
+	if f.direct {
+		return f.tmp.Close()
+	}
 	mode := os.FileMode(0o644)
 	if fi, err := os.Stat(f.name); err == nil && fi.Mode().IsRegular() {
 		mode = fi.Mode().Perm()
@@ -101,6 +122,9 @@ func (f *File) Close() error {
 	}
 	f.done = true
 	f.tmp.Close()
+	if f.direct {
+		return nil
+	}
 	return os.Remove(f.tmp.Name())
 }
 

@@ -92,3 +92,31 @@ func TestSame(t *testing.T) {
 		t.Errorf("Same(a.json, %s) = false from its directory", a)
 	}
 }
+
+// TestLinksAndDevices: a symbolic link keeps pointing at the file it names,
+// which is replaced; a device is written in place, never renamed over.
+func TestLinksAndDevices(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real.json")
+	os.WriteFile(real, []byte("old"), 0o644)
+	link := filepath.Join(dir, "link.json")
+	if err := os.Symlink(real, link); err == nil {
+		if err := WriteFile(link, []byte("new")); err != nil {
+			t.Fatal(err)
+		}
+		if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			t.Errorf("the link was replaced: %v %v", fi.Mode(), err)
+		}
+		if got, _ := os.ReadFile(real); string(got) != "new" {
+			t.Errorf("the file the link names holds %q", got)
+		}
+	}
+	if _, err := os.Stat(os.DevNull); err == nil {
+		if err := WriteFile(os.DevNull, []byte("x")); err != nil {
+			t.Errorf("writing %s: %v", os.DevNull, err)
+		}
+		if fi, err := os.Stat(os.DevNull); err != nil || fi.Mode().IsRegular() {
+			t.Errorf("%s is now a regular file", os.DevNull)
+		}
+	}
+}

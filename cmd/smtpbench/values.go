@@ -33,22 +33,19 @@ func splitKV(flag, s string) (string, string, error) {
 }
 
 // parseDurationPositive is time.ParseDuration that refuses negatives and
-// anything above maxDuration.
+// anything above maxDuration, worded as every numeric flag is.
 func parseDurationPositive(flag, s string) (time.Duration, error) {
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("--%s %q: want a duration such as 250ms or 2s", flag, s)
+	v, err := parseNumber("duration", s, numberRule{lo: 0, hi: float64(maxDuration)})
+	if err != nil {
+		return 0, fmt.Errorf("--%s %s: %v", flag, s, err)
 	}
-	if err := checkDuration(flag, d); err != nil {
-		return 0, err
-	}
-	return d, nil
+	return time.Duration(v), nil
 }
 
 // checkDuration refuses a negative duration or one above maxDuration.
 func checkDuration(flag string, d time.Duration) error {
 	if d < 0 || d > maxDuration {
-		return fmt.Errorf("--%s %s: want 0 to %s", flag, d, maxDuration)
+		return fmt.Errorf("--%s %s: %s", flag, d, numberRule{lo: 0, hi: float64(maxDuration)}.want("duration"))
 	}
 	return nil
 }
@@ -56,7 +53,7 @@ func checkDuration(flag string, d time.Duration) error {
 // checkFloat refuses NaN, infinities and values outside [lo, hi].
 func checkFloat(flag string, v, lo, hi float64) error {
 	if math.IsNaN(v) || v < lo || v > hi {
-		return fmt.Errorf("--%s %g: want %g to %g", flag, v, lo, hi)
+		return fmt.Errorf("--%s %g: %s", flag, v, numberRule{lo: lo, hi: hi}.want("float64"))
 	}
 	return nil
 }

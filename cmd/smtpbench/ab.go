@@ -143,6 +143,13 @@ rounds:
 		doc.AB.Completed = round
 	}
 	if runErr != nil {
+		// What was measured is printed and saved, as run does, though
+		// there is nothing to compare.
+		if o.output == "json" {
+			report.WriteDocument(stdout, doc)
+		} else {
+			writeDocumentTable(stdout, doc)
+		}
 		if err := writeOut(out, doc); err != nil {
 			return err
 		}

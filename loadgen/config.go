@@ -208,6 +208,9 @@ func (c *Config) Validate() error {
 	if c.Duration > 0 && c.Warmup >= c.Duration {
 		return &ConfigError{"Warmup", c.Warmup, fmt.Sprintf("must be shorter than the run (%s), or nothing would be measured", c.Duration)}
 	}
+	if c.Duration > 0 && c.Ramp >= c.Duration {
+		return &ConfigError{"Ramp", c.Ramp, fmt.Sprintf("must be shorter than the run (%s), or the run would end before its full load", c.Duration)}
+	}
 	if c.Grace == 0 {
 		c.Grace = DefaultGrace
 	}

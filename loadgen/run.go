@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -42,6 +43,9 @@ type run struct {
 	stopReason atomic.Value
 	abortCtx   context.Context
 	abort      context.CancelFunc
+	// graceOut is set when --grace ran out after a stop and the run
+	// dropped the connections still waiting (see dropped).
+	graceOut atomic.Bool
 
 	sessionsUp    atomic.Int64 // sessions ever established
 	firstFailures atomic.Int64 // workers whose first connection failed
@@ -120,6 +124,7 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 		defer t.Stop()
 		select {
 		case <-t.C:
+			r.graceOut.Store(true)
 			r.abort()
 		case <-r.abortCtx.Done():
 		}
@@ -217,7 +222,10 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 			res.StopReason = StopDuration
 		}
 	}
-	if aborted {
+	switch {
+	case aborted && r.graceOut.Load():
+		res.Warnings = append(res.Warnings, fmt.Sprintf("--grace %s ran out after the run's end: connections still waiting for the server were dropped; their messages are counted as failed (timeout)", cfg.Grace))
+	case aborted:
 		res.Warnings = append(res.Warnings, "run aborted: connections were dropped with messages in flight; those are counted as failed")
 	}
 	res.StoppedAt, res.Grace = time.Duration(r.stoppedAt.Load()), cfg.Grace
@@ -241,6 +249,9 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 func nothingAccepted(res *report.Result) string {
 	t := res.Total
 	if t.Attempted == 0 && res.WarmupTotals != nil && res.WarmupTotals.Attempted > 0 {
+		if res.WarmupTotals.Attempted == 1 {
+			return fmt.Sprintf("nothing was measured: the one message fell within the --warmup period of %s", res.Warmup)
+		}
 		return fmt.Sprintf("nothing was measured: all %d messages fell within the --warmup period of %s", res.WarmupTotals.Attempted, res.Warmup)
 	}
 	if t.Attempted == 0 || t.OK > 0 {
@@ -254,12 +265,19 @@ func nothingAccepted(res *report.Result) string {
 		}
 	}
 	w := fmt.Sprintf("no message was accepted: all %d were rejected or failed", t.Attempted)
+	if t.Attempted == 1 {
+		w = "no message was accepted: the one attempted was rejected or failed"
+	}
 	if n > 0 {
 		code := ""
 		if top.Code != 0 {
 			code = fmt.Sprintf(" %d", top.Code)
 		}
-		w += fmt.Sprintf("; most often (%d times) at %s, %s%s: %s", n, top.Phase, top.Class, code, t.ErrorText[top])
+		times := fmt.Sprintf("most often (%d times)", n)
+		if n == 1 {
+			times = "once"
+		}
+		w += fmt.Sprintf("; %s at %s, %s%s: %s", times, top.Phase, top.Class, code, t.ErrorText[top])
 	}
 	return w
 }
@@ -363,6 +381,26 @@ func (r *run) giveUpAfter() int64 {
 // noteStop remembers when the run stopped starting messages, the first time.
 func (r *run) noteStop() {
 	r.stoppedAt.CompareAndSwap(0, max(1, int64(time.Since(r.start))))
+}
+
+// errGraceOut is why a session dropped when --grace ran out failed: the
+// server did not answer in the time the run allowed.
+var errGraceOut = errors.New("grace ran out")
+
+// dropped classifies the error of a session the run dropped: after a
+// signal's abort the run gave up (aborted); when --grace ran out after the
+// run's end, the server had not answered in the time allowed, which is a
+// timeout, whatever --timeout says (a server that never sends its greeting
+// gets the hint that says why).
+func (r *run) dropped(e *session.Error) {
+	if !r.graceOut.Load() {
+		e.Class = session.ClassAborted
+		return
+	}
+	e.Class, e.Err = session.ClassTimeout, errGraceOut
+	if e.Code == 0 {
+		e.Text = "no reply before --grace ran out after the run's end"
+	}
 }
 
 func (r *run) stop(reason string) {

@@ -194,14 +194,14 @@ func TestRunAbortDropsStalledSessions(t *testing.T) {
 	// end-of-data reply and, pipelined behind it, the next one's envelope:
 	// both fail as aborted, the second at MAIL. How many sessions got going
 	// by the signal depends on the machine, so the counts are bounds.
-	checkAllAborted(t, res, cfg.Concurrency)
+	checkAllAborted(t, res, cfg.Concurrency, session.ClassAborted)
 	checkInvariant(t, res, srv)
 }
 
 // checkAllAborted asserts that nothing was accepted and every message in
-// flight, at most two per session, failed as aborted: in body, or at MAIL
+// flight, at most two per session, failed as class: in body, or at MAIL
 // for an envelope pipelined behind a content.
-func checkAllAborted(t *testing.T, res *report.Result, sessions int) {
+func checkAllAborted(t *testing.T, res *report.Result, sessions int, class session.Class) {
 	t.Helper()
 	if res.Total.OK != 0 || res.Total.Failed < 1 || res.Total.Failed > int64(2*sessions) {
 		t.Errorf("ok %d failed %d, want 0 and 1 to %d (at most two in flight per session)", res.Total.OK, res.Total.Failed, 2*sessions)
@@ -209,8 +209,8 @@ func checkAllAborted(t *testing.T, res *report.Result, sessions int) {
 	var body, mail int64
 	for k, n := range res.Total.Errors {
 		switch {
-		case k.Class != session.ClassAborted:
-			t.Errorf("error %v x%d, want every one aborted", k, n)
+		case k.Class != class:
+			t.Errorf("error %v x%d, want every one %v", k, n, class)
 		case k.Phase == session.PhaseBody:
 			body += n
 		case k.Phase == session.PhaseMail:
@@ -224,7 +224,11 @@ func checkAllAborted(t *testing.T, res *report.Result, sessions int) {
 	}
 }
 
-func TestRunGraceExpiryAborts(t *testing.T) {
+// TestRunGraceExpiryIsATimeout: when --grace runs out after the run's end
+// the server had not answered in the time allowed: the messages dropped
+// then fail as timeouts, and the warning does not speak of an abort (no
+// one aborted the run).
+func TestRunGraceExpiryIsATimeout(t *testing.T) {
 	var d [8]time.Duration
 	d[sink.StepBody] = 30 * time.Second
 	srv := startSink(t, sink.Config{Delay: d})
@@ -234,8 +238,12 @@ func TestRunGraceExpiryAborts(t *testing.T) {
 	if el := time.Since(start); el > 5*time.Second {
 		t.Errorf("the grace period of 200 ms took %s to end the run", el)
 	}
-	checkAllAborted(t, res, cfg.Concurrency)
+	checkAllAborted(t, res, cfg.Concurrency, session.ClassTimeout)
 	checkInvariant(t, res, srv)
+	w := strings.Join(res.Warnings, "\n")
+	if strings.Contains(w, "aborted") || !strings.Contains(w, "--grace 200ms ran out") {
+		t.Errorf("warnings %q: want the grace that ran out, and no abort", w)
+	}
 }
 
 func TestRunRefusedIsReported(t *testing.T) {

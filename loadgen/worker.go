@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/smtpbench/smtpbench/internal/finesleep"
@@ -210,6 +211,12 @@ func (w *worker) loop() {
 			w.lastTook = res.End.Sub(res.Start)
 		}
 		w.record(cur, res)
+		if res.Err != nil && errors.Is(res.Err, session.ErrNoSMTPUTF8) {
+			// Every message has the address the server cannot take: stop
+			// at once rather than fail each one (see noSession).
+			w.r.firstError.CompareAndSwap(nil, res.Err.Error())
+			w.r.stop(StopConnect)
+		}
 		// Whether or not next's envelope went out (it does not when cur
 		// never reached its content, nor where the server does not serve
 		// commands behind the end of data), next is the following message.
@@ -265,7 +272,7 @@ func (w *worker) record(p pending, res session.Result) {
 	if res.Err != nil && w.r.abortCtx.Err() != nil && res.Outcome == session.OutcomeFailed {
 		// The connection failed because we dropped it, not the server.
 		e := *res.Err
-		e.Class = session.ClassAborted
+		w.r.dropped(&e)
 		res.Err = &e
 	}
 	end := res.End
@@ -398,7 +405,7 @@ func (w *worker) classify(err error) *session.Error {
 		se = &session.Error{Phase: session.PhaseConnect, Class: session.ClassProtocol, Err: err}
 	}
 	if w.r.abortCtx.Err() != nil {
-		se.Class = session.ClassAborted
+		w.r.dropped(se)
 	}
 	return se
 }

@@ -73,6 +73,10 @@ func ParseSizes(s string) (Sizes, error) {
 		} else if len(items) > 1 {
 			return Sizes{}, fmt.Errorf("size mix %q: entry %q has no weight (want SIZE:WEIGHT, e.g. 1KiB:60,10KiB:40)", s, item)
 		}
+		if strings.HasPrefix(strings.TrimSpace(spec), "-") {
+			// Read as a range its start would be empty: say what is wrong.
+			return Sizes{}, fmt.Errorf("size %q: a size cannot be negative (want a byte count from 0 to 1GiB)", spec)
+		}
 		lo, hi, isRange := strings.Cut(spec, "-")
 		var err error
 		if e.Min, err = ParseSize(lo); err != nil {

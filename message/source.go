@@ -2,6 +2,7 @@ package message
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -23,6 +24,37 @@ func splitHeader(raw []byte) (header, rest []byte, ok bool) {
 		return raw, nil, false
 	}
 	return raw[:i+2], raw[i+2:], true
+}
+
+// checkHeaderSection refuses a template whose text before the first empty
+// line is not a header section (RFC 5322 2.1, 2.2): fields "Name: value",
+// folded lines starting with white space. Without this check a template of
+// body text alone would be sent as body text, then our Message-ID field,
+// then the end of data: a malformed message. A template is refused rather
+// than given a header section of ours, so that what is sent is what the
+// file says.
+func checkHeaderSection(header []byte) error {
+	if len(header) == 0 {
+		return errors.New("starts with an empty line: a template needs a header section (Name: value lines), an empty line, then the body")
+	}
+	for n, line := range strings.SplitAfter(string(header), "\r\n") {
+		line = strings.TrimSuffix(line, "\r\n")
+		if line == "" {
+			continue
+		}
+		if n > 0 && (line[0] == ' ' || line[0] == '\t') {
+			continue // a folded line of the field above
+		}
+		name, _, ok := strings.Cut(line, ":")
+		if !ok || name == "" || strings.IndexFunc(name, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
+			shown := line
+			if len(shown) > 40 {
+				shown = shown[:40] + "..."
+			}
+			return fmt.Errorf("line %d %q is not a header field (Name: value): a template needs a header section, an empty line, then the body", n+1, shown)
+		}
+	}
+	return nil
 }
 
 // findField finds the header field name (case-insensitive) in a header
@@ -85,6 +117,9 @@ func (s *Set) loadTemplate(name string) (*content, error) {
 	}
 	header, rest, _ := splitHeader(raw)
 	where := "--message " + name
+	if err := checkHeaderSection(header); err != nil {
+		return nil, fmt.Errorf("%s: %v", where, err)
+	}
 	if err := checkTemplateLines(string(header), where); err != nil {
 		return nil, err
 	}

@@ -84,6 +84,9 @@ type Set struct {
 	weights  []float64 // cumulative, ending at 1
 	contents []*content
 	gen      bool // contents[0] has a generated body
+	// utf8 says an address is internationalised: every message declares
+	// SMTPUTF8, and its generated header fields carry UTF-8 (RFC 6532).
+	utf8     bool
 	runToken string
 	hostname string
 }
@@ -112,12 +115,13 @@ func Prepare(spec Spec) (*Set, error) {
 	}
 	from := cmp(spec.From, DefaultFrom)
 	var err error
-	if s.from, err = ParseTemplate(from); err != nil {
+	if s.from, err = ParseSenderTemplate(from); err != nil {
 		return nil, fmt.Errorf("--from: %v", err)
 	}
 	if err := s.recipients(); err != nil {
 		return nil, err
 	}
+	s.utf8 = s.from.NonASCII() || s.to.NonASCII()
 
 	sources := 0
 	for _, set := range []bool{spec.Template != "", spec.Corpus != "", spec.Data != nil} {
@@ -288,7 +292,8 @@ func (s *Set) Fill(m *session.Message, seq uint64) int {
 	default:
 		m.BodySize = 0
 	}
-	m.Content, m.EightBit = c, c.eightBit
+	m.Content, m.EightBit = c, c.eightBit || s.utf8
+	m.UTF8 = s.utf8
 	return variant
 }
 

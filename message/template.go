@@ -64,6 +64,22 @@ func ParseTemplate(s string) (*Template, error) {
 	return t, nil
 }
 
+// ParseSenderTemplate is ParseTemplate for the envelope sender. {r}, the
+// recipient's number, is refused: one MAIL FROM serves every recipient of
+// the message, so it has no recipient number to fill in.
+func ParseSenderTemplate(s string) (*Template, error) {
+	t, err := ParseTemplate(s)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range t.parts {
+		if p.kind == 'r' {
+			return nil, fmt.Errorf("address %q: {r} is the recipient's number, for recipient addresses only (one sender serves every recipient)", s)
+		}
+	}
+	return t, nil
+}
+
 // ParseContentTemplate parses one piece of content (a header section, say)
 // with placeholders. {r} is refused: content is the same for every
 // recipient. The text is taken as it is; encode it for the wire first.
@@ -175,6 +191,19 @@ func (t *Template) SpreadDomains(n int, perMessage float64) (*Template, error) {
 		templatePart{lit: "." + t.parts[at].lit[j+1:]})
 	c.parts = append(c.parts, t.parts[at+1:]...)
 	return c, nil
+}
+
+// NonASCII reports whether any address the template gives holds octets
+// above 127: an internationalised address (RFC 6531).
+func (t *Template) NonASCII() bool {
+	for _, s := range append([]string{t.raw}, t.lines...) {
+		for i := 0; i < len(s); i++ {
+			if s[i] >= 0x80 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (t *Template) String() string { return t.raw }

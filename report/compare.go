@@ -632,3 +632,16 @@ func change(a, b float64) *float64 {
 	v := (b/a - 1) * 100
 	return &v
 }
+
+// MinRunsPerSide is the fewest runs a side (ab rounds) with which the
+// Mann-Whitney U test can call a line significant at alpha: with fewer, no
+// ordering of the samples reaches it, so a --fail-if-slower check would
+// pass whatever the servers did. 0 when no number up to limit does.
+func MinRunsPerSide(alpha float64, limit int) int {
+	for n := 2; n <= limit; n++ {
+		if minP(n, n) <= alpha {
+			return n
+		}
+	}
+	return 0
+}

@@ -9,8 +9,13 @@ import (
 // csvColumns are the per-second columns, named as in the JSON intervals.
 var csvColumns = []string{"t", "ok", "failed", "messages_per_s", "p50_ms", "p99_ms"}
 
+// csvNumber writes every fractional column the same way: three decimals,
+// a microsecond for latencies in ms, so columns line up and compare as text.
+func csvNumber(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
+
 // WriteCSV writes the per-second timeline of d, one row per interval, with a
-// header row. With label set (several files in one table) every row starts
+// header row; a second without message latencies has empty p50 and p99
+// cells. With label set (several files in one table) every row starts
 // with a "file" column holding it.
 func WriteCSV(w io.Writer, docs []*JSONReport, labels []string) error {
 	cw := csv.NewWriter(w)
@@ -22,11 +27,16 @@ func WriteCSV(w io.Writer, docs []*JSONReport, labels []string) error {
 	if err := cw.Write(head); err != nil {
 		return err
 	}
-	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	for i, d := range docs {
 		for _, iv := range d.Intervals {
+			p50, p99 := csvNumber(iv.P50MS), csvNumber(iv.P99MS)
+			if iv.P50MS == 0 && iv.P99MS == 0 && iv.HDR == "" {
+				// No message latency that second: an empty cell, not a
+				// 0 ms a spreadsheet would average in.
+				p50, p99 = "", ""
+			}
 			row := []string{strconv.Itoa(iv.T), strconv.FormatInt(iv.OK, 10), strconv.FormatInt(iv.Failed, 10),
-				f(iv.MessagesPerS), f(iv.P50MS), f(iv.P99MS)}
+				csvNumber(iv.MessagesPerS), p50, p99}
 			if several {
 				row = append([]string{labels[i]}, row...)
 			}

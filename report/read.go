@@ -6,20 +6,39 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/smtpbench/smtpbench/internal/readlimit"
 )
 
 // ReadJSON reads a saved smtpbench document: a single run (as run -o json or
 // --out writes it), a sweep or an ab file. Whatever the kind, it returns a
 // Document; a single run comes back as kind "run" with one run whose label
 // is empty. It refuses a document of another schema rather than guess what
-// its fields mean.
+// its fields mean, one larger than MaxDocumentBytes, and one whose figures
+// cannot be a measurement (negative counts or durations, totals that do not
+// add up, a histogram that does not decode).
 func ReadJSON(r io.Reader) (*Document, error) {
-	raw, err := io.ReadAll(r)
+	raw, err := readlimit.Reader(r, "", MaxDocumentBytes)
 	if err != nil {
 		return nil, err
+	}
+	return parseDocument(raw)
+}
+
+func parseDocument(raw []byte) (*Document, error) {
+	switch first := bytes.TrimLeft(raw, " \t\r\n"); {
+	case len(first) == 0:
+		return nil, errors.New("empty: not a smtpbench report")
+	case first[0] == '[':
+		return nil, errors.New("a JSON array: a smtpbench report is one JSON object")
+	case first[0] != '{':
+		if !json.Valid(raw) {
+			var v any
+			return nil, fmt.Errorf("not a JSON document: %v", jsonErr(json.Unmarshal(raw, &v)))
+		}
+		return nil, errors.New("not a smtpbench report: want a JSON object")
 	}
 	var head struct {
 		Schema *string          `json:"schema"`
@@ -35,11 +54,17 @@ func ReadJSON(r io.Reader) (*Document, error) {
 	if *head.Schema != Schema {
 		return nil, fmt.Errorf("schema %q: this smtpbench reads %s", *head.Schema, Schema)
 	}
+	if err := checkNumbers(raw); err != nil {
+		return nil, err
+	}
 	if head.Runs == nil {
 		// One run, as WriteJSON writes it.
 		var j JSONReport
 		if err := json.Unmarshal(raw, &j); err != nil {
 			return nil, fmt.Errorf("reading the run: %v", jsonErr(err))
+		}
+		if err := j.check(); err != nil {
+			return nil, err
 		}
 		return &Document{Schema: Schema, Kind: KindRun, StartedAt: j.StartedAt, Runs: []LabeledRun{{JSONReport: &j}}}, nil
 	}
@@ -56,30 +81,25 @@ func ReadJSON(r io.Reader) (*Document, error) {
 		if r.JSONReport == nil || r.Schema != Schema {
 			return nil, fmt.Errorf("run %d of the %s document is not a %s report", i+1, d.Kind, Schema)
 		}
+		if err := r.check(); err != nil {
+			return nil, fmt.Errorf("runs[%d]: %v", i, err)
+		}
 	}
 	return &d, nil
 }
 
-// ReadFile is ReadJSON on a named file; errors name the file.
+// ReadFile is ReadJSON on a named file; errors name the file. A device
+// (such as /dev/zero) is refused at once, a pipe read up to the bound.
 func ReadFile(name string) (*Document, error) {
-	b, err := os.ReadFile(name)
+	b, err := readlimit.File(name, MaxDocumentBytes)
 	if err != nil {
 		return nil, err
 	}
-	d, err := ReadJSON(bytes.NewReader(b))
+	d, err := parseDocument(b)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
 	return d, nil
-}
-
-// jsonErr shortens encoding/json's errors to what a user can act on.
-func jsonErr(err error) error {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Errorf("%v (at byte %d)", se, se.Offset)
-	}
-	return err
 }
 
 // Histogram decodes the summary's "hdr" field: the phase's full histogram

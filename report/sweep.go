@@ -263,17 +263,17 @@ func WriteSweepTable(w io.Writer, d *Document) error {
 	}
 	switch s.Varies {
 	case VariesConcurrency:
-		fmt.Fprintf(b, "sweep of %s: closed loop, %d steps of %s\n\n", s.Target, len(s.Steps), each)
+		fmt.Fprintf(b, "sweep of %s: closed loop, %s of %s\n\n", s.Target, count(int64(len(s.Steps)), "step"), each)
 	case VariesRate:
-		fmt.Fprintf(b, "sweep of %s: open model, %d steps of %s, at most %d sessions\n\n", s.Target, len(s.Steps), each, firstConcurrency(s))
+		fmt.Fprintf(b, "sweep of %s: open model, %s of %s, at most %s\n\n", s.Target, count(int64(len(s.Steps)), "step"), each, count(int64(firstConcurrency(s)), "session"))
 	case VariesAbuse:
-		fmt.Fprintf(b, "abuse sweep of %s: %d normal sessions and more and more %s sessions, %d steps of %s\n\n", s.Target, firstConcurrency(s), s.AbuseProfile, len(s.Steps), each)
+		fmt.Fprintf(b, "abuse sweep of %s: %d normal sessions and more and more %s sessions, %s of %s\n\n", s.Target, firstConcurrency(s), s.AbuseProfile, count(int64(len(s.Steps)), "step"), each)
 	case VariesSearch:
 		q := s.Search
 		slo := strings.Join(q.SLO, ", ")
 		fmt.Fprintf(b, "capacity search on %s: the highest open-model rate with %s and errors <= %g%%\n", s.Target, slo, q.MaxErrorPct)
-		fmt.Fprintf(b, "bisection between 0 and %g/s, at most %d probes, until the bracket is within %g%%; probes of %s, at most %d sessions\n\n",
-			q.RateMax, q.MaxProbes, q.PrecisionPct, each, firstConcurrency(s))
+		fmt.Fprintf(b, "bisection between 0 and %g/s, at most %s, until the bracket is within %g%%; probes of %s, at most %s\n\n",
+			q.RateMax, count(int64(q.MaxProbes), "probe"), q.PrecisionPct, each, count(int64(firstConcurrency(s)), "session"))
 	}
 	if s.Interrupted {
 		b.WriteString("stopped by a signal: the last step may be short, and the steps after it did not run\n\n")
@@ -326,14 +326,19 @@ func WriteSweepTable(w io.Writer, d *Document) error {
 		b.WriteString(searchSentence(s.Search) + "\n")
 	case s.Knee != nil:
 		k := s.Knee
-		unit := map[string]string{VariesConcurrency: " sessions", VariesRate: "/s"}[s.Varies]
 		next := s.Steps[k.Step+1]
 		nv := float64(next.Concurrency)
 		if s.Varies != VariesConcurrency {
 			nv = next.Rate
 		}
-		fmt.Fprintf(b, "knee: %g%s. From there to %g%s messages/s changed %+.1f%% (under %g%%) while message p99 grew %.0f%%: more load only adds waiting\n",
-			k.Value, unit, nv, unit, k.GainPct, KneeGain*100, k.P99GrowthPct)
+		load := func(v float64) string {
+			if s.Varies == VariesConcurrency {
+				return count(int64(v), "session")
+			}
+			return strconv.FormatFloat(v, 'g', -1, 64) + "/s"
+		}
+		fmt.Fprintf(b, "knee: %s. From there to %s messages/s changed %+.1f%% (under %g%%) while message p99 grew %.0f%%: more load only adds waiting\n",
+			load(k.Value), load(nv), k.GainPct, KneeGain*100, k.P99GrowthPct)
 	default:
 		fmt.Fprintf(b, "knee: none. At every step messages/s grew by %g%% or more, or message p99 did not grow: no saturation within these steps\n", KneeGain*100)
 	}
@@ -388,4 +393,13 @@ func firstConcurrency(s *SweepJSON) int {
 
 func secs(v float64) string {
 	return (time.Duration(v * float64(time.Second))).Round(time.Millisecond).String()
+}
+
+// Article puts "a" or "an" before a word as it is said: "an ab document",
+// "a sweep document".
+func Article(word string) string {
+	if word != "" && strings.ContainsRune("aeiouAEIOU", rune(word[0])) {
+		return "an " + word
+	}
+	return "a " + word
 }

@@ -318,6 +318,7 @@ func (c *Client) Hello() error {
 	} else {
 		return c.fail(replyError(PhaseEHLO, r))
 	}
+	c.opts.PipeState.sawFirstEHLO()
 	if err := c.secure(); err != nil {
 		return err
 	}

@@ -57,6 +57,9 @@ var (
 	ErrHandshake   = errors.New("TLS handshake failed")
 	ErrCertificate = errors.New("server certificate not trusted")
 	ErrUnsupported = errors.New("not offered by the server")
+	// ErrNoSMTPUTF8 is why a message with a non-ASCII address was not
+	// sent: the server does not offer SMTPUTF8 (RFC 6531 3.2).
+	ErrNoSMTPUTF8 = errors.New("the server does not offer SMTPUTF8")
 )
 
 var classSentinels = [NumClasses]error{nil, ErrRefused, ErrTimeout, ErrProtocol, ErrTempReject, ErrPermReject, ErrClosed, ErrAborted,

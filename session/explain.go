@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 	"syscall"
+	"unicode/utf8"
 )
 
 // maxExplain bounds an explanation: a report line, not the server's essay.
@@ -20,13 +21,29 @@ func (e *Error) Explain() string {
 	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
 		s = s[:i]
 	}
-	if len(s) > maxExplain {
-		s = s[:maxExplain-3] + "..."
-	}
+	s = shorten(s, maxExplain)
 	if e.Phase == PhaseBanner && e.Code == 0 && (e.Class == ClassTimeout || e.Class == ClassProtocol) {
 		s += " (not an SMTP server, or TLS on connect?)"
 	}
 	return s
+}
+
+// shorten cuts s to at most n bytes at a word boundary, marking the cut
+// with "...": a reason cut mid-word reads as a different word.
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := s[:n-3]
+	if i := strings.LastIndexByte(cut, ' '); i >= n/2 {
+		cut = cut[:i]
+	} else {
+		// One long word: back off to the start of a UTF-8 character.
+		for len(cut) > 0 && !utf8.RuneStart(s[len(cut)]) {
+			cut = cut[:len(cut)-1]
+		}
+	}
+	return strings.TrimRight(cut, " ,;:") + "..."
 }
 
 func (e *Error) explain() string {

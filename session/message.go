@@ -13,6 +13,12 @@ type Message struct {
 	// EightBit says the content has octets above 127; MAIL then declares
 	// BODY=8BITMIME where the server offers it (RFC 6152).
 	EightBit bool
+	// UTF8 says an envelope address holds non-ASCII characters (an
+	// internationalised address, RFC 6531): MAIL declares SMTPUTF8 where
+	// the server offers it, and where it does not the message fails
+	// before anything is written (ErrNoSMTPUTF8): the address cannot be
+	// sent as it is, and there is no ASCII form of its local part.
+	UTF8 bool
 
 	// Worker and Conn number the session slot and the connection that
 	// send the message ({w} and {c}), from 1.

@@ -47,6 +47,7 @@ const BehindDataWindow = time.Second
 type PipeliningState struct {
 	behind     atomic.Int32 // behindUnknown ... behindRefused
 	advertised atomic.Int32 // 0 unknown, 1 yes, 2 no
+	greeted    atomic.Bool  // some session's first EHLO succeeded
 	resent     atomic.Int64
 
 	mu     sync.Mutex
@@ -86,6 +87,10 @@ func (s *PipeliningState) Outcome(p Pipelining) (mode, reason string) {
 	switch {
 	case s.advertised.Load() == 2:
 		return ModeOff, "the server does not advertise PIPELINING"
+	case s.advertised.Load() == 0 && s.greeted.Load():
+		// EHLO succeeded, then STARTTLS, the handshake or AUTH failed:
+		// the errors say which.
+		return ModeOff, "no session got past EHLO to its first message (see the errors)"
 	case s.advertised.Load() == 0:
 		return ModeOff, "no session got as far as EHLO"
 	}
@@ -99,6 +104,10 @@ func (s *PipeliningState) Outcome(p Pipelining) (mode, reason string) {
 	}
 	return ModeGroups, "not tried: no session had a second message to write behind the end of data"
 }
+
+// sawFirstEHLO notes that a server answered EHLO (or HELO), before TLS
+// and AUTH, which may still fail.
+func (s *PipeliningState) sawFirstEHLO() { s.greeted.Store(true) }
 
 // sawEHLO notes whether the server advertised PIPELINING.
 func (s *PipeliningState) sawEHLO(pipelining bool) {
@@ -309,10 +318,7 @@ func replyLine(r Reply) string {
 	if text != "" {
 		s += " " + text
 	}
-	if len(s) > maxExplain {
-		s = s[:maxExplain-3] + "..."
-	}
-	return s
+	return shorten(s, maxExplain)
 }
 
 // quickAck, after a pipelined write, makes the kernel acknowledge the

@@ -267,7 +267,7 @@ func handshakeError(err error) *Error {
 		if verr != nil && verr.Err != nil {
 			// The x509 reason (unknown authority, wrong name, expired) is
 			// what the user acts on; the report shows Text, not Err.
-			e.Text += ": " + verr.Err.Error()
+			e.Text += ": " + x509Reason(verr.Err)
 		}
 	case isTimeout(err):
 		e.Class, e.Text = ClassTimeout, "no TLS handshake within the timeout"
@@ -280,6 +280,17 @@ func handshakeError(err error) *Error {
 		e.Text = "the server closed the connection during the handshake"
 	}
 	return e
+}
+
+// x509Reason is crypto/x509's reason without its package prefix and its
+// parenthesised afterthought ("possibly because of ..."), which would push
+// the reason itself past the report's line.
+func x509Reason(err error) string {
+	s := strings.TrimPrefix(err.Error(), "x509: ")
+	if i := strings.Index(s, " (possibly because"); i > 0 {
+		s = s[:i]
+	}
+	return s
 }
 
 // idlePeek is ClosedWhileIdle's look at an idle session. Inside TLS,

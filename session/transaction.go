@@ -45,6 +45,14 @@ func (c *Client) Send(m *Message, next *Message) Result {
 		}
 		env, c.ahead = c.ahead, nil
 	} else {
+		if m.UTF8 && !c.caps.SMTPUTF8 {
+			// RFC 6531 3.2: an internationalised address goes only to a
+			// server that offers SMTPUTF8. Nothing is written, so the
+			// session stays usable for the caller to close.
+			now := time.Now()
+			return Result{Outcome: OutcomeFailed, Start: now, End: now, Err: &Error{Phase: PhaseMail, Class: ClassUnsupported,
+				Text: "the server does not offer SMTPUTF8 (RFC 6531), which a non-ASCII address needs", Err: ErrNoSMTPUTF8}}
+		}
 		env = c.freeEnvelope(nil)
 		c.prepare(env, m)
 		c.sendEnvelope(env)
@@ -120,7 +128,7 @@ func (c *Client) transact(env *envelope, next *Message) Result {
 	}
 	var nextEnv *envelope
 	// writeBehind last: it may claim the target's proof.
-	if next != nil && c.pipe && env.deferred == nil && c.writeBehind() {
+	if next != nil && c.pipe && env.deferred == nil && (!next.UTF8 || c.caps.SMTPUTF8) && c.writeBehind() {
 		nextEnv = c.freeEnvelope(env)
 		c.prepare(nextEnv, next)
 		c.appendEnvelope(nextEnv)
@@ -253,7 +261,9 @@ func (c *Client) appendEnvelope(env *envelope) {
 
 // appendMail adds MAIL FROM, declaring the size where the server offers
 // SIZE (RFC 1870 6), BINARYMIME when asked for and possible (RFC 3030 3),
-// and 8-bit content where the server offers 8BITMIME (RFC 6152 3).
+// 8-bit content where the server offers 8BITMIME (RFC 6152 3), and an
+// internationalised address with SMTPUTF8 (RFC 6531 3.4; Send checked the
+// server offers it).
 func (c *Client) appendMail(m *Message) {
 	c.wbuf = append(c.wbuf, "MAIL FROM:<"...)
 	c.wbuf = m.From.Append(c.wbuf, m, 1)
@@ -267,6 +277,9 @@ func (c *Client) appendMail(m *Message) {
 		c.wbuf = append(c.wbuf, " BODY=BINARYMIME"...)
 	case m.EightBit && c.caps.EightBitMIME:
 		c.wbuf = append(c.wbuf, " BODY=8BITMIME"...)
+	}
+	if m.UTF8 && c.caps.SMTPUTF8 {
+		c.wbuf = append(c.wbuf, " SMTPUTF8"...)
 	}
 	c.wbuf = append(c.wbuf, '\r', '\n')
 }

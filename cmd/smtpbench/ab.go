@@ -15,6 +15,9 @@ import (
 // significant (see report.Compare).
 const defaultRounds = 6
 
+// maxRounds bounds --rounds.
+const maxRounds = 1000
+
 const abUsage = `Usage: smtpbench ab [flags] A_HOST[:PORT] B_HOST[:PORT]
 
 Compares two servers (two builds of one, say) fairly on one machine: the
@@ -65,8 +68,16 @@ func abCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *rounds < 1 || *rounds > 1000 {
-		return usagef("--rounds %d: want 1 to 1000", *rounds)
+	if *rounds < 1 || *rounds > maxRounds {
+		return usagef("--rounds %d: want 1 to %d", *rounds, maxRounds)
+	}
+	if need := report.MinRunsPerSide(o.alpha, maxRounds); len(rules) > 0 && *rounds >= 2 && *rounds < need {
+		// Known before any load: with so few runs a side no difference
+		// can be significant, and the check would pass unchecked.
+		return usagef("--rounds %d with --fail-if-slower: %d runs a side cannot show a difference at alpha %g; the check needs --rounds %d or more", *rounds, *rounds, o.alpha, need)
+	}
+	if err := distinctOutputs([]pathFlag{{"--out", f.outFile}}, f.inputs()); err != nil {
+		return err
 	}
 	cfg, cj, err := f.seriesConfig(fs)
 	if err != nil {
@@ -96,6 +107,7 @@ func abCommand(args []string, stdout, stderr io.Writer) error {
 	doc := &report.Document{Schema: report.Schema, Kind: report.KindAB,
 		AB: &report.ABJSON{A: targets[0], B: targets[1], Rounds: *rounds, WarmupS: f.warmup.Seconds(), DurationS: f.duration.Seconds()}}
 	labels := [2]string{"A", "B"}
+	var runErr error
 rounds:
 	for round := 1; round <= *rounds; round++ {
 		for i, target := range targets {
@@ -109,15 +121,17 @@ rounds:
 			}
 			res.Config = cj
 			res.Warnings = append(res.Warnings, sec.warnings()...)
-			if err := noSession(res, run, sec.hint); err != nil {
-				return err
-			}
 			j := report.BuildJSON(res)
 			if doc.StartedAt.IsZero() {
 				doc.StartedAt = j.StartedAt
 			}
 			doc.Runs = append(doc.Runs, report.LabeledRun{Label: labels[i], Round: round, JSONReport: j})
 			prog.done(name, j)
+			if runErr = noSession(res, run, sec.hint); runErr != nil {
+				// Kept, and written below as run writes its report: the
+				// runs so far and the one that found no server.
+				break rounds
+			}
 			if ctx.Err() != nil {
 				// A signal cut this run short: drop its round, since a
 				// short run or an unpaired one would tilt the comparison.
@@ -126,6 +140,19 @@ rounds:
 			}
 		}
 		doc.AB.Completed = round
+	}
+	if runErr != nil {
+		// What was measured is printed and saved, as run does, though
+		// there is nothing to compare.
+		if o.output == "json" {
+			report.WriteDocument(stdout, doc)
+		} else {
+			writeDocumentTable(stdout, doc)
+		}
+		if err := writeOut(out, doc); err != nil {
+			return err
+		}
+		return runErr
 	}
 	if doc.AB.Completed == 0 {
 		return exitError{exitRun, "stopped before the first round was complete: nothing to compare"}

@@ -416,9 +416,14 @@ func TestParseSteps(t *testing.T) {
 func TestCompareLabels(t *testing.T) {
 	dir := t.TempDir()
 	fake := func(rate float64) *report.JSONReport {
+		// A histogram to match the count: reading refuses one without.
+		h := report.NewHistogram()
+		for i := range 100 {
+			report.RecordDuration(h, time.Millisecond+time.Duration(i)*10*time.Microsecond)
+		}
 		j := &report.JSONReport{Schema: report.Schema, Target: "127.0.0.1:2525", LoadModel: "closed", ElapsedS: 6,
 			Config: report.RunConfig{DurationS: 6}, Totals: report.Totals{MessagesAttempted: 100, MessagesOK: 100, MessagesPerS: rate},
-			Phases: map[string]report.Summary{"message": {Count: 100, P50MS: 1, P99MS: 2}}}
+			Phases: map[string]report.Summary{"message": report.Summarize(h)}}
 		for s := range 6 {
 			j.Intervals = append(j.Intervals, report.JSONInterval{T: s, OK: 10, MessagesPerS: rate + float64(s), P50MS: 1, P99MS: 2})
 		}

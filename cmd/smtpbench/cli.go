@@ -6,7 +6,6 @@ import (
 	"io"
 	"runtime"
 	"runtime/debug"
-	"strings"
 
 	"github.com/spf13/pflag"
 )
@@ -130,6 +129,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 func parseFlags(fs *pflag.FlagSet, args []string, usage string, stdout io.Writer) error {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
+	wrapNumbers(fs)
 	err := fs.Parse(args)
 	if errors.Is(err, pflag.ErrHelp) {
 		fs.SetOutput(stdout)
@@ -138,7 +138,7 @@ func parseFlags(fs *pflag.FlagSet, args []string, usage string, stdout io.Writer
 		return err
 	}
 	if err != nil {
-		return usageError{strings.TrimSpace(err.Error())}
+		return usageError{flagError(err)}
 	}
 	return nil
 }

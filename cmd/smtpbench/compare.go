@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -84,8 +85,10 @@ func (o *compareFlags) check() ([]failRule, error) {
 		if _, err := report.ParseLine(line); err != nil {
 			return nil, usagef("--fail-if-slower %q: %v", v, err)
 		}
+		// NaN compares false with everything, so a check against it would
+		// pass whatever the change: refused, as infinity is.
 		p, err := strconv.ParseFloat(pct, 64)
-		if err != nil || p < 0 {
+		if err != nil || math.IsNaN(p) || math.IsInf(p, 0) || p < 0 {
 			return nil, usagef("--fail-if-slower %q: want PCT or LINE=PCT with PCT a percentage such as 5", v)
 		}
 		rules = append(rules, failRule{line, p})
@@ -141,11 +144,20 @@ func compareCommand(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	var a, b report.CompareGroup
+	stdinUsed := false
 	switch fs.NArg() {
 	case 1:
-		d, _, err := readDocument(fs.Arg(0))
+		d, label, err := readDocument(fs.Arg(0), &stdinUsed)
 		if err != nil {
 			return err
+		}
+		if label != "" {
+			// A label picks one side; silently comparing A with B
+			// instead would answer a question that was not asked.
+			if len(d.RunsLabeled(label)) == 0 {
+				return usagef("%s has no runs labelled %q: it holds %s", fs.Arg(0), label, describeRuns(d))
+			}
+			return usagef("%s is one side of a comparison: give the other as a second FILE[#LABEL], or the ab file alone to compare A with B", fs.Arg(0))
 		}
 		labels := d.Labels()
 		if d.Kind != report.KindAB || len(labels) != 2 {
@@ -155,10 +167,10 @@ func compareCommand(args []string, stdout, stderr io.Writer) error {
 		a = report.CompareGroup{Name: labels[0], Runs: d.RunsLabeled(labels[0])}
 		b = report.CompareGroup{Name: labels[1], Runs: d.RunsLabeled(labels[1])}
 	case 2:
-		if a, err = readGroup(fs.Arg(0)); err != nil {
+		if a, err = readGroup(fs.Arg(0), &stdinUsed); err != nil {
 			return err
 		}
-		if b, err = readGroup(fs.Arg(1)); err != nil {
+		if b, err = readGroup(fs.Arg(1), &stdinUsed); err != nil {
 			return err
 		}
 	default:
@@ -182,13 +194,22 @@ func compareCommand(args []string, stdout, stderr io.Writer) error {
 }
 
 // readDocument reads NAME or NAME#LABEL; the label is split off only when
-// NAME#LABEL itself is not a file.
-func readDocument(arg string) (*report.Document, string, error) {
+// NAME#LABEL itself is not a file. NAME - is standard input, which can be
+// read once (stdinUsed says whether it was).
+func readDocument(arg string, stdinUsed *bool) (*report.Document, string, error) {
 	name, label := arg, ""
 	if _, err := os.Stat(arg); errors.Is(err, os.ErrNotExist) {
 		if i := strings.LastIndex(arg, "#"); i > 0 {
 			name, label = arg[:i], arg[i+1:]
 		}
+	}
+	if name == "-" {
+		if *stdinUsed {
+			return nil, "", usagef("FILE - (standard input) given twice")
+		}
+		*stdinUsed = true
+		d, err := readStdinDocument()
+		return d, label, err
 	}
 	d, err := report.ReadFile(name)
 	if err != nil {
@@ -197,10 +218,20 @@ func readDocument(arg string) (*report.Document, string, error) {
 	return d, label, nil
 }
 
+// readStdinDocument reads a document from standard input, with the same
+// bound as a file.
+func readStdinDocument() (*report.Document, error) {
+	d, err := report.ReadJSON(os.Stdin)
+	if err != nil {
+		return nil, exitError{exitRun, fmt.Sprintf("standard input: %v", err)}
+	}
+	return d, nil
+}
+
 // readGroup reads one side of a comparison: every run of a file whose
 // runs share one label, or the runs with the label given after '#'.
-func readGroup(arg string) (report.CompareGroup, error) {
-	d, label, err := readDocument(arg)
+func readGroup(arg string, stdinUsed *bool) (report.CompareGroup, error) {
+	d, label, err := readDocument(arg, stdinUsed)
 	if err != nil {
 		return report.CompareGroup{}, err
 	}

@@ -11,6 +11,10 @@ import (
 // error rather than a week of load.
 const maxSteps = 100
 
+// stepMax bounds the values of each list flag, as numberRules bounds a
+// single number.
+var stepMax = map[string]float64{"concurrency": maxConcurrency, "rate": maxRate}
+
 // parseSteps reads the values of a sweep: a comma-separated list whose
 // items are numbers or ranges, A..BxF (A, A·F, A·F², … up to B) or A..B+S
 // (A, A+S, … up to B). Values must increase and be positive; whole says
@@ -19,14 +23,19 @@ func parseSteps(flag, s string, whole bool) ([]float64, error) {
 	bad := func(format string, a ...any) ([]float64, error) {
 		return nil, fmt.Errorf("--%s %q: %s", flag, s, fmt.Sprintf(format, a...))
 	}
+	most := stepMax[flag]
 	num := func(t string) (float64, error) {
 		v, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
-		if err != nil || v <= 0 || math.IsInf(v, 0) || (whole && v != math.Trunc(v)) {
-			kind := "a positive number"
+		if err != nil || v <= 0 || math.IsInf(v, 0) || (whole && v != math.Trunc(v)) || most > 0 && v > most {
+			// The same words as a single number's (see numberRule.want).
+			kind := numberRule{lo: 0, hi: most, loOpen: true}.want("float64")
 			if whole {
-				kind = "a positive whole number"
+				kind = numberRule{lo: 1, hi: most}.want("int")
 			}
-			return 0, fmt.Errorf("%q is not %s", strings.TrimSpace(t), kind)
+			if most == 0 {
+				kind = "want a positive number"
+			}
+			return 0, fmt.Errorf("%s: %s", strings.TrimSpace(t), kind)
 		}
 		return v, nil
 	}
@@ -68,6 +77,7 @@ func parseSteps(flag, s string, whole bool) ([]float64, error) {
 		}
 		// Stop a hair above b, so 0.1 steps that add up to b inexactly
 		// still reach it.
+		before := len(out)
 		for v, first := a, true; v <= b*(1+1e-9); first = false {
 			// Whole steps of a fractional factor can round to the same
 			// number twice (1..10x1.5): keep one.
@@ -82,6 +92,11 @@ func parseSteps(flag, s string, whole bool) ([]float64, error) {
 			} else {
 				v += st
 			}
+		}
+		if len(out)-before < 2 && b > a {
+			// A factor or step that jumps past the end at once makes a
+			// one-step "range": surely not what was meant.
+			return bad("range %q gives one value, %g: its step goes past the end at once", item, a)
 		}
 	}
 	if len(out) > maxSteps {

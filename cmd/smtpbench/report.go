@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/pflag"
 
+	"github.com/smtpbench/smtpbench/internal/atomicfile"
 	"github.com/smtpbench/smtpbench/report"
 )
 
@@ -73,6 +73,9 @@ func reportCommand(args []string, stdout, stderr io.Writer) error {
 	if *output == "json" && fs.NArg() > 1 {
 		return usagef("-o json renders one FILE, got %d (to combine results use smtpbench merge)", fs.NArg())
 	}
+	if err := distinctOutputs([]pathFlag{{"--out", *outFile}}, fileArgs(fs.Args())); err != nil {
+		return err
+	}
 	docs, err := readResults(fs.Args())
 	if err != nil {
 		return err
@@ -80,7 +83,7 @@ func reportCommand(args []string, stdout, stderr io.Writer) error {
 	runs, labels := runsOf(docs, fs.Args())
 
 	if *output == "hgrm" {
-		return writeHGRMs(runs, labels, *phases, *outFile, stdout, stderr)
+		return writeHGRMs(runs, labels, *phases, *outFile, fileArgs(fs.Args()), stdout, stderr)
 	}
 	var buf bytes.Buffer
 	switch *output {
@@ -114,7 +117,7 @@ func reportCommand(args []string, stdout, stderr io.Writer) error {
 }
 
 // writeHGRMs writes one percentile distribution per phase (and per file).
-func writeHGRMs(docs []*report.JSONReport, labels, only []string, outFile string, stdout, stderr io.Writer) error {
+func writeHGRMs(docs []*report.JSONReport, labels, only []string, outFile string, inputs []pathFlag, stdout, stderr io.Writer) error {
 	if outFile != "" && len(docs) > 1 {
 		return usagef("-o hgrm with --out takes one result, got %d (%s)", len(docs), strings.Join(labels, ", "))
 	}
@@ -176,6 +179,13 @@ func writeHGRMs(docs []*report.JSONReport, labels, only []string, outFile string
 	if ext == "" {
 		ext = ".hgrm"
 	}
+	var names []pathFlag
+	for _, p := range parts {
+		names = append(names, pathFlag{"--out (phase " + p.phase + ")", base + "." + p.phase + ext})
+	}
+	if err := distinctOutputs(names, inputs); err != nil {
+		return err
+	}
 	for i, p := range parts {
 		name := base + "." + p.phase + ext
 		if err := writeOutput(name, bodies[i], stdout); err != nil {
@@ -199,6 +209,9 @@ func mergeCommand(args []string, stdout, _ io.Writer) error {
 	if fs.NArg() == 0 {
 		return usagef("no FILE given")
 	}
+	if err := distinctOutputs([]pathFlag{{"--out", *outFile}}, fileArgs(fs.Args())); err != nil {
+		return err
+	}
 	files, err := readResults(fs.Args())
 	if err != nil {
 		return err
@@ -207,7 +220,7 @@ func mergeCommand(args []string, stdout, _ io.Writer) error {
 	docs := make([]*report.JSONReport, len(files))
 	for i, d := range files {
 		if d.Kind != report.KindRun {
-			return exitError{exitRun, fmt.Sprintf("%s is a %s document: merge takes the results of single runs", labels[i], d.Kind)}
+			return exitError{exitRun, fmt.Sprintf("%s is %s document: merge takes the results of single runs", labels[i], report.Article(d.Kind))}
 		}
 		docs[i] = d.Runs[0].JSONReport
 	}
@@ -311,14 +324,10 @@ func readResults(files []string) ([]*report.Document, error) {
 				return nil, usagef("FILE - (standard input) given twice")
 			}
 			stdinUsed = true
-			d, err = report.ReadJSON(os.Stdin)
-			if err != nil {
-				err = fmt.Errorf("standard input: %w", err)
+			if d, err = readStdinDocument(); err != nil {
+				return nil, err
 			}
-		} else {
-			d, err = report.ReadFile(name)
-		}
-		if err != nil {
+		} else if d, err = report.ReadFile(name); err != nil {
 			return nil, exitError{exitRun, err.Error()}
 		}
 		docs = append(docs, d)
@@ -332,8 +341,17 @@ func writeOutput(name string, b []byte, stdout io.Writer) error {
 		_, err := stdout.Write(b)
 		return err
 	}
-	if err := os.WriteFile(name, b, 0o644); err != nil {
+	if err := atomicfile.WriteFile(name, b); err != nil {
 		return exitError{exitRun, fmt.Sprintf("--out: %v", err)}
 	}
 	return nil
+}
+
+// fileArgs names the FILE arguments, for distinctOutputs.
+func fileArgs(files []string) []pathFlag {
+	var out []pathFlag
+	for _, f := range files {
+		out = append(out, pathFlag{"an input", f})
+	}
+	return out
 }

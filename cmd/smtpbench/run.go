@@ -162,6 +162,9 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 1 {
 		return usagef("want at most one target, got %d: %s", fs.NArg(), strings.Join(fs.Args(), " "))
 	}
+	if err := distinctOutputs([]pathFlag{{"--out", f.outFile}, {"--html", f.htmlFile}, {"--cpuprofile", f.cpuProfile}}, f.inputs()); err != nil {
+		return err
+	}
 	cfg, cj, th, err := f.config(fs)
 	if err != nil {
 		return err
@@ -188,14 +191,6 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 			return configError(err)
 		}
 	}
-	var outFile *os.File
-	if f.outFile != "" {
-		// Open before the run so a bad path fails in a second, not after it.
-		if outFile, err = os.Create(f.outFile); err != nil {
-			return exitError{exitRun, fmt.Sprintf("--out: %v", err)}
-		}
-		defer outFile.Close()
-	}
 	var baseRuns []*report.JSONReport
 	var baseLabels []string
 	if f.htmlBaseline != "" {
@@ -208,13 +203,24 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		}
 		baseRuns, baseLabels = runsOf(docs, []string{f.htmlBaseline})
 	}
-	var htmlFile *os.File
-	if f.htmlFile != "" {
-		if htmlFile, err = os.Create(f.htmlFile); err != nil {
-			return exitError{exitRun, fmt.Sprintf("--html: %v", err)}
-		}
-		defer htmlFile.Close()
+	// Every output is written to a temporary file and renamed into place
+	// when complete: a run that fails or is interrupted leaves the user's
+	// earlier files as they were. Created now so a bad path fails at once.
+	outFile, err := createOutput("--out", f.outFile)
+	if err != nil {
+		return err
 	}
+	defer outFile.Close()
+	htmlFile, err := createOutput("--html", f.htmlFile)
+	if err != nil {
+		return err
+	}
+	defer htmlFile.Close()
+	profFile, err := createOutput("--cpuprofile", f.cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer profFile.Close()
 
 	if fs.NArg() == 1 {
 		parse := sec.parseTarget
@@ -267,16 +273,11 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	ctx, abort, release := stopOnSignals(stderr, cfg.Grace)
 	defer release()
 
-	if f.cpuProfile != "" {
-		pf, err := os.Create(f.cpuProfile)
-		if err != nil {
+	if profFile != nil {
+		if err := pprof.StartCPUProfile(profFile); err != nil {
 			return exitError{exitRun, fmt.Sprintf("--cpuprofile: %v", err)}
 		}
-		defer pf.Close()
-		if err := pprof.StartCPUProfile(pf); err != nil {
-			return exitError{exitRun, fmt.Sprintf("--cpuprofile: %v", err)}
-		}
-		defer pprof.StopCPUProfile()
+		defer pprof.StopCPUProfile() // on early returns; stopped below otherwise
 	}
 	if !start.IsZero() {
 		if err := waitUntil(ctx, start, stderr); err != nil {
@@ -301,12 +302,18 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return exitError{exitRun, fmt.Sprintf("writing the report: %v", err)}
 	}
+	if profFile != nil {
+		pprof.StopCPUProfile()
+		if err := commitOutput("--cpuprofile", profFile); err != nil {
+			return err
+		}
+	}
 	if outFile != nil {
 		if err := report.WriteJSON(outFile, res); err != nil {
 			return exitError{exitRun, fmt.Sprintf("--out: %v", err)}
 		}
-		if err := outFile.Close(); err != nil {
-			return exitError{exitRun, fmt.Sprintf("--out: %v", err)}
+		if err := commitOutput("--out", outFile); err != nil {
+			return err
 		}
 	}
 	if htmlFile != nil {
@@ -318,8 +325,8 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		if err := report.WriteHTML(htmlFile, runs, append(baseLabels, label)); err != nil {
 			return exitError{exitRun, fmt.Sprintf("--html: %v", err)}
 		}
-		if err := htmlFile.Close(); err != nil {
-			return exitError{exitRun, fmt.Sprintf("--html: %v", err)}
+		if err := commitOutput("--html", htmlFile); err != nil {
+			return err
 		}
 	}
 	if err := noSession(res, cfg, sec.hint); err != nil {

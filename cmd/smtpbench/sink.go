@@ -64,6 +64,11 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
+	if strings.TrimSpace(*listen) == "" {
+		// An empty address would listen on every interface on a random
+		// port: a sink reachable from the network that no one asked for.
+		return usagef("--listen \"\": want HOST:PORT, such as 127.0.0.1:2525")
+	}
 	cfg, err := sinkConfig(*delays, *rejects, *stall)
 	if err != nil {
 		return err

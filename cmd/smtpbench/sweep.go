@@ -85,6 +85,9 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	if f.output != "table" && f.output != "json" {
 		return usagef("--output %q: want table or json", f.output)
 	}
+	if err := distinctOutputs([]pathFlag{{"--out", f.outFile}}, f.inputs()); err != nil {
+		return err
+	}
 	search := len(*slos) > 0 || fs.Changed("rate-max")
 	sw := &report.SweepJSON{Varies: report.VariesConcurrency}
 	var abuseName string
@@ -236,9 +239,6 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 		}
 		res.Config = rcj
 		res.Warnings = append(res.Warnings, sec.warnings()...)
-		if err := noSession(res, run, sec.hint); err != nil {
-			return nil, err
-		}
 		j := report.BuildJSON(res)
 		if doc.StartedAt.IsZero() {
 			doc.StartedAt = j.StartedAt
@@ -251,6 +251,11 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 		}
 		sw.Steps = append(sw.Steps, st)
 		prog.done(name+" "+label, j)
+		// Recorded first: the sweep writes what it measured, as run does,
+		// even when this step found no server to measure.
+		if err := noSession(res, run, sec.hint); err != nil {
+			return nil, err
+		}
 		return &sw.Steps[len(sw.Steps)-1], nil
 	}
 

@@ -363,7 +363,7 @@ func TestCertificateChecks(t *testing.T) {
 	if code != exitRun || !strings.Contains(stderr, "tls: certificate") || !strings.Contains(stderr, "--ca FILE") {
 		t.Errorf("unknown CA: exit %d, stderr %q", code, stderr)
 	}
-	if !strings.Contains(stdout, "tls    certificate  -     1      the server's certificate did not verify: x509: certificate signed by unknown authority") ||
+	if !strings.Contains(stdout, "tls    certificate  -     1      the server's certificate did not verify: certificate signed by unknown authority") ||
 		!strings.Contains(stdout, "  meaning (tls certificate): ") {
 		t.Errorf("errors table lacks the certificate row:\n%s", stdout)
 	}

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/pflag"
 )
 
 // Every numeric flag refuses what is out of range with one line and exit 2,
@@ -28,7 +31,7 @@ func TestNumericFlagsOutOfRange(t *testing.T) {
 		{"concurrency overflow", []string{"run", "-c", "99999999999999999999"}, "-c"},
 		{"concurrency above max", []string{"run", "-c", "1000001"}, "--concurrency"},
 		{"concurrency negative", []string{"run", "-c", "-3"}, "--concurrency"},
-		{"messages overflow", []string{"run", "-n", "9223372036854775808"}, "-n"},
+		{"messages overflow", []string{"run", "-n", "9223372036854775808"}, "--messages 9223372036854775808: want a whole number from 0 to 9223372036854775807"},
 		{"rcpts overflow", []string{"run", "--rcpts", "4294967297"}, "--rcpts"},
 		{"rcpts zero", []string{"run", "--rcpts", "0"}, "--rcpts"},
 		{"per-conn negative", []string{"run", "--per-conn", "-1"}, "--per-conn"},
@@ -65,6 +68,21 @@ func TestNumericFlagsOutOfRange(t *testing.T) {
 		{"sink workers above max", []string{"sink", "--workers", "1000000000000", "--delay", "body=1s"}, "--workers"},
 		{"sink workers negative", []string{"sink", "--workers", "-1", "--delay", "body=1s"}, "--workers"},
 		{"sink idle-timeout above max", []string{"sink", "--idle-timeout", "9000h"}, "--idle-timeout"},
+		// One kind of message for every number: the flag, the value, what it wants.
+		{"concurrency digits overflow", []string{"run", "-c", "99999999999999999999"}, "--concurrency 99999999999999999999: want a whole number from 1 to 1000000"},
+		{"seed negative", []string{"run", "--seed", "-1"}, "--seed -1: want a whole number from 0 to 18446744073709551615"},
+		{"duration past the documented bound", []string{"run", "-d", "99999999h"}, "--duration 99999999h: want a duration from 0s to 8760h"},
+		{"timeout negative", []string{"run", "--timeout", "-1s"}, "--timeout -1s: want a duration above 0s, up to 8760h"},
+		{"timeout zero, as the message says", []string{"run", "--timeout", "0s"}, "--timeout 0s: want a duration above 0s"},
+		{"size negative", []string{"run", "--size", "-5"}, `size "-5": a size cannot be negative`},
+		{"rate NaN named", []string{"run", "--rate", "NaN"}, "--rate NaN: want a number from 0 to 10000000"},
+		{"sweep rate-max NaN", []string{"sweep", "--rate-max", "NaN", "--slo", "message:p99=1s", "127.0.0.1:1"}, "--rate-max NaN"},
+		{"sweep concurrency max int64", []string{"sweep", "-c", "9223372036854775807", "127.0.0.1:1"}, "9223372036854775807: want a whole number from 1 to 1000000"},
+		{"sweep one-step range", []string{"sweep", "-c", "1..64x9999999999999999999", "127.0.0.1:1"}, "gives one value"},
+		{"sweep concurrency list above max", []string{"sweep", "-c", "1,2000000", "127.0.0.1:1"}, "2000000: want a whole number from 1 to 1000000"},
+		{"ab rounds overflow", []string{"ab", "--rounds", "99999999999999999999", "a", "b"}, "--rounds 99999999999999999999: want a whole number from 1 to 1000"},
+		{"bool", []string{"run", "--progress=maybe"}, "--progress maybe: want true or false"},
+		{"ramp longer than the run", []string{"run", "-c", "10", "-d", "1s", "--ramp", "1h"}, "--ramp"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -127,6 +145,71 @@ func FuzzSinkConfig(f *testing.F) {
 		}
 		if cfg.StallAt < 0 || cfg.StallAt > maxDuration || cfg.StallFor < 0 || cfg.StallFor > maxDuration {
 			t.Errorf("stall %v:%v accepted from %q", cfg.StallAt, cfg.StallFor, stall)
+		}
+	})
+}
+
+// FuzzNumericFlags feeds every numeric flag: a value is either refused in
+// one line that names the flag and says what it wants (never strconv's or
+// Go's words), or accepted within the flag's range.
+func FuzzNumericFlags(f *testing.F) {
+	for _, s := range []string{"0", "1", "-1", "99999999999999999999", "9223372036854775807", "NaN", "Inf", "-Inf", "1e999",
+		"0x10", "1.5", "", " ", "250ms", "-1s", "99999999h", "8760h", "8761h", "1e3h", "0.5", "1_000"} {
+		f.Add(s)
+	}
+	// The flags of run and compare as those commands register them, and
+	// the numeric flags sweep, ab and sink register inline, with their types.
+	flagSet := func(i int) *pflag.FlagSet {
+		fs := pflag.NewFlagSet("fuzz", pflag.ContinueOnError)
+		if i == 0 {
+			var f runFlags
+			f.register(fs)
+			return fs
+		}
+		var o compareFlags
+		o.register(fs)
+		fs.Int("rounds", defaultRounds, "")
+		fs.Int("probes", 1, "")
+		fs.Float64("precision", 5, "")
+		fs.Float64("rate-max", 0, "")
+		fs.Int("workers", 0, "")
+		fs.Duration("idle-timeout", 0, "")
+		return fs
+	}
+	type numFlag struct {
+		set  int
+		name string
+	}
+	var flags []numFlag
+	for i := range 2 {
+		flagSet(i).VisitAll(func(fl *pflag.Flag) {
+			if numberKinds[fl.Value.Type()] {
+				flags = append(flags, numFlag{i, fl.Name})
+			}
+		})
+	}
+	if len(flags) < 20 {
+		f.Fatalf("found only %d numeric flags", len(flags))
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, fl := range flags {
+			fs, name := flagSet(fl.set), fl.name
+			err := parseFlags(fs, []string{"--" + name + "=" + s}, "", io.Discard)
+			if err != nil {
+				msg := err.Error()
+				if !strings.HasPrefix(msg, "--"+name+" ") || !strings.Contains(msg, ": want ") || strings.Contains(msg, "\n") ||
+					strings.Contains(msg, "strconv") || strings.Contains(msg, "invalid argument") {
+					t.Errorf("--%s=%q: %q", name, s, msg)
+				}
+				continue
+			}
+			v := fs.Lookup(name).Value
+			if rule, ok := numberRules[name]; ok {
+				// The value as the flag now holds it is within range.
+				if _, err := parseNumber(v.Type(), v.String(), rule); err != nil {
+					t.Errorf("--%s=%q accepted as %s, outside its range: %v", name, s, v.String(), err)
+				}
+			}
 		}
 	})
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/smtpbench/smtpbench/internal/atomicfile"
 	"github.com/smtpbench/smtpbench/loadgen"
 	"github.com/smtpbench/smtpbench/report"
 	"github.com/smtpbench/smtpbench/session"
@@ -157,32 +158,22 @@ func (p *seriesProgress) done(name string, j *report.JSONReport) {
 	fmt.Fprintf(p.w, "%s  %.1f msg/s  message p50 %.3g ms  p99 %.3g ms  errors %d\n", name, t.MessagesPerS, m.P50MS, m.P99MS, t.MessagesRejected+t.MessagesFailed)
 }
 
-// openOut creates the --out file before the runs, so a bad path fails at
-// once rather than after minutes of load.
-func openOut(name string) (*os.File, error) {
-	if name == "" {
-		return nil, nil
-	}
-	f, err := os.Create(name)
-	if err != nil {
-		return nil, exitError{exitRun, fmt.Sprintf("--out: %v", err)}
-	}
-	return f, nil
+// openOut starts the --out file before the runs, so a bad path fails at
+// once rather than after minutes of load; the file replaces the old one
+// only when writeOut completes it.
+func openOut(name string) (*atomicfile.File, error) {
+	return createOutput("--out", name)
 }
 
-// writeOut writes a document to the --out file and closes it.
-func writeOut(f *os.File, d *report.Document) error {
+// writeOut writes a document to the --out file and puts it in place.
+func writeOut(f *atomicfile.File, d *report.Document) error {
 	if f == nil {
 		return nil
 	}
 	if err := report.WriteDocument(f, d); err != nil {
-		f.Close()
 		return exitError{exitRun, fmt.Sprintf("--out: %v", err)}
 	}
-	if err := f.Close(); err != nil {
-		return exitError{exitRun, fmt.Sprintf("--out: %v", err)}
-	}
-	return nil
+	return commitOutput("--out", f)
 }
 
 // acceptedNothing fails a sweep or ab, as run fails, when a run attempted

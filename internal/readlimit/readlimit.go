@@ -31,14 +31,17 @@ func File(name string, limit int64) ([]byte, error) {
 	return Reader(f, name, limit)
 }
 
-// Reader reads r to its end, refusing more than limit bytes; name is for
-// the error.
+// Reader reads r to its end, refusing more than limit bytes; name, when
+// not empty, starts the error.
 func Reader(r io.Reader, name string, limit int64) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
 		return nil, err
 	}
 	if int64(len(b)) > limit {
+		if name == "" {
+			return nil, fmt.Errorf("longer than %d bytes", limit)
+		}
 		return nil, fmt.Errorf("%s: longer than %d bytes", name, limit)
 	}
 	return b, nil

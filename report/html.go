@@ -37,6 +37,7 @@ func WriteHTML(w io.Writer, docs []*JSONReport, labels []string) error {
 		if d.Merged != nil {
 			page.Merges = append(page.Merges, htmlMerge{labels[i], d.Merged})
 		}
+		page.Sources = append(page.Sources, sourceRows(d, labels[i])...)
 	}
 	page.Several = len(docs) > 1
 
@@ -163,6 +164,31 @@ type htmlPage struct {
 	Phases   []htmlChart
 	Errors   []htmlError
 	Warnings []string
+	// Sources says, per result and pipelined phase, where its figures
+	// come from, beside how often the server batched its replies.
+	Sources []htmlSource
+}
+
+type htmlSource struct {
+	Label, Batching, Phase, Words string
+	Unattributed                  bool
+}
+
+// sourceRows are d's rows of the page's table of phase sources.
+func sourceRows(d *JSONReport, label string) []htmlSource {
+	var batching []string
+	for _, p := range d.Pipelining {
+		if p.Groups > 0 {
+			batching = append(batching, fmt.Sprintf("%s: %.0f%% of %d groups", p.Target, p.BatchedPct, p.Groups))
+		}
+	}
+	var out []htmlSource
+	for _, name := range orderedPhases(d.PhaseSources) {
+		s := d.PhaseSources[name]
+		out = append(out, htmlSource{Label: label, Batching: strings.Join(batching, ", "), Phase: name,
+			Words: sourceWords(s), Unattributed: !s.Attributed()})
+	}
+	return out
 }
 
 type htmlResult struct {
@@ -274,6 +300,12 @@ figcaption { font-size: .85em; color: #555; margin-top: .3em; }
 {{.SVG}}{{if .Caption}}<figcaption>{{.Caption}}</figcaption>{{end}}
 </figure>
 {{end}}</div>{{end}}
+{{if .Sources}}<h2>Where each phase's figures come from</h2>
+<table id="sources">
+<tr>{{if .Several}}<th>result</th>{{end}}<th>answered in one write</th><th>phase</th><th>figures</th></tr>
+{{range .Sources}}<tr>{{if $.Several}}<td>{{.Label}}</td>{{end}}<td class="text">{{.Batching}}</td><td class="text">{{.Phase}}</td><td class="text{{if .Unattributed}} warn{{end}}">{{.Words}}</td></tr>
+{{end}}</table>
+<p class="note">Where the server answers a pipelined group in one write, a pipelined reply does not show which command took the time: the phases then take their figures from messages sent one command at a time (--lockstep-every), and a phase with none has no figures.</p>{{end}}
 {{range .Merges}}<h2>{{.Label}}: merged from {{len .Info.Sources}} results</h2>
 <table class="merge">
 <tr><th>file</th><th>target</th><th>started</th><th>placed at</th><th>elapsed</th><th>ok</th></tr>

@@ -223,6 +223,8 @@ func Merge(docs []*JSONReport, names []string) (*JSONReport, error) {
 	out.Sizes = mergeSizes(docs)
 	out.Targets = mergeTargets(docs)
 	out.TLS = mergeTLS(docs)
+	out.PhaseSources = mergePhaseSources(docs)
+	out.Pipelining = mergePipelining(docs)
 
 	ivs, missing, err := mergeIntervals(docs, names, info.Sources, end.Sub(start))
 	if err != nil {
@@ -515,6 +517,7 @@ var mergedMembers = map[string]bool{
 	"schema": true, "hdr_unit": true, "target": true, "config": true, "started_at": true, "elapsed_s": true,
 	"load_model": true, "stop_reason": true, "stopped_at_s": true, "last_message_at_s": true, "sizes": true, "targets": true, "tls": true, "totals": true, "warmup": true, "phases": true, "replies": true,
 	"errors": true, "intervals": true, "warnings": true, "merged": true, "generator": true,
+	"phase_sources": true, "pipelining": true,
 }
 
 func mergeOtherMembers(out *JSONReport, docs []*JSONReport, handled map[string]bool) []Difference {

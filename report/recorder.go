@@ -61,7 +61,12 @@ const maxCode = 600
 // Recorder is one worker's view of a run: counters, one histogram per
 // phase, reply codes per phase and errors by key.
 type Recorder struct {
-	Phases  [session.NumPhases]*hdrhistogram.Histogram
+	// Phases holds, per phase, the replies to commands answered one by
+	// one; Pipelined those to commands written in a group with others, for
+	// the phases that are pipelined (nil for the rest). Which of them a
+	// report shows depends on how the server wrote its replies (PhaseSource).
+	Phases    [session.NumPhases]*hdrhistogram.Histogram
+	Pipelined [session.NumPhases]*hdrhistogram.Histogram
 	Service *hdrhistogram.Histogram // nil unless the run is open-model
 	Lag     *hdrhistogram.Histogram // nil unless the run is open-model
 	Codes   [session.NumPhases][maxCode]int64
@@ -145,6 +150,9 @@ func NewRecorder(open bool) *Recorder {
 	for i := range r.Phases {
 		r.Phases[i] = NewHistogram()
 	}
+	for _, p := range PipelinedPhases {
+		r.Pipelined[p] = NewHistogram()
+	}
 	if open {
 		r.Service = NewHistogram()
 		r.Lag = NewHistogram()
@@ -155,6 +163,19 @@ func NewRecorder(open bool) *Recorder {
 // Observe implements session.Observer.
 func (r *Recorder) Observe(p session.Phase, code int, d time.Duration) {
 	RecordDuration(r.Phases[p], d)
+	if code > 0 && code < maxCode {
+		r.Codes[p][code]++
+	}
+}
+
+// ObservePipelined records a reply to a command written in a group with
+// others (session.PipelinedObserver).
+func (r *Recorder) ObservePipelined(p session.Phase, code int, d time.Duration) {
+	h := r.Pipelined[p]
+	if h == nil {
+		h = r.Phases[p]
+	}
+	RecordDuration(h, d)
 	if code > 0 && code < maxCode {
 		r.Codes[p][code]++
 	}
@@ -194,6 +215,12 @@ func (r *Recorder) Error(e *session.Error) {
 func (r *Recorder) Merge(o *Recorder) {
 	for i := range r.Phases {
 		r.Phases[i].Merge(o.Phases[i])
+		if o.Pipelined[i] != nil {
+			if r.Pipelined[i] == nil {
+				r.Pipelined[i] = NewHistogram()
+			}
+			r.Pipelined[i].Merge(o.Pipelined[i])
+		}
 		for c, n := range o.Codes[i] {
 			r.Codes[i][c] += n
 		}

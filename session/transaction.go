@@ -37,6 +37,8 @@ type envelope struct {
 // otherwise.
 func (c *Client) Send(m *Message, next *Message) Result {
 	var env *envelope
+	c.nmsg++
+	c.sampling = c.ahead == nil && c.lockstepDue(c.nmsg)
 	if c.ahead != nil {
 		if c.ahead.msg != m {
 			// A caller bug, not a server problem: the pipelined envelope
@@ -47,7 +49,7 @@ func (c *Client) Send(m *Message, next *Message) Result {
 	} else {
 		env = c.freeEnvelope(nil)
 		c.prepare(env, m)
-		c.sendEnvelope(env)
+		c.sendEnvelope(env, c.pipe && !c.sampling)
 		if c.endedByServer(env) {
 			// Nothing was decided: the caller sends m again on a new
 			// connection.
@@ -59,6 +61,7 @@ func (c *Client) Send(m *Message, next *Message) Result {
 	env.after = c.lastFinal
 	res := c.transact(env, next)
 	c.lastFinal = res.End
+	c.sampling = false
 	return res
 }
 
@@ -119,12 +122,15 @@ func (c *Client) transact(env *envelope, next *Message) Result {
 			RcptAccepted: env.rcptOK, RcptRejected: env.rcptRej}
 	}
 	var nextEnv *envelope
+	// A lock-step message has its content answered alone, and the next
+	// one, if it goes lock-step, must not have its envelope written here.
 	// writeBehind last: it may claim the target's proof.
-	if next != nil && c.pipe && env.deferred == nil && c.writeBehind() {
+	if next != nil && c.pipe && !c.sampling && !c.lockstepDue(c.nmsg+1) && env.deferred == nil && c.writeBehind() {
 		nextEnv = c.freeEnvelope(env)
 		c.prepare(nextEnv, next)
 		c.appendEnvelope(nextEnv)
 	}
+	c.group = nextEnv != nil || pending > 0 || c.opts.LMTP && env.rcptOK > 1
 	t, err := c.flush(PhaseBody)
 	if err != nil {
 		return failed(env, c.err)
@@ -284,11 +290,12 @@ func (c *Client) appendData(m *Message) {
 }
 
 // sendEnvelope runs MAIL, RCPT and DATA for env: as one group when
-// pipelining, otherwise one command at a time, stopping at the first
+// pipelined, otherwise one command at a time, stopping at the first
 // command whose failure makes the rest pointless.
-func (c *Client) sendEnvelope(env *envelope) {
-	if c.pipe {
+func (c *Client) sendEnvelope(env *envelope, pipelined bool) {
+	if pipelined {
 		c.appendEnvelope(env)
+		c.group = true
 		t, err := c.flush(PhaseMail)
 		env.start = t
 		if err != nil {

@@ -62,6 +62,7 @@ type runFlags struct {
 	targets      []string
 	sourceAddrs  []string
 	pipelining   string
+	lockstep     int
 	chunking     string
 	chunkSize    string
 	binaryMIME   bool
@@ -132,6 +133,7 @@ func (f *runFlags) registerWorkload(fs *pflag.FlagSet) {
 	fs.Uint64Var(&f.seed, "seed", 0, "seed for every random choice, for a run that can be repeated exactly (default: a random seed, printed in the report)")
 	fs.StringArrayVar(&f.sourceAddrs, "source-addr", nil, "local IP address to connect from; sessions take them in turn; repeatable")
 	fs.StringVar(&f.pipelining, "pipelining", "auto", "RFC 2920 pipelining: auto (when advertised; the next envelope behind the end of data once the server has shown it serves it), on (always, behind the end of data too), groups (each envelope after the end-of-data reply), off")
+	fs.IntVar(&f.lockstep, "lockstep-every", session.DefaultLockstepEvery, "where the server answers pipelined commands in one write, send every Nth message of each session one command at a time, so each phase is timed on its own (0 = never; docs/phases.md)")
 	fs.StringVar(&f.chunking, "chunking", "off", "send content with BDAT (RFC 3030): auto (when the server offers CHUNKING), on, off")
 	fs.StringVar(&f.chunkSize, "chunk-size", "64KiB", "largest BDAT chunk")
 	fs.BoolVar(&f.binaryMIME, "binarymime", false, "declare BODY=BINARYMIME where BDAT is used and the server offers BINARYMIME")
@@ -149,42 +151,45 @@ func (f *runFlags) registerWorkload(fs *pflag.FlagSet) {
 
 // runConfigJSON is the "config" object of the JSON report.
 type runConfigJSON struct {
-	Concurrency  int      `json:"concurrency"`
-	Messages     int64    `json:"messages"`
-	DurationS    float64  `json:"duration_s"`
-	PerConn      int      `json:"per_conn"`
-	Rcpts        int      `json:"rcpts"`
-	RcptsMax     int      `json:"rcpts_max,omitempty"`
-	SizeBytes    int64    `json:"size_bytes"`
-	Size         string   `json:"size,omitempty"`
-	DataFile     string   `json:"data_file,omitempty"`
-	MessageFile  string   `json:"message_file,omitempty"`
-	Corpus       string   `json:"corpus,omitempty"`
-	CorpusOrder  string   `json:"corpus_order,omitempty"`
-	CorpusSize   int      `json:"corpus_messages,omitempty"`
-	From         string   `json:"from"`
-	To           string   `json:"to"`
-	ToFile       string   `json:"to_file,omitempty"`
-	Domains      int      `json:"domains,omitempty"`
-	Seed         uint64   `json:"seed"`
-	Targets      []string `json:"targets,omitempty"`
-	SourceAddrs  []string `json:"source_addrs,omitempty"`
-	Pipelining   string   `json:"pipelining"`
-	Chunking     string   `json:"chunking"`
-	ChunkSize    int      `json:"chunk_size,omitempty"`
-	BinaryMIME   bool     `json:"binarymime,omitempty"`
-	LMTP         bool     `json:"lmtp,omitempty"`
-	TimeoutS     float64  `json:"timeout_s"`
-	DataTimeoutS float64  `json:"data_timeout_s"`
-	Rate         float64  `json:"rate"`
-	Arrival      string   `json:"arrival,omitempty"`
-	WarmupS      float64  `json:"warmup_s"`
-	RampS        float64  `json:"ramp_s"`
-	BuiltinSink  bool     `json:"builtin_sink"`
-	ContentBytes int      `json:"content_bytes"`
-	Helo         string   `json:"helo"`
-	GraceS       float64  `json:"grace_s"`
-	BusyPoll     string   `json:"busy_poll"`
+	Concurrency int      `json:"concurrency"`
+	Messages    int64    `json:"messages"`
+	DurationS   float64  `json:"duration_s"`
+	PerConn     int      `json:"per_conn"`
+	Rcpts       int      `json:"rcpts"`
+	RcptsMax    int      `json:"rcpts_max,omitempty"`
+	SizeBytes   int64    `json:"size_bytes"`
+	Size        string   `json:"size,omitempty"`
+	DataFile    string   `json:"data_file,omitempty"`
+	MessageFile string   `json:"message_file,omitempty"`
+	Corpus      string   `json:"corpus,omitempty"`
+	CorpusOrder string   `json:"corpus_order,omitempty"`
+	CorpusSize  int      `json:"corpus_messages,omitempty"`
+	From        string   `json:"from"`
+	To          string   `json:"to"`
+	ToFile      string   `json:"to_file,omitempty"`
+	Domains     int      `json:"domains,omitempty"`
+	Seed        uint64   `json:"seed"`
+	Targets     []string `json:"targets,omitempty"`
+	SourceAddrs []string `json:"source_addrs,omitempty"`
+	Pipelining  string   `json:"pipelining"`
+	// LockstepEvery is --lockstep-every: every Nth message of a session
+	// went lock-step where the server batched its replies (0: never).
+	LockstepEvery int     `json:"lockstep_every"`
+	Chunking      string  `json:"chunking"`
+	ChunkSize     int     `json:"chunk_size,omitempty"`
+	BinaryMIME    bool    `json:"binarymime,omitempty"`
+	LMTP          bool    `json:"lmtp,omitempty"`
+	TimeoutS      float64 `json:"timeout_s"`
+	DataTimeoutS  float64 `json:"data_timeout_s"`
+	Rate          float64 `json:"rate"`
+	Arrival       string  `json:"arrival,omitempty"`
+	WarmupS       float64 `json:"warmup_s"`
+	RampS         float64 `json:"ramp_s"`
+	BuiltinSink   bool    `json:"builtin_sink"`
+	ContentBytes  int     `json:"content_bytes"`
+	Helo          string  `json:"helo"`
+	GraceS        float64 `json:"grace_s"`
+	BusyPoll      string  `json:"busy_poll"`
 
 	// TLS and AUTH settings (tlsflags.go); absent when unused.
 	TLS  *tlsConfigJSON  `json:"tls,omitempty"`
@@ -422,6 +427,13 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 	if err != nil {
 		return bad("--pipelining: %v", err)
 	}
+	if f.lockstep < 0 {
+		return bad("--lockstep-every %d: must not be negative (0 = never)", f.lockstep)
+	}
+	lockstep := f.lockstep
+	if lockstep == 0 {
+		lockstep = -1 // session.Options: negative is never, zero the default
+	}
 	if err := checkHelo(f.helo); err != nil {
 		return bad("--helo: %v", err)
 	}
@@ -512,7 +524,7 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 		Mail:        mail,
 		SourceAddrs: sources,
 		Session: session.Options{Hostname: f.helo, Timeout: f.timeout, DataTimeout: f.dataTimeout, Pipelining: pipe,
-			Chunking: chunking, ChunkSize: int(chunkSize), BinaryMIME: f.binaryMIME, LMTP: f.lmtp, BusyPoll: busyPoll},
+			LockstepEvery: lockstep, Chunking: chunking, ChunkSize: int(chunkSize), BinaryMIME: f.binaryMIME, LMTP: f.lmtp, BusyPoll: busyPoll},
 		Rate:    f.rate,
 		Arrival: arrival,
 		Warmup:  f.warmup,
@@ -539,7 +551,7 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 		Concurrency: f.concurrency, Messages: f.messages, DurationS: f.duration.Seconds(), PerConn: f.perConn,
 		Rcpts: mail.Rcpts().Min, DataFile: f.dataFile, MessageFile: f.message, Corpus: f.corpus,
 		CorpusSize: mail.Corpus(), From: f.from, To: f.to, ToFile: f.toFile, Domains: f.domains,
-		Seed: spec.Seed, SourceAddrs: f.sourceAddrs, Pipelining: pipe.String(), Chunking: chunking.String(),
+		Seed: spec.Seed, SourceAddrs: f.sourceAddrs, Pipelining: pipe.String(), LockstepEvery: f.lockstep, Chunking: chunking.String(),
 		BinaryMIME: f.binaryMIME, LMTP: f.lmtp,
 		TimeoutS: f.timeout.Seconds(), DataTimeoutS: f.dataTimeout.Seconds(), Rate: f.rate, WarmupS: f.warmup.Seconds(), RampS: f.ramp.Seconds(),
 		ContentBytes: len(sample),

@@ -36,6 +36,7 @@ Examples:
   smtpbench sink --listen 127.0.0.1:2465 --implicit-tls
   smtpbench sink --after-dot drop   # ignore commands sent in the same read as the end of data
   smtpbench sink --max-per-session 100:452
+  smtpbench sink --delay rcpt=5ms --batch-replies   # answer each pipelined group in one write, as Postfix does
 
 Flags:
 `
@@ -48,6 +49,7 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 	stall := fs.String("stall", "", "hold every reply due in a window, as START:LENGTH after start (e.g. 4s:1s)")
 	idle := fs.Duration("idle-timeout", 0, "end a session that sends no command for this long with 421, as real servers do (0 = never)")
 	chunking := fs.Bool("chunking", false, "offer CHUNKING and BINARYMIME (RFC 3030); BDAT is understood either way")
+	batch := fs.Bool("batch-replies", false, "keep the replies of a pipelined group in one write even across --delay, as Postfix does (without it a delayed reply leaves on its own)")
 	workers := fs.Int("workers", 0, "end-of-data work goes through N shared workers, each taking the body delay: at most N/delay messages per second (0 = one per session)")
 	var sec sinkSecFlags // sinktls.go
 	sec.register(fs)
@@ -83,6 +85,7 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	cfg.Chunking = *chunking
+	cfg.BatchReplies = *batch
 	// Every client session holds one of our descriptors: allow as many as
 	// the system lets us.
 	sysres.RaiseFileLimit()

@@ -1,0 +1,113 @@
+package session
+
+import "time"
+
+// Servers may hold the replies to a pipelined group until they have read
+// all the input that is waiting, and send them in one write (RFC 2920 3.2
+// allows it; Postfix, smtp-sink and the built-in sink without delays do).
+// The client then sees every reply of the group arrive at once: the time
+// the server spent on the whole group lands on the first reply of the
+// write, and the others look free. Per-command figures from such groups
+// would blame the wrong command, so a session counts how often the server
+// answers its groups together, hands the replies of groups to the
+// observer apart (PipelinedObserver), and, where the target batches, sends
+// every Nth message lock-step (LockstepEvery), so that each command of
+// that message is answered on its own and timed truly, under the same
+// load as the rest.
+
+// DefaultLockstepEvery is how often, where the target answers pipelined
+// groups in one write, a session sends a message lock-step: every 25th. A
+// lock-step message costs about four round trips more than a pipelined
+// one; one in 25 keeps the throughput within a few percent while a run of
+// a few seconds still gathers dozens of truly timed commands.
+const DefaultLockstepEvery = 25
+
+// BatchedShare is the share of pipelined groups, 0 to 1, answered in one
+// write from which a target counts as batching its replies: its pipelined
+// per-command figures then do not say which command took the time. A
+// server that writes its replies apart may still see a few of them arrive
+// in one read when the client reads late; that stays well under it.
+const BatchedShare = 0.1
+
+// batchingAfter is how many groups a session reads before it judges
+// whether the target batches; a single group may coalesce by chance.
+const batchingAfter = 4
+
+// PipelinedObserver is an Observer that also learns which replies
+// answered a command written in one group with others (pipelined). Such a
+// reply is timed from the previous reply of the same write (see
+// readReply), which is the command's own time only where the server writes
+// its replies apart; a session hands those replies to ObservePipelined
+// instead of Observe, and the caller decides, knowing how the server
+// wrote them (PipeliningState.Groups), which figures it keeps.
+type PipelinedObserver interface {
+	Observer
+	ObservePipelined(p Phase, code int, d time.Duration, m *Message)
+}
+
+// Groups reports how many pipelined groups the sessions to this target
+// have read so far (writes carrying more than one command that gets a
+// reply) and how many of them the server answered together: the next
+// reply was already read when one was parsed. A session adds its counts
+// when it ends.
+func (s *PipeliningState) Groups() (groups, batched int64) {
+	return s.groups.Load(), s.batched.Load()
+}
+
+// Batches reports whether some session found the target answering most of
+// its pipelined groups in one write.
+func (s *PipeliningState) Batches() bool { return s.batches.Load() }
+
+// noteReply, called after each reply, counts the groups this session read
+// and how many came back together. The first reply of a write that was a
+// group decides: when the next reply is already buffered as it is parsed,
+// the server wrote them together.
+func (c *Client) noteReply() {
+	if !c.grouped {
+		return
+	}
+	c.nread++
+	switch c.nread {
+	case 1:
+		c.firstBuffered = c.rr.Buffered() > 0
+	case 2:
+		c.groups++
+		if c.firstBuffered {
+			c.batchedGroups++
+		}
+		if !c.batchingNoted && c.groups >= batchingAfter && float64(c.batchedGroups) >= BatchedShare*float64(c.groups) {
+			c.batchingNoted = true
+			if !c.opts.PipeState.batches.Load() {
+				c.opts.PipeState.batches.Store(true)
+			}
+		}
+	}
+}
+
+// countGroups adds this session's group counts to its target's, once.
+func (c *Client) countGroups() {
+	if c.groups == 0 {
+		return
+	}
+	c.opts.PipeState.groups.Add(c.groups)
+	c.opts.PipeState.batched.Add(c.batchedGroups)
+	c.groups, c.batchedGroups = 0, 0
+}
+
+// lockstepDue says whether the session's n-th message (from 1) goes
+// lock-step: every LockstepEvery-th, on a pipelining session, once the
+// target is known to batch its replies.
+func (c *Client) lockstepDue(n int) bool {
+	every := c.opts.LockstepEvery
+	return every > 0 && c.pipe && n%every == 0 && c.opts.PipeState.batches.Load()
+}
+
+// observeReply hands one timed reply to the observer: to ObservePipelined
+// when its command went out in a group with others.
+func (c *Client) observeReply(p Phase, code int, d time.Duration, m *Message) {
+	if c.grouped && c.pobs != nil {
+		c.pobs.ObservePipelined(p, code, d, m)
+		return
+	}
+	observe(c.opts.Observer, p, code, d, m)
+}

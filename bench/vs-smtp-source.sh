@@ -9,6 +9,8 @@
 # what makes the ratios meaningful on a noisy shared machine.
 #
 # Usage: bench/vs-smtp-source.sh [ROUNDS]   (default 3; needs Debian's postfix)
+# SMTPBENCH_FLAGS adds flags to every smtpbench run, e.g. "--lockstep-every 0"
+# to time it without lock-step samples (docs/phases.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,7 +55,7 @@ scenario() {
 	local name=$1 sessions=$2 messages=$3
 	local a_rates=() b_rates=() rate_ratios=() cpu_ratios=()
 	for r in $(seq "$rounds"); do
-		read -r aw ac < <(run a "$work/smtpbench" run -c "$sessions" -n "$messages" --size 1000 "127.0.0.1:$port")
+		read -r aw ac < <(run a "$work/smtpbench" run ${SMTPBENCH_FLAGS:-} -c "$sessions" -n "$messages" --size 1000 "127.0.0.1:$port")
 		read -r bw bc < <(run b smtp-source -s "$sessions" -m "$messages" -l 1000 -d "127.0.0.1:$port")
 		a_rates+=("$(awk -v n="$messages" -v w="$aw" 'BEGIN{print n/w}')")
 		b_rates+=("$(awk -v n="$messages" -v w="$bw" 'BEGIN{print n/w}')")

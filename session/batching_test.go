@@ -1,0 +1,93 @@
+package session
+
+import (
+	"reflect"
+	"testing"
+	"time"
+)
+
+// sourceObserver counts replies by phase, apart for pipelined ones.
+type sourceObserver struct{ alone, piped map[Phase]int }
+
+func (o *sourceObserver) Observe(p Phase, code int, d time.Duration, m *Message) { o.alone[p]++ }
+
+func (o *sourceObserver) ObservePipelined(p Phase, code int, d time.Duration, m *Message) {
+	o.piped[p]++
+}
+
+// batchCase sends n messages, pipelined in groups, through one session
+// whose server answers each group as replies says, then QUIT.
+func batchCase(t *testing.T, n, every int, steps []step) (*scriptServer, *sourceObserver, *PipeliningState) {
+	t.Helper()
+	srv := startScript(t, concat(hello(ehloPipe), steps, []step{{recv: quitCmd, send: quitOK}}))
+	obs := &sourceObserver{alone: map[Phase]int{}, piped: map[Phase]int{}}
+	state := NewPipeliningState()
+	opts := testOptions()
+	opts.Pipelining, opts.PipeState, opts.Observer, opts.LockstepEvery = PipeliningGroups, state, obs, every
+	c := NewClient(srv.conn, opts)
+	if err := c.Hello(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= n; i++ {
+		if r := c.Send(testMessage(t, i, testContent), nil); r.Outcome != OutcomeOK {
+			t.Fatalf("message %d: %v %v", i, r.Outcome, r.Err)
+		}
+	}
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	srv.check(t)
+	return srv, obs, state
+}
+
+// A server that answers a group in one write is seen to batch once a few
+// groups came back so; from then on every LockstepEvery-th message goes
+// one command at a time, and its replies reach Observe while the
+// pipelined ones reach ObservePipelined.
+func TestLockstepWhereRepliesBatched(t *testing.T) {
+	var steps []step
+	var writes []string
+	for i := 1; i <= 5; i++ {
+		steps = append(steps, step{recv: group(i), send: envOK}, step{recv: wireContent, send: queued})
+		writes = append(writes, group(i), wireContent)
+	}
+	// The 4th group made the target known to batch; the 6th message is
+	// the first due after that (every 2nd).
+	steps = append(steps, step{recv: mailCmd(6), send: mailOK}, step{recv: rcptCmd(6, 1), send: rcptOK},
+		step{recv: rcptCmd(6, 2), send: rcptOK}, step{recv: "DATA\r\n", send: dataGo}, step{recv: wireContent, send: queued})
+	writes = append(writes, mailCmd(6), rcptCmd(6, 1), rcptCmd(6, 2), "DATA\r\n", wireContent)
+	srv, obs, state := batchCase(t, 6, 2, steps)
+	if got, want := srv.conn.Writes(), append(append([]string{ehloCmd}, writes...), quitCmd); !reflect.DeepEqual(got, want) {
+		t.Errorf("client wrote\n %q\nwant\n %q", got, want)
+	}
+	if g, b := state.Groups(); g != 5 || b != 5 || !state.Batches() {
+		t.Errorf("groups %d, batched %d, batches %v; want 5, 5, true", g, b, state.Batches())
+	}
+	wantAlone := map[Phase]int{PhaseEHLO: 1, PhaseBanner: 1, PhaseMail: 1, PhaseRcpt: 2, PhaseData: 1, PhaseBody: 6, PhaseQuit: 1}
+	wantPiped := map[Phase]int{PhaseMail: 5, PhaseRcpt: 10, PhaseData: 5}
+	if !reflect.DeepEqual(obs.alone, wantAlone) || !reflect.DeepEqual(obs.piped, wantPiped) {
+		t.Errorf("observed alone %v, pipelined %v; want %v, %v", obs.alone, obs.piped, wantAlone, wantPiped)
+	}
+}
+
+// A server that writes each reply apart is not taken to batch, and its
+// sessions never go lock-step.
+func TestNoLockstepWhereRepliesApart(t *testing.T) {
+	var steps []step
+	var writes []string
+	for i := 1; i <= 6; i++ {
+		// Every reply is 14 octets: one write each.
+		steps = append(steps, step{recv: group(i), send: envOK, chunk: len(mailOK)}, step{recv: wireContent, send: queued})
+		writes = append(writes, group(i), wireContent)
+	}
+	srv, obs, state := batchCase(t, 6, 2, steps)
+	if got, want := srv.conn.Writes(), append(append([]string{ehloCmd}, writes...), quitCmd); !reflect.DeepEqual(got, want) {
+		t.Errorf("client wrote\n %q\nwant\n %q", got, want)
+	}
+	if g, b := state.Groups(); g != 6 || b != 0 || state.Batches() {
+		t.Errorf("groups %d, batched %d, batches %v; want 6, 0, false", g, b, state.Batches())
+	}
+	if obs.piped[PhaseRcpt] != 12 || obs.alone[PhaseRcpt] != 0 {
+		t.Errorf("rcpt observed alone %d, pipelined %d; want 0, 12", obs.alone[PhaseRcpt], obs.piped[PhaseRcpt])
+	}
+}

@@ -67,10 +67,11 @@ type Recorder struct {
 	// report shows depends on how the server wrote its replies (PhaseSource).
 	Phases    [session.NumPhases]*hdrhistogram.Histogram
 	Pipelined [session.NumPhases]*hdrhistogram.Histogram
-	Service   *hdrhistogram.Histogram // nil unless the run is open-model
-	Lag       *hdrhistogram.Histogram // nil unless the run is open-model
-	Codes     [session.NumPhases][maxCode]int64
-	Errors    map[ErrorKey]int64
+
+	Service *hdrhistogram.Histogram // nil unless the run is open-model
+	Lag     *hdrhistogram.Histogram // nil unless the run is open-model
+	Codes   [session.NumPhases][maxCode]int64
+	Errors  map[ErrorKey]int64
 	// ErrorText is the first explanation seen per error key: the server's
 	// reply text, or what happened to the connection (session.Error.Explain).
 	ErrorText map[ErrorKey]string

@@ -67,7 +67,7 @@ func (w *worker) Observe(p session.Phase, code int, d time.Duration, m *session.
 
 // ObservePipelined implements session.PipelinedObserver: the sample is
 // kept apart, because whether its time is its command's own depends on how
-// the server wrote its replies, which the report decides (report.PhaseSource).
+// the server wrote its replies, which the report decides (report.JSONPhaseSource).
 func (w *worker) ObservePipelined(p session.Phase, code int, d time.Duration, m *session.Message) {
 	w.Observe(p, code, d, m)
 	w.batch[w.nb-1].piped = true

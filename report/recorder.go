@@ -64,7 +64,7 @@ type Recorder struct {
 	// Phases holds, per phase, the replies to commands answered one by
 	// one; Pipelined those to commands written in a group with others, for
 	// the phases that are pipelined (nil for the rest). Which of them a
-	// report shows depends on how the server wrote its replies (PhaseSource).
+	// report shows depends on how the server wrote its replies (phaseFigures, batching.go).
 	Phases    [session.NumPhases]*hdrhistogram.Histogram
 	Pipelined [session.NumPhases]*hdrhistogram.Histogram
 

@@ -11,15 +11,15 @@ import "time"
 // would blame the wrong command, so a session counts how often the server
 // answers its groups together, hands the replies of groups to the
 // observer apart (PipelinedObserver), and, where the target batches, sends
-// every Nth message lock-step (LockstepEvery), so that each command of
-// that message is answered on its own and timed truly, under the same
-// load as the rest.
+// one message in N lock-step (LockstepEvery), so that each command of that
+// message is answered on its own and timed truly, under the same load as
+// the rest.
 
 // DefaultLockstepEvery is how often, where the target answers pipelined
-// groups in one write, a session sends a message lock-step: every 25th. A
-// lock-step message costs about four round trips more than a pipelined
-// one; one in 25 keeps the throughput within a few percent while a run of
-// a few seconds still gathers dozens of truly timed commands.
+// groups in one write, a message goes lock-step: one in 25. A lock-step
+// message costs about four round trips more than a pipelined one; one in
+// 25 keeps the throughput within a few percent while a run of a few
+// seconds still gathers dozens of truly timed commands.
 const DefaultLockstepEvery = 25
 
 // BatchedShare is the share of pipelined groups, 0 to 1, answered in one
@@ -77,29 +77,52 @@ func (c *Client) noteReply() {
 		}
 		if !c.batchingNoted && c.groups >= batchingAfter && float64(c.batchedGroups) >= BatchedShare*float64(c.groups) {
 			c.batchingNoted = true
-			if !c.opts.PipeState.batches.Load() {
-				c.opts.PipeState.batches.Store(true)
-			}
+			c.opts.PipeState.noteBatching()
 		}
 	}
 }
 
-// countGroups adds this session's group counts to its target's, once.
+// noteBatching records that the target answers most groups in one write.
+func (s *PipeliningState) noteBatching() {
+	if !s.batches.Load() {
+		s.batches.Store(true)
+	}
+}
+
+// countGroups adds this session's group counts to its target's, once. A
+// target whose sessions are short (--per-conn 1) is judged on their sum.
 func (c *Client) countGroups() {
 	if c.groups == 0 {
 		return
 	}
-	c.opts.PipeState.groups.Add(c.groups)
-	c.opts.PipeState.batched.Add(c.batchedGroups)
+	s := c.opts.PipeState
+	groups := s.groups.Add(c.groups)
+	batched := s.batched.Add(c.batchedGroups)
 	c.groups, c.batchedGroups = 0, 0
+	if groups >= batchingAfter && float64(batched) >= BatchedShare*float64(groups) {
+		s.noteBatching()
+	}
 }
 
-// lockstepDue says whether the session's n-th message (from 1) goes
-// lock-step: every LockstepEvery-th, on a pipelining session, once the
-// target is known to batch its replies.
-func (c *Client) lockstepDue(n int) bool {
+// lockstepDue says whether m goes lock-step: on a pipelining session, once
+// the target is known to batch its replies, one message in LockstepEvery,
+// picked by its number (lockstepPick).
+func (c *Client) lockstepDue(m *Message) bool {
 	every := c.opts.LockstepEvery
-	return every > 0 && c.pipe && n%every == 0 && c.opts.PipeState.batches.Load()
+	return every > 0 && c.pipe && c.opts.PipeState.batches.Load() && lockstepPick(m.Seq, every)
+}
+
+// lockstepPick chooses one message number in every by a hash of it, not
+// by seq%every: message numbers reach a session, or a shard of a run, in
+// strides (--shard I/N numbers them I+1, N+I+1, ...) that a plain modulus
+// would turn into all or nothing. No state is shared between sessions.
+func lockstepPick(seq uint64, every int) bool {
+	// The finalizer of splitmix64: every input bit moves every output bit.
+	x := seq + 0x9e3779b97f4a7c15
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	x ^= x >> 31
+	return x%uint64(every) == 0
 }
 
 // observeReply hands one timed reply to the observer: to ObservePipelined

@@ -41,30 +41,32 @@ func batchCase(t *testing.T, n, every int, steps []step) (*scriptServer, *source
 }
 
 // A server that answers a group in one write is seen to batch once a few
-// groups came back so; from then on every LockstepEvery-th message goes
-// one command at a time, and its replies reach Observe while the
-// pipelined ones reach ObservePipelined.
+// groups came back so; from then on the messages picked (here every one:
+// LockstepEvery 1) go one command at a time, and their replies reach
+// Observe while the pipelined ones reach ObservePipelined.
 func TestLockstepWhereRepliesBatched(t *testing.T) {
 	var steps []step
 	var writes []string
-	for i := 1; i <= 5; i++ {
+	for i := 1; i <= 4; i++ {
 		steps = append(steps, step{recv: group(i), send: envOK}, step{recv: wireContent, send: queued})
 		writes = append(writes, group(i), wireContent)
 	}
-	// The 4th group made the target known to batch; the 6th message is
-	// the first due after that (every 2nd).
-	steps = append(steps, step{recv: mailCmd(6), send: mailOK}, step{recv: rcptCmd(6, 1), send: rcptOK},
-		step{recv: rcptCmd(6, 2), send: rcptOK}, step{recv: "DATA\r\n", send: dataGo}, step{recv: wireContent, send: queued})
-	writes = append(writes, mailCmd(6), rcptCmd(6, 1), rcptCmd(6, 2), "DATA\r\n", wireContent)
-	srv, obs, state := batchCase(t, 6, 2, steps)
+	// The 4th group made the target known to batch: from the 5th message
+	// on, lock-step.
+	for i := 5; i <= 6; i++ {
+		steps = append(steps, step{recv: mailCmd(i), send: mailOK}, step{recv: rcptCmd(i, 1), send: rcptOK},
+			step{recv: rcptCmd(i, 2), send: rcptOK}, step{recv: "DATA\r\n", send: dataGo}, step{recv: wireContent, send: queued})
+		writes = append(writes, mailCmd(i), rcptCmd(i, 1), rcptCmd(i, 2), "DATA\r\n", wireContent)
+	}
+	srv, obs, state := batchCase(t, 6, 1, steps)
 	if got, want := srv.conn.Writes(), append(append([]string{ehloCmd}, writes...), quitCmd); !reflect.DeepEqual(got, want) {
 		t.Errorf("client wrote\n %q\nwant\n %q", got, want)
 	}
-	if g, b := state.Groups(); g != 5 || b != 5 || !state.Batches() {
-		t.Errorf("groups %d, batched %d, batches %v; want 5, 5, true", g, b, state.Batches())
+	if g, b := state.Groups(); g != 4 || b != 4 || !state.Batches() {
+		t.Errorf("groups %d, batched %d, batches %v; want 4, 4, true", g, b, state.Batches())
 	}
-	wantAlone := map[Phase]int{PhaseEHLO: 1, PhaseBanner: 1, PhaseMail: 1, PhaseRcpt: 2, PhaseData: 1, PhaseBody: 6, PhaseQuit: 1}
-	wantPiped := map[Phase]int{PhaseMail: 5, PhaseRcpt: 10, PhaseData: 5}
+	wantAlone := map[Phase]int{PhaseEHLO: 1, PhaseBanner: 1, PhaseMail: 2, PhaseRcpt: 4, PhaseData: 2, PhaseBody: 6, PhaseQuit: 1}
+	wantPiped := map[Phase]int{PhaseMail: 4, PhaseRcpt: 8, PhaseData: 4}
 	if !reflect.DeepEqual(obs.alone, wantAlone) || !reflect.DeepEqual(obs.piped, wantPiped) {
 		t.Errorf("observed alone %v, pipelined %v; want %v, %v", obs.alone, obs.piped, wantAlone, wantPiped)
 	}
@@ -89,5 +91,23 @@ func TestNoLockstepWhereRepliesApart(t *testing.T) {
 	}
 	if obs.piped[PhaseRcpt] != 12 || obs.alone[PhaseRcpt] != 0 {
 		t.Errorf("rcpt observed alone %d, pipelined %d; want 0, 12", obs.alone[PhaseRcpt], obs.piped[PhaseRcpt])
+	}
+}
+
+// One message number in N is picked, whatever the stride the numbers come
+// in (a session, a shard of a run), with no run of picks.
+func TestLockstepPick(t *testing.T) {
+	for _, tc := range []struct{ every, stride, offset int }{{25, 1, 1}, {25, 5, 3}, {25, 25, 1}, {10, 50, 7}, {1, 1, 1}} {
+		picked := 0
+		const n = 20000
+		for i := range n {
+			if lockstepPick(uint64(i*tc.stride+tc.offset), tc.every) {
+				picked++
+			}
+		}
+		want := n / tc.every
+		if picked < want*8/10 || picked > want*12/10 {
+			t.Errorf("every %d, numbers %d*i+%d: picked %d of %d, want about %d", tc.every, tc.stride, tc.offset, picked, n, want)
+		}
 	}
 }

@@ -83,7 +83,7 @@ type Options struct {
 	// allows 10 minutes); DefaultDataTimeout if zero.
 	DataTimeout time.Duration
 	Pipelining  Pipelining
-	// LockstepEvery makes every Nth message of a pipelining session go
+	// LockstepEvery makes one message in N of a pipelining session go
 	// lock-step, one command at a time, once the target is known to answer
 	// pipelined groups in one write (see batching.go); DefaultLockstepEvery
 	// if zero, never if negative.
@@ -205,7 +205,6 @@ type Client struct {
 	groups        int64             // groups read on this session, not yet added to PipeState
 	batchedGroups int64             // ... of which the server answered together
 	batchingNoted bool              // this session has told PipeState the target batches
-	nmsg          int               // messages begun on this session
 	sampling      bool              // the message in progress goes lock-step
 }
 

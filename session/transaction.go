@@ -37,8 +37,7 @@ type envelope struct {
 // otherwise.
 func (c *Client) Send(m *Message, next *Message) Result {
 	var env *envelope
-	c.nmsg++
-	c.sampling = c.ahead == nil && c.lockstepDue(c.nmsg)
+	c.sampling = c.ahead == nil && c.lockstepDue(m)
 	if c.ahead != nil {
 		if c.ahead.msg != m {
 			// A caller bug, not a server problem: the pipelined envelope
@@ -125,7 +124,7 @@ func (c *Client) transact(env *envelope, next *Message) Result {
 	// A lock-step message has its content answered alone, and the next
 	// one, if it goes lock-step, must not have its envelope written here.
 	// writeBehind last: it may claim the target's proof.
-	if next != nil && c.pipe && !c.sampling && !c.lockstepDue(c.nmsg+1) && env.deferred == nil && c.writeBehind() {
+	if next != nil && c.pipe && !c.sampling && !c.lockstepDue(next) && env.deferred == nil && c.writeBehind() {
 		nextEnv = c.freeEnvelope(env)
 		c.prepare(nextEnv, next)
 		c.appendEnvelope(nextEnv)

@@ -133,7 +133,7 @@ func (f *runFlags) registerWorkload(fs *pflag.FlagSet) {
 	fs.Uint64Var(&f.seed, "seed", 0, "seed for every random choice, for a run that can be repeated exactly (default: a random seed, printed in the report)")
 	fs.StringArrayVar(&f.sourceAddrs, "source-addr", nil, "local IP address to connect from; sessions take them in turn; repeatable")
 	fs.StringVar(&f.pipelining, "pipelining", "auto", "RFC 2920 pipelining: auto (when advertised; the next envelope behind the end of data once the server has shown it serves it), on (always, behind the end of data too), groups (each envelope after the end-of-data reply), off")
-	fs.IntVar(&f.lockstep, "lockstep-every", session.DefaultLockstepEvery, "where the server answers pipelined commands in one write, send every Nth message of each session one command at a time, so each phase is timed on its own (0 = never; docs/phases.md)")
+	fs.IntVar(&f.lockstep, "lockstep-every", session.DefaultLockstepEvery, "where the server answers pipelined commands in one write, send one message in N one command at a time, so each phase is timed on its own (0 = never; docs/phases.md)")
 	fs.StringVar(&f.chunking, "chunking", "off", "send content with BDAT (RFC 3030): auto (when the server offers CHUNKING), on, off")
 	fs.StringVar(&f.chunkSize, "chunk-size", "64KiB", "largest BDAT chunk")
 	fs.BoolVar(&f.binaryMIME, "binarymime", false, "declare BODY=BINARYMIME where BDAT is used and the server offers BINARYMIME")

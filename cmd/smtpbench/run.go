@@ -172,8 +172,8 @@ type runConfigJSON struct {
 	Targets     []string `json:"targets,omitempty"`
 	SourceAddrs []string `json:"source_addrs,omitempty"`
 	Pipelining  string   `json:"pipelining"`
-	// LockstepEvery is --lockstep-every: every Nth message of a session
-	// went lock-step where the server batched its replies (0: never).
+	// LockstepEvery is --lockstep-every: where the server batched its
+	// replies, one message in N went lock-step (0: never).
 	LockstepEvery int     `json:"lockstep_every"`
 	Chunking      string  `json:"chunking"`
 	ChunkSize     int     `json:"chunk_size,omitempty"`

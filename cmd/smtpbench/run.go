@@ -172,24 +172,24 @@ type runConfigJSON struct {
 	Targets     []string `json:"targets,omitempty"`
 	SourceAddrs []string `json:"source_addrs,omitempty"`
 	Pipelining  string   `json:"pipelining"`
-	// LockstepEvery is --lockstep-every: where the server batched its
+	// Lockstep is --lockstep-every: where the server batched its
 	// replies, one message in N went lock-step (0: never).
-	LockstepEvery int     `json:"lockstep_every"`
-	Chunking      string  `json:"chunking"`
-	ChunkSize     int     `json:"chunk_size,omitempty"`
-	BinaryMIME    bool    `json:"binarymime,omitempty"`
-	LMTP          bool    `json:"lmtp,omitempty"`
-	TimeoutS      float64 `json:"timeout_s"`
-	DataTimeoutS  float64 `json:"data_timeout_s"`
-	Rate          float64 `json:"rate"`
-	Arrival       string  `json:"arrival,omitempty"`
-	WarmupS       float64 `json:"warmup_s"`
-	RampS         float64 `json:"ramp_s"`
-	BuiltinSink   bool    `json:"builtin_sink"`
-	ContentBytes  int     `json:"content_bytes"`
-	Helo          string  `json:"helo"`
-	GraceS        float64 `json:"grace_s"`
-	BusyPoll      string  `json:"busy_poll"`
+	Lockstep     int     `json:"lockstep_every"`
+	Chunking     string  `json:"chunking"`
+	ChunkSize    int     `json:"chunk_size,omitempty"`
+	BinaryMIME   bool    `json:"binarymime,omitempty"`
+	LMTP         bool    `json:"lmtp,omitempty"`
+	TimeoutS     float64 `json:"timeout_s"`
+	DataTimeoutS float64 `json:"data_timeout_s"`
+	Rate         float64 `json:"rate"`
+	Arrival      string  `json:"arrival,omitempty"`
+	WarmupS      float64 `json:"warmup_s"`
+	RampS        float64 `json:"ramp_s"`
+	BuiltinSink  bool    `json:"builtin_sink"`
+	ContentBytes int     `json:"content_bytes"`
+	Helo         string  `json:"helo"`
+	GraceS       float64 `json:"grace_s"`
+	BusyPoll     string  `json:"busy_poll"`
 
 	// TLS and AUTH settings (tlsflags.go); absent when unused.
 	TLS  *tlsConfigJSON  `json:"tls,omitempty"`
@@ -551,7 +551,7 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 		Concurrency: f.concurrency, Messages: f.messages, DurationS: f.duration.Seconds(), PerConn: f.perConn,
 		Rcpts: mail.Rcpts().Min, DataFile: f.dataFile, MessageFile: f.message, Corpus: f.corpus,
 		CorpusSize: mail.Corpus(), From: f.from, To: f.to, ToFile: f.toFile, Domains: f.domains,
-		Seed: spec.Seed, SourceAddrs: f.sourceAddrs, Pipelining: pipe.String(), LockstepEvery: f.lockstep, Chunking: chunking.String(),
+		Seed: spec.Seed, SourceAddrs: f.sourceAddrs, Pipelining: pipe.String(), Lockstep: f.lockstep, Chunking: chunking.String(),
 		BinaryMIME: f.binaryMIME, LMTP: f.lmtp,
 		TimeoutS: f.timeout.Seconds(), DataTimeoutS: f.dataTimeout.Seconds(), Rate: f.rate, WarmupS: f.warmup.Seconds(), RampS: f.ramp.Seconds(),
 		ContentBytes: len(sample),

@@ -151,45 +151,43 @@ func (f *runFlags) registerWorkload(fs *pflag.FlagSet) {
 
 // runConfigJSON is the "config" object of the JSON report.
 type runConfigJSON struct {
-	Concurrency int      `json:"concurrency"`
-	Messages    int64    `json:"messages"`
-	DurationS   float64  `json:"duration_s"`
-	PerConn     int      `json:"per_conn"`
-	Rcpts       int      `json:"rcpts"`
-	RcptsMax    int      `json:"rcpts_max,omitempty"`
-	SizeBytes   int64    `json:"size_bytes"`
-	Size        string   `json:"size,omitempty"`
-	DataFile    string   `json:"data_file,omitempty"`
-	MessageFile string   `json:"message_file,omitempty"`
-	Corpus      string   `json:"corpus,omitempty"`
-	CorpusOrder string   `json:"corpus_order,omitempty"`
-	CorpusSize  int      `json:"corpus_messages,omitempty"`
-	From        string   `json:"from"`
-	To          string   `json:"to"`
-	ToFile      string   `json:"to_file,omitempty"`
-	Domains     int      `json:"domains,omitempty"`
-	Seed        uint64   `json:"seed"`
-	Targets     []string `json:"targets,omitempty"`
-	SourceAddrs []string `json:"source_addrs,omitempty"`
-	Pipelining  string   `json:"pipelining"`
-	// Lockstep is --lockstep-every: where the server batched its
-	// replies, one message in N went lock-step (0: never).
-	Lockstep     int     `json:"lockstep_every"`
-	Chunking     string  `json:"chunking"`
-	ChunkSize    int     `json:"chunk_size,omitempty"`
-	BinaryMIME   bool    `json:"binarymime,omitempty"`
-	LMTP         bool    `json:"lmtp,omitempty"`
-	TimeoutS     float64 `json:"timeout_s"`
-	DataTimeoutS float64 `json:"data_timeout_s"`
-	Rate         float64 `json:"rate"`
-	Arrival      string  `json:"arrival,omitempty"`
-	WarmupS      float64 `json:"warmup_s"`
-	RampS        float64 `json:"ramp_s"`
-	BuiltinSink  bool    `json:"builtin_sink"`
-	ContentBytes int     `json:"content_bytes"`
-	Helo         string  `json:"helo"`
-	GraceS       float64 `json:"grace_s"`
-	BusyPoll     string  `json:"busy_poll"`
+	Concurrency  int      `json:"concurrency"`
+	Messages     int64    `json:"messages"`
+	DurationS    float64  `json:"duration_s"`
+	PerConn      int      `json:"per_conn"`
+	Rcpts        int      `json:"rcpts"`
+	RcptsMax     int      `json:"rcpts_max,omitempty"`
+	SizeBytes    int64    `json:"size_bytes"`
+	Size         string   `json:"size,omitempty"`
+	DataFile     string   `json:"data_file,omitempty"`
+	MessageFile  string   `json:"message_file,omitempty"`
+	Corpus       string   `json:"corpus,omitempty"`
+	CorpusOrder  string   `json:"corpus_order,omitempty"`
+	CorpusSize   int      `json:"corpus_messages,omitempty"`
+	From         string   `json:"from"`
+	To           string   `json:"to"`
+	ToFile       string   `json:"to_file,omitempty"`
+	Domains      int      `json:"domains,omitempty"`
+	Seed         uint64   `json:"seed"`
+	Targets      []string `json:"targets,omitempty"`
+	SourceAddrs  []string `json:"source_addrs,omitempty"`
+	Pipelining   string   `json:"pipelining"`
+	Lockstep     int      `json:"lockstep_every"`
+	Chunking     string   `json:"chunking"`
+	ChunkSize    int      `json:"chunk_size,omitempty"`
+	BinaryMIME   bool     `json:"binarymime,omitempty"`
+	LMTP         bool     `json:"lmtp,omitempty"`
+	TimeoutS     float64  `json:"timeout_s"`
+	DataTimeoutS float64  `json:"data_timeout_s"`
+	Rate         float64  `json:"rate"`
+	Arrival      string   `json:"arrival,omitempty"`
+	WarmupS      float64  `json:"warmup_s"`
+	RampS        float64  `json:"ramp_s"`
+	BuiltinSink  bool     `json:"builtin_sink"`
+	ContentBytes int      `json:"content_bytes"`
+	Helo         string   `json:"helo"`
+	GraceS       float64  `json:"grace_s"`
+	BusyPoll     string   `json:"busy_poll"`
 
 	// TLS and AUTH settings (tlsflags.go); absent when unused.
 	TLS  *tlsConfigJSON  `json:"tls,omitempty"`

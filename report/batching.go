@@ -25,9 +25,10 @@ const (
 	// its replies apart, so each is its command's own time.
 	SourcePipelined = "pipelined"
 	// SourceLockstep: the server answered pipelined groups in one write,
-	// so the figures come only from the messages sent lock-step under the
-	// same load (--lockstep-every); the pipelined replies are counted in
-	// replies but not timed.
+	// so the figures come only from commands answered one by one: the
+	// messages sent lock-step under the same load (--lockstep-every), and
+	// any command that went out alone; the pipelined replies are counted
+	// in replies but not timed.
 	SourceLockstep = "lockstep_sample"
 	// SourceUnattributed: the server answered pipelined groups in one
 	// write and no message went lock-step, so how the time split between
@@ -156,7 +157,7 @@ func sourceWords(s JSONPhaseSource) string {
 	case SourcePipelined:
 		return "pipelined, answered apart"
 	case SourceLockstep:
-		return fmt.Sprintf("from %d lock-step commands", s.Timed)
+		return fmt.Sprintf("from %d commands answered one by one", s.Timed)
 	case SourceUnattributed:
 		return "not measured apart (replies batched, no lock-step sample)"
 	}

@@ -272,10 +272,10 @@ func TestInteropPostfixChunking(t *testing.T) {
 	if rcpts != tot.RecipientsAccepted {
 		t.Errorf("%s: Postfix queued %d recipients, the report says %d accepted", r, rcpts, tot.RecipientsAccepted)
 	}
-	chunks := r.Report.Phases["bdat"].Count + r.Report.Phases["body"].Count
-	if bdat != chunks || r.Report.Phases["bdat"].Count == 0 {
+	chunks := timedReplies(&r.Report, "bdat") + timedReplies(&r.Report, "body")
+	if bdat != chunks || timedReplies(&r.Report, "bdat") == 0 {
 		t.Errorf("%s: Postfix's smtpd counted %d BDAT commands; the report has %d chunks before the last and %d last ones",
-			r, bdat, r.Report.Phases["bdat"].Count, r.Report.Phases["body"].Count)
+			r, bdat, timedReplies(&r.Report, "bdat"), timedReplies(&r.Report, "body"))
 	}
 	var sizes int64
 	for _, s := range r.Report.Sizes {

@@ -90,6 +90,16 @@ func TestPhaseSources(t *testing.T) {
 			if (th != "") != tc.unattributed {
 				t.Errorf("UnattributedBreach = %q", th)
 			}
+			// A sweep objective on a phase that could not be timed is not
+			// met, and says why.
+			slo, err := ParseSLO("rcpt:p50=1s")
+			if err != nil {
+				t.Fatal(err)
+			}
+			breaches := CheckSLO(j, []SLO{slo}, 100)
+			if got := len(breaches) == 1 && strings.Contains(breaches[0], "not measured apart"); got != tc.unattributed {
+				t.Errorf("CheckSLO = %q", breaches)
+			}
 		})
 	}
 }

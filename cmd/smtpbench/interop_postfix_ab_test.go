@@ -31,8 +31,9 @@ func TestInteropPostfixABNamesRcpt(t *testing.T) {
 	var b strings.Builder
 	for i := range postfixRegexps {
 		// None matches the recipients smtpbench sends, so every one is
-		// tried on every RCPT.
-		fmt.Fprintf(&b, "/nobody%d[a-z]*x%d@blocked%d\\.example/ REJECT\n", i, i, i)
+		// tried on every RCPT; unanchored, with an alternation, each costs
+		// about a microsecond (a few ms per RCPT in all).
+		fmt.Fprintf(&b, "/(nobody|somebody)%d[a-z]*x%d@blocked%d\\.example/ REJECT\n", i, i, i)
 	}
 	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)

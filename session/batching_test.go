@@ -111,3 +111,65 @@ func TestLockstepPick(t *testing.T) {
 		}
 	}
 }
+
+// With the next envelope written behind the content (PipeliningOn), a
+// message picked for lock-step is not written behind the content before
+// it, so that content goes alone and times the body truly; its own
+// content carries the next envelope as usual.
+func TestLockstepBehindTheContent(t *testing.T) {
+	const n, every = 12, 3
+	var steps []step
+	var writes []string
+	groups, flag, ahead := 0, false, false
+	for i := 1; i <= n; i++ {
+		if !ahead {
+			if flag && lockstepPick(uint64(i), every) {
+				for _, cmd := range []struct{ recv, send string }{{mailCmd(i), mailOK}, {rcptCmd(i, 1), rcptOK}, {rcptCmd(i, 2), rcptOK}, {"DATA\r\n", dataGo}} {
+					steps = append(steps, step{recv: cmd.recv, send: cmd.send})
+					writes = append(writes, cmd.recv)
+				}
+			} else {
+				steps = append(steps, step{recv: group(i), send: envOK})
+				writes = append(writes, group(i))
+				groups++
+			}
+		}
+		behind := i < n && !(flag && lockstepPick(uint64(i+1), every))
+		recv, send := wireContent, queued
+		if behind {
+			recv, send = wireContent+group(i+1), queued+envOK
+			groups++
+		}
+		steps = append(steps, step{recv: recv, send: send})
+		writes = append(writes, recv)
+		flag = flag || groups >= batchingAfter
+		ahead = behind
+	}
+	srv := startScript(t, concat(hello(ehloPipe), steps, []step{{recv: quitCmd, send: quitOK}}))
+	obs := &sourceObserver{alone: map[Phase]int{}, piped: map[Phase]int{}}
+	opts := testOptions()
+	opts.Pipelining, opts.Observer, opts.LockstepEvery = PipeliningOn, obs, every
+	c := NewClient(srv.conn, opts)
+	if err := c.Hello(); err != nil {
+		t.Fatal(err)
+	}
+	msgs := make([]*Message, n+2)
+	for i := 1; i <= n; i++ {
+		msgs[i] = testMessage(t, i, testContent)
+	}
+	for i := 1; i <= n; i++ {
+		if r := c.Send(msgs[i], msgs[i+1]); r.Outcome != OutcomeOK {
+			t.Fatalf("message %d: %v %v", i, r.Outcome, r.Err)
+		}
+	}
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	srv.check(t)
+	if got, want := srv.conn.Writes(), append(append([]string{ehloCmd}, writes...), quitCmd); !reflect.DeepEqual(got, want) {
+		t.Errorf("client wrote\n %q\nwant\n %q", got, want)
+	}
+	if obs.alone[PhaseMail] == 0 || obs.alone[PhaseBody] < 2 {
+		t.Errorf("no message went lock-step, or no content alone: observed alone %v", obs.alone)
+	}
+}

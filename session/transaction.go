@@ -121,10 +121,12 @@ func (c *Client) transact(env *envelope, next *Message) Result {
 			RcptAccepted: env.rcptOK, RcptRejected: env.rcptRej}
 	}
 	var nextEnv *envelope
-	// A lock-step message has its content answered alone, and the next
-	// one, if it goes lock-step, must not have its envelope written here.
+	// A message that goes lock-step must not have its envelope written
+	// here; this content then goes alone, and its reply is the body's
+	// own time. A lock-step message's content may carry the next
+	// envelope: its body has been timed on the content before it.
 	// writeBehind last: it may claim the target's proof.
-	if next != nil && c.pipe && !c.sampling && !c.lockstepDue(next) && env.deferred == nil && c.writeBehind() {
+	if next != nil && c.pipe && !c.lockstepDue(next) && env.deferred == nil && c.writeBehind() {
 		nextEnv = c.freeEnvelope(env)
 		c.prepare(nextEnv, next)
 		c.appendEnvelope(nextEnv)

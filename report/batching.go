@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -72,10 +73,13 @@ func batchedShare(groups, batched int64) bool {
 func phaseFigures(res *Result, p session.Phase) (*hdrhistogram.Histogram, *JSONPhaseSource) {
 	alone := res.Total.Phases[p]
 	piped := res.Total.Pipelined[p]
-	if piped == nil {
+	if !slices.Contains(PipelinedPhases, p) {
 		return alone, nil
 	}
-	n, pn := alone.TotalCount(), piped.TotalCount()
+	n, pn := alone.TotalCount(), int64(0)
+	if piped != nil {
+		pn = piped.TotalCount()
+	}
 	src := &JSONPhaseSource{Replies: n + pn}
 	switch {
 	case pn == 0:

@@ -62,9 +62,9 @@ const maxCode = 600
 // phase, reply codes per phase and errors by key.
 type Recorder struct {
 	// Phases holds, per phase, the replies to commands answered one by
-	// one; Pipelined those to commands written in a group with others, for
-	// the phases that are pipelined (nil for the rest). Which of them a
-	// report shows depends on how the server wrote its replies (phaseFigures, batching.go).
+	// one; Pipelined those to commands written in a group with others (nil
+	// for a phase that had none). Which of them a report shows depends on
+	// how the server wrote its replies (phaseFigures, batching.go).
 	Phases    [session.NumPhases]*hdrhistogram.Histogram
 	Pipelined [session.NumPhases]*hdrhistogram.Histogram
 
@@ -151,9 +151,6 @@ func NewRecorder(open bool) *Recorder {
 	for i := range r.Phases {
 		r.Phases[i] = NewHistogram()
 	}
-	for _, p := range PipelinedPhases {
-		r.Pipelined[p] = NewHistogram()
-	}
 	if open {
 		r.Service = NewHistogram()
 		r.Lag = NewHistogram()
@@ -170,11 +167,13 @@ func (r *Recorder) Observe(p session.Phase, code int, d time.Duration) {
 }
 
 // ObservePipelined records a reply to a command written in a group with
-// others (session.PipelinedObserver).
+// others (session.PipelinedObserver). The histogram of a phase is made on
+// its first such reply, so a run that never pipelines does not carry them.
 func (r *Recorder) ObservePipelined(p session.Phase, code int, d time.Duration) {
 	h := r.Pipelined[p]
 	if h == nil {
-		h = r.Phases[p]
+		h = NewHistogram()
+		r.Pipelined[p] = h
 	}
 	RecordDuration(h, d)
 	if code > 0 && code < maxCode {

@@ -26,9 +26,11 @@ const DefaultLockstepEvery = 50
 // BatchedShare is the share of pipelined groups, 0 to 1, answered in one
 // write from which a target counts as batching its replies: its pipelined
 // per-command figures then do not say which command took the time. A
-// server that writes its replies apart may still see a few of them arrive
-// in one read when the client reads late; that stays well under it.
-const BatchedShare = 0.1
+// server that batches answers (nearly) every group so; one that writes its
+// replies apart still has some of them arrive in one read whenever the
+// client reads late, which on a busy machine may be a good share of them,
+// hence a half rather than a small share.
+const BatchedShare = 0.5
 
 // batchingAfter is how many groups a session reads before it judges
 // whether the target batches; a single group may coalesce by chance.

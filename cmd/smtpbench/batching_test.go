@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/smtpbench/smtpbench/report"
+	"github.com/smtpbench/smtpbench/session"
 )
 
 // A server that answers each pipelined group in one write, as Postfix does
@@ -74,7 +75,7 @@ func TestBatchedRepliesPhases(t *testing.T) {
 	t.Run("apart", func(t *testing.T) {
 		r := runBench(t, "-c", "4", "-n", "400", "--timeout", "10s", "--pipelining", "groups", apart)
 		checkPhases(t, r, report.SourcePipelined)
-		if p := r.Report.Pipelining; len(p) != 1 || p[0].Groups == 0 || p[0].BatchedPct >= 100*0.1 {
+		if p := r.Report.Pipelining; len(p) != 1 || p[0].Groups == 0 || p[0].BatchedPct >= 100*session.BatchedShare {
 			t.Errorf("%s: pipelining %+v: want groups counted, few answered together", r, p)
 		}
 	})

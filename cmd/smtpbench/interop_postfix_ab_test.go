@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/smtpbench/smtpbench/report"
 )
 
 // postfixRegexps is how many regular expressions listener B checks on
@@ -39,7 +41,9 @@ func TestInteropPostfixABNamesRcpt(t *testing.T) {
 		t.Fatal(err)
 	}
 	pf := startPostfixListeners(t, [][]string{{"smtpd_recipient_restrictions=check_recipient_access,regexp:" + file + ",permit_mynetworks,reject"}})
-	code, stdout, stderr := smtpbenchCmd(t, "ab", "-c", "2", "-d", "2s", "--warmup", "500ms", "--rounds", "6", "--timeout", "20s", pf.addr, pf.more[0])
+	out := filepath.Join(dir, "ab.json")
+	code, stdout, stderr := smtpbenchCmd(t, "ab", "-c", "2", "-d", "2s", "--warmup", "500ms", "--rounds", "6", "--timeout", "20s",
+		"--out", out, pf.addr, pf.more[0])
 	if code != 0 {
 		t.Fatalf("smtpbench ab: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
@@ -55,6 +59,18 @@ func TestInteropPostfixABNamesRcpt(t *testing.T) {
 	for _, wrong := range []string{"body ", "mail "} {
 		if strings.Contains(verdict, wrong) {
 			t.Errorf("the verdict names %s: %q\n%s", strings.TrimSpace(wrong), verdict, stdout)
+		}
+	}
+	// Postfix answers the groups in one write, and the phases came from
+	// the commands answered one by one.
+	doc, err := report.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range doc.Runs {
+		p, src := r.Pipelining, r.PhaseSources["rcpt"]
+		if len(p) != 1 || p[0].BatchedPct < 90 || src.Source != report.SourceLockstep || src.Timed == 0 {
+			t.Errorf("%s round %d: pipelining %+v, rcpt from %+v: want the groups batched and rcpt from lock-step samples", r.Label, r.Round, p, src)
 		}
 	}
 	t.Logf("smtpbench ab %s (A) %s (B):\n%s", pf.addr, pf.more[0], stdout)

@@ -207,7 +207,9 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 	}
 	for i, t := range cfg.Targets {
 		mode, reason := r.pipe[i].Outcome(cfg.Session.Pipelining)
-		res.Pipelining = append(res.Pipelining, report.PipeliningOutcome{Target: t.Addr, Mode: mode, Reason: reason, Resent: r.pipe[i].Resent()})
+		groups, batched := r.pipe[i].Groups()
+		res.Pipelining = append(res.Pipelining, report.PipeliningOutcome{Target: t.Addr, Mode: mode, Reason: reason, Resent: r.pipe[i].Resent(),
+			Groups: groups, Batched: batched})
 	}
 	if r.mix != nil {
 		var warns []string

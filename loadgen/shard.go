@@ -72,6 +72,7 @@ type sample struct {
 	code  int16
 	phase session.Phase
 	warm  bool
+	piped bool // answered a command written in a group with others
 }
 
 // batchLen bounds a worker's unflushed samples: a message with many

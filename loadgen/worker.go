@@ -66,10 +66,22 @@ func (w *worker) Observe(p session.Phase, code int, d time.Duration, m *session.
 	w.nb++
 }
 
+// ObservePipelined implements session.PipelinedObserver: the sample is
+// kept apart, because whether its time is its command's own depends on how
+// the server wrote its replies, which the report decides (report.JSONPhaseSource).
+func (w *worker) ObservePipelined(p session.Phase, code int, d time.Duration, m *session.Message) {
+	w.Observe(p, code, d, m)
+	w.batch[w.nb-1].piped = true
+}
+
 // flushLocked moves the kept samples into the shard; call with its lock.
 func (w *worker) flushLocked() {
 	for _, s := range w.batch[:w.nb] {
-		w.sh.recorder(s.warm).Observe(s.phase, int(s.code), s.d)
+		if s.piped {
+			w.sh.recorder(s.warm).ObservePipelined(s.phase, int(s.code), s.d)
+		} else {
+			w.sh.recorder(s.warm).Observe(s.phase, int(s.code), s.d)
+		}
 	}
 	w.nb = 0
 }

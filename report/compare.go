@@ -280,6 +280,7 @@ func Compare(a, b CompareGroup, opt CompareOptions) (*Comparison, error) {
 			"the machine's state, so they vary less than runs do and overstate significance: save several runs per side (smtpbench ab) for a verdict to rely on"
 	}
 	c.Warnings = append(c.Warnings, workloadDifferences(a, b)...)
+	c.Warnings = append(c.Warnings, unattributedWarnings(a, b)...)
 
 	specs, err := lineSpecs(a, b, opt.Lines)
 	if err != nil {

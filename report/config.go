@@ -50,6 +50,11 @@ type RunConfig struct {
 	SourceAddrs []string `json:"source_addrs,omitempty"`
 	// Pipelining is the --pipelining mode asked for (auto, groups, off).
 	Pipelining string `json:"pipelining"`
+	// Lockstep is --lockstep-every: where the server answers a pipelined
+	// group in one write, one message in this many is sent one command at
+	// a time so that each phase is measured apart (0: never;
+	// docs/phases.md).
+	Lockstep int `json:"lockstep_every"`
 	// Chunking is the --chunking mode (BDAT, RFC 3030), ChunkSize the
 	// size of a chunk when BDAT is used; BinaryMIME and LMTP say whether
 	// --binarymime and --lmtp were given.

@@ -40,6 +40,7 @@ func WriteHTML(w io.Writer, docs []*JSONReport, labels []string) error {
 		for _, name := range ProfileNames(d.Profiles) {
 			page.Mix = append(page.Mix, mixRow(labels[i], name, d.Profiles[name]))
 		}
+		page.Sources = append(page.Sources, sourceRows(d, labels[i])...)
 	}
 	page.Several = len(docs) > 1
 
@@ -168,6 +169,9 @@ type htmlPage struct {
 	Warnings []string
 	// Mix has a row per profile of each result run with a session mix.
 	Mix []htmlMix
+	// Sources says, per result and pipelined phase, where its figures
+	// come from, beside how often the server batched its replies.
+	Sources []htmlSource
 }
 
 // htmlMix is one profile of one result's session mix.
@@ -185,6 +189,28 @@ func mixRow(label, name string, p JSONProfile) htmlMix {
 		m.SessionP50, m.SessionMax = ms3(s.P50MS), ms3(s.MaxMS)
 	}
 	return m
+}
+
+type htmlSource struct {
+	Label, Batching, Phase, Words string
+	Unattributed                  bool
+}
+
+// sourceRows are d's rows of the page's table of phase sources.
+func sourceRows(d *JSONReport, label string) []htmlSource {
+	var batching []string
+	for _, p := range d.Pipelining {
+		if p.Groups > 0 {
+			batching = append(batching, fmt.Sprintf("%s: %.0f%% of %d groups", p.Target, p.BatchedPct, p.Groups))
+		}
+	}
+	var out []htmlSource
+	for _, name := range orderedPhases(d.PhaseSources) {
+		s := d.PhaseSources[name]
+		out = append(out, htmlSource{Label: label, Batching: strings.Join(batching, ", "), Phase: name,
+			Words: sourceWords(s), Unattributed: !s.Attributed()})
+	}
+	return out
 }
 
 type htmlResult struct {
@@ -318,6 +344,12 @@ figcaption { font-size: .85em; color: #555; margin-top: .3em; }
 {{range .Mix}}<tr>{{if $.Several}}<td>{{.Label}}</td>{{end}}<td class="text">{{.Profile}}</td><td>{{.Workers}}</td><td>{{.Sessions}}</td><td>{{.OK}}</td><td>{{.Failed}}</td><td>{{.Dropped}}</td><td>{{.Unanswered}}</td><td>{{.SessionP50}}</td><td>{{.SessionMax}}</td><td class="text">{{.Ended}}</td></tr>
 {{end}}</table></div>
 <p class="note">Session times run from the greeting to the session's end: for idle and slow clients, how long the server kept them. Dropped: transactions abandoned by the client before the end of data. Unanswered: the end of data sent and the connection dropped before the reply; the server may have delivered them.</p>{{end}}
+{{if .Sources}}<h2>Where each phase's figures come from</h2>
+<table id="sources">
+<tr>{{if .Several}}<th>result</th>{{end}}<th>answered in one write</th><th>phase</th><th>figures</th></tr>
+{{range .Sources}}<tr>{{if $.Several}}<td>{{.Label}}</td>{{end}}<td class="text">{{.Batching}}</td><td class="text">{{.Phase}}</td><td class="text{{if .Unattributed}} warn{{end}}">{{.Words}}</td></tr>
+{{end}}</table>
+<p class="note">Where the server answers a pipelined group in one write, a pipelined reply does not show which command took the time: the phases then take their figures from messages sent one command at a time (--lockstep-every), and a phase with none has no figures.</p>{{end}}
 {{range .Merges}}<h2>{{.Label}}: merged from {{len .Info.Sources}} results</h2>
 <table class="merge">
 <tr><th>file</th><th>target</th><th>started</th><th>placed at</th><th>elapsed</th><th>ok</th></tr>

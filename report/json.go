@@ -79,6 +79,11 @@ type JSONReport struct {
 	// Pipelining says, per target, which pipelining mode its sessions
 	// ended in, and why (docs/pipelining.md).
 	Pipelining []JSONPipelining `json:"pipelining,omitempty"`
+	// PhaseSources says, for each phase that may be pipelined and has
+	// replies (rset, mail, rcpt, data, bdat, body), where its figures in
+	// phases come from; an unattributed phase has count 0 there
+	// (docs/phases.md).
+	PhaseSources map[string]JSONPhaseSource `json:"phase_sources,omitempty"`
 	// SessionLimits describes sessions the server ended after some
 	// messages (its limit per session); absent when it ended none.
 	SessionLimits *JSONSessionLimits `json:"session_limits,omitempty"`
@@ -378,7 +383,14 @@ func buildJSON(res *Result, withHDR bool) *JSONReport {
 		j.Warmup = &w
 	}
 	for p := session.Phase(0); p < session.NumPhases; p++ {
-		j.Phases[p.String()] = summarize(res.Total.Phases[p], withHDR)
+		h, src := phaseFigures(res, p)
+		j.Phases[p.String()] = summarize(h, withHDR)
+		if src != nil && src.Replies > 0 {
+			if j.PhaseSources == nil {
+				j.PhaseSources = map[string]JSONPhaseSource{}
+			}
+			j.PhaseSources[p.String()] = *src
+		}
 		for code, n := range res.Total.Codes[p] {
 			if n == 0 {
 				continue

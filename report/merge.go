@@ -244,6 +244,7 @@ func Merge(docs []*JSONReport, names []string) (*JSONReport, error) {
 		}
 	}
 	out.TLS = mergeTLS(docs)
+	out.PhaseSources = mergePhaseSources(docs)
 	out.Pipelining = mergePipelining(docs)
 	out.SessionLimits = mergeSessionLimits(docs)
 
@@ -540,27 +541,7 @@ var mergedMembers = map[string]bool{
 	"schema": true, "hdr_unit": true, "target": true, "config": true, "started_at": true, "elapsed_s": true,
 	"load_model": true, "stop_reason": true, "stopped_at_s": true, "last_message_at_s": true, "sizes": true, "targets": true, "tls": true, "totals": true, "warmup": true, "phases": true, "replies": true,
 	"errors": true, "intervals": true, "warnings": true, "merged": true, "generator": true,
-	"pipelining": true, "session_limits": true, "profiles": true, "mix_totals": true,
-}
-
-// mergePipelining keeps one entry per target and mode, with the messages
-// sent again added up: generators that reached different modes against one
-// target each keep their line.
-func mergePipelining(docs []*JSONReport) []JSONPipelining {
-	var out []JSONPipelining
-	at := map[[2]string]int{}
-	for _, d := range docs {
-		for _, p := range d.Pipelining {
-			k := [2]string{p.Target, p.Mode}
-			if i, ok := at[k]; ok {
-				out[i].Resent += p.Resent
-				continue
-			}
-			at[k] = len(out)
-			out = append(out, p)
-		}
-	}
-	return out
+	"pipelining": true, "phase_sources": true, "session_limits": true, "profiles": true, "mix_totals": true,
 }
 
 // mergeSessionLimits adds up the sessions the server ended, keeps the range

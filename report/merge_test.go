@@ -399,6 +399,7 @@ func TestMergeAddsEveryCount(t *testing.T) {
 	d.TLS = &TLSReport{}
 	d.Warmup = &Totals{}
 	d.MixTotals = &Totals{}
+	d.PhaseSources = map[string]JSONPhaseSource{"rcpt": {Source: SourceLockstep}}
 	d.Profiles = map[string]JSONProfile{"idle": {Ended: map[string]int64{"server_421": 0}, BadCommandReplies: map[string]int64{"500": 0}}}
 	next := int64(1)
 	fillCounts(reflect.ValueOf(d).Elem(), "JSONReport", &next)

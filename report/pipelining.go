@@ -16,6 +16,10 @@ type PipeliningOutcome struct {
 	// Resent counts messages sent again, uncharged, because the target did
 	// not serve the envelope written behind the end of data.
 	Resent int64
+	// Groups counts the pipelined groups the sessions to the target read
+	// (writes with more than one command that gets a reply), Batched how
+	// many of them the server answered in one write.
+	Groups, Batched int64
 }
 
 // SessionEnds counts sessions the server ended at the start of a
@@ -71,6 +75,15 @@ type JSONPipelining struct {
 	// Resent counts messages sent again, uncharged, because the server did
 	// not serve an envelope written behind the end of data.
 	Resent int64 `json:"resent"`
+	// Groups counts the pipelined groups read from the target: writes
+	// carrying more than one command that gets a reply.
+	Groups int64 `json:"groups"`
+	// GroupsBatched counts those the server answered in one write (the
+	// next reply had arrived with the first), BatchedPct is their share of
+	// groups in percent: where it is high, pipelined replies do not show
+	// which command took the time (docs/phases.md).
+	GroupsBatched int64   `json:"groups_batched"`
+	BatchedPct    float64 `json:"batched_pct"`
 }
 
 // JSONSessionLimits describes sessions the server ended at the start of a
@@ -98,7 +111,12 @@ type JSONSessionLimits struct {
 func pipeliningJSON(res *Result) []JSONPipelining {
 	var out []JSONPipelining
 	for _, p := range res.Pipelining {
-		out = append(out, JSONPipelining{Target: p.Target, Mode: p.Mode, Reason: p.Reason, Resent: p.Resent})
+		jp := JSONPipelining{Target: p.Target, Mode: p.Mode, Reason: p.Reason, Resent: p.Resent,
+			Groups: p.Groups, GroupsBatched: p.Batched}
+		if p.Groups > 0 {
+			jp.BatchedPct = 100 * float64(p.Batched) / float64(p.Groups)
+		}
+		out = append(out, jp)
 	}
 	return out
 }

@@ -61,7 +61,13 @@ const maxCode = 600
 // Recorder is one worker's view of a run: counters, one histogram per
 // phase, reply codes per phase and errors by key.
 type Recorder struct {
-	Phases  [session.NumPhases]*hdrhistogram.Histogram
+	// Phases holds, per phase, the replies to commands answered one by
+	// one; Pipelined those to commands written in a group with others (nil
+	// for a phase that had none). Which of them a report shows depends on
+	// how the server wrote its replies (phaseFigures, batching.go).
+	Phases    [session.NumPhases]*hdrhistogram.Histogram
+	Pipelined [session.NumPhases]*hdrhistogram.Histogram
+
 	Service *hdrhistogram.Histogram // nil unless the run is open-model
 	Lag     *hdrhistogram.Histogram // nil unless the run is open-model
 	Codes   [session.NumPhases][maxCode]int64
@@ -160,6 +166,21 @@ func (r *Recorder) Observe(p session.Phase, code int, d time.Duration) {
 	}
 }
 
+// ObservePipelined records a reply to a command written in a group with
+// others (session.PipelinedObserver). The histogram of a phase is made on
+// its first such reply, so a run that never pipelines does not carry them.
+func (r *Recorder) ObservePipelined(p session.Phase, code int, d time.Duration) {
+	h := r.Pipelined[p]
+	if h == nil {
+		h = NewHistogram()
+		r.Pipelined[p] = h
+	}
+	RecordDuration(h, d)
+	if code > 0 && code < maxCode {
+		r.Codes[p][code]++
+	}
+}
+
 // Message counts one finished message.
 func (r *Recorder) Message(res *session.Result) {
 	r.Attempted++
@@ -194,6 +215,12 @@ func (r *Recorder) Error(e *session.Error) {
 func (r *Recorder) Merge(o *Recorder) {
 	for i := range r.Phases {
 		r.Phases[i].Merge(o.Phases[i])
+		if o.Pipelined[i] != nil {
+			if r.Pipelined[i] == nil {
+				r.Pipelined[i] = NewHistogram()
+			}
+			r.Pipelined[i].Merge(o.Pipelined[i])
+		}
 		for c, n := range o.Codes[i] {
 			r.Codes[i][c] += n
 		}

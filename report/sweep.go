@@ -231,6 +231,10 @@ func CheckSLO(j *JSONReport, slos []SLO, maxErrorPct float64) []string {
 	var out []string
 	for _, o := range slos {
 		s, ok := j.Phases[o.Phase]
+		if why := UnattributedBreach(j, o.Phase); why != "" {
+			out = append(out, why)
+			continue
+		}
 		if !ok || s.Count == 0 {
 			out = append(out, fmt.Sprintf("%s %s: no samples", o.Phase, o.Quantile))
 			continue

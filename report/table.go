@@ -60,6 +60,10 @@ func writeTable(w io.Writer, j *JSONReport, grace string) error {
 	fmt.Fprintln(tw, "phase\tcount\tmin\tmean\tp50\tp90\tp99\tp99.9\tmax\t")
 	for _, name := range PhaseNames(j) {
 		s := j.Phases[name]
+		if src, ok := j.PhaseSources[name]; ok && !src.Attributed() {
+			fmt.Fprintf(tw, "%s\t-\t\t\t\t\t\t\t\t\n", name)
+			continue
+		}
 		if s.Count == 0 {
 			continue
 		}
@@ -68,6 +72,9 @@ func writeTable(w io.Writer, j *JSONReport, grace string) error {
 	}
 	tw.Flush()
 	b.WriteString("(latencies in ms")
+	if len(Unattributed(j)) > 0 {
+		b.WriteString("; - : the server answered pipelined commands together and no message went lock-step, so the time of each is unknown")
+	}
 	if open {
 		b.WriteString("; message is measured from each message's due time, message_service from when a session began it")
 	}
@@ -92,6 +99,7 @@ func writeTable(w io.Writer, j *JSONReport, grace string) error {
 	fmt.Fprintf(b, "connections %d (%d attempts)\n", t.Connections, t.ConnectAttempts)
 	b.WriteString(tlsLine(j.TLS))
 	b.WriteString(pipeliningLines(j))
+	b.WriteString(batchingLines(j))
 	fmt.Fprintf(b, "throughput  %.1f messages/s, %.2f MB/s (%d bytes sent in %.2f s)\n", t.MessagesPerS, t.MBPerS, t.BytesSent, j.ElapsedS)
 	if g := j.Generator; g != nil {
 		fmt.Fprintf(b, "generator   CPU %.0f%% of %d cores (%.2f s), scheduling delay p50 %s p99 %s max %s ms\n",

@@ -63,7 +63,7 @@ func (c *Client) appendContent(env *envelope) (pending int, e *Error) {
 	for len(raw) > c.opts.ChunkSize {
 		c.appendChunk(raw[:c.opts.ChunkSize], false)
 		raw = raw[c.opts.ChunkSize:]
-		if c.pipe {
+		if c.pipe && !c.sampling {
 			pending++
 			continue
 		}

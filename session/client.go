@@ -83,6 +83,11 @@ type Options struct {
 	// allows 10 minutes); DefaultDataTimeout if zero.
 	DataTimeout time.Duration
 	Pipelining  Pipelining
+	// LockstepEvery makes one message in N of a pipelining session go
+	// lock-step, one command at a time, once the target is known to answer
+	// pipelined groups in one write (see batching.go); DefaultLockstepEvery
+	// if zero, never if negative.
+	LockstepEvery int
 	// PipeState is what the sessions to this target have learned about
 	// pipelining (see PipeliningState); shared by them. NewClient makes one
 	// of the session's own when it is nil.
@@ -127,6 +132,9 @@ func (o *Options) normalize() {
 	}
 	if o.DataTimeout <= 0 {
 		o.DataTimeout = DefaultDataTimeout
+	}
+	if o.LockstepEvery == 0 {
+		o.LockstepEvery = DefaultLockstepEvery
 	}
 	if o.ChunkSize <= 0 {
 		o.ChunkSize = DefaultChunkSize
@@ -191,6 +199,17 @@ type Client struct {
 	delivered int           // transactions on this connection that reached their end-of-data reply
 	ended     *Error        // the server ended the session at the start of a transaction
 	endedN    int           // ... after this many messages
+
+	// Reply batching and lock-step samples (batching.go).
+	pobs          PipelinedObserver // opts.Observer, when it tells pipelined replies apart
+	group         bool              // the next flush carries several commands that get replies
+	grouped       bool              // the latest flush did
+	nread         int               // replies read since the latest flush
+	firstBuffered bool              // the next reply was buffered when the first of the flush was parsed
+	groups        int64             // groups read on this session, not yet added to PipeState
+	batchedGroups int64             // ... of which the server answered together
+	batchingNoted bool              // this session has told PipeState the target batches
+	sampling      bool              // the message in progress goes lock-step
 }
 
 // ParseTarget turns HOST, HOST:PORT, an IPv6 literal with or without brackets,
@@ -236,7 +255,8 @@ func NewClient(conn net.Conn, opts Options) *Client {
 	if opts.Trace != nil {
 		conn = newTraceConn(conn, opts.Trace, opts.TraceID)
 	}
-	return &Client{conn: conn, raw: raw, tls: tl, rr: NewReplyReader(conn), opts: opts, wbuf: make([]byte, 0, 4096)}
+	pobs, _ := opts.Observer.(PipelinedObserver)
+	return &Client{conn: conn, raw: raw, tls: tl, rr: NewReplyReader(conn), opts: opts, wbuf: make([]byte, 0, 4096), pobs: pobs}
 }
 
 func observe(o Observer, p Phase, code int, d time.Duration, m *Message) {
@@ -354,6 +374,7 @@ const writeChunk = 256 << 10
 // the time just before the write: a command's clock starts there, because on
 // loopback the reply can be waiting before the write call even returns.
 func (c *Client) flush(p Phase) (time.Time, error) {
+	c.grouped, c.group, c.nread = c.group, false, 0
 	if c.err != nil {
 		c.wbuf = c.wbuf[:0]
 		return time.Time{}, c.err
@@ -434,12 +455,13 @@ func (c *Client) readReply(p Phase, since time.Time, m *Message) (Reply, error) 
 	c.share = d
 	if err != nil {
 		if !c.quiet {
-			observe(c.opts.Observer, p, 0, d, m)
+			c.observeReply(p, 0, d, m)
 		}
 		return Reply{}, c.fail(ioError(p, err))
 	}
+	c.noteReply()
 	if !c.quiet {
-		observe(c.opts.Observer, p, r.Code, d, m)
+		c.observeReply(p, r.Code, d, m)
 	}
 	if r.Code == CodeServiceClosing {
 		return r, c.fail(replyError(p, r))
@@ -490,6 +512,7 @@ func (c *Client) Quit() error {
 		return nil
 	}
 	c.quit = true
+	c.countGroups()
 	defer c.conn.Close()
 	if c.err != nil {
 		return c.err
@@ -507,6 +530,7 @@ func (c *Client) Quit() error {
 // Close drops the connection without QUIT, for when the run is aborted.
 func (c *Client) Close() error {
 	c.quit = true
+	c.countGroups()
 	c.fail(&Error{Phase: PhaseQuit, Class: ClassAborted})
 	return c.conn.Close()
 }

@@ -50,6 +50,10 @@ type PipeliningState struct {
 	greeted    atomic.Bool  // some session's first EHLO succeeded
 	resent     atomic.Int64
 
+	// Reply batching (batching.go).
+	groups, batched atomic.Int64
+	batches         atomic.Bool
+
 	mu     sync.Mutex
 	reason string
 }
@@ -221,7 +225,7 @@ func (c *Client) readBehind(env *envelope, since time.Time) bool {
 		s.proved()
 	}
 	c.noteSplit(g.len() > 1)
-	observe(c.opts.Observer, g.phase(0), r.Code, c.share, env.msg)
+	c.observeReply(g.phase(0), r.Code, c.share, env.msg)
 	c.apply(env, g.phase(0), r)
 	for i := 1; i < g.len() && env.fatalErr == nil; i++ {
 		if !c.readApply(env, g.phase(i), since) {

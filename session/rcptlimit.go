@@ -37,7 +37,7 @@ func (c *Client) continueRest(env *envelope, res *Result) {
 	cont := c.freeEnvelope(env)
 	c.prepare(cont, env.msg)
 	cont.list = rest
-	c.sendEnvelope(cont)
+	c.sendEnvelope(cont, c.pipe && !c.sampling)
 	cont.after = c.lastFinal
 	sub := c.transact(cont, nil)
 	res.Continued += 1 + sub.Continued

@@ -37,6 +37,7 @@ type envelope struct {
 // otherwise.
 func (c *Client) Send(m *Message, next *Message) Result {
 	var env *envelope
+	c.sampling = c.ahead == nil && c.lockstepDue(m)
 	if c.ahead != nil {
 		if c.ahead.msg != m {
 			// A caller bug, not a server problem: the pipelined envelope
@@ -55,7 +56,7 @@ func (c *Client) Send(m *Message, next *Message) Result {
 		}
 		env = c.freeEnvelope(nil)
 		c.prepare(env, m)
-		c.sendEnvelope(env)
+		c.sendEnvelope(env, c.pipe && !c.sampling)
 		if c.endedByServer(env) {
 			// Nothing was decided: the caller sends m again on a new
 			// connection.
@@ -67,6 +68,7 @@ func (c *Client) Send(m *Message, next *Message) Result {
 	env.after = c.lastFinal
 	res := c.transact(env, next)
 	c.lastFinal = res.End
+	c.sampling = false
 	return res
 }
 
@@ -127,12 +129,17 @@ func (c *Client) transact(env *envelope, next *Message) Result {
 			RcptAccepted: env.rcptOK, RcptRejected: env.rcptRej}
 	}
 	var nextEnv *envelope
+	// A message that goes lock-step must not have its envelope written
+	// here; this content then goes alone, and its reply is the body's
+	// own time. A lock-step message's content may carry the next
+	// envelope: its body has been timed on the content before it.
 	// writeBehind last: it may claim the target's proof.
-	if next != nil && c.pipe && env.deferred == nil && (!next.UTF8 || c.caps.SMTPUTF8) && c.writeBehind() {
+	if next != nil && c.pipe && !c.lockstepDue(next) && env.deferred == nil && (!next.UTF8 || c.caps.SMTPUTF8) && c.writeBehind() {
 		nextEnv = c.freeEnvelope(env)
 		c.prepare(nextEnv, next)
 		c.appendEnvelope(nextEnv)
 	}
+	c.group = nextEnv != nil || pending > 0 || c.opts.LMTP && env.rcptOK > 1
 	t, err := c.flush(PhaseBody)
 	if err != nil {
 		return failed(env, c.err)
@@ -297,11 +304,12 @@ func (c *Client) appendData(m *Message) {
 }
 
 // sendEnvelope runs MAIL, RCPT and DATA for env: as one group when
-// pipelining, otherwise one command at a time, stopping at the first
+// pipelined, otherwise one command at a time, stopping at the first
 // command whose failure makes the rest pointless.
-func (c *Client) sendEnvelope(env *envelope) {
-	if c.pipe {
+func (c *Client) sendEnvelope(env *envelope, pipelined bool) {
+	if pipelined {
 		c.appendEnvelope(env)
+		c.group = true
 		t, err := c.flush(PhaseMail)
 		env.start = t
 		if err != nil {

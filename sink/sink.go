@@ -100,6 +100,12 @@ type Config struct {
 	// Workers/Delay messages per second however late a busy machine wakes
 	// it, and its capacity is known in advance.
 	Workers int
+	// BatchReplies keeps the replies of a pipelined group in one write
+	// even across delays, as Postfix does (RFC 2920 3.2): a delayed reply
+	// then waits, and so do the replies queued before it, until the server
+	// has read and answered all the commands waiting. Without it a delay
+	// first sends what is queued, so each delayed reply leaves apart.
+	BatchReplies bool
 	// AfterDot says what the server does with commands that arrive in the
 	// same read as the end of data, as some real servers do (see AfterDot).
 	AfterDot AfterDot
@@ -548,8 +554,11 @@ func (c *conn) flush() error {
 // whether the step succeeded.
 func (c *conn) reply(step Step, ok string) bool {
 	if d := c.s.cfg.Delay[step]; d > 0 {
-		// The reply must leave late, so earlier queued replies go first.
-		c.flush()
+		// The reply must leave late, so earlier queued replies go first,
+		// unless the server batches its replies.
+		if !c.s.cfg.BatchReplies {
+			c.flush()
+		}
 		if step == StepBody && c.s.workers != nil {
 			c.s.work(d)
 		} else {

@@ -567,3 +567,13 @@ func checkCounts(t *testing.T, r *benchRun, n int64, w wantCounts) {
 		t.Errorf("%s: %d connections, want %d", r, tot.Connections, wantConns)
 	}
 }
+
+// timedReplies is how many replies to phase's commands a run timed. Where
+// the server answered pipelined commands in one write, the phase's figures
+// are made of only some of them (phase_sources, docs/phases.md).
+func timedReplies(j *report.JSONReport, phase string) int64 {
+	if src, ok := j.PhaseSources[phase]; ok {
+		return src.Replies
+	}
+	return j.Phases[phase].Count
+}

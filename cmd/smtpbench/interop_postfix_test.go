@@ -30,6 +30,9 @@ type postfixServer struct {
 	*process
 	dir  string // conf/, queue/, data/, mail/, maillog
 	addr string
+	// more are the addresses of the further smtpd listeners
+	// startPostfixListeners set up, in its order.
+	more []string
 }
 
 const postfixMasterCF = `%s inet n - n - - smtpd
@@ -58,6 +61,15 @@ postlog   unix-dgram n - n - 1 postlogd
 // (SIGTERM) makes it stop its children too; -e ends it on its own after five
 // minutes even if the test binary dies first. extra lines go into main.cf.
 func startPostfix(t *testing.T, extra ...string) *postfixServer {
+	t.Helper()
+	return startPostfixListeners(t, nil, extra...)
+}
+
+// startPostfixListeners is startPostfix with further smtpd listeners, one
+// per entry of listeners, each with those -o overrides (master.cf), on
+// addresses of their own (postfixServer.more). A listener's overrides may
+// name files under the Postfix dir as {dir}.
+func startPostfixListeners(t *testing.T, listeners [][]string, extra ...string) *postfixServer {
 	t.Helper()
 	postfixCmd := findServer(t, "postfix")
 	if os.Geteuid() != 0 {
@@ -142,7 +154,17 @@ func startPostfix(t *testing.T, extra ...string) *postfixServer {
 	var last error
 	for attempt := 0; attempt < 3; attempt++ {
 		pf.addr = freeAddr(t)
-		if err := os.WriteFile(filepath.Join(conf, "master.cf"), []byte(fmt.Sprintf(postfixMasterCF, pf.addr)), 0o644); err != nil {
+		masterCF := fmt.Sprintf(postfixMasterCF, pf.addr)
+		pf.more = pf.more[:0]
+		for _, opts := range listeners {
+			addr := freeAddr(t)
+			pf.more = append(pf.more, addr)
+			masterCF += addr + " inet n - n - - smtpd\n"
+			for _, o := range opts {
+				masterCF += "  -o " + strings.ReplaceAll(o, "{dir}", dir) + "\n"
+			}
+		}
+		if err := os.WriteFile(filepath.Join(conf, "master.cf"), []byte(masterCF), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		if attempt == 0 {
@@ -165,9 +187,18 @@ func startPostfix(t *testing.T, extra ...string) *postfixServer {
 }
 
 func (pf *postfixServer) waitListening() error {
+	for _, addr := range append([]string{pf.addr}, pf.more...) {
+		if err := pf.waitAddr(addr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (pf *postfixServer) waitAddr(addr string) error {
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", pf.addr, time.Second)
+		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			c.Close()
 			return nil
@@ -176,7 +207,7 @@ func (pf *postfixServer) waitListening() error {
 			return fmt.Errorf("master exited: %s", pf.stderr.String())
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("smtpd did not listen on %s within 15s", pf.addr)
+			return fmt.Errorf("smtpd did not listen on %s within 15s", addr)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -241,10 +272,10 @@ func TestInteropPostfixChunking(t *testing.T) {
 	if rcpts != tot.RecipientsAccepted {
 		t.Errorf("%s: Postfix queued %d recipients, the report says %d accepted", r, rcpts, tot.RecipientsAccepted)
 	}
-	chunks := r.Report.Phases["bdat"].Count + r.Report.Phases["body"].Count
-	if bdat != chunks || r.Report.Phases["bdat"].Count == 0 {
+	chunks := timedReplies(&r.Report, "bdat") + timedReplies(&r.Report, "body")
+	if bdat != chunks || timedReplies(&r.Report, "bdat") == 0 {
 		t.Errorf("%s: Postfix's smtpd counted %d BDAT commands; the report has %d chunks before the last and %d last ones",
-			r, bdat, r.Report.Phases["bdat"].Count, r.Report.Phases["body"].Count)
+			r, bdat, timedReplies(&r.Report, "bdat"), timedReplies(&r.Report, "body"))
 	}
 	var sizes int64
 	for _, s := range r.Report.Sizes {

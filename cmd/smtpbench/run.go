@@ -63,6 +63,7 @@ type runFlags struct {
 	targets      []string
 	sourceAddrs  []string
 	pipelining   string
+	lockstep     int
 	chunking     string
 	chunkSize    string
 	binaryMIME   bool
@@ -136,6 +137,7 @@ func (f *runFlags) registerWorkload(fs *pflag.FlagSet) {
 	fs.Uint64Var(&f.seed, "seed", 0, "seed for every random choice, for a run that can be repeated exactly (default: a random seed, printed in the report)")
 	fs.StringArrayVar(&f.sourceAddrs, "source-addr", nil, "local IP address to connect from; sessions take them in turn; repeatable")
 	fs.StringVar(&f.pipelining, "pipelining", "auto", "RFC 2920 pipelining: auto (when advertised; the next envelope behind the end of data once the server has shown it serves it), on (always, behind the end of data too), groups (each envelope after the end-of-data reply), off")
+	fs.IntVar(&f.lockstep, "lockstep-every", session.DefaultLockstepEvery, "where the server answers pipelined commands in one write, send one message in N one command at a time, so each phase is timed on its own (0 = never; docs/phases.md)")
 	fs.StringVar(&f.chunking, "chunking", "off", "send content with BDAT (RFC 3030): auto (when the server offers CHUNKING), on, off")
 	fs.StringVar(&f.chunkSize, "chunk-size", "64KiB", "largest BDAT chunk")
 	fs.BoolVar(&f.binaryMIME, "binarymime", false, "declare BODY=BINARYMIME where BDAT is used and the server offers BINARYMIME")
@@ -409,6 +411,13 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, report.RunConfig, 
 	if err != nil {
 		return bad("--pipelining: %v", err)
 	}
+	if f.lockstep < 0 {
+		return bad("--lockstep-every %d: must not be negative (0 = never)", f.lockstep)
+	}
+	lockstep := f.lockstep
+	if lockstep == 0 {
+		lockstep = -1 // session.Options: negative is never, zero the default
+	}
 	if err := checkHelo(f.helo); err != nil {
 		return bad("--helo: %v", err)
 	}
@@ -499,7 +508,7 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, report.RunConfig, 
 		Mail:        mail,
 		SourceAddrs: sources,
 		Session: session.Options{Hostname: f.helo, Timeout: f.timeout, DataTimeout: f.dataTimeout, Pipelining: pipe,
-			Chunking: chunking, ChunkSize: int(chunkSize), BinaryMIME: f.binaryMIME, LMTP: f.lmtp, BusyPoll: busyPoll},
+			LockstepEvery: lockstep, Chunking: chunking, ChunkSize: int(chunkSize), BinaryMIME: f.binaryMIME, LMTP: f.lmtp, BusyPoll: busyPoll},
 		Rate:    f.rate,
 		Arrival: arrival,
 		Warmup:  f.warmup,
@@ -529,7 +538,7 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, report.RunConfig, 
 		Concurrency: f.concurrency, Messages: f.messages, DurationS: f.duration.Seconds(), PerConn: f.perConn,
 		Rcpts: mail.Rcpts().Min, DataFile: f.dataFile, MessageFile: f.message, Corpus: f.corpus,
 		CorpusSize: mail.Corpus(), From: f.from, To: f.to, ToFile: f.toFile, Domains: f.domains,
-		Seed: spec.Seed, SeedGiven: fs.Changed("seed"), SourceAddrs: f.sourceAddrs, Pipelining: pipe.String(), Chunking: chunking.String(),
+		Seed: spec.Seed, SeedGiven: fs.Changed("seed"), SourceAddrs: f.sourceAddrs, Pipelining: pipe.String(), Lockstep: f.lockstep, Chunking: chunking.String(),
 		BinaryMIME: f.binaryMIME, LMTP: f.lmtp,
 		TimeoutS: f.timeout.Seconds(), DataTimeoutS: f.dataTimeout.Seconds(), Rate: f.rate, WarmupS: f.warmup.Seconds(), RampS: f.ramp.Seconds(),
 		ContentBytes: len(sample),

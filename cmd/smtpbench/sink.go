@@ -38,6 +38,7 @@ Examples:
   smtpbench sink --max-per-session 100:452
   smtpbench sink --max-sessions 20 --idle-timeout 2s   # a server with 20 processes
   smtpbench sink --max-sessions 20 --over-limit refuse --command-timeout 5s
+  smtpbench sink --delay rcpt=5ms --batch-replies   # answer each pipelined group in one write, as Postfix does
 
 Flags:
 `
@@ -53,6 +54,7 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 	maxSessions := fs.Int("max-sessions", 0, "serve at most N sessions at once (0 = no limit); see --over-limit")
 	overLimit := fs.String("over-limit", "wait", "what a connection beyond --max-sessions gets: wait (accepted, greeted when a session ends) or refuse (421 and close)")
 	chunking := fs.Bool("chunking", false, "offer CHUNKING and BINARYMIME (RFC 3030); BDAT is understood either way")
+	batch := fs.Bool("batch-replies", false, "keep the replies of a pipelined group in one write even across --delay, as Postfix does (without it a delayed reply leaves on its own)")
 	workers := fs.Int("workers", 0, "end-of-data work goes through N shared workers, each taking the body delay: at most N/delay messages per second (0 = one per session)")
 	var sec sinkSecFlags // sinktls.go
 	sec.register(fs)
@@ -107,6 +109,7 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	cfg.Chunking = *chunking
+	cfg.BatchReplies = *batch
 	// Every client session holds one of our descriptors: allow as many as
 	// the system lets us.
 	sysres.RaiseFileLimit()

@@ -64,6 +64,10 @@ func (th thresholds) check(res *report.Result) []string {
 	j := report.Figures(res)
 	for _, q := range th.maxQuantile {
 		s, ok := j.Phases[q.phase]
+		if why := report.UnattributedBreach(j, q.phase); why != "" {
+			out = append(out, fmt.Sprintf("p%g of %s", q.quantile, why))
+			continue
+		}
 		if !ok || s.Count == 0 {
 			// No RSET (say) means no slow RSET; but a run that decided no
 			// message at all cannot show its message latency is in bounds.

@@ -300,7 +300,7 @@ func TestChunkingBuiltinSink(t *testing.T) {
 	if len(j.Sizes) != 3 || sent != 2000 || bodies != want {
 		t.Errorf("sizes %+v: %d bytes of bodies by the report, the sink received %d", j.Sizes, want, bodies)
 	}
-	if j.Phases["bdat"].Count == 0 || j.Replies["bdat"]["250"] != j.Phases["bdat"].Count {
+	if j.Phases["bdat"].Count == 0 || j.Replies["bdat"]["250"] != timedReplies(&j, "bdat") {
 		t.Errorf("bdat phase %+v, replies %v", j.Phases["bdat"], j.Replies["bdat"])
 	}
 	if cfg := j.Config; cfg.Chunking != "on" || cfg.Size != "1KiB:60,10KiB:30,1MiB:10" || cfg.RcptsMax != 5 {

@@ -11,6 +11,7 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/smtpbench/smtpbench/report"
+	"github.com/smtpbench/smtpbench/servercost"
 	"github.com/smtpbench/smtpbench/session"
 )
 
@@ -84,6 +85,15 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 		}
 	}
 
+	var sampler *servercost.Sampler
+	if len(cfg.Server.PIDs) > 0 || cfg.Server.Cgroup != "" {
+		s, err := servercost.Start(ctx, cfg.Server, servercost.DefaultInterval)
+		if err != nil {
+			return nil, err
+		}
+		sampler = s
+		defer s.Stop()
+	}
 	watch := startSelfWatch()
 	r.start = time.Now()
 	r.shards = make([]*shard, numShards(cfg.Concurrency))
@@ -202,6 +212,12 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 		res.StoppedAt = elapsed
 	}
 	res.Intervals = r.tl.intervals(elapsed)
+	if sampler != nil {
+		res.Server = serverCost(sampler.Stop(), res, cfg.Server)
+		if res.Server.GoneAt > 0 {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("the server (%s) was gone %.1f s into the run: its cost after that is not measured", cfg.Server, res.Server.GoneAt.Seconds()))
+		}
+	}
 	if w := nothingAccepted(res); w != "" {
 		res.Warnings = append(res.Warnings, w)
 	}

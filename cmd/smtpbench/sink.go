@@ -36,6 +36,7 @@ Examples:
   smtpbench sink --listen 127.0.0.1:2465 --implicit-tls
   smtpbench sink --after-dot drop   # ignore commands sent in the same read as the end of data
   smtpbench sink --max-per-session 100:452
+  smtpbench sink --cpu 200us        # 200µs of CPU per message: a known cost to measure
 
 Flags:
 `
@@ -49,6 +50,7 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 	idle := fs.Duration("idle-timeout", 0, "end a session that sends no command for this long with 421, as real servers do (0 = never)")
 	chunking := fs.Bool("chunking", false, "offer CHUNKING and BINARYMIME (RFC 3030); BDAT is understood either way")
 	workers := fs.Int("workers", 0, "end-of-data work goes through N shared workers, each taking the body delay: at most N/delay messages per second (0 = one per session)")
+	cpu := fs.Duration("cpu", 0, "spend this much CPU time on each message after its end of data (real work, not a sleep), to check a measurement of the server's cost against")
 	var sec sinkSecFlags // sinktls.go
 	sec.register(fs)
 	afterDot := fs.String("after-dot", "serve", "what to do with commands that arrive in the same read as the end of data: serve, drop (leave them unanswered) or reject (answer 503)")
@@ -74,6 +76,10 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 		return usagef("--workers needs --delay body=D: the workers spend the body delay")
 	}
 	cfg.Workers = *workers
+	if *cpu < 0 || *cpu > time.Second {
+		return usagef("--cpu %s: want 0 to 1s", *cpu)
+	}
+	cfg.CPU = *cpu
 	if cfg.AfterDot, err = sink.ParseAfterDot(*afterDot); err != nil {
 		return usagef("--after-dot: %v", err)
 	}

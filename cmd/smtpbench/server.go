@@ -1,10 +1,17 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"os"
+	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/smtpbench/smtpbench/loadgen"
+	"github.com/smtpbench/smtpbench/report"
 	"github.com/smtpbench/smtpbench/servercost"
 )
 
@@ -37,4 +44,64 @@ func (f *serverFlags) source() (servercost.Source, error) {
 		}
 	}
 	return src, nil
+}
+
+// serverCmdFlags are the flags of ab and sweep that start the server
+// themselves.
+type serverCmdFlags struct {
+	startTimeout time.Duration
+	stopGrace    time.Duration
+	logDir       string
+}
+
+func (f *serverCmdFlags) register(fs *pflag.FlagSet) {
+	fs.DurationVar(&f.startTimeout, "server-start-timeout", loadgen.DefaultServerStartTimeout, "how long a started server has to greet (220) on the target before the command fails")
+	fs.DurationVar(&f.stopGrace, "server-stop-grace", loadgen.DefaultServerStopGrace, "how long a started server has to exit after SIGTERM before its process group is killed")
+	fs.StringVar(&f.logDir, "server-log-dir", "", "keep each started server's output here (default: a new temporary directory)")
+}
+
+// runner checks the flags and returns a runner for command cmd answering
+// on addr; name labels its output files.
+func (f *serverCmdFlags) runner(flag, cmd, addr, name string, restart bool) (*loadgen.ServerRunner, error) {
+	if strings.TrimSpace(cmd) == "" {
+		return nil, usagef("%s: want a command", flag)
+	}
+	if !servercost.Supported {
+		return nil, usagef("%s: %v", flag, servercost.ErrUnsupported)
+	}
+	if f.startTimeout <= 0 || f.stopGrace <= 0 {
+		return nil, usagef("--server-start-timeout and --server-stop-grace: want positive durations")
+	}
+	dir := f.logDir
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "smtpbench-servers-"); err != nil {
+			return nil, exitError{exitRun, err.Error()}
+		}
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, exitError{exitRun, fmt.Sprintf("--server-log-dir: %v", err)}
+	}
+	return &loadgen.ServerRunner{RestartEachRun: restart, Command: loadgen.ServerCommand{Command: cmd, Addr: addr,
+		StartTimeout: f.startTimeout, StopGrace: f.stopGrace, LogDir: dir, Name: name}}, nil
+}
+
+// runAgainst runs cfg, through sr when a server command is given, and
+// turns the errors into the command's.
+func runAgainst(ctx context.Context, sr *loadgen.ServerRunner, cfg loadgen.Config, abort <-chan struct{}) (*report.Result, error) {
+	if sr == nil {
+		res, err := loadgen.Run(ctx, cfg, abort)
+		if err != nil {
+			return nil, configError(err)
+		}
+		return res, nil
+	}
+	res, err := sr.Run(ctx, cfg, abort)
+	var se *loadgen.ServerStartError
+	switch {
+	case errors.As(err, &se):
+		return nil, exitError{exitRun, se.Error()}
+	case err != nil:
+		return nil, configError(err)
+	}
+	return res, nil
 }

@@ -114,3 +114,45 @@ func fmtBytes(n int64) string {
 	}
 	return fmt.Sprintf("%d B", n)
 }
+
+// mergeServer combines the server figures of generators that ran side by
+// side against one server: each measured the whole server over about the
+// same time, so their figures are not added up. The largest CPU time and
+// memory are kept, and the CPU per message is taken over the messages of
+// all generators.
+func mergeServer(docs []*JSONReport, ok int64) *ServerJSON {
+	var out *ServerJSON
+	for _, d := range docs {
+		s := d.Server
+		if s == nil {
+			continue
+		}
+		if out == nil {
+			c := *s
+			c.CPUUSPerMessage, c.GoneAtS, c.Notes = nil, nil, append([]string(nil), s.Notes...)
+			out = &c
+			continue
+		}
+		if s.Method != out.Method {
+			out.Method = out.Method + "," + s.Method
+		}
+		out.CPUS = max(out.CPUS, s.CPUS)
+		out.Cores = max(out.Cores, s.Cores)
+		out.MemoryPeakBytes = max(out.MemoryPeakBytes, s.MemoryPeakBytes)
+		out.ProcessesPeak = max(out.ProcessesPeak, s.ProcessesPeak)
+	}
+	if out == nil {
+		return nil
+	}
+	for _, d := range docs {
+		if g := d.Server; g != nil && g.GoneAtS != nil && (out.GoneAtS == nil || *g.GoneAtS < *out.GoneAtS) {
+			v := *g.GoneAtS
+			out.GoneAtS = &v
+		}
+	}
+	if ok > 0 {
+		v := out.CPUS * 1e6 / float64(ok)
+		out.CPUUSPerMessage = &v
+	}
+	return out
+}

@@ -81,7 +81,8 @@ func (o *compareFlags) check() ([]failRule, error) {
 		if !ok {
 			line, pct = report.LineMessagesPerS, v
 		}
-		if _, err := report.ParseLine(line); err != nil {
+		line, err := report.ParseLine(line)
+		if err != nil {
 			return nil, usagef("--fail-if-slower %q: %v", v, err)
 		}
 		p, err := strconv.ParseFloat(pct, 64)

@@ -96,6 +96,12 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 	}
 	watch := startSelfWatch()
 	r.start = time.Now()
+	if sampler != nil && cfg.Warmup > 0 {
+		// The measured window starts at the warm-up's end: a reading
+		// there makes its CPU time exact.
+		t := time.AfterFunc(cfg.Warmup, sampler.Sample)
+		defer t.Stop()
+	}
 	r.shards = make([]*shard, numShards(cfg.Concurrency))
 	for i := range r.shards {
 		r.shards[i] = newShard(cfg.Rate > 0)

@@ -76,35 +76,39 @@ type Measurement struct {
 	Notes []string
 }
 
-// CPUBetween is the server's CPU time between the samples nearest after
-// from and at or before to; callers pass a run's measured window.
+// CPUBetween is the server's CPU time between from and to, such as a run's
+// measured window. Between two samples the CPU time is taken to grow
+// evenly; callers that need a boundary exact take a sample there (Sample).
 func (m *Measurement) CPUBetween(from, to time.Time) time.Duration {
-	a, b := m.at(from, true), m.at(to, false)
-	if a < 0 || b < 0 || b < a {
+	if !to.After(from) {
 		return 0
 	}
-	return m.Samples[b].CPU - m.Samples[a].CPU
+	return m.cpuAt(to) - m.cpuAt(from)
 }
 
-// at is the index of the first sample at or after t (after) or the last at
-// or before t (!after), within 100 ms either way so a sample taken a moment
-// off the boundary still counts.
-func (m *Measurement) at(t time.Time, after bool) int {
-	const slack = 100 * time.Millisecond
-	if after {
-		for i, s := range m.Samples {
-			if !s.At.Before(t.Add(-slack)) {
-				return i
-			}
+// cpuAt is the cumulative CPU time at t, interpolated between the samples
+// around it; before the first sample it is 0 and after the last, the
+// last's.
+func (m *Measurement) cpuAt(t time.Time) time.Duration {
+	for i, s := range m.Samples {
+		if s.At.Before(t) {
+			continue
 		}
-		return -1
-	}
-	for i := len(m.Samples) - 1; i >= 0; i-- {
-		if !m.Samples[i].At.After(t.Add(slack)) {
-			return i
+		if i == 0 || s.At.Equal(t) {
+			return s.CPU
 		}
+		p := m.Samples[i-1]
+		span := s.At.Sub(p.At)
+		if span <= 0 {
+			return s.CPU
+		}
+		f := float64(t.Sub(p.At)) / float64(span)
+		return p.CPU + time.Duration(f*float64(s.CPU-p.CPU))
 	}
-	return -1
+	if len(m.Samples) == 0 {
+		return 0
+	}
+	return m.Samples[len(m.Samples)-1].CPU
 }
 
 // PeakMemory is the largest memory figure of the samples taken from from
@@ -159,7 +163,7 @@ func startReader(ctx context.Context, r reader, interval time.Duration) *Sampler
 	}
 	s := &Sampler{r: r, interval: interval, stop: make(chan struct{}), done: make(chan struct{})}
 	s.m.Method = r.method()
-	s.sample(time.Now())
+	s.sample()
 	go s.loop(ctx)
 	return s
 }
@@ -170,8 +174,8 @@ func (s *Sampler) loop(ctx context.Context) {
 	defer t.Stop()
 	for {
 		select {
-		case now := <-t.C:
-			s.sample(now)
+		case <-t.C:
+			s.sample()
 		case <-s.stop:
 			return
 		case <-ctx.Done():
@@ -180,10 +184,13 @@ func (s *Sampler) loop(ctx context.Context) {
 	}
 }
 
-func (s *Sampler) sample(now time.Time) {
-	cpu, mem, procs, gone, err := s.r.read()
+// sample takes one reading. The lock covers the reading too: the reader
+// keeps state between readings, and the ticker and Sample may call at once.
+func (s *Sampler) sample() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := time.Now()
+	cpu, mem, procs, gone, err := s.r.read()
 	if err != nil {
 		if len(s.m.Notes) < 5 {
 			s.m.Notes = append(s.m.Notes, "a reading failed: "+err.Error())
@@ -199,13 +206,17 @@ func (s *Sampler) sample(now time.Time) {
 	s.m.Samples = append(s.m.Samples, Sample{At: now, CPU: cpu, Memory: mem, Processes: procs})
 }
 
+// Sample takes a reading now, besides the regular ones: at the end of a
+// warm-up, say, so that the measured window starts on a reading.
+func (s *Sampler) Sample() { s.sample() }
+
 // Stop takes a last sample and returns the measurement. It may be called
 // more than once; later calls return the same measurement.
 func (s *Sampler) Stop() *Measurement {
 	s.once.Do(func() {
 		close(s.stop)
 		<-s.done
-		s.sample(time.Now())
+		s.sample()
 		s.m.Notes = append(s.m.Notes, s.r.notes()...)
 	})
 	s.mu.Lock()
@@ -213,4 +224,15 @@ func (s *Sampler) Stop() *Measurement {
 	m := s.m
 	m.Samples = append([]Sample(nil), s.m.Samples...)
 	return &m
+}
+
+// Check reports whether src can be measured: every PID exists, the cgroup
+// is one. Commands call it before starting anything, so a mistake is told
+// at once.
+func Check(src Source) error {
+	if (len(src.PIDs) == 0) == (src.Cgroup == "") {
+		return errors.New("want server PIDs or a cgroup, not both or neither")
+	}
+	_, err := open(src)
+	return err
 }

@@ -43,7 +43,7 @@ func (f *serverFlags) source() (servercost.Source, error) {
 			return src, fmt.Errorf("--server-pid %d: want a process ID", p)
 		}
 	}
-	return src, nil
+	return src, servercost.Check(src)
 }
 
 // serverCmdFlags are the flags of ab and sweep that start the server

@@ -63,6 +63,10 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	fs.StringVarP(&f.output, "output", "o", "table", "stdout format: table or json")
 	fs.StringVar(&f.outFile, "out", "", "also write every step's full result to this JSON file")
 	fs.BoolVar(&f.progress, "progress", false, "print a line per step to stderr (default: when stderr is a terminal)")
+	serverCmd := fs.String("server-cmd", "", "start the server with this shell command before the first step (and stop it after the last), measuring its cost")
+	restart := fs.Bool("restart-each-step", false, "with --server-cmd: stop and start the server again for each step, so each meets a cold server")
+	var sf serverCmdFlags // server.go
+	sf.register(fs)
 	if err := parseFlags(fs, args, sweepUsage, stdout); err != nil {
 		return err
 	}
@@ -138,6 +142,15 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	if base.Target, err = parseTarget(fs.Arg(0)); err != nil {
 		return usagef("%v", err)
 	}
+	var sr *loadgen.ServerRunner
+	if *serverCmd != "" {
+		if sr, err = sf.runner("--server-cmd", *serverCmd, base.Target, "server", *restart); err != nil {
+			return err
+		}
+		defer sr.Close()
+	} else if *restart {
+		return usagef("--restart-each-step needs --server-cmd")
+	}
 	// Every step's numbers are checked before the first step runs, not
 	// when a bad one is reached minutes later.
 	for _, c := range concs {
@@ -178,9 +191,9 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 			label = "rate=" + strconv.FormatFloat(rate, 'f', -1, 64)
 		}
 		run.Progress = prog.hook(name + " " + label)
-		res, err := loadgen.Run(ctx, run, abort)
+		res, err := runAgainst(ctx, sr, run, abort)
 		if err != nil {
-			return nil, configError(err)
+			return nil, err
 		}
 		res.Config = rcj
 		res.Seed = &rcj.Seed

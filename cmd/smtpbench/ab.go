@@ -188,6 +188,9 @@ rounds:
 	if err := writeOut(out, doc); err != nil {
 		return err
 	}
+	if err := writeABPage(f.htmlFile, doc); err != nil {
+		return err
+	}
 	if err := acceptedNothing(doc.Runs); err != nil {
 		return err
 	}

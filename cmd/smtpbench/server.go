@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -104,4 +105,19 @@ func runAgainst(ctx context.Context, sr *loadgen.ServerRunner, cfg loadgen.Confi
 		return nil, configError(err)
 	}
 	return res, nil
+}
+
+// writeABPage writes ab's --html page, if asked for.
+func writeABPage(name string, doc *report.Document) error {
+	if name == "" {
+		return nil
+	}
+	var buf bytes.Buffer
+	if err := report.WriteABHTML(&buf, doc); err != nil {
+		return exitError{exitRun, fmt.Sprintf("--html: %v", err)}
+	}
+	if err := os.WriteFile(name, buf.Bytes(), 0o644); err != nil {
+		return exitError{exitRun, fmt.Sprintf("--html: %v", err)}
+	}
+	return nil
 }

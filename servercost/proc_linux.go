@@ -7,9 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
+	"syscall"
 	"time"
 )
 
@@ -57,16 +56,25 @@ type seen struct {
 // counted of them while they lived, so a child that comes and goes between
 // two readings is still counted, through its parent's cutime.
 type tree struct {
-	proc    string
-	roots   []int
-	last    map[procKey]seen
-	total   uint64 // clock ticks since the baseline
-	rootsOK map[int]bool
-	scanBuf []byte
+	proc  string
+	roots []int
+	last  map[procKey]seen
+	total uint64 // clock ticks since the baseline
+	// outside holds processes found outside the tree, by PID with their
+	// start time: a process does not change its parent to one in the tree
+	// (but for a subreaper's orphans), so their stat is not read again
+	// until a full scan, every fullScanEvery readings.
+	outside map[int]uint64
+	scans   int
+	buf     []byte
+	path    []byte
 }
 
+// fullScanEvery is how often a reading reads every process's stat again.
+const fullScanEvery = 10
+
 func openTree(proc string, pids []int) (*tree, error) {
-	t := &tree{proc: proc, roots: pids, rootsOK: map[int]bool{}}
+	t := &tree{proc: proc, roots: pids, outside: map[int]uint64{}, buf: make([]byte, 1024)}
 	for _, pid := range pids {
 		if pid <= 0 {
 			return nil, fmt.Errorf("server PID %d: want a positive process ID", pid)
@@ -146,8 +154,14 @@ func (t *tree) scan() (map[procKey]procStat, error) {
 	if err != nil {
 		return nil, err
 	}
-	all := make(map[int]procStat, len(names))
+	full := t.scans%fullScanEvery == 0
+	t.scans++
+	if full {
+		clear(t.outside)
+	}
+	all := make(map[int]procStat, len(t.last)+8)
 	kids := map[int][]int{}
+	present := make(map[int]bool, len(names))
 	for _, n := range names {
 		if n[0] < '0' || n[0] > '9' {
 			continue
@@ -156,12 +170,21 @@ func (t *tree) scan() (map[procKey]procStat, error) {
 		if err != nil {
 			continue
 		}
+		present[pid] = true
+		if _, out := t.outside[pid]; out {
+			continue
+		}
 		st, err := t.stat(pid)
 		if err != nil {
 			continue // exited while we read
 		}
 		all[pid] = st
 		kids[st.ppid] = append(kids[st.ppid], pid)
+	}
+	for pid := range t.outside {
+		if !present[pid] {
+			delete(t.outside, pid) // gone: its PID may come back as another
+		}
 	}
 	out := map[procKey]procStat{}
 	queue := append([]int(nil), t.roots...)
@@ -177,15 +200,37 @@ func (t *tree) scan() (map[procKey]procStat, error) {
 		out[procKey{pid, st.start}] = st
 		queue = append(queue, kids[pid]...)
 	}
+	for pid, st := range all {
+		if !st.processed {
+			t.outside[pid] = st.start
+		}
+	}
 	return out, nil
 }
 
+// stat reads /proc/PID/stat with one open, one read and one close into a
+// reused buffer: a tree of hundreds of processes is read every second.
 func (t *tree) stat(pid int) (procStat, error) {
-	b, err := os.ReadFile(filepath.Join(t.proc, strconv.Itoa(pid), "stat"))
+	t.path = append(append(append(t.path[:0], t.proc...), '/'), strconv.Itoa(pid)...)
+	t.path = append(t.path, "/stat"...)
+	fd, err := syscall.Open(string(t.path), syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return procStat{}, &os.PathError{Op: "open", Path: string(t.path), Err: err}
+	}
+	n, err := syscall.Read(fd, t.buf)
+	syscall.Close(fd)
 	if err != nil {
 		return procStat{}, err
 	}
-	return parseStat(b)
+	if n == len(t.buf) {
+		// A name and figures longer than the buffer: read it whole.
+		b, err := os.ReadFile(string(t.path))
+		if err != nil {
+			return procStat{}, err
+		}
+		return parseStat(b)
+	}
+	return parseStat(t.buf[:n])
 }
 
 // parseStat reads /proc/PID/stat (proc(5)). The command name, field 2, is
@@ -196,19 +241,33 @@ func parseStat(b []byte) (procStat, error) {
 	if i < 0 {
 		return procStat{}, errors.New("malformed stat")
 	}
-	f := strings.Fields(string(b[i+1:]))
-	// f[0] is field 3 (state); field N is f[N-3].
-	if len(f) < 22 {
+	// Field N (from 1) of proc(5) is the (N-2)th after the name.
+	var f [25]uint64
+	field, inNum := 2, false
+	for _, c := range b[i+1:] {
+		if c == ' ' || c == '\n' {
+			inNum = false
+			continue
+		}
+		if !inNum {
+			inNum = true
+			field++
+			if field >= len(f) {
+				break
+			}
+		}
+		if c >= '0' && c <= '9' {
+			f[field] = f[field]*10 + uint64(c-'0')
+		}
+	}
+	if field < 24 {
 		return procStat{}, errors.New("short stat")
 	}
-	num := func(n int) uint64 { v, _ := strconv.ParseUint(f[n-3], 10, 64); return v }
-	ppid, _ := strconv.Atoi(f[4-3])
-	rss, _ := strconv.ParseInt(f[24-3], 10, 64)
 	return procStat{
-		ppid:     ppid,
-		self:     num(14) + num(15),
-		children: num(16) + num(17),
-		start:    num(22),
-		rssPages: rss,
+		ppid:     int(f[4]),
+		self:     f[14] + f[15],
+		children: f[16] + f[17],
+		start:    f[22],
+		rssPages: int64(f[24]),
 	}, nil
 }

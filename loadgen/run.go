@@ -87,7 +87,9 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 
 	var sampler *servercost.Sampler
 	if len(cfg.Server.PIDs) > 0 || cfg.Server.Cgroup != "" {
-		s, err := servercost.Start(ctx, cfg.Server, servercost.DefaultInterval)
+		// Not ctx itself: after a signal the run drains its messages in
+		// flight, and the server's work on them is still to be measured.
+		s, err := servercost.Start(context.WithoutCancel(ctx), cfg.Server, servercost.DefaultInterval)
 		if err != nil {
 			return nil, err
 		}

@@ -2,7 +2,6 @@ package sink
 
 import (
 	"hash/crc32"
-	"runtime"
 	"time"
 )
 
@@ -11,32 +10,41 @@ import (
 // overshoots by little.
 const burnSlice = 20 * time.Microsecond
 
-// burnCPU keeps one processor busy for d of this thread's CPU time. The
-// work is a checksum over a small buffer, in slices of about burnSlice; the
-// slice's length in rounds follows the speed measured so far.
+// burnCPU keeps one processor busy for d of CPU time. The work is a
+// checksum over a small buffer, in slices of about burnSlice, each timed on
+// the CPU clock of the thread it ran on (see cpuMark). A slice during which
+// the goroutine moved to another thread (after the scheduler preempted it)
+// is not counted, so it is done again: the total is never short. Pinning
+// the goroutine to its thread instead would make each preemption of a busy
+// server a hand-off between threads, whose cost would be charged to the
+// server on top of d.
 func burnCPU(d time.Duration) {
-	// The thread clock must be the one the work runs on.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	clock := newWorkClock()
 	var buf [256]byte
 	sum := uint32(0)
-	rounds, done := 1, 0
-	for {
-		spent := clock.spent()
-		if spent >= d {
-			break
-		}
-		if done > 0 && spent > 0 {
-			perRound := spent / time.Duration(done)
-			rounds = int(min(burnSlice, d-spent) / max(perRound, 1))
-			rounds = max(rounds, 1)
-		}
+	rounds := 1
+	// banked is the work done on threads the goroutine has left; the
+	// current thread's share is read from its clock since start, in one
+	// piece, so the time spent reading the clock is counted too.
+	var banked, onThread time.Duration
+	tid, start := cpuMark()
+	for banked+onThread < d {
 		for range rounds {
 			sum = crc32.Update(sum, crc32.IEEETable, buf[:])
 			buf[sum%uint32(len(buf))]++
 		}
-		done += rounds
+		now, at := cpuMark()
+		if now != tid || at < start {
+			// Moved to another thread: what was read on the old one
+			// stays; the slice in between is done again.
+			banked += onThread
+			tid, start, onThread = now, at, 0
+			continue
+		}
+		prev := onThread
+		onThread = at - start
+		// Size the next slice from this one's speed.
+		perRound := max((onThread-prev)/time.Duration(rounds), 1)
+		rounds = max(1, int(min(burnSlice, d-banked-onThread)/perRound))
 	}
 	burnSink = sum
 }

@@ -361,3 +361,29 @@ func signalAB(t *testing.T, bin, pidFile, addr, cmd string, ready func(done <-ch
 	t.Logf("stderr: %s", errb.String())
 	return ab.ProcessState.ExitCode(), pgid
 }
+
+// sweep --server-cmd --restart-each-step starts a server for each step and
+// measures it: two steps, two starts, server figures in every step.
+func TestSweepServerCommand(t *testing.T) {
+	bin := buildBinary(t)
+	addr := freeAddr(t)
+	logs := t.TempDir()
+	var stdout, stderr strings.Builder
+	code := Main([]string{"sweep", "-c", "1,2", "-d", "500ms", "--warmup", "200ms", "-o", "json", "--server-log-dir", logs,
+		"--server-cmd", "exec " + bin + " sink --listen " + addr + " --cpu 50us", "--restart-each-step", addr}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var doc report.Document
+	if err := json.Unmarshal([]byte(stdout.String()), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range doc.Sweep.Steps {
+		if st.ServerCPUUSPerMessage == nil || *st.ServerCPUUSPerMessage < 50 {
+			t.Errorf("step %s: server cpu/msg %v, want at least the sink's 50 µs", st.Label, st.ServerCPUUSPerMessage)
+		}
+	}
+	if started, _ := filepath.Glob(filepath.Join(logs, "server-*.log")); len(started) != 2 {
+		t.Errorf("server logs %q: want one start per step", started)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"html/template"
 	"image/color"
 	"io"
-	"math"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -122,7 +121,7 @@ func WriteABHTML(w io.Writer, d *Document) error {
 			}
 			s.colour, s.unlabelled = sideColours[i], k > 0
 			rate = append(rate, s)
-			span = max(span, math.Ceil(r.ElapsedS))
+			span = max(span, lastSecond(r))
 			if c, _ := serverSeries([]*JSONReport{r}, []string{s.label}); c != nil {
 				c[0].colour, c[0].unlabelled = sideColours[i], k > 0
 				cpu = append(cpu, c[0])

@@ -219,6 +219,7 @@ func xyChart(title, xLabel, yLabel string, ss []series, xMax float64) (string, e
 	}
 	p.X.Min = 0
 	p.X.Max = max(p.X.Max, xMax, 1)
+	p.X.Tick.Marker = plainTicks{}
 	if p.Y.Max <= p.Y.Min {
 		p.Y.Max = 1 // an all-zero series still gets a readable axis
 	}

@@ -111,7 +111,7 @@ func WriteHTML(w io.Writer, docs []*JSONReport, labels []string) error {
 	}
 	span := 0.0
 	for _, d := range docs {
-		span = max(span, math.Ceil(d.ElapsedS))
+		span = max(span, lastSecond(d))
 	}
 	charts := []struct {
 		id, title, y, caption string
@@ -225,6 +225,15 @@ func resultRow(d *JSONReport, label string) htmlResult {
 	}
 }
 
+// lastSecond is the start of a result's last second: the x axis of its
+// timelines reaches that far.
+func lastSecond(d *JSONReport) float64 {
+	if n := len(d.Intervals); n > 0 {
+		return float64(d.Intervals[n-1].T)
+	}
+	return math.Ceil(d.ElapsedS)
+}
+
 // serverCell sums up the server's cost for the results table.
 func serverCell(s *ServerJSON) string {
 	if s == nil {
@@ -243,12 +252,15 @@ func serverSeries(docs []*JSONReport, labels []string) (cpu, mem []series) {
 	measured := false
 	for i, d := range docs {
 		c, m := series{label: labels[i]}, series{label: labels[i]}
-		for _, iv := range d.Intervals {
+		for k, iv := range d.Intervals {
 			if iv.ServerCPUS == nil || iv.ServerMemoryBytes == nil {
 				continue
 			}
 			measured = true
-			length := max(0.5, min(1, d.ElapsedS-float64(iv.T)))
+			length := min(1, d.ElapsedS-float64(iv.T))
+			if k == len(d.Intervals)-1 && length < 0.5 {
+				continue // a last second cut short: see the rate chart
+			}
 			c.xys = append(c.xys, plotter.XY{X: float64(iv.T), Y: *iv.ServerCPUS / length})
 			m.xys = append(m.xys, plotter.XY{X: float64(iv.T), Y: float64(*iv.ServerMemoryBytes) / (1 << 20)})
 		}

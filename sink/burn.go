@@ -8,7 +8,7 @@ import (
 // burnSlice is how much work runs between two readings of the clock: long
 // enough that reading it costs little, short enough that the last slice
 // overshoots by little.
-const burnSlice = 20 * time.Microsecond
+const burnSlice = 50 * time.Microsecond
 
 // burnCPU keeps one processor busy for d of CPU time. The work is a
 // checksum over a small buffer, in slices of about burnSlice, each timed on

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -29,54 +30,75 @@ func startCPUSink(t *testing.T, cpu string) (*process, string) {
 	return p, addr
 }
 
-// serverCPUPerMessage runs one session back to back against the sink at
-// addr with --server-pid and returns the report. One session in a closed
-// loop keeps the sink's own overhead per message small and steady; an
-// open-model load wakes it for every message, and what the wake-ups cost
-// then varies with the work done between them.
-func serverCPUPerMessage(t *testing.T, p *process, addr string) *benchRun {
+// serverCPUPerMessage runs four sessions back to back against the sink at
+// addr with --server-pid and returns the report. The generator is the
+// built binary in a process of its own (not this test binary, which may be
+// built with the race detector and would be the slow side), and four
+// sessions keep the sink busy: a sink that waits for its client between
+// messages spends more per message on waking up than one that always has
+// the next message at hand, and that part would differ between --cpu 0
+// and --cpu 200us.
+func serverCPUPerMessage(t *testing.T, p *process, addr string) *report.JSONReport {
 	t.Helper()
-	r := runBench(t, "-c", "1", "-n", "10000000", "-d", "3s", "--warmup", "1s", "--timeout", "10s",
-		"--server-pid", strconv.Itoa(p.cmd.Process.Pid), addr)
-	if r.Code != 0 || r.Report.Server == nil || r.Report.Server.CPUUSPerMessage == nil {
-		t.Fatalf("%s: no server figures: %+v\n%s", r, r.Report.Server, r.Stderr)
+	out, err := exec.Command(buildBinary(t), "run", "-o", "json", "-c", "4", "-d", "2s", "--warmup", "500ms", "--timeout", "10s",
+		"--server-pid", strconv.Itoa(p.cmd.Process.Pid), addr).Output()
+	if err != nil {
+		t.Fatalf("smtpbench run: %v", err)
 	}
-	if r.Report.Server.Method != "process_tree" {
-		t.Errorf("%s: method %q", r, r.Report.Server.Method)
+	var r report.JSONReport
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatal(err)
 	}
-	return r
+	if r.Server == nil || r.Server.CPUUSPerMessage == nil {
+		t.Fatalf("no server figures: %+v", r.Server)
+	}
+	if r.Server.Method != "process_tree" {
+		t.Errorf("method %q", r.Server.Method)
+	}
+	return &r
 }
 
 // The measurement against a known truth: a sink that spends 200 µs of CPU
 // on each message must be reported within 10% of 200 µs plus what the same
-// sink costs with no extra work.
+// sink costs with no extra work. The two sinks are measured in turn three
+// times and the median of the three ratios is checked: on a busy machine a
+// sink that others keep off the processor spends more on each message than
+// its 200 µs (it is preempted mid-way and starts again with cold caches),
+// and one such burst should not decide the test.
 func TestServerCPUPerMessageKnownTruth(t *testing.T) {
 	p0, a0 := startCPUSink(t, "0")
 	p200, a200 := startCPUSink(t, "200us")
-	base := serverCPUPerMessage(t, p0, a0)
-	r := serverCPUPerMessage(t, p200, a200)
-	b, got := *base.Report.Server.CPUUSPerMessage, *r.Report.Server.CPUUSPerMessage
-	want := 200 + b
-	t.Logf("server cpu/msg: --cpu 0 %.1f µs, --cpu 200us %.1f µs (want %.1f ± 10%%); cores %.2f; memory peak %d",
-		b, got, want, r.Report.Server.Cores, r.Report.Server.MemoryPeakBytes)
-	if got < 0.9*want || got > 1.1*want {
-		t.Errorf("server cpu/msg %.1f µs, want within 10%% of %.1f µs", got, want)
+	var ratios []float64
+	var r *report.JSONReport
+	for range 3 {
+		base := serverCPUPerMessage(t, p0, a0)
+		r = serverCPUPerMessage(t, p200, a200)
+		b, got := *base.Server.CPUUSPerMessage, *r.Server.CPUUSPerMessage
+		ratios = append(ratios, got/(200+b))
+		t.Logf("server cpu/msg: --cpu 0 %.1f µs, --cpu 200us %.1f µs (%+.1f%% from %.1f); cores %.2f; memory peak %d",
+			b, got, 100*(got/(200+b)-1), 200+b, r.Server.Cores, r.Server.MemoryPeakBytes)
 	}
-	if r.Report.Server.MemoryPeakBytes < 1<<20 {
-		t.Errorf("memory peak %d bytes: a Go process holds more than 1 MiB", r.Report.Server.MemoryPeakBytes)
+	slices.Sort(ratios)
+	if m := ratios[1]; m < 0.9 || m > 1.1 {
+		t.Errorf("median of server cpu/msg over 200 µs plus the base: %.3f, want within 10%% of 1", m)
 	}
-	// Per second: the measured seconds add up to about the total.
-	var sum float64
-	for _, iv := range r.Report.Intervals {
+	if r.Server.MemoryPeakBytes < 1<<20 {
+		t.Errorf("memory peak %d bytes: a Go process holds more than 1 MiB", r.Server.MemoryPeakBytes)
+	}
+	// Per second: the seconds from the warm-up's end hold the total, and
+	// those wholly after it hold no more than it.
+	var all, after float64
+	for _, iv := range r.Intervals {
 		if iv.ServerCPUS == nil || iv.ServerMemoryBytes == nil {
 			t.Fatalf("interval %d has no server figures", iv.T)
 		}
+		all += *iv.ServerCPUS
 		if iv.T >= 1 {
-			sum += *iv.ServerCPUS
+			after += *iv.ServerCPUS
 		}
 	}
-	if total := r.Report.Server.CPUS; sum < 0.8*total || sum > 1.2*total {
-		t.Errorf("per-second server CPU after the warm-up adds up to %.3f s, the total is %.3f s", sum, total)
+	if total := r.Server.CPUS; all < 0.95*total || after > 1.05*total {
+		t.Errorf("per-second server CPU: %.3f s in all seconds, %.3f s from second 1; the measured window holds %.3f s", all, after, total)
 	}
 }
 
@@ -214,16 +236,19 @@ func abServers(t *testing.T, cpuA, cpuB string, extra ...string) *benchRun {
 	bin := buildBinary(t)
 	addr := freeAddr(t)
 	cmd := func(cpu string) string { return "exec " + bin + " sink --listen " + addr + " --cpu " + cpu }
-	args := append([]string{"ab", "--rounds", "6", "-c", "1", "-n", "1000000", "-d", "500ms", "--warmup", "200ms", "--timeout", "5s",
+	args := append([]string{"ab", "--rounds", "6", "-c", "1", "-n", "1000000", "-d", "300ms", "--warmup", "100ms", "--timeout", "5s",
 		"--server-log-dir", t.TempDir(), "--a-cmd", cmd(cpuA), "--b-cmd", cmd(cpuB), "-o", "json"}, extra...)
 	r := mainRun(t, append(args, addr))
 	return r
 }
 
 // 100 µs against 300 µs of server CPU per message: six runs a side, all of
-// B's far above all of A's, give p = 0.002 before the adjustment; the same
-// build twice passes unless the medians of six differ by 20%, which runs
-// that each count about a thousand messages do not.
+// B's far above all of A's, give p = 0.002 before the adjustment. The same
+// build twice fails only if all six runs of B land above all six of A (a
+// chance of 1 in 924 with no difference, before the adjustment for the
+// other lines, which makes it rarer still) and their median is 20% higher
+// besides: runs that each count about a thousand messages, at 10 ms a CPU
+// tick, put the medians within a few percent of each other.
 func TestABServerCommandsCPUVerdict(t *testing.T) {
 	r := abServers(t, "100us", "300us", "--fail-if-slower", "server-cpu=20")
 	if r.Code != exitRun || !strings.Contains(r.Stderr, "B is slower than A on server cpu/msg") {

@@ -54,7 +54,7 @@ type compareFlags struct {
 func (o *compareFlags) register(fs *pflag.FlagSet) {
 	fs.Float64Var(&o.alpha, "alpha", report.DefaultAlpha, "significance level for the whole table: the chance, at most, of calling any line different when none is")
 	fs.Float64Var(&o.confidence, "confidence", report.DefaultConfidence, "confidence level of the medians' intervals")
-	fs.StringArrayVar(&o.failIfSlower, "fail-if-slower", nil, "exit 1 if B is significantly slower than A by more than PCT percent: PCT for messages/s, or LINE=PCT for a line such as message:p99=10; repeatable")
+	fs.StringArrayVar(&o.failIfSlower, "fail-if-slower", nil, "exit 1 if B is significantly slower than A by more than PCT percent: PCT for messages/s, or LINE=PCT for a line such as message:p99=10, server-cpu=10 or server-memory=10; repeatable")
 	fs.StringVarP(&o.output, "output", "o", "table", "stdout format: table or json")
 }
 

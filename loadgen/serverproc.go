@@ -240,6 +240,11 @@ type ServerRunner struct {
 // cost measured, and stops it again when RestartEachRun is set. A server
 // that cannot be stopped in time is killed and the result says so.
 func (sr *ServerRunner) Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result, error) {
+	if sr.current != nil && sr.current.Exited() {
+		// It died after an earlier run (the report of that run says so):
+		// start it again rather than measure nothing.
+		sr.Close()
+	}
 	if sr.current == nil {
 		sc := sr.Command
 		sr.starts++

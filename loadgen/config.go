@@ -15,6 +15,7 @@ import (
 
 	"github.com/smtpbench/smtpbench/loadgen/profile"
 	"github.com/smtpbench/smtpbench/message"
+	"github.com/smtpbench/smtpbench/servercost"
 	"github.com/smtpbench/smtpbench/session"
 )
 
@@ -124,6 +125,11 @@ type Config struct {
 	// sink): the generator's CPU and scheduling figures then include the
 	// server's work, and its warnings say so.
 	InProcessServer bool
+
+	// Server, when it names processes or a cgroup, is the server to
+	// measure: its CPU time and memory are sampled once a second during
+	// the run (see package servercost) and reported in Result.Server.
+	Server servercost.Source
 
 	// Progress, if set, is called about once a second from its own goroutine.
 	Progress func(Progress)

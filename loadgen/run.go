@@ -12,6 +12,7 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/smtpbench/smtpbench/report"
+	"github.com/smtpbench/smtpbench/servercost"
 	"github.com/smtpbench/smtpbench/session"
 )
 
@@ -91,8 +92,25 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 		}
 	}
 
+	var sampler *servercost.Sampler
+	if len(cfg.Server.PIDs) > 0 || cfg.Server.Cgroup != "" {
+		// Not ctx itself: after a signal the run drains its messages in
+		// flight, and the server's work on them is still to be measured.
+		s, err := servercost.Start(context.WithoutCancel(ctx), cfg.Server, servercost.DefaultInterval)
+		if err != nil {
+			return nil, err
+		}
+		sampler = s
+		defer s.Stop()
+	}
 	watch := startSelfWatch()
 	r.start = time.Now()
+	if sampler != nil && cfg.Warmup > 0 {
+		// The measured window starts at the warm-up's end: a reading
+		// there makes its CPU time exact.
+		t := time.AfterFunc(cfg.Warmup, sampler.Sample)
+		defer t.Stop()
+	}
 	r.shards = make([]*shard, numShards(cfg.Concurrency))
 	for i := range r.shards {
 		r.shards[i] = newShard(cfg.Rate > 0)
@@ -235,6 +253,12 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 		res.StoppedAt = elapsed
 	}
 	res.Intervals = r.tl.intervals(elapsed)
+	if sampler != nil {
+		res.Server = serverCost(sampler.Stop(), res, cfg.Server)
+		if res.Server.GoneAt > 0 {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("the server (%s) was gone %.1f s into the run: its cost after that is not measured", cfg.Server, res.Server.GoneAt.Seconds()))
+		}
+	}
 	if w := nothingAccepted(res); w != "" {
 		res.Warnings = append(res.Warnings, w)
 	}

@@ -41,6 +41,11 @@ type series struct {
 	label  string
 	xys    plotter.XYs
 	dashed bool
+	// colour, when set, is the series' colour; otherwise its position
+	// picks one. An ab page gives every run of a side its side's colour.
+	colour color.Color
+	// unlabelled series stay out of the legend (the later runs of a side).
+	unlabelled bool
 }
 
 // newPlot returns a plot with the page's look: sans-serif text, a light grid.
@@ -79,12 +84,26 @@ func addSeries(p *plot.Plot, ss []series) error {
 			return err
 		}
 		l.Color = seriesColors[i%len(seriesColors)]
+		if s.colour != nil {
+			l.Color = s.colour
+		}
 		l.Width = vg.Points(1.5)
-		if s.dashed || i >= len(seriesColors) {
+		if s.dashed || (s.colour == nil && i >= len(seriesColors)) {
 			l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
 		}
 		p.Add(l)
-		if len(ss) > 1 {
+		if len(s.xys) < 3 {
+			// One or two points make no visible line: mark them.
+			pts, err := plotter.NewScatter(s.xys)
+			if err != nil {
+				return err
+			}
+			pts.Color = l.Color
+			pts.GlyphStyle.Shape = draw.CircleGlyph{}
+			pts.GlyphStyle.Radius = vg.Points(3)
+			p.Add(pts)
+		}
+		if len(ss) > 1 && !s.unlabelled {
 			p.Legend.Add(s.label, l)
 			legend++
 		}
@@ -185,13 +204,22 @@ func (plainTicks) Ticks(lo, hi float64) []plot.Tick {
 	return ticks
 }
 
-// timeChart plots one figure per second of each result.
-func timeChart(title, yLabel string, ss []series) (string, error) {
-	p := newPlot(title, "seconds since start", yLabel)
-	p.X.Min = 0
+// timeChart plots one figure per second of each result; span is the
+// longest result's length in seconds, so that the axis covers the run even
+// where only one second has a figure.
+func timeChart(title, yLabel string, ss []series, span float64) (string, error) {
+	return xyChart(title, "seconds since start", yLabel, ss, span)
+}
+
+// xyChart plots series over an x axis from 0 to at least xMax.
+func xyChart(title, xLabel, yLabel string, ss []series, xMax float64) (string, error) {
+	p := newPlot(title, xLabel, yLabel)
 	if err := addSeries(p, ss); err != nil {
 		return "", err
 	}
+	p.X.Min = 0
+	p.X.Max = max(p.X.Max, xMax, 1)
+	p.X.Tick.Marker = plainTicks{}
 	if p.Y.Max <= p.Y.Min {
 		p.Y.Max = 1 // an all-zero series still gets a readable axis
 	}

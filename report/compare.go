@@ -44,6 +44,11 @@ const (
 	VerdictUntested  = "not_tested"      // figures shown side by side, with no samples to test
 	LineMessagesPerS = "messages/s"
 	LineErrors       = "errors"
+	// LineServerCPU is the server's CPU time per accepted message (µs) and
+	// LineServerMemory its peak memory (MiB), where the runs measured the
+	// server; --fail-if-slower names them server-cpu and server-memory.
+	LineServerCPU    = "server cpu/msg"
+	LineServerMemory = "server memory"
 )
 
 // CompareGroup is one side of a comparison: the runs taken as repeated
@@ -102,9 +107,11 @@ type CompareLine struct {
 	// messages rejected or failed), or PHASE:pNN such as "message:p99"
 	// (milliseconds, NN in percent).
 	Line string `json:"line"`
-	// Unit is "msg/s", "%" or "ms".
+	// Unit is "msg/s", "%", "ms", "µs" (server cpu/msg) or "MiB" (server
+	// memory).
 	Unit string `json:"unit"`
-	// HigherIsBetter is true for messages/s only.
+	// HigherIsBetter is true for messages/s only: less server CPU and
+	// memory is better.
 	HigherIsBetter bool `json:"higher_is_better"`
 	// A and B summarise each side's samples.
 	A LineStats `json:"a"`
@@ -185,12 +192,17 @@ func SeriesNames() []string {
 // ParseLine checks a line name as --fail-if-slower and CompareOptions.Lines
 // take it: messages/s, errors, or PHASE:pNN.
 func ParseLine(s string) (string, error) {
-	if s == LineMessagesPerS || s == LineErrors {
+	switch s {
+	case LineMessagesPerS, LineErrors, LineServerCPU, LineServerMemory:
 		return s, nil
+	case "server-cpu":
+		return LineServerCPU, nil
+	case "server-memory":
+		return LineServerMemory, nil
 	}
 	phase, q, ok := strings.Cut(s, ":")
 	if !ok {
-		return "", fmt.Errorf("line %q: want messages/s, errors or PHASE:pNN such as message:p99", s)
+		return "", fmt.Errorf("line %q: want messages/s, errors, server-cpu, server-memory or PHASE:pNN such as message:p99", s)
 	}
 	if !slices.Contains(SeriesNames(), phase) {
 		return "", fmt.Errorf("line %q: unknown phase %q (want one of %s)", s, phase, strings.Join(SeriesNames(), ", "))
@@ -250,6 +262,32 @@ var (
 				return 0, false
 			}
 			return 100 * float64(iv.Failed) / float64(iv.OK+iv.Failed), true
+		}}
+	serverCPULine = lineSpec{name: LineServerCPU, unit: "µs",
+		run: func(j *JSONReport) (float64, bool) {
+			if j.Server == nil || j.Server.CPUUSPerMessage == nil {
+				return 0, false
+			}
+			return *j.Server.CPUUSPerMessage, true
+		},
+		interval: func(iv JSONInterval) (float64, bool) {
+			if iv.ServerCPUS == nil || iv.OK == 0 {
+				return 0, false
+			}
+			return *iv.ServerCPUS * 1e6 / float64(iv.OK), true
+		}}
+	serverMemoryLine = lineSpec{name: LineServerMemory, unit: "MiB",
+		run: func(j *JSONReport) (float64, bool) {
+			if j.Server == nil {
+				return 0, false
+			}
+			return float64(j.Server.MemoryPeakBytes) / (1 << 20), true
+		},
+		interval: func(iv JSONInterval) (float64, bool) {
+			if iv.ServerMemoryBytes == nil {
+				return 0, false
+			}
+			return float64(*iv.ServerMemoryBytes) / (1 << 20), true
 		}}
 )
 
@@ -355,6 +393,13 @@ func lineSpecs(a, b CompareGroup, extra []string) ([]lineSpec, error) {
 	}
 	if withErrors {
 		specs = append(specs, errorLine)
+	}
+	measured := slices.Contains(extra, LineServerCPU) || slices.Contains(extra, LineServerMemory)
+	for _, r := range runs {
+		measured = measured || r.Server != nil
+	}
+	if measured {
+		specs = append(specs, serverCPULine, serverMemoryLine)
 	}
 	want := map[string][]string{}
 	for _, l := range extra {

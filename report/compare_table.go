@@ -46,7 +46,7 @@ func WriteCompareTable(w io.Writer, c *Comparison) error {
 	}
 	for _, l := range c.Lines {
 		if l.Verdict == VerdictUntested {
-			b.WriteString("\n\"not tested\": a line with no per-second samples (only messages/s, errors and the message p50 and p99 have them);\nits figures are the runs' own, side by side\n")
+			b.WriteString("\n\"not tested\": a line with no per-second samples (only messages/s, errors, the message p50 and p99 and the server lines have them);\nits figures are the runs' own, side by side\n")
 			break
 		}
 	}
@@ -95,6 +95,8 @@ func lineLabel(l CompareLine) string {
 		return strings.ReplaceAll(l.Line, ":", " ") + " (ms)"
 	case "%":
 		return l.Line + " (%)"
+	case "µs", "MiB":
+		return l.Line + " (" + l.Unit + ")"
 	}
 	return l.Line
 }
@@ -162,8 +164,13 @@ func verdictCell(l CompareLine) string {
 	switch l.Verdict {
 	case VerdictWorse, VerdictBetter:
 		word := map[bool]string{true: "B faster", false: "B slower"}[l.Verdict == VerdictBetter]
-		if l.Line == LineErrors {
+		switch l.Line {
+		case LineErrors:
 			word = map[bool]string{true: "B fewer errors", false: "B more errors"}[l.Verdict == VerdictBetter]
+		case LineServerCPU:
+			word = map[bool]string{true: "B less CPU", false: "B more CPU"}[l.Verdict == VerdictBetter]
+		case LineServerMemory:
+			word = map[bool]string{true: "B less memory", false: "B more memory"}[l.Verdict == VerdictBetter]
 		}
 		return word
 	case VerdictFew:
@@ -178,7 +185,7 @@ func fmtValue(unit string, v float64) string {
 	switch unit {
 	case "ms":
 		return ms3(v)
-	case "%":
+	case "%", "µs", "MiB":
 		return strconv.FormatFloat(v, 'f', 2, 64)
 	}
 	return strconv.FormatFloat(v, 'f', 1, 64)

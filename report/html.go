@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -28,6 +29,7 @@ func WriteHTML(w io.Writer, docs []*JSONReport, labels []string) error {
 	}
 	for i, d := range docs {
 		page.Results = append(page.Results, resultRow(d, labels[i]))
+		page.Server = page.Server || d.Server != nil
 		for _, e := range d.Errors {
 			page.Errors = append(page.Errors, htmlError{labels[i], e})
 		}
@@ -111,15 +113,31 @@ func WriteHTML(w io.Writer, docs []*JSONReport, labels []string) error {
 		p99 = append(p99, s)
 		latencyTitle = "message latency per second: p99 (solid), p50 (dashed)"
 	}
-	for _, c := range []struct {
+	span := 0.0
+	for _, d := range docs {
+		span = max(span, lastSecond(d))
+	}
+	charts := []struct {
 		id, title, y, caption string
 		ss                    []series
 	}{
 		{"rate", "accepted messages per second", "messages/s", "Messages the server accepted, per second of the run.", rate},
 		{"p99", latencyTitle, "ms", "Percentiles of the message phase from each second's own histogram, not averages.", p99},
 		{"errors", "rejected or failed messages per second", "messages", "Messages the server rejected and messages that got no decision, per second.", failed},
-	} {
-		svg, err := timeChart(c.title, c.y, c.ss)
+	}
+	if cpu, mem := serverSeries(docs, labels); cpu != nil {
+		charts = append(charts,
+			struct {
+				id, title, y, caption string
+				ss                    []series
+			}{"server-cpu", "server CPU per second", "cores", "The server's own CPU time in each second (so the cores it kept busy), from its processes or cgroup.", cpu},
+			struct {
+				id, title, y, caption string
+				ss                    []series
+			}{"server-memory", "server memory", "MiB", "The server's memory sampled once a second: RSS summed over its processes, or its cgroup's usage.", mem})
+	}
+	for _, c := range charts {
+		svg, err := timeChart(c.title, c.y, c.ss, span)
 		if err != nil {
 			return err
 		}
@@ -158,6 +176,8 @@ func phaseCaption(name, model string) string {
 type htmlPage struct {
 	Title   string
 	Several bool
+	// Server is set when any result measured its server.
+	Server  bool
 	Results []htmlResult
 	Merges  []htmlMerge
 	// Overview holds the message phase's percentile curve and the
@@ -223,6 +243,9 @@ type htmlResult struct {
 	P50, P99, P999       string
 	// Generator is the generator's CPU use, empty when not recorded.
 	Generator string
+	// Server is the server's CPU per message and peak memory, empty when
+	// not measured.
+	Server string
 }
 
 type htmlMerge struct {
@@ -250,6 +273,7 @@ func resultRow(d *JSONReport, label string) htmlResult {
 		P50: ms3(m.P50MS), P99: ms3(m.P99MS), P999: ms3(m.P999MS),
 		Generator: generatorCPU(d),
 		Mix:       mixOf(d),
+		Server:    serverCell(d.Server),
 	}
 }
 
@@ -263,6 +287,53 @@ func mixOf(d *JSONReport) string {
 		parts = append(parts, fmt.Sprintf("%s:%d", name, d.Profiles[name].Workers))
 	}
 	return strings.Join(parts, ",")
+}
+
+// lastSecond is the start of a result's last second: the x axis of its
+// timelines reaches that far.
+func lastSecond(d *JSONReport) float64 {
+	if n := len(d.Intervals); n > 0 {
+		return float64(d.Intervals[n-1].T)
+	}
+	return math.Ceil(d.ElapsedS)
+}
+
+// serverCell sums up the server's cost for the results table.
+func serverCell(s *ServerJSON) string {
+	if s == nil {
+		return ""
+	}
+	cell := fmt.Sprintf("%.2f cores, %s", s.Cores, fmtBytes(s.MemoryPeakBytes))
+	if s.CPUUSPerMessage != nil {
+		cell = fmt.Sprintf("%.1f µs/msg, ", *s.CPUUSPerMessage) + cell
+	}
+	return cell
+}
+
+// serverSeries are the per-second server CPU (cores) and memory (MiB) of
+// each result; nil when no result measured its server.
+func serverSeries(docs []*JSONReport, labels []string) (cpu, mem []series) {
+	measured := false
+	for i, d := range docs {
+		c, m := series{label: labels[i]}, series{label: labels[i]}
+		for k, iv := range d.Intervals {
+			if iv.ServerCPUS == nil || iv.ServerMemoryBytes == nil {
+				continue
+			}
+			measured = true
+			length := min(1, d.ElapsedS-float64(iv.T))
+			if k == len(d.Intervals)-1 && length < 0.5 {
+				continue // a last second cut short: see the rate chart
+			}
+			c.xys = append(c.xys, plotter.XY{X: float64(iv.T), Y: *iv.ServerCPUS / length})
+			m.xys = append(m.xys, plotter.XY{X: float64(iv.T), Y: float64(*iv.ServerMemoryBytes) / (1 << 20)})
+		}
+		cpu, mem = append(cpu, c), append(mem, m)
+	}
+	if !measured {
+		return nil, nil
+	}
+	return cpu, mem
 }
 
 // generatorCPU says how busy smtpbench itself was: its CPU share of the cores
@@ -321,8 +392,8 @@ figcaption { font-size: .85em; color: #555; margin-top: .3em; }
 <p class="note">Latencies in milliseconds. Percentiles come from HdrHistograms of every sample (1 µs to 1 h, 3 significant digits).</p>
 <h2>Results</h2>
 <div class="wide"><table id="results">
-<tr>{{if .Several}}<th>result</th>{{end}}<th>target</th><th>model</th><th>started (UTC)</th><th>elapsed</th><th>stopped by</th><th>ok</th><th>rejected</th><th>failed</th><th>accepted/s</th><th>p50</th><th>p99</th><th>p99.9</th><th>smtpbench CPU</th><th>session mix</th></tr>
-{{range .Results}}<tr>{{if $.Several}}<td>{{.Label}}</td>{{end}}<td class="text">{{.Target}}</td><td class="text">{{.Model}}</td><td class="text">{{.Started}}</td><td>{{.Elapsed}}</td><td class="text">{{.Stop}}</td><td>{{.OK}}</td><td>{{.Rejected}}</td><td>{{.Failed}}</td><td>{{.Rate}}</td><td>{{.P50}}</td><td>{{.P99}}</td><td>{{.P999}}</td><td>{{.Generator}}</td><td class="text">{{.Mix}}</td></tr>
+<tr>{{if .Several}}<th>result</th>{{end}}<th>target</th><th>model</th><th>started (UTC)</th><th>elapsed</th><th>stopped by</th><th>ok</th><th>rejected</th><th>failed</th><th>accepted/s</th><th>p50</th><th>p99</th><th>p99.9</th><th>smtpbench CPU</th>{{if .Server}}<th>server</th>{{end}}<th>session mix</th></tr>
+{{range .Results}}<tr>{{if $.Several}}<td>{{.Label}}</td>{{end}}<td class="text">{{.Target}}</td><td class="text">{{.Model}}</td><td class="text">{{.Started}}</td><td>{{.Elapsed}}</td><td class="text">{{.Stop}}</td><td>{{.OK}}</td><td>{{.Rejected}}</td><td>{{.Failed}}</td><td>{{.Rate}}</td><td>{{.P50}}</td><td>{{.P99}}</td><td>{{.P999}}</td><td>{{.Generator}}</td>{{if $.Server}}<td>{{.Server}}</td>{{end}}<td class="text">{{.Mix}}</td></tr>
 {{end}}</table></div>
 <p class="note">p50, p99, p99.9: latency of the message phase. With a session mix (--mix) every figure and chart is the normal sessions'; the other profiles are in the session mix table below, and a result without a mix beside one with it shows what the mix cost the good mail. smtpbench CPU: the tool's own share of the cores it could use; near 100&nbsp;% the figures may describe smtpbench rather than the server.</p>
 <h2>Overview</h2>

@@ -68,6 +68,10 @@ type JSONReport struct {
 	Warnings []string `json:"warnings"`
 	// Generator is what the run cost smtpbench itself.
 	Generator *GeneratorJSON `json:"generator,omitempty"`
+	// Server is what the run cost the server (--server-pid,
+	// --server-cgroup, or a server ab or sweep started); absent when not
+	// measured.
+	Server *ServerJSON `json:"server,omitempty"`
 	// Sizes is the size mix of generated messages as sent; absent for
 	// other content.
 	Sizes []JSONSize `json:"sizes,omitempty"`
@@ -239,6 +243,12 @@ type JSONInterval struct {
 	// timelines of several generators can be merged exactly; absent for a
 	// second with no messages.
 	HDR string `json:"hdr,omitempty"`
+	// ServerCPUS is the server's CPU time in that second, in seconds (so
+	// also the cores it kept busy); ServerMemoryBytes its memory sampled
+	// at the second's end. Both are absent when the server was not
+	// measured.
+	ServerCPUS        *float64 `json:"server_cpu_s,omitempty"`
+	ServerMemoryBytes *int64   `json:"server_memory_bytes,omitempty"`
 }
 
 // HDRUnit is the unit of recorded values: microseconds.
@@ -373,6 +383,7 @@ func buildJSON(res *Result, withHDR bool) *JSONReport {
 			SchedDelayP50MS: msOf(g.SchedP50), SchedDelayP99MS: msOf(g.SchedP99), SchedDelayMaxMS: msOf(g.SchedMax),
 			Shards: g.Shards}
 	}
+	j.Server = serverJSON(res.Server, j.Totals.MessagesOK)
 	if res.Open {
 		j.LoadModel = "open"
 		j.Phases[SeriesService] = summarize(res.Total.Service, withHDR)
@@ -431,6 +442,10 @@ func buildJSON(res *Result, withHDR bool) *JSONReport {
 		}
 		if withHDR {
 			ji.HDR = iv.HDR
+		}
+		if s := iv.Server; s != nil {
+			cpu, mem := s.CPU.Seconds(), s.Memory
+			ji.ServerCPUS, ji.ServerMemoryBytes = &cpu, &mem
 		}
 		j.Intervals = append(j.Intervals, ji)
 	}

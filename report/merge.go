@@ -159,6 +159,7 @@ func Merge(docs []*JSONReport, names []string) (*JSONReport, error) {
 		out.Totals.MBPerS = float64(out.Totals.BytesSent) / 1e6 / out.ElapsedS
 	}
 	out.Warmup = warm
+	out.Server = mergeServer(docs, out.Totals.MessagesOK)
 
 	// Histograms, by phase name.
 	for name := range first.Phases {
@@ -392,6 +393,22 @@ func mergeIntervals(docs []*JSONReport, names []string, srcs []MergeSource, span
 			s.iv.Failed += iv.Failed
 			// Generators run side by side, so their rates add up.
 			s.iv.MessagesPerS += iv.MessagesPerS
+			// Every generator measured the same server: its figures
+			// are not added up but the largest reading kept.
+			if iv.ServerCPUS != nil {
+				v := *iv.ServerCPUS
+				if s.iv.ServerCPUS != nil {
+					v = max(v, *s.iv.ServerCPUS)
+				}
+				s.iv.ServerCPUS = &v
+			}
+			if iv.ServerMemoryBytes != nil {
+				v := *iv.ServerMemoryBytes
+				if s.iv.ServerMemoryBytes != nil {
+					v = max(v, *s.iv.ServerMemoryBytes)
+				}
+				s.iv.ServerMemoryBytes = &v
+			}
 			if iv.OK+iv.Failed == 0 {
 				continue
 			}
@@ -540,7 +557,7 @@ func mergeConfig(docs []*JSONReport) (RunConfig, []Difference) {
 var mergedMembers = map[string]bool{
 	"schema": true, "hdr_unit": true, "target": true, "config": true, "started_at": true, "elapsed_s": true,
 	"load_model": true, "stop_reason": true, "stopped_at_s": true, "last_message_at_s": true, "sizes": true, "targets": true, "tls": true, "totals": true, "warmup": true, "phases": true, "replies": true,
-	"errors": true, "intervals": true, "warnings": true, "merged": true, "generator": true,
+	"errors": true, "intervals": true, "warnings": true, "merged": true, "generator": true, "server": true,
 	"pipelining": true, "phase_sources": true, "session_limits": true, "profiles": true, "mix_totals": true,
 }
 

@@ -63,6 +63,11 @@ type ABJSON struct {
 	DurationS float64 `json:"duration_s"`
 	// Completed is how many rounds finished (fewer after a signal).
 	Completed int `json:"completed"`
+	// ACmd and BCmd are the shell commands that started each build before
+	// each of its runs (ab --a-cmd, --b-cmd); absent when ab ran against
+	// servers already running.
+	ACmd string `json:"a_cmd,omitempty"`
+	BCmd string `json:"b_cmd,omitempty"`
 }
 
 // WriteDocument renders d as one indented JSON document.

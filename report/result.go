@@ -36,6 +36,8 @@ type Result struct {
 	CPU time.Duration
 	// Generator is what the run cost smtpbench itself; nil when unknown.
 	Generator *Generator
+	// Server is what the run cost the server, when it was measured.
+	Server *ServerCost
 	// FirstError is the text of the first failure to establish a session,
 	// for saying why a run could not start.
 	FirstError string
@@ -78,4 +80,6 @@ type Interval struct {
 	// when the second is final: a run keeps one per second, and encoded
 	// they take a few hundred bytes instead of tens of kilobytes.
 	HDR string
+	// Server is the server's cost in this second; nil when not measured.
+	Server *ServerSecond
 }

@@ -89,6 +89,11 @@ type StepJSON struct {
 	// Warnings are the step's own warnings (generator overloaded, rate
 	// not kept).
 	Warnings []string `json:"warnings,omitempty"`
+	// ServerCPUUSPerMessage and ServerMemoryPeakBytes are the step's
+	// server.cpu_us_per_message and server.memory_peak_bytes; absent when
+	// the server was not measured.
+	ServerCPUUSPerMessage *float64 `json:"server_cpu_us_per_message,omitempty"`
+	ServerMemoryPeakBytes *int64   `json:"server_memory_peak_bytes,omitempty"`
 }
 
 // KneeJSON locates the knee of a sweep.
@@ -137,6 +142,10 @@ func StepOf(label string, concurrency int, rate float64, j *JSONReport) StepJSON
 		MessageP50MS: m.P50MS, MessageP99MS: m.P99MS, Errors: t.MessagesRejected + t.MessagesFailed, Warnings: j.Warnings}
 	if t.MessagesAttempted > 0 {
 		s.ErrorPct = 100 * float64(s.Errors) / float64(t.MessagesAttempted)
+	}
+	if sv := j.Server; sv != nil {
+		mem := sv.MemoryPeakBytes
+		s.ServerCPUUSPerMessage, s.ServerMemoryPeakBytes = sv.CPUUSPerMessage, &mem
 	}
 	return s
 }
@@ -284,12 +293,20 @@ func WriteSweepTable(w io.Writer, d *Document) error {
 	}
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	first := map[string]string{VariesConcurrency: "sessions", VariesRate: "rate/s", VariesSearch: "rate/s", VariesAbuse: s.AbuseProfile}[s.Varies]
+	server := false
+	for _, st := range s.Steps {
+		server = server || st.ServerMemoryPeakBytes != nil
+	}
+	serverCols := ""
+	if server {
+		serverCols = "server µs/msg\tserver memory\t"
+	}
 	if s.Varies == VariesAbuse {
-		fmt.Fprintf(tw, "%s\tmessages/s\tmessage p50\tmessage p99\tconnect p99\tbanner p99\terrors\t\n", first)
+		fmt.Fprintf(tw, "%s\tmessages/s\tmessage p50\tmessage p99\tconnect p99\tbanner p99\terrors\t%s\n", first, serverCols)
 	} else if s.Varies == VariesSearch {
-		fmt.Fprintf(tw, "probe\t%s\tmessages/s\tmessage p50\tmessage p99\terrors\t\n", first)
+		fmt.Fprintf(tw, "probe\t%s\tmessages/s\tmessage p50\tmessage p99\terrors\t%s\n", first, serverCols)
 	} else {
-		fmt.Fprintf(tw, "%s\tmessages/s\tmessage p50\tmessage p99\terrors\t\n", first)
+		fmt.Fprintf(tw, "%s\tmessages/s\tmessage p50\tmessage p99\terrors\t%s\n", first, serverCols)
 	}
 	for i, st := range s.Steps {
 		v := strconv.Itoa(st.Concurrency)
@@ -307,6 +324,16 @@ func WriteSweepTable(w io.Writer, d *Document) error {
 		}
 		if s.Varies == VariesSearch {
 			row = strconv.Itoa(i+1) + "\t" + row
+		}
+		if server {
+			cpu, mem := "-", "-"
+			if st.ServerCPUUSPerMessage != nil {
+				cpu = strconv.FormatFloat(*st.ServerCPUUSPerMessage, 'f', 1, 64)
+			}
+			if st.ServerMemoryPeakBytes != nil {
+				mem = fmtBytes(*st.ServerMemoryPeakBytes)
+			}
+			row += cpu + "\t" + mem + "\t"
 		}
 		if note := stepNote(s, i); note != "" {
 			row += "  " + note

@@ -105,6 +105,7 @@ func writeTable(w io.Writer, j *JSONReport, grace string) error {
 		fmt.Fprintf(b, "generator   CPU %.0f%% of %d cores (%.2f s), scheduling delay p50 %s p99 %s max %s ms\n",
 			g.CPUPercent, g.Cores, g.CPUS, ms3(g.SchedDelayP50MS), ms3(g.SchedDelayP99MS), ms3(g.SchedDelayMaxMS))
 	}
+	b.WriteString(serverLine(j.Server))
 	if j.Warmup != nil {
 		fmt.Fprintf(b, "warm-up     %d ok, %d rejected, %d failed (not in the figures above)\n", j.Warmup.MessagesOK, j.Warmup.MessagesRejected, j.Warmup.MessagesFailed)
 	}

@@ -106,6 +106,13 @@ type Config struct {
 	// has read and answered all the commands waiting. Without it a delay
 	// first sends what is queued, so each delayed reply leaves apart.
 	BatchReplies bool
+	// CPU, when set, is CPU time the server spends on each message after
+	// its end of data, before the reply: real work on a processor, not a
+	// sleep, so that a measurement of a server's cost has a known truth
+	// to be checked against. It is measured on the thread's own CPU
+	// clock where the system has one (Linux), so a busy machine that
+	// takes the processor away mid-way does not shorten it.
+	CPU time.Duration
 	// AfterDot says what the server does with commands that arrive in the
 	// same read as the end of data, as some real servers do (see AfterDot).
 	AfterDot AfterDot
@@ -553,6 +560,9 @@ func (c *conn) flush() error {
 // reply queues the reply to step, or the injected rejection; it reports
 // whether the step succeeded.
 func (c *conn) reply(step Step, ok string) bool {
+	if step == StepBody && c.s.cfg.CPU > 0 {
+		burnCPU(c.s.cfg.CPU)
+	}
 	if d := c.s.cfg.Delay[step]; d > 0 {
 		// The reply must leave late, so earlier queued replies go first,
 		// unless the server batches its replies.

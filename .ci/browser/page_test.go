@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -145,7 +146,7 @@ func TestReportPagesInChromium(t *testing.T) {
 		{"two-results", twoHTML, []string{runJSON, otherJSON}},
 	} {
 		t.Run(page.name, func(t *testing.T) {
-			shot := checkPage(t, chromium, page.path, want, page.legend)
+			shot, _ := checkPage(t, chromium, page.path, want, page.legend)
 			name := filepath.Join(artifacts, "report-"+page.name+".png")
 			if err := os.WriteFile(name, shot, 0o644); err != nil {
 				t.Fatal(err)
@@ -176,8 +177,9 @@ const inspectCharts = `Array.from(document.querySelectorAll('figure.chart')).map
           boxW: b.width, boxH: b.height, texts: Array.from(svg.querySelectorAll('text')).map(t => t.textContent)};
 })`
 
-// checkPage loads the page and returns a full-page PNG screenshot.
-func checkPage(t *testing.T, chromium, path string, wantIDs, legend []string) []byte {
+// checkPage loads the page and returns a full-page PNG screenshot and the
+// charts it found, by id.
+func checkPage(t *testing.T, chromium, path string, wantIDs, legend []string) ([]byte, map[string]chart) {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium),
@@ -281,7 +283,7 @@ func checkPage(t *testing.T, chromium, path string, wantIDs, legend []string) []
 			}
 		}
 	}
-	return shot
+	return shot, got
 }
 
 func args(as []*cdpruntime.RemoteObject) string {
@@ -343,3 +345,86 @@ func rgb(img image.Image, x, y int) (uint32, uint32, uint32) {
 }
 
 func near(v, want uint32) bool { return v+24 >= want && v <= want+24 }
+
+// The page of an ab comparison whose builds ab started itself: the verdict
+// table before any chart, A and B each in its own colour, the server's
+// cost, and timelines that are not empty for runs of about a second.
+func TestABPageInChromium(t *testing.T) {
+	chromium := findChromium(t)
+	root := repoRoot(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "smtpbench")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/smtpbench")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	sink := func(cpu string) string { return "exec " + bin + " sink --listen " + addr + " --cpu " + cpu }
+	abHTML, abJSON := filepath.Join(dir, "ab.html"), filepath.Join(dir, "ab.json")
+	smtpbench(t, bin, "ab", "--rounds", "2", "-c", "1", "-d", "1s", "--warmup", "200ms", "--html", abHTML, "--out", abJSON,
+		"--a-cmd", sink("50us"), "--b-cmd", sink("150us"), addr)
+	reportHTML := filepath.Join(dir, "ab-report.html")
+	smtpbench(t, bin, "report", "-o", "html", "--out", reportHTML, abJSON)
+
+	want := []string{"chart-percentiles-message", "chart-round-rate", "chart-round-p99", "chart-round-server-cpu",
+		"chart-round-server-memory", "chart-rate", "chart-server-cpu"}
+	artifacts := artifactDir(t, root)
+	for _, page := range []struct{ name, path string }{{"ab", abHTML}, {"ab-report", reportHTML}} {
+		t.Run(page.name, func(t *testing.T) {
+			shot, charts := checkPage(t, chromium, page.path, want, []string{"A", "B"})
+			name := filepath.Join(artifacts, "report-"+page.name+".png")
+			if err := os.WriteFile(name, shot, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("screenshot: %s", name)
+			checkNotBlank(t, shot)
+			// The rate timeline of runs of about a second: an axis from 0,
+			// not one around a lone point at -1 to 1.
+			for _, text := range charts["chart-rate"].Texts {
+				if strings.HasPrefix(text, "-") {
+					t.Errorf("the rate timeline has a negative tick %q: %q", text, charts["chart-rate"].Texts)
+				}
+			}
+			checkSideColours(t, shot)
+		})
+	}
+	page, err := os.ReadFile(abHTML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verdict, figure := bytes.Index(page, []byte(`id="verdict-table"`)), bytes.Index(page, []byte(`<figure`))
+	if verdict < 0 || figure < 0 || verdict > figure {
+		t.Errorf("the verdict table (at %d) must come before the first chart (at %d)", verdict, figure)
+	}
+	if !bytes.Contains(page, []byte("server cpu/msg")) {
+		t.Errorf("the verdict table has no server cpu/msg line")
+	}
+}
+
+// checkSideColours finds B's vermilion (d55e00) as well as A's blue.
+func checkSideColours(t *testing.T, shot []byte) {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(shot))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := img.Bounds()
+	vermilion := 0
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl := rgb(img, x, y)
+			if near(r, 0xd5) && near(g, 0x5e) && near(bl, 0x00) {
+				vermilion++
+			}
+		}
+	}
+	if vermilion < 200 {
+		t.Errorf("%d pixels of B's colour: B's curves are not drawn", vermilion)
+	}
+}

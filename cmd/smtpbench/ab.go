@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -19,6 +20,7 @@ const defaultRounds = 6
 const maxRounds = 1000
 
 const abUsage = `Usage: smtpbench ab [flags] A_HOST[:PORT] B_HOST[:PORT]
+       smtpbench ab --a-cmd CMD --b-cmd CMD [flags] HOST[:PORT]
 
 Compares two servers (two builds of one, say) fairly on one machine: the
 same workload runs against A, then B, then A, then B ... for --rounds
@@ -28,6 +30,13 @@ Then it prints the comparison, as "smtpbench compare" does: each side's
 median over the rounds with its confidence interval, the change, and
 whether a Mann-Whitney U test finds it significant. --out saves every
 round, histograms included, in one file that "smtpbench compare" re-reads.
+
+With --a-cmd and --b-cmd, ab starts each build itself (through the
+shell, in a process group of its own) before each of its runs, waits for
+its 220 greeting on HOST:PORT, and stops it after the run (SIGTERM, then
+SIGKILL after --server-stop-grace), so only one build runs at a time; the
+comparison then includes the server's CPU per message and memory,
+measured from the started process tree.
 
 Each run lasts --warmup plus -d (default 1s + 10s); the workload flags
 are those of "smtpbench run".
@@ -40,6 +49,7 @@ Examples:
   smtpbench ab 127.0.0.1:2525 127.0.0.1:2526
   smtpbench ab -c 4 -d 5s --rounds 10 --out ab.json 127.0.0.1:2525 127.0.0.1:2526
   smtpbench ab --fail-if-slower 5 --fail-if-slower message:p99=10 old.test:25 new.test:25
+  smtpbench ab --a-cmd './old/server -p 2525' --b-cmd './new/server -p 2525' --fail-if-slower server-cpu=10 127.0.0.1:2525
 
 Flags:
 `
@@ -58,10 +68,20 @@ func abCommand(args []string, stdout, stderr io.Writer) error {
 	rounds := fs.Int("rounds", defaultRounds, "rounds; each runs A, then B")
 	fs.StringVar(&f.outFile, "out", "", "also write every round's full result and the comparison to this JSON file")
 	fs.BoolVar(&f.progress, "progress", false, "print a line per run to stderr (default: when stderr is a terminal)")
+	var cmds [2]string
+	fs.StringVar(&cmds[0], "a-cmd", "", "start build A with this shell command before each of its runs, and stop it after")
+	fs.StringVar(&cmds[1], "b-cmd", "", "start build B with this shell command before each of its runs, and stop it after")
+	var sf serverCmdFlags // server.go
+	sf.register(fs)
+	fs.StringVar(&f.htmlFile, "html", "", "also write the comparison as a self-contained HTML page with charts to this file")
 	if err := parseFlags(fs, args, abUsage, stdout); err != nil {
 		return err
 	}
-	if fs.NArg() != 2 {
+	started := cmds[0] != "" || cmds[1] != ""
+	if started && fs.NArg() != 1 {
+		return usagef("with --a-cmd and --b-cmd, want one target (both builds answer there), got %d", fs.NArg())
+	}
+	if !started && fs.NArg() != 2 {
 		return usagef("want two targets, A and B, got %d", fs.NArg())
 	}
 	rules, err := o.check()
@@ -88,9 +108,16 @@ func abCommand(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	var targets [2]string
+	var runners [2]*loadgen.ServerRunner
 	for i := range targets {
-		if targets[i], err = parseTarget(fs.Arg(i)); err != nil {
+		if targets[i], err = parseTarget(fs.Arg(min(i, fs.NArg()-1))); err != nil {
 			return usagef("%v", err)
+		}
+		if started {
+			flag := "--" + strings.ToLower(string(rune('A'+i))) + "-cmd"
+			if runners[i], err = sf.runner(flag, cmds[i], targets[i], string(rune('A'+i)), true); err != nil {
+				return err
+			}
 		}
 	}
 	out, err := openOut(f.outFile)
@@ -115,9 +142,14 @@ rounds:
 			run := cfg
 			run.Target = target
 			run.Progress = prog.hook(name)
-			res, err := loadgen.Run(ctx, run, abort)
+			res, err := runAgainst(ctx, runners[i], run, abort)
+			if err != nil && ctx.Err() != nil {
+				// A signal came while the server started: as below.
+				doc.Runs = doc.Runs[:len(doc.Runs)-i]
+				break rounds
+			}
 			if err != nil {
-				return configError(err)
+				return err
 			}
 			res.Config = cj
 			res.Warnings = append(res.Warnings, sec.warnings()...)
@@ -140,6 +172,9 @@ rounds:
 			}
 		}
 		doc.AB.Completed = round
+	}
+	if started {
+		doc.AB.ACmd, doc.AB.BCmd = cmds[0], cmds[1]
 	}
 	if runErr != nil {
 		// What was measured is printed and saved, as run does, though
@@ -177,6 +212,9 @@ rounds:
 		return exitError{exitRun, fmt.Sprintf("writing the comparison: %v", err)}
 	}
 	if err := writeOut(out, doc); err != nil {
+		return err
+	}
+	if err := writeABPage(f.htmlFile, doc); err != nil {
 		return err
 	}
 	if err := acceptedNothing(doc.Runs); err != nil {

@@ -55,7 +55,7 @@ type compareFlags struct {
 func (o *compareFlags) register(fs *pflag.FlagSet) {
 	fs.Float64Var(&o.alpha, "alpha", report.DefaultAlpha, "significance level for the whole table: the chance, at most, of calling any line different when none is")
 	fs.Float64Var(&o.confidence, "confidence", report.DefaultConfidence, "confidence level of the medians' intervals")
-	fs.StringArrayVar(&o.failIfSlower, "fail-if-slower", nil, "exit 1 if B is significantly slower than A by more than PCT percent: PCT for messages/s, or LINE=PCT for a line such as message:p99=10; repeatable")
+	fs.StringArrayVar(&o.failIfSlower, "fail-if-slower", nil, "exit 1 if B is significantly slower than A by more than PCT percent: PCT for messages/s, or LINE=PCT for a line such as message:p99=10, server-cpu=10 or server-memory=10; repeatable")
 	fs.StringVarP(&o.output, "output", "o", "table", "stdout format: table or json")
 }
 
@@ -82,7 +82,8 @@ func (o *compareFlags) check() ([]failRule, error) {
 		if !ok {
 			line, pct = report.LineMessagesPerS, v
 		}
-		if _, err := report.ParseLine(line); err != nil {
+		line, err := report.ParseLine(line)
+		if err != nil {
 			return nil, usagef("--fail-if-slower %q: %v", v, err)
 		}
 		// NaN compares false with everything, so a check against it would

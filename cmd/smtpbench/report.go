@@ -108,6 +108,11 @@ func reportCommand(args []string, stdout, stderr io.Writer) error {
 	case "csv":
 		err = report.WriteCSV(&buf, runs, labels)
 	case "html":
+		if len(docs) == 1 && docs[0].Kind == report.KindAB {
+			// An ab document gets its own page: the verdict first.
+			err = report.WriteABHTML(&buf, docs[0])
+			break
+		}
 		err = report.WriteHTML(&buf, runs, labels)
 	}
 	if err != nil {

@@ -93,6 +93,7 @@ type runFlags struct {
 	startAt      string
 	shard        string
 	shards       int
+	server       serverFlags // server.go
 }
 
 func (f *runFlags) register(fs *pflag.FlagSet) {
@@ -114,6 +115,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.startAt, "start-at", "", "wait until this time (RFC 3339, e.g. 2026-11-25T20:30:00Z) before starting, so generators on several machines start together")
 	fs.StringVar(&f.shard, "shard", "", "run shard I of N (as I/N, I from 0): 1/N of -n and --rate, with message numbers of its own")
 	fs.IntVar(&f.shards, "shards", 0, "run one of N shards, its index taken from $JOB_COMPLETION_INDEX (a Kubernetes Indexed Job)")
+	f.server.register(fs)
 }
 
 // registerWorkload registers the flags that describe the load itself, which
@@ -486,6 +488,9 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, report.RunConfig, 
 			return bad("--busy-poll %q: want auto, off or a duration up to 1s", f.busyPoll)
 		}
 	}
+	if cfg.Server, err = f.server.source(); err != nil {
+		return bad("%v", err)
+	}
 	if th, err = parseThresholds(f); err != nil {
 		return bad("%v", err)
 	}
@@ -514,6 +519,7 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, report.RunConfig, 
 		Warmup:  f.warmup,
 		Ramp:    f.ramp,
 		Grace:   f.grace,
+		Server:  cfg.Server,
 	}
 	if cfg.Grace == 0 {
 		cfg.Grace = loadgen.NoGrace // "--grace 0" means abort at once

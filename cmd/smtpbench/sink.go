@@ -39,6 +39,7 @@ Examples:
   smtpbench sink --max-sessions 20 --idle-timeout 2s   # a server with 20 processes
   smtpbench sink --max-sessions 20 --over-limit refuse --command-timeout 5s
   smtpbench sink --delay rcpt=5ms --batch-replies   # answer each pipelined group in one write, as Postfix does
+  smtpbench sink --cpu 200us        # 200µs of CPU per message: a known cost to measure
 
 Flags:
 `
@@ -56,6 +57,7 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 	chunking := fs.Bool("chunking", false, "offer CHUNKING and BINARYMIME (RFC 3030); BDAT is understood either way")
 	batch := fs.Bool("batch-replies", false, "keep the replies of a pipelined group in one write even across --delay, as Postfix does (without it a delayed reply leaves on its own)")
 	workers := fs.Int("workers", 0, "end-of-data work goes through N shared workers, each taking the body delay: at most N/delay messages per second (0 = one per session)")
+	cpu := fs.Duration("cpu", 0, "spend this much CPU time on each message after its end of data (real work, not a sleep), to check a measurement of the server's cost against")
 	var sec sinkSecFlags // sinktls.go
 	sec.register(fs)
 	afterDot := fs.String("after-dot", "serve", "what to do with commands that arrive in the same read as the end of data: serve, drop (leave them unanswered) or reject (answer 503)")
@@ -100,6 +102,10 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 		return usagef("--workers needs --delay body=D: the workers spend the body delay")
 	}
 	cfg.Workers = *workers
+	if *cpu < 0 || *cpu > time.Second {
+		return usagef("--cpu %s: want 0 to 1s", *cpu)
+	}
+	cfg.CPU = *cpu
 	if cfg.AfterDot, err = sink.ParseAfterDot(*afterDot); err != nil {
 		return usagef("--after-dot: %v", err)
 	}

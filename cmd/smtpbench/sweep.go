@@ -76,6 +76,10 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.outFile, "out", "", "also write every step's full result to this JSON file")
 	fs.BoolVar(&f.progress, "progress", false, "print a line per step to stderr (default: when stderr is a terminal)")
 	abuseFlag := fs.String("abuse", "", "abuse sweep: PROFILE:LIST, sessions of PROFILE added beside the -c normal ones, a step each after one with none, such as idle:10..100+10")
+	serverCmd := fs.String("server-cmd", "", "start the server with this shell command before the first step (and stop it after the last), measuring its cost")
+	restart := fs.Bool("restart-each-step", false, "with --server-cmd: stop and start the server again for each step, so each meets a cold server")
+	var sf serverCmdFlags // server.go
+	sf.register(fs)
 	if err := parseFlags(fs, args, sweepUsage, stdout); err != nil {
 		return err
 	}
@@ -180,6 +184,15 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	if base.Target, err = parseTarget(fs.Arg(0)); err != nil {
 		return usagef("%v", err)
 	}
+	var sr *loadgen.ServerRunner
+	if *serverCmd != "" {
+		if sr, err = sf.runner("--server-cmd", *serverCmd, base.Target, "server", *restart); err != nil {
+			return err
+		}
+		defer sr.Close()
+	} else if *restart {
+		return usagef("--restart-each-step needs --server-cmd")
+	}
 	// Every step's numbers are checked before the first step runs, not
 	// when a bad one is reached minutes later.
 	if sw.Varies == report.VariesAbuse {
@@ -233,9 +246,9 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 			label = "rate=" + strconv.FormatFloat(rate, 'f', -1, 64)
 		}
 		run.Progress = prog.hook(name + " " + label)
-		res, err := loadgen.Run(ctx, run, abort)
+		res, err := runAgainst(ctx, sr, run, abort)
 		if err != nil {
-			return nil, configError(err)
+			return nil, err
 		}
 		res.Config = rcj
 		res.Warnings = append(res.Warnings, sec.warnings()...)

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/smtpbench/smtpbench/loadgen"
+	"github.com/smtpbench/smtpbench/report"
+	"github.com/smtpbench/smtpbench/servercost"
+)
+
+// serverFlags name the server whose own cost a run measures.
+type serverFlags struct {
+	pids   []int
+	cgroup string
+}
+
+func (f *serverFlags) register(fs *pflag.FlagSet) {
+	fs.IntSliceVar(&f.pids, "server-pid", nil, "measure the server's CPU and memory: this process and all its descendants, sampled once a second (Linux); repeatable")
+	fs.StringVar(&f.cgroup, "server-cgroup", "", "measure the server's CPU and memory from this cgroup directory (v2, or a v1 cpuacct or memory group; Linux)")
+}
+
+// source checks the flags and returns what to measure.
+func (f *serverFlags) source() (servercost.Source, error) {
+	src := servercost.Source{PIDs: f.pids, Cgroup: f.cgroup}
+	if len(f.pids) == 0 && f.cgroup == "" {
+		return src, nil
+	}
+	if !servercost.Supported {
+		return src, fmt.Errorf("--server-pid and --server-cgroup: %v", servercost.ErrUnsupported)
+	}
+	if len(f.pids) > 0 && f.cgroup != "" {
+		return src, fmt.Errorf("--server-pid and --server-cgroup: give one or the other")
+	}
+	for _, p := range f.pids {
+		if p <= 0 {
+			return src, fmt.Errorf("--server-pid %d: want a process ID", p)
+		}
+	}
+	return src, servercost.Check(src)
+}
+
+// serverCmdFlags are the flags of ab and sweep that start the server
+// themselves.
+type serverCmdFlags struct {
+	startTimeout time.Duration
+	stopGrace    time.Duration
+	logDir       string
+}
+
+func (f *serverCmdFlags) register(fs *pflag.FlagSet) {
+	fs.DurationVar(&f.startTimeout, "server-start-timeout", loadgen.DefaultServerStartTimeout, "how long a started server has to greet (220) on the target before the command fails")
+	fs.DurationVar(&f.stopGrace, "server-stop-grace", loadgen.DefaultServerStopGrace, "how long a started server has to exit after SIGTERM before its process group is killed")
+	fs.StringVar(&f.logDir, "server-log-dir", "", "keep each started server's output here (default: a new temporary directory)")
+}
+
+// runner checks the flags and returns a runner for command cmd answering
+// on addr; name labels its output files.
+func (f *serverCmdFlags) runner(flag, cmd, addr, name string, restart bool) (*loadgen.ServerRunner, error) {
+	if strings.TrimSpace(cmd) == "" {
+		return nil, usagef("%s: want a command", flag)
+	}
+	if !servercost.Supported {
+		return nil, usagef("%s: %v", flag, servercost.ErrUnsupported)
+	}
+	if f.startTimeout <= 0 || f.stopGrace <= 0 {
+		return nil, usagef("--server-start-timeout and --server-stop-grace: want positive durations")
+	}
+	dir := f.logDir
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "smtpbench-servers-"); err != nil {
+			return nil, exitError{exitRun, err.Error()}
+		}
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, exitError{exitRun, fmt.Sprintf("--server-log-dir: %v", err)}
+	}
+	return &loadgen.ServerRunner{RestartEachRun: restart, Command: loadgen.ServerCommand{Command: cmd, Addr: addr,
+		StartTimeout: f.startTimeout, StopGrace: f.stopGrace, LogDir: dir, Name: name}}, nil
+}
+
+// runAgainst runs cfg, through sr when a server command is given, and
+// turns the errors into the command's.
+func runAgainst(ctx context.Context, sr *loadgen.ServerRunner, cfg loadgen.Config, abort <-chan struct{}) (*report.Result, error) {
+	if sr == nil {
+		res, err := loadgen.Run(ctx, cfg, abort)
+		if err != nil {
+			return nil, configError(err)
+		}
+		return res, nil
+	}
+	res, err := sr.Run(ctx, cfg, abort)
+	var se *loadgen.ServerStartError
+	switch {
+	case errors.As(err, &se):
+		return nil, exitError{exitRun, se.Error()}
+	case err != nil:
+		return nil, configError(err)
+	}
+	return res, nil
+}
+
+// writeABPage writes ab's --html page, if asked for.
+func writeABPage(name string, doc *report.Document) error {
+	if name == "" {
+		return nil
+	}
+	var buf bytes.Buffer
+	if err := report.WriteABHTML(&buf, doc); err != nil {
+		return exitError{exitRun, fmt.Sprintf("--html: %v", err)}
+	}
+	if err := os.WriteFile(name, buf.Bytes(), 0o644); err != nil {
+		return exitError{exitRun, fmt.Sprintf("--html: %v", err)}
+	}
+	return nil
+}

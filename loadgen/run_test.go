@@ -423,8 +423,15 @@ func TestWarmupBoundaryIsExact(t *testing.T) {
 			if h := r.Pipelined[p]; h != nil {
 				n += h.TotalCount() // replies to pipelined commands are kept apart
 			}
-			if n != r.Attempted {
-				t.Errorf("%s: %d samples for %d messages", p, n, r.Attempted)
+			// An envelope pipelined ahead when -d ran out was answered but
+			// its message abandoned (not attempted): its MAIL, RCPT and
+			// DATA replies are real and counted, its content never sent.
+			want := r.Attempted
+			if p != session.PhaseBody && p != session.PhaseMessage && n == want+r.Abandoned {
+				want = n
+			}
+			if n != want {
+				t.Errorf("%s: %d samples for %d messages (%d abandoned)", p, n, r.Attempted, r.Abandoned)
 			}
 		}
 	}

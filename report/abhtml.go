@@ -174,21 +174,7 @@ type abRun struct {
 	Row   htmlResult
 }
 
-var abTemplate = template.Must(template.New("ab").Parse(`<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}}</title>
-<style>
-body { font-family: system-ui, -apple-system, "Segoe UI", "Liberation Sans", Arial, sans-serif; margin: 1.5em auto; max-width: 1400px; padding: 0 1em; color: #222; }
-h1 { font-size: 1.5em; margin-bottom: .2em; }
-h2 { font-size: 1.15em; margin-top: 1.6em; border-bottom: 1px solid #ddd; padding-bottom: .2em; }
-table { border-collapse: collapse; font-size: .9em; }
-.wide { overflow-x: auto; }
-th, td { padding: .25em .5em; border-bottom: 1px solid #eee; text-align: right; white-space: nowrap; }
-th:first-child, td:first-child, td.text { text-align: left; }
-th { background: #f4f4f4; }
+var abTemplate = template.Must(template.New("ab").Parse(pageHead + `
 .A { color: #0072b2; font-weight: 600; }
 .B { color: #d55e00; font-weight: 600; }
 tr.worse td.verdict { color: #b00020; font-weight: 600; }

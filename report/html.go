@@ -355,15 +355,10 @@ func generatorCPU(d *JSONReport) string {
 	return strings.Join(parts, ", ")
 }
 
-var htmlTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
-	"values": func(d Difference) string {
-		parts := make([]string, len(d.Values))
-		for i, v := range d.Values {
-			parts[i] = string(v)
-		}
-		return strings.Join(parts, ", ")
-	},
-}).Parse(`<!DOCTYPE html>
+// pageHead opens every page smtpbench writes (a run's, an ab comparison's):
+// the document head and the style rules they share, so that the pages look
+// alike; each page's template adds its own rules and closes the style.
+const pageHead = `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -378,6 +373,17 @@ table { border-collapse: collapse; font-size: .9em; }
 th, td { padding: .25em .5em; border-bottom: 1px solid #eee; text-align: right; white-space: nowrap; }
 th:first-child, td:first-child, td.text { text-align: left; }
 th { background: #f4f4f4; }
+`
+
+var htmlTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
+	"values": func(d Difference) string {
+		parts := make([]string, len(d.Values))
+		for i, v := range d.Values {
+			parts[i] = string(v)
+		}
+		return strings.Join(parts, ", ")
+	},
+}).Parse(pageHead + `
 .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 1em; }
 figure { margin: 0; border: 1px solid #e4e4e4; border-radius: 4px; padding: .5em; background: #fff; }
 figure svg { width: 100%; height: auto; display: block; }

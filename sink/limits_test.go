@@ -10,16 +10,6 @@ import (
 	"github.com/smtpbench/smtpbench/sink"
 )
 
-func startLimited(t *testing.T, cfg sink.Config) *sink.Server {
-	t.Helper()
-	srv, err := sink.Start("127.0.0.1:0", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Stop() })
-	return srv
-}
-
 // greeting dials and reads the first reply within d.
 func greeting(t *testing.T, srv *sink.Server, d time.Duration) (net.Conn, session.Reply, error) {
 	t.Helper()
@@ -37,7 +27,7 @@ func greeting(t *testing.T, srv *sink.Server, d time.Duration) (net.Conn, sessio
 // session ends (LimitWait), or gets 421 at once (LimitRefuse).
 func TestMaxSessions(t *testing.T) {
 	t.Run("wait", func(t *testing.T) {
-		srv := startLimited(t, sink.Config{MaxSessions: 2})
+		srv := startSink(t, sink.Config{MaxSessions: 2})
 		first, _, err := greeting(t, srv, 5*time.Second)
 		if err != nil {
 			t.Fatal(err)
@@ -67,7 +57,7 @@ func TestMaxSessions(t *testing.T) {
 		}
 	})
 	t.Run("refuse", func(t *testing.T) {
-		srv := startLimited(t, sink.Config{MaxSessions: 1, SessionLimit: sink.LimitRefuse})
+		srv := startSink(t, sink.Config{MaxSessions: 1, SessionLimit: sink.LimitRefuse})
 		if _, _, err := greeting(t, srv, 5*time.Second); err != nil {
 			t.Fatal(err)
 		}
@@ -85,7 +75,7 @@ func TestMaxSessions(t *testing.T) {
 // in for longer than it allows, with 421; the idle timeout alone would
 // never fire on it.
 func TestCommandTimeout(t *testing.T) {
-	srv := startLimited(t, sink.Config{CommandTimeout: 300 * time.Millisecond, IdleTimeout: 5 * time.Second})
+	srv := startSink(t, sink.Config{CommandTimeout: 300 * time.Millisecond, IdleTimeout: 5 * time.Second})
 	t.Run("command line", func(t *testing.T) {
 		conn, _, err := greeting(t, srv, 5*time.Second)
 		if err != nil {

@@ -82,6 +82,9 @@ type JSONReport struct {
 	// SessionLimits describes sessions the server ended after some
 	// messages (its limit per session); absent when it ended none.
 	SessionLimits *JSONSessionLimits `json:"session_limits,omitempty"`
+	// Delivery is what the receiver saw past the server's 250 (--receive);
+	// absent without one. See docs/delivery.md.
+	Delivery *JSONDelivery `json:"delivery,omitempty"`
 }
 
 // GeneratorJSON tells whether smtpbench itself may have limited the figures.
@@ -380,6 +383,7 @@ func buildJSON(res *Result, withHDR bool) *JSONReport {
 			j.Replies[p.String()][strconv.Itoa(code)] = n
 		}
 	}
+	deliveryJSON(j, res.Delivery, withHDR)
 	var sent int64
 	var weights float64
 	for _, sc := range res.Sizes {

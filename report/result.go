@@ -50,6 +50,9 @@ type Result struct {
 	// Sizes counts messages sent per entry of the size mix of generated
 	// messages (--size); empty for other content.
 	Sizes []SizeCount
+	// Delivery is what a receiver saw of the run's messages after the
+	// server accepted them; nil without --receive.
+	Delivery *Delivery
 }
 
 // TargetTotals are one target's share of a run: messages after any

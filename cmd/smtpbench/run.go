@@ -89,6 +89,9 @@ type runFlags struct {
 	startAt      string
 	shard        string
 	shards       int
+	receive      string        // receive.go
+	drain        time.Duration // receive.go
+	maxLost      int64         // receive.go
 }
 
 func (f *runFlags) register(fs *pflag.FlagSet) {
@@ -109,6 +112,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.startAt, "start-at", "", "wait until this time (RFC 3339, e.g. 2026-11-25T20:30:00Z) before starting, so generators on several machines start together")
 	fs.StringVar(&f.shard, "shard", "", "run shard I of N (as I/N, I from 0): 1/N of -n and --rate, with message numbers of its own")
 	fs.IntVar(&f.shards, "shards", 0, "run one of N shards, its index taken from $JOB_COMPLETION_INDEX (a Kubernetes Indexed Job)")
+	f.registerReceive(fs)
 }
 
 // registerWorkload registers the flags that describe the load itself, which
@@ -194,6 +198,9 @@ type runConfigJSON struct {
 	Shard string `json:"shard,omitempty"`
 	// StartAt is the --start-at instant the run waited for.
 	StartAt string `json:"start_at,omitempty"`
+	// Receive and DrainS are --receive and --drain (docs/delivery.md).
+	Receive string  `json:"receive,omitempty"`
+	DrainS  float64 `json:"drain_s,omitempty"`
 }
 
 func runCommand(args []string, stdout, stderr io.Writer) error {
@@ -307,9 +314,21 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	var rcv *receiving
+	if f.receive != "" {
+		// Before the load, so that a busy address or a missing Maildir
+		// fails at once.
+		if rcv, err = f.startReceiving(&cfg); err != nil {
+			return err
+		}
+		defer rcv.stop()
+	}
 	res, err := loadgen.Run(ctx, cfg, abort)
 	if err != nil {
 		return usagef("%v", err)
+	}
+	if rcv != nil {
+		res.Delivery = rcv.drain(ctx, abort, f.drain, f.progress || wantProgress(f.output), stderr)
 	}
 	res.Config = cj
 	res.Seed = &cj.Seed
@@ -493,6 +512,13 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 	if th, err = parseThresholds(f); err != nil {
 		return bad("%v", err)
 	}
+	if err := f.checkReceive(fs, &th); err != nil {
+		return bad("%v", err)
+	}
+	cj.Receive = f.receive
+	if f.receive != "" {
+		cj.DrainS = f.drain.Seconds()
+	}
 	sh, err := f.parseShard(fs, os.Getenv)
 	if err != nil {
 		return bad("%v", err)
@@ -588,6 +614,9 @@ func (f *runFlags) messageSpec(fs *pflag.FlagSet) (message.Spec, error) {
 		Corpus: f.corpus, Hostname: f.helo, Seed: f.seed}
 	if fs.Changed("to") || f.toFile == "" {
 		spec.To = f.to
+	}
+	if f.receive != "" {
+		spec.Tracked, spec.Token = true, newRunToken()
 	}
 	if !fs.Changed("seed") {
 		// 53 bits, so JSON readers that hold numbers as doubles (jq,

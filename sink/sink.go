@@ -122,6 +122,11 @@ type Config struct {
 	Users       map[string]string
 	RequireTLS  bool // answer MAIL with 530 until STARTTLS (or on a plaintext listener)
 	RequireAuth bool // answer MAIL with 530 until AUTH succeeded
+	// Relay, when set, forwards each accepted message to another server
+	// after a hold, dropping and duplicating some on a fixed rule (see
+	// Relay): a queue whose faults are known, for checking delivery
+	// tracking.
+	Relay *Relay
 }
 
 // AfterDot is how the sink treats commands that arrive in the same read as
@@ -179,6 +184,7 @@ type Server struct {
 	serveErr error
 	tlsStats tlsStats
 	precise  chan struct{} // slots for precise delays (see sleep)
+	relay    *relayer      // nil unless Config.Relay
 }
 
 // Listen opens addr (for example 127.0.0.1:0) and returns a server that is
@@ -201,6 +207,9 @@ func Listen(addr string, cfg Config) (*Server, error) {
 	}
 	if cfg.Chunking {
 		s.chunking = "250-CHUNKING\r\n250-BINARYMIME\r\n"
+	}
+	if cfg.Relay != nil {
+		s.relay = newRelayer(*cfg.Relay, s.done)
 	}
 	return s, nil
 }
@@ -348,7 +357,7 @@ func (s *Server) serveConn(nc net.Conn) {
 		return
 	}
 	c := &conn{s: s, c: nc, br: bufio.NewReaderSize(nc, 64<<10), bw: bufio.NewWriterSize(nc, 4096),
-		keepData: s.cfg.OnMessage != nil, keepHeader: s.cfg.OnHeader != nil && s.cfg.OnMessage == nil, tls: s.cfg.ImplicitTLS}
+		keepData: s.cfg.OnMessage != nil || s.relay != nil, keepHeader: s.cfg.OnHeader != nil && s.cfg.OnMessage == nil, tls: s.cfg.ImplicitTLS}
 	if !c.reply(StepConnect, "220 "+s.cfg.Hostname+" ESMTP smtpbench sink") {
 		c.refuseUntilQuit()
 		return
@@ -582,7 +591,10 @@ func (c *conn) refuseOverLimit() bool {
 
 // arrived hands an accepted message to OnMessage or OnHeader.
 func (c *conn) arrived(at time.Time) {
-	if c.keepData {
+	if c.s.relay != nil {
+		c.s.relay.accept(c.from, c.rcpts, c.data)
+	}
+	if c.keepData && c.s.cfg.OnMessage != nil {
 		c.s.cfg.OnMessage(c.from, c.rcpts, c.data)
 	} else if c.keepHeader {
 		c.s.cfg.OnHeader(c.data, c.rcptN, at)

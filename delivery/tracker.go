@@ -56,7 +56,7 @@ type second struct{ accepted, delivered int64 }
 type entry struct {
 	began, answered, arrived time.Time
 	rcpts, rcptsArrived      int
-	arrivals                 int // transactions or files that brought it
+	arrivals                 int  // transactions or files that brought it
 	ok                       bool // answered with acceptance
 	answeredYet              bool
 }

@@ -2,10 +2,13 @@ package report
 
 import (
 	"fmt"
+	"html/template"
 	"io"
+	"strings"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"gonum.org/v1/plot/plotter"
 )
 
 // Phases measured past the server's 250, present when a run had a
@@ -152,4 +155,121 @@ func writeDeliveryLine(w io.Writer, j *JSONReport) {
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// htmlDelivery is one result's row of the page's delivery table.
+type htmlDelivery struct {
+	Label, Receiver                                  string
+	Accepted, Delivered, Lost, Duplicates, Strangers int64
+	Unanswered, BacklogMax                           int64
+	AcceptedRate, DeliveredRate, Drain, P50, P99     string
+}
+
+// deliveryHTML draws, for the results that had a receiver, messages
+// accepted and delivered per second on one chart and the backlog on
+// another: a server whose queue grows shows the two curves apart.
+func deliveryHTML(docs []*JSONReport, labels []string) ([]htmlChart, []htmlDelivery, error) {
+	var flow, backlog []series
+	var rows []htmlDelivery
+	for i, d := range docs {
+		jd := d.Delivery
+		if jd == nil {
+			continue
+		}
+		p := d.Phases[SeriesDelivery]
+		rows = append(rows, htmlDelivery{Label: labels[i], Receiver: jd.Receiver, Accepted: jd.Accepted, Delivered: jd.Delivered,
+			Lost: jd.Lost, Duplicates: jd.Duplicates, Strangers: jd.Strangers, Unanswered: jd.UnansweredDelivered,
+			BacklogMax: jd.BacklogMax, AcceptedRate: fmt.Sprintf("%.1f", d.Totals.MessagesPerS),
+			DeliveredRate: fmt.Sprintf("%.1f", jd.DeliveredPerS), Drain: fmt.Sprintf("%.1f s", jd.DrainS),
+			P50: ms3(p.P50MS), P99: ms3(p.P99MS)})
+		acc, del, bl := make(plotter.XYs, len(jd.Intervals)), make(plotter.XYs, len(jd.Intervals)), make(plotter.XYs, len(jd.Intervals))
+		for k, s := range jd.Intervals {
+			x := float64(s.T)
+			acc[k] = plotter.XY{X: x, Y: float64(s.Accepted)}
+			del[k] = plotter.XY{X: x, Y: float64(s.Delivered)}
+			bl[k] = plotter.XY{X: x, Y: float64(s.Backlog)}
+		}
+		name := func(what string) string {
+			if len(docs) > 1 {
+				return labels[i] + " " + what
+			}
+			return what
+		}
+		flow = append(flow, series{label: name("accepted"), xys: acc}, series{label: name("delivered"), xys: del, dashed: true})
+		backlog = append(backlog, series{label: name("backlog"), xys: bl})
+	}
+	if len(rows) == 0 {
+		return nil, nil, nil
+	}
+	var charts []htmlChart
+	for _, c := range []struct {
+		id, title, y, caption string
+		ss                    []series
+	}{
+		{"delivery-rate", "accepted and delivered messages per second", "messages/s",
+			"Messages the server answered 250 to (solid) and messages that arrived at the receiver (dashed), per second from the start, the drain included.", flow},
+		{"delivery-backlog", "backlog: accepted, not yet delivered", "messages",
+			"Messages accepted and not yet arrived, at the end of each second: a queue that keeps growing is past the server's capacity however fast its 250s came.", backlog},
+	} {
+		svg, err := timeChart(c.title, c.y, c.ss)
+		if err != nil {
+			return nil, nil, err
+		}
+		charts = append(charts, htmlChart{ID: c.id, Caption: c.caption, SVG: template.HTML(svg)})
+	}
+	return charts, rows, nil
+}
+
+// mergeDelivery adds up the delivery objects of results that all had a
+// receiver (checkMergeable has made sure their phases match): counts are
+// summed, and the per-second series are aligned on the merged start and
+// summed, so the merged backlog is the backlog of the whole job.
+func mergeDelivery(docs []*JSONReport, start time.Time) *JSONDelivery {
+	out := &JSONDelivery{Intervals: []JSONDeliverySecond{}}
+	var receivers []string
+	seen := map[string]bool{}
+	for _, d := range docs {
+		jd := d.Delivery
+		if jd == nil {
+			return nil
+		}
+		if !seen[jd.Receiver] {
+			seen[jd.Receiver] = true
+			receivers = append(receivers, jd.Receiver)
+		}
+		out.Accepted += jd.Accepted
+		out.Delivered += jd.Delivered
+		out.Lost += jd.Lost
+		out.Duplicates += jd.Duplicates
+		out.Strangers += jd.Strangers
+		out.UnansweredDelivered += jd.UnansweredDelivered
+		out.DrainS = max(out.DrainS, jd.DrainS)
+		out.DrainInterrupted = out.DrainInterrupted || jd.DrainInterrupted
+		out.BacklogMax = max(out.BacklogMax, jd.BacklogMax)
+		off := d.StartedAt.Sub(start)
+		if jd.LastArrivalS > 0 {
+			out.LastArrivalS = max(out.LastArrivalS, (off + seconds(jd.LastArrivalS)).Seconds())
+		}
+		shift := int(off.Round(time.Second) / time.Second)
+		for _, iv := range jd.Intervals {
+			t := iv.T + shift
+			for len(out.Intervals) <= t {
+				out.Intervals = append(out.Intervals, JSONDeliverySecond{T: len(out.Intervals)})
+			}
+			out.Intervals[t].Accepted += iv.Accepted
+			out.Intervals[t].Delivered += iv.Delivered
+		}
+	}
+	out.Receiver = strings.Join(receivers, ", ")
+	var acc, del int64
+	for i := range out.Intervals {
+		acc += out.Intervals[i].Accepted
+		del += out.Intervals[i].Delivered
+		out.Intervals[i].Backlog = max(acc-del, 0)
+		out.BacklogMax = max(out.BacklogMax, out.Intervals[i].Backlog)
+	}
+	if out.LastArrivalS > 0 {
+		out.DeliveredPerS = float64(out.Delivered) / out.LastArrivalS
+	}
+	return out
 }

@@ -121,6 +121,11 @@ func WriteHTML(w io.Writer, docs []*JSONReport, labels []string) error {
 		}
 		page.Overview = append(page.Overview, htmlChart{ID: c.id, Caption: c.caption, SVG: template.HTML(svg)})
 	}
+	charts, rows, err := deliveryHTML(docs, labels)
+	if err != nil {
+		return err
+	}
+	page.Delivery, page.DeliveryRows = charts, rows
 	return htmlTemplate.Execute(w, page)
 }
 
@@ -147,6 +152,10 @@ func phaseCaption(name, model string) string {
 		return "From when a session began each message to its decision (not corrected for queueing)."
 	case SeriesLag:
 		return "How late each message started against its schedule."
+	case SeriesDelivery:
+		return "From the server's 250 to the end of data to the message's first arrival at the receiver: time in the server's queue."
+	case SeriesEndToEnd:
+		return "From the message's start to its first arrival at the receiver."
 	}
 	return ""
 }
@@ -163,6 +172,10 @@ type htmlPage struct {
 	Phases   []htmlChart
 	Errors   []htmlError
 	Warnings []string
+	// Delivery holds the accepted-versus-delivered and backlog timelines
+	// of results with a receiver (--receive), DeliveryRows their figures.
+	Delivery     []htmlChart
+	DeliveryRows []htmlDelivery
 }
 
 type htmlResult struct {
@@ -268,6 +281,16 @@ figcaption { font-size: .85em; color: #555; margin-top: .3em; }
 {{.SVG}}{{if .Caption}}<figcaption>{{.Caption}}</figcaption>{{end}}
 </figure>
 {{end}}</div>
+{{if .Delivery}}<h2>Delivery</h2>
+<div class="wide"><table id="delivery">
+<tr>{{if .Several}}<th>result</th>{{end}}<th>receiver</th><th>accepted</th><th>delivered</th><th>lost</th><th>duplicates</th><th>strangers</th><th>unanswered, delivered</th><th>accepted/s</th><th>delivered/s</th><th>backlog max</th><th>drain</th><th>delivery p50</th><th>delivery p99</th></tr>
+{{range .DeliveryRows}}<tr>{{if $.Several}}<td>{{.Label}}</td>{{end}}<td class="text">{{.Receiver}}</td><td>{{.Accepted}}</td><td>{{.Delivered}}</td><td>{{.Lost}}</td><td>{{.Duplicates}}</td><td>{{.Strangers}}</td><td>{{.Unanswered}}</td><td>{{.AcceptedRate}}</td><td>{{.DeliveredRate}}</td><td>{{.BacklogMax}}</td><td>{{.Drain}}</td><td>{{.P50}}</td><td>{{.P99}}</td></tr>
+{{end}}</table></div>
+<div class="charts">
+{{range .Delivery}}<figure class="chart" id="chart-{{.ID}}">
+{{.SVG}}{{if .Caption}}<figcaption>{{.Caption}}</figcaption>{{end}}
+</figure>
+{{end}}</div>{{end}}
 {{if .Phases}}<h2>Latency by percentile, per phase</h2>
 <div class="charts">
 {{range .Phases}}<figure class="chart" id="chart-{{.ID}}">

@@ -223,6 +223,7 @@ func Merge(docs []*JSONReport, names []string) (*JSONReport, error) {
 	out.Sizes = mergeSizes(docs)
 	out.Targets = mergeTargets(docs)
 	out.TLS = mergeTLS(docs)
+	out.Delivery = mergeDelivery(docs, start)
 
 	ivs, missing, err := mergeIntervals(docs, names, info.Sources, end.Sub(start))
 	if err != nil {
@@ -513,7 +514,7 @@ func mergeConfig(docs []*JSONReport) (map[string]any, []Difference) {
 // has the same value and listed as a difference otherwise.
 var mergedMembers = map[string]bool{
 	"schema": true, "hdr_unit": true, "target": true, "config": true, "started_at": true, "elapsed_s": true,
-	"load_model": true, "stop_reason": true, "stopped_at_s": true, "last_message_at_s": true, "sizes": true, "targets": true, "tls": true, "totals": true, "warmup": true, "phases": true, "replies": true,
+	"load_model": true, "stop_reason": true, "stopped_at_s": true, "last_message_at_s": true, "sizes": true, "targets": true, "tls": true, "totals": true, "warmup": true, "phases": true, "replies": true, "delivery": true,
 	"errors": true, "intervals": true, "warnings": true, "merged": true, "generator": true,
 }
 

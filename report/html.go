@@ -274,13 +274,6 @@ figcaption { font-size: .85em; color: #555; margin-top: .3em; }
 {{range .Results}}<tr>{{if $.Several}}<td>{{.Label}}</td>{{end}}<td class="text">{{.Target}}</td><td class="text">{{.Model}}</td><td class="text">{{.Started}}</td><td>{{.Elapsed}}</td><td class="text">{{.Stop}}</td><td>{{.OK}}</td><td>{{.Rejected}}</td><td>{{.Failed}}</td><td>{{.Rate}}</td><td>{{.P50}}</td><td>{{.P99}}</td><td>{{.P999}}</td><td>{{.Generator}}</td></tr>
 {{end}}</table></div>
 <p class="note">p50, p99, p99.9: latency of the message phase. smtpbench CPU: the tool's own share of the cores it could use; near 100&nbsp;% the figures may describe smtpbench rather than the server.</p>
-<h2>Overview</h2>
-<p class="note">Percentile curves put 1/(1&minus;q) on a log scale, as HdrHistogram plots them: 90&nbsp;%, 99&nbsp;% and 99.9&nbsp;% are evenly spaced, so the tail is as visible as the median.</p>
-<div class="charts">
-{{range .Overview}}<figure class="chart" id="chart-{{.ID}}">
-{{.SVG}}{{if .Caption}}<figcaption>{{.Caption}}</figcaption>{{end}}
-</figure>
-{{end}}</div>
 {{if .Delivery}}<h2>Delivery</h2>
 <div class="wide"><table id="delivery">
 <tr>{{if .Several}}<th>result</th>{{end}}<th>receiver</th><th>accepted</th><th>delivered</th><th>lost</th><th>duplicates</th><th>strangers</th><th>unanswered, delivered</th><th>accepted/s</th><th>delivered/s</th><th>backlog max</th><th>drain</th><th>delivery p50</th><th>delivery p99</th></tr>
@@ -291,6 +284,13 @@ figcaption { font-size: .85em; color: #555; margin-top: .3em; }
 {{.SVG}}{{if .Caption}}<figcaption>{{.Caption}}</figcaption>{{end}}
 </figure>
 {{end}}</div>{{end}}
+<h2>Overview</h2>
+<p class="note">Percentile curves put 1/(1&minus;q) on a log scale, as HdrHistogram plots them: 90&nbsp;%, 99&nbsp;% and 99.9&nbsp;% are evenly spaced, so the tail is as visible as the median.</p>
+<div class="charts">
+{{range .Overview}}<figure class="chart" id="chart-{{.ID}}">
+{{.SVG}}{{if .Caption}}<figcaption>{{.Caption}}</figcaption>{{end}}
+</figure>
+{{end}}</div>
 {{if .Phases}}<h2>Latency by percentile, per phase</h2>
 <div class="charts">
 {{range .Phases}}<figure class="chart" id="chart-{{.ID}}">

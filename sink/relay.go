@@ -1,8 +1,10 @@
 package sink
 
 import (
+	"bufio"
 	"bytes"
-	"net/smtp"
+	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -89,10 +91,10 @@ func (r *relayer) accept(from string, to []string, data []byte) {
 // hold ends, dialing again after a failure.
 func (r *relayer) forward() {
 	defer r.wg.Done()
-	var c *smtp.Client
+	var c *relayConn
 	defer func() {
 		if c != nil {
-			c.Quit()
+			c.close()
 		}
 	}()
 	for {
@@ -114,16 +116,13 @@ func (r *relayer) forward() {
 		for range it.copies {
 			for attempt := 0; ; attempt++ {
 				if c == nil {
-					var err error
-					if c, err = smtp.Dial(r.cfg.To); err != nil {
-						c = nil
-					}
+					c, _ = dialRelay(r.cfg.To)
 				}
-				if c != nil && send(c, it) == nil {
+				if c != nil && c.send(it) == nil {
 					break
 				}
 				if c != nil {
-					c.Close()
+					c.close()
 					c = nil
 				}
 				if attempt >= 50 {
@@ -139,22 +138,114 @@ func (r *relayer) forward() {
 	}
 }
 
-func send(c *smtp.Client, it *relayItem) error {
-	from := strings.Trim(it.from, "<>")
-	if err := c.Mail(from); err != nil {
-		return err
+// relayConn is an SMTP client session to the next hop that pipelines the
+// envelope (RFC 2920) as MTAs such as Postfix do: MAIL, RCPT and DATA in
+// one write, the content and its end in another.
+type relayConn struct {
+	nc net.Conn
+	br *bufio.Reader
+	bw *bufio.Writer
+}
+
+// relayTimeout bounds every exchange with the next hop.
+const relayTimeout = 30 * time.Second
+
+func dialRelay(addr string) (*relayConn, error) {
+	nc, err := net.DialTimeout("tcp", addr, relayTimeout)
+	if err != nil {
+		return nil, err
 	}
-	for _, rc := range it.to {
-		if err := c.Rcpt(strings.Trim(rc, "<>")); err != nil {
+	c := &relayConn{nc: nc, br: bufio.NewReader(nc), bw: bufio.NewWriterSize(nc, 32<<10)}
+	nc.SetDeadline(time.Now().Add(relayTimeout))
+	if err := c.expect(2); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	c.bw.WriteString("EHLO smtpbench-relay\r\n")
+	if err := c.bw.Flush(); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	if err := c.expect(2); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// expect reads one reply, multi-line included, and wants its code to
+// start with digit.
+func (c *relayConn) expect(digit byte) error {
+	for {
+		line, err := c.br.ReadString('\n')
+		if err != nil {
 			return err
 		}
+		if len(line) < 4 || line[0] != '0'+digit {
+			return fmt.Errorf("relay: unexpected reply %q", strings.TrimSpace(line))
+		}
+		if line[3] != '-' {
+			return nil
+		}
 	}
-	w, err := c.Data()
-	if err != nil {
+}
+
+func (c *relayConn) send(it *relayItem) error {
+	c.nc.SetDeadline(time.Now().Add(relayTimeout))
+	c.bw.WriteString("MAIL FROM:" + bracket(it.from) + "\r\n")
+	for _, rc := range it.to {
+		c.bw.WriteString("RCPT TO:" + bracket(rc) + "\r\n")
+	}
+	c.bw.WriteString("DATA\r\n")
+	if err := c.bw.Flush(); err != nil {
 		return err
 	}
-	if _, err := w.Write(it.data); err != nil {
+	var failed error
+	for range 1 + len(it.to) {
+		if err := c.expect(2); err != nil && failed == nil {
+			failed = err
+		}
+	}
+	if err := c.expect(3); err != nil {
+		return err // no 354: the session is out of step or refused
+	}
+	// Dot-stuff the content (RFC 5321 4.5.2) and end it.
+	lineStart := true
+	for rest := it.data; len(rest) > 0; {
+		if lineStart && rest[0] == '.' {
+			c.bw.WriteByte('.')
+		}
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			c.bw.Write(rest)
+			lineStart = false
+			break
+		}
+		c.bw.Write(rest[:i+1])
+		rest = rest[i+1:]
+		lineStart = true
+	}
+	if !lineStart {
+		c.bw.WriteString("\r\n")
+	}
+	c.bw.WriteString(".\r\n")
+	if err := c.bw.Flush(); err != nil {
 		return err
 	}
-	return w.Close()
+	if err := c.expect(2); err != nil {
+		return err
+	}
+	return failed
+}
+
+func (c *relayConn) close() {
+	c.nc.SetDeadline(time.Now().Add(time.Second))
+	c.bw.WriteString("QUIT\r\n")
+	c.bw.Flush()
+	c.nc.Close()
+}
+
+// bracket puts an address in angle brackets, once.
+func bracket(addr string) string {
+	return "<" + strings.Trim(strings.TrimSpace(addr), "<>") + ">"
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/smtpbench/smtpbench/sink"
@@ -208,4 +209,21 @@ func (m *maildir) readHeader(path string) ([]byte, time.Time, error) {
 		return nil, time.Time{}, err
 	}
 	return m.buf[:n], fi.ModTime(), nil
+}
+
+// Router hands arrivals to whichever tracker is current, so that one
+// receiver serves a series of runs (the steps of a sweep), each with a
+// tracker of its own. Arrivals while none is set are dropped.
+type Router struct {
+	cur atomic.Pointer[Tracker]
+}
+
+// Set makes t the current tracker (nil: none).
+func (r *Router) Set(t *Tracker) { r.cur.Store(t) }
+
+// Arrived implements Arrivals.
+func (r *Router) Arrived(header []byte, rcpts int, at time.Time) {
+	if t := r.cur.Load(); t != nil {
+		t.Arrived(header, rcpts, at)
+	}
 }

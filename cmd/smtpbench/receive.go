@@ -51,15 +51,22 @@ func newRunToken() string {
 	return hex.EncodeToString(b[:])
 }
 
-// receiving is a run's receiver and tracker.
+// receiving is a run's receiver, and the tracker of the run (or of the
+// current step of a series) behind a router.
 type receiving struct {
 	rcv     delivery.Receiver
+	router  delivery.Router
 	tracker *delivery.Tracker
+	token   string
 	stopped bool
 }
 
+// stepSeqGap separates the message numbers of a series' steps, so that a
+// late arrival from one step is a stranger to the next, not a match.
+const stepSeqGap = 1 << 40
+
 // startReceiving opens the receiver (a usage error when it cannot work)
-// and hooks its tracker into cfg.
+// and hooks a tracker into cfg.
 func (f *runFlags) startReceiving(cfg *loadgen.Config) (*receiving, error) {
 	rcv, err := delivery.Open(f.receive)
 	if err != nil {
@@ -69,18 +76,27 @@ func (f *runFlags) startReceiving(cfg *loadgen.Config) (*receiving, error) {
 		}
 		return nil, exitError{exitRun, err.Error()}
 	}
-	t := delivery.NewTracker(cfg.Mail.Token(), cfg.SeqOffset, cfg.SeqStride, time.Now())
-	if err := rcv.Start(t); err != nil {
+	r := &receiving{rcv: rcv, token: cfg.Mail.Token()}
+	if err := rcv.Start(&r.router); err != nil {
 		rcv.Stop()
 		return nil, exitError{exitRun, fmt.Sprintf("--receive: %v", err)}
 	}
-	cfg.Delivery = t
-	return &receiving{rcv: rcv, tracker: t}, nil
+	r.begin(cfg, 0)
+	return r, nil
 }
 
-// drain waits for outstanding deliveries, then stops the receiver and
-// returns what it saw. A signal during the drain ends it: the first one if
-// the load ended by itself, the second if a signal ended the load.
+// begin gives step (0 for a single run) a tracker of its own, and numbers
+// its messages apart from other steps'.
+func (r *receiving) begin(cfg *loadgen.Config, step int) {
+	cfg.SeqOffset += uint64(step) * stepSeqGap
+	r.tracker = delivery.NewTracker(r.token, cfg.SeqOffset, cfg.SeqStride, time.Now())
+	r.router.Set(r.tracker)
+	cfg.Delivery = r.tracker
+}
+
+// drain waits for outstanding deliveries and returns what the receiver
+// saw. A signal during the drain ends it: the first one if the load ended
+// by itself, the second if a signal ended the load.
 func (r *receiving) drain(ctx context.Context, abort <-chan struct{}, d time.Duration, progress bool, stderr io.Writer) *report.Delivery {
 	dctx := ctx
 	if ctx.Err() != nil {
@@ -107,7 +123,7 @@ func (r *receiving) drain(ctx context.Context, abort <-chan struct{}, d time.Dur
 		}
 	}
 	took, interrupted := r.tracker.Drain(dctx, d, show)
-	r.stop()
+	r.router.Set(nil)
 	return r.tracker.Finish(r.rcv.String(), took, interrupted)
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/smtpbench/smtpbench/delivery"
 	"github.com/smtpbench/smtpbench/loadgen"
 	"github.com/smtpbench/smtpbench/report"
 )
@@ -63,6 +64,8 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	fs.StringVarP(&f.output, "output", "o", "table", "stdout format: table or json")
 	fs.StringVar(&f.outFile, "out", "", "also write every step's full result to this JSON file")
 	fs.BoolVar(&f.progress, "progress", false, "print a line per step to stderr (default: when stderr is a terminal)")
+	fs.StringVar(&f.receive, "receive", "", "track delivery in every step: receive on this SMTP/LMTP address or watch maildir:DIR; steps are then judged by delivered/s, lost mail and a bounded backlog (docs/delivery.md)")
+	fs.DurationVar(&f.drain, "drain", delivery.DefaultDrain, "with --receive: after each step's load, wait up to this long for its accepted messages to arrive")
 	if err := parseFlags(fs, args, sweepUsage, stdout); err != nil {
 		return err
 	}
@@ -157,6 +160,13 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 		defer out.Close()
 	}
 
+	var rcv *receiving
+	if f.receive != "" {
+		if rcv, err = f.startReceiving(&base); err != nil {
+			return err
+		}
+		defer rcv.stop()
+	}
 	ctx, abort, release := stopOnSignals(stderr, base.Grace)
 	defer release()
 	prog := newSeriesProgress(stderr, f.progress, f.output)
@@ -178,9 +188,15 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 			label = "rate=" + strconv.FormatFloat(rate, 'f', -1, 64)
 		}
 		run.Progress = prog.hook(name + " " + label)
+		if rcv != nil {
+			rcv.begin(&run, len(sw.Steps))
+		}
 		res, err := loadgen.Run(ctx, run, abort)
 		if err != nil {
 			return nil, configError(err)
+		}
+		if rcv != nil {
+			res.Delivery = rcv.drain(ctx, abort, f.drain, false, stderr)
 		}
 		res.Config = rcj
 		res.Seed = &rcj.Seed

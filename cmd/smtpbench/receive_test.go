@@ -196,3 +196,18 @@ func TestReceiveBadInput(t *testing.T) {
 		}
 	}
 }
+
+// The receiver speaks LMTP too (RFC 2033: one reply per recipient after
+// the content), as a server's LMTP delivery would use it; three recipients
+// in one transaction make one delivered message.
+func TestReceiveLMTPDirect(t *testing.T) {
+	rcv := freeAddr(t)
+	r := runBench(t, "--lmtp", "-c", "4", "-n", "400", "--rcpts", "3", "--timeout", "5s", "--receive", rcv, "--drain", "5s", rcv)
+	if r.Code != 0 {
+		t.Fatalf("%s: %s", r, r.Stderr)
+	}
+	d := r.Report.Delivery
+	if d.Accepted != 400 || d.Delivered != 400 || d.Lost != 0 || d.Duplicates != 0 || r.Report.Totals.RecipientsDelivered != 1200 {
+		t.Fatalf("%s: delivery %+v, LMTP recipients delivered %d; want 400 messages, 1200 recipients", r, d, r.Report.Totals.RecipientsDelivered)
+	}
+}

@@ -39,6 +39,7 @@ Examples:
   smtpbench run -n 1 --trace 1 --from test@example.com --to recipient@example.com 127.0.0.1:1025
   smtpbench run -c 10 -n 2000 --size 1KiB:60,10KiB:30,1MiB:10 --rcpts 1-5 --seed 42 127.0.0.1:2525
   smtpbench run -d 60s --corpus archive.mbox --to-file rcpts.txt 127.0.0.1:2525 --target 127.0.0.1:2526=3
+  smtpbench run -c 20 -n 5000 --receive 127.0.0.1:2631 127.0.0.1:2630   # also track delivery to a relay host
 
 Flags:
 `

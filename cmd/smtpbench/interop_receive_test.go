@@ -7,6 +7,8 @@ package main
 // mid-run and started again, and Haraka forwarding with smtp_forward.
 
 import (
+	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -97,36 +99,53 @@ func TestInteropReceivePostfixCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	master := filepath.Join(strings.TrimSpace(string(daemons)), "master")
-	done := make(chan *benchRun, 1)
+	// The crash and the restart happen beside the run, which the test's
+	// own goroutine drives (its watchdog fails the test if it hangs).
+	restarted := make(chan error, 1)
 	go func() {
-		done <- runBench(t, "-c", "10", "--rate", "400", "-n", "2400", "--timeout", "5s", "--receive", rcv, "--drain", "20s", pf.addr)
-	}()
-	time.Sleep(2 * time.Second)
-	// The master and its children (smtpd, cleanup, qmgr) die at once, as
-	// in a power cut: SIGKILL to the process group the master leads, named
-	// by its PID. A master killed alone leaves its smtpd processes serving
-	// the inherited listening socket, which is no crash at all.
-	if err := syscall.Kill(-pf.cmd.Process.Pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-pf.done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Postfix did not die of SIGKILL within 10s")
-	}
-	time.Sleep(500 * time.Millisecond)
-	// The port may still be held for a moment, so the start is retried.
-	var restarted *process
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		_, port, _ := net.SplitHostPort(pf.addr)
-		if restarted, err = startProcessPorts(t, []string{port}, master, "-c", conf, "-d", "-e", "300"); err == nil {
-			break
+		time.Sleep(2 * time.Second)
+		// The master and its children (smtpd, cleanup, qmgr) die at once,
+		// as in a power cut: SIGKILL to the process group the master
+		// leads, named by its PID. A master killed alone leaves its smtpd
+		// processes serving the listening socket they inherited, which is
+		// no crash at all.
+		if err := syscall.Kill(-pf.cmd.Process.Pid, syscall.SIGKILL); err != nil {
+			restarted <- err
+			return
 		}
+		select {
+		case <-pf.done:
+		case <-time.After(10 * time.Second):
+			restarted <- errors.New("Postfix did not die of SIGKILL within 10s")
+			return
+		}
+		time.Sleep(500 * time.Millisecond)
+		// The port may still be held for a moment, so the start is retried.
+		// A master that listens but whose smtpd never greets is started
+		// again.
+		_, port, _ := net.SplitHostPort(pf.addr)
+		var err error
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			var p *process
+			if p, err = startProcessPorts(t, []string{port}, master, "-c", conf, "-d", "-e", "300"); err != nil {
+				t.Logf("restarting Postfix: %v", err)
+				continue
+			}
+			if err = greets(pf.addr); err == nil {
+				break
+			}
+			err = fmt.Errorf("%v; master's output: %s %s", err, p.stdout.String(), p.stderr.String())
+			t.Logf("restarted Postfix does not serve: %v", err)
+			syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+			<-p.done
+		}
+		t.Logf("Postfix restarted: %v", err)
+		restarted <- err
+	}()
+	r := runBench(t, "-c", "10", "--rate", "400", "-n", "2400", "--timeout", "5s", "--receive", rcv, "--drain", "20s", pf.addr)
+	if err := <-restarted; err != nil {
+		t.Fatalf("killing and restarting Postfix: %v", err)
 	}
-	if restarted == nil {
-		t.Fatalf("restarting Postfix: %v", err)
-	}
-	r := <-done
 	d := r.Report.Delivery
 	if d == nil {
 		t.Fatalf("%s: no delivery object: %s", r, r.Stderr)
@@ -191,4 +210,24 @@ func TestInteropReceiveHaraka(t *testing.T) {
 	if p := r.Report.Phases["delivery"]; p.Count != 400 {
 		t.Errorf("delivery phase count %d, want 400", p.Count)
 	}
+}
+
+// greets checks that a server at addr sends its 220 greeting within 10 s.
+func greets(addr string) error {
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 512)
+	n, err := c.Read(buf)
+	if err != nil {
+		return fmt.Errorf("no greeting from %s: %v", addr, err)
+	}
+	if !strings.HasPrefix(string(buf[:n]), "220") {
+		return fmt.Errorf("greeting from %s: %q", addr, buf[:n])
+	}
+	c.Write([]byte("QUIT\r\n"))
+	return nil
 }

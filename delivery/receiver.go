@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -59,7 +58,6 @@ func Open(spec string) (Receiver, error) {
 // the tracker.
 type listener struct {
 	srv  *sink.Server
-	mu   sync.Mutex
 	to   Arrivals
 	done chan struct{}
 }

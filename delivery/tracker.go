@@ -87,13 +87,6 @@ func NewTracker(token string, offset, stride uint64, start time.Time) *Tracker {
 	}
 }
 
-// SetStart moves the origin of the timeline to the run's real start.
-func (t *Tracker) SetStart(start time.Time) {
-	t.mu.Lock()
-	t.start = start
-	t.mu.Unlock()
-}
-
 // index is seq's place in this run's numbering; ok is false for a number
 // this run never gives out (another generator of a split job, say).
 func (t *Tracker) index(seq uint64) (uint64, bool) {

@@ -101,8 +101,8 @@ func (l *listener) Addr() string { return l.srv.Addr() }
 
 // maildir watches a Maildir (new/ and cur/) by polling: portable, and a
 // delivery takes milliseconds anyway. Each file is one arrival for one
-// recipient; its time is the file's modification time, when the delivery
-// agent wrote it. Files present before Start are not counted. It remembers
+// recipient; its time is the file's modification time, when the server
+// wrote it. Files present before Start are not counted. It remembers
 // the names of the files in the mailbox, so its memory follows the
 // mailbox, not the run.
 type maildir struct {

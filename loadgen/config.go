@@ -130,6 +130,10 @@ type Config struct {
 	// measure: its CPU time and memory are sampled once a second during
 	// the run (see package servercost) and reported in Result.Server.
 	Server servercost.Source
+	// Delivery, when set, hears how the server answered each message whose
+	// content it may have received, so that arrivals past the server can
+	// be matched to them (package delivery).
+	Delivery AnswerObserver
 
 	// Progress, if set, is called about once a second from its own goroutine.
 	Progress func(Progress)
@@ -137,6 +141,14 @@ type Config struct {
 	// conversation to TraceTo (see session.Options.Trace).
 	TraceSessions int
 	TraceTo       io.Writer
+}
+
+// AnswerObserver hears, once per message, how the server answered it:
+// began is the origin of the message's "message" phase, answered when the
+// deciding reply arrived, ok whether the message was accepted, rcpts how
+// many recipients were. It is called from the workers, concurrently.
+type AnswerObserver interface {
+	Answered(seq uint64, began, answered time.Time, ok bool, rcpts int)
 }
 
 // Target is one server and its share of the sessions.

@@ -299,6 +299,13 @@ func (w *worker) record(p pending, res session.Result) {
 		}
 		msgTime = end.Sub(from)
 	}
+	if obs := w.r.cfg.Delivery; obs != nil && !res.Start.IsZero() && contentSent(&res) {
+		from := res.Start
+		if !p.due.IsZero() {
+			from = p.due
+		}
+		obs.Answered(p.msg.Seq, from, end, res.Outcome == session.OutcomeOK, res.RcptAccepted)
+	}
 	sh := w.sh
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -342,6 +349,17 @@ func (w *worker) record(p pending, res session.Result) {
 			report.RecordDuration(agg.h, msgTime)
 		}
 	}
+}
+
+// contentSent says whether the server may have received a message's
+// content: it was accepted, or it failed at or after the end of data (no
+// reply, a dropped connection, a rejection), where a server may have
+// queued it all the same.
+func contentSent(res *session.Result) bool {
+	if res.Outcome == session.OutcomeOK {
+		return true
+	}
+	return res.Err != nil && (res.Err.Phase == session.PhaseBody || res.Err.Phase == session.PhaseBDAT)
 }
 
 // skip counts a message not sent because it is over the server's SIZE

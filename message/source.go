@@ -127,7 +127,7 @@ func (s *Set) loadTemplate(name string) (*content, error) {
 		// A Message-ID that is the same for every message would make
 		// servers that drop duplicates keep one: ours replaces it.
 		t, _ := ParseContentTemplate(string(header[start:end]))
-		if !t.Varies() {
+		if !t.Varies() || s.spec.Tracked {
 			header = bytes.Join([][]byte{header[:start], []byte(s.messageIDLine()), header[end:]}, nil)
 		}
 	} else {

@@ -72,6 +72,14 @@ type Spec struct {
 
 	Seed     uint64 // every random choice derives from it
 	Hostname string // right-hand side of generated Message-IDs; session.DefaultHostname if empty
+	// Token, when set, is the run token in Message-IDs instead of one
+	// derived from Seed: a run that tracks delivery takes a fresh one, so
+	// that mail of an earlier run with the same seed is told apart.
+	Token string
+	// Tracked makes every message carry smtpbench's Message-ID, by which
+	// arrivals are matched (package delivery): --data gets one too, and a
+	// template's own Message-ID is replaced even when it varies.
+	Tracked bool
 }
 
 // Set is a prepared Spec: everything that does not vary encoded once. It
@@ -106,6 +114,12 @@ func Prepare(spec Spec) (*Set, error) {
 	// so a repeated run sends the same bytes.
 	st := spec.Seed
 	s.runToken = strconv.FormatUint(splitmix(&st)>>32, 16)
+	if spec.Token != "" {
+		if strings.ContainsAny(spec.Token, "{}<>@. \r\n") {
+			return nil, fmt.Errorf("run token %q: want letters and digits", spec.Token)
+		}
+		s.runToken = spec.Token
+	}
 
 	if s.rcpts == (Range{}) {
 		s.rcpts = Range{1, 1}
@@ -146,6 +160,12 @@ func Prepare(spec Spec) (*Set, error) {
 		if s.contents, err = s.loadCorpus(spec.Corpus); err != nil {
 			return nil, err
 		}
+	case spec.Data != nil && spec.Tracked:
+		c, err := s.realMessage(spec.Data, "--data "+spec.DataName)
+		if err != nil {
+			return nil, err
+		}
+		s.contents = []*content{c}
 	case spec.Data != nil:
 		c, err := literal(spec.DataName, spec.Data)
 		if err != nil {
@@ -296,6 +316,10 @@ func (s *Set) Fill(m *session.Message, seq uint64) int {
 	m.UTF8 = s.utf8
 	return variant
 }
+
+// Token is the run token in this set's Message-IDs,
+// <smtpbench.TOKEN.N@host>.
+func (s *Set) Token() string { return s.runToken }
 
 // Variants are the entries of the size mix, for counting what was sent:
 // Fill's return value indexes it. Empty when messages are not generated.

@@ -49,6 +49,9 @@ const (
 	// server; --fail-if-slower names them server-cpu and server-memory.
 	LineServerCPU    = "server cpu/msg"
 	LineServerMemory = "server memory"
+	// LineDeliveredPerS is the delivery object's delivered_per_s, for
+	// runs with a receiver (--receive).
+	LineDeliveredPerS = "delivered/s"
 )
 
 // CompareGroup is one side of a comparison: the runs taken as repeated
@@ -186,14 +189,14 @@ func SeriesNames() []string {
 	for p := session.Phase(0); p < session.NumPhases; p++ {
 		out = append(out, p.String())
 	}
-	return append(out, SeriesService, SeriesLag)
+	return append(out, SeriesService, SeriesLag, SeriesDelivery, SeriesEndToEnd)
 }
 
 // ParseLine checks a line name as --fail-if-slower and CompareOptions.Lines
 // take it: messages/s, errors, or PHASE:pNN.
 func ParseLine(s string) (string, error) {
 	switch s {
-	case LineMessagesPerS, LineErrors, LineServerCPU, LineServerMemory:
+	case LineMessagesPerS, LineErrors, LineServerCPU, LineServerMemory, LineDeliveredPerS:
 		return s, nil
 	case "server-cpu":
 		return LineServerCPU, nil
@@ -202,7 +205,7 @@ func ParseLine(s string) (string, error) {
 	}
 	phase, q, ok := strings.Cut(s, ":")
 	if !ok {
-		return "", fmt.Errorf("line %q: want messages/s, errors, server-cpu, server-memory or PHASE:pNN such as message:p99", s)
+		return "", fmt.Errorf("line %q: want messages/s, delivered/s, errors, server-cpu, server-memory or PHASE:pNN such as message:p99", s)
 	}
 	if !slices.Contains(SeriesNames(), phase) {
 		return "", fmt.Errorf("line %q: unknown phase %q (want one of %s)", s, phase, strings.Join(SeriesNames(), ", "))
@@ -249,6 +252,15 @@ var (
 	rateLine = lineSpec{name: LineMessagesPerS, unit: "msg/s", higherBetter: true,
 		run:      func(j *JSONReport) (float64, bool) { return j.Totals.MessagesPerS, true },
 		interval: func(iv JSONInterval) (float64, bool) { return iv.MessagesPerS, true }}
+	// deliveredLine has no per-second samples: what a second delivered
+	// belongs to messages accepted in earlier seconds.
+	deliveredLine = lineSpec{name: LineDeliveredPerS, unit: "msg/s", higherBetter: true,
+		run: func(j *JSONReport) (float64, bool) {
+			if j.Delivery == nil {
+				return 0, false
+			}
+			return j.Delivery.DeliveredPerS, true
+		}}
 	errorLine = lineSpec{name: LineErrors, unit: "%",
 		run: func(j *JSONReport) (float64, bool) {
 			t := j.Totals
@@ -387,6 +399,13 @@ func side(g CompareGroup) CompareSide {
 func lineSpecs(a, b CompareGroup, extra []string) ([]lineSpec, error) {
 	runs := append(append([]*JSONReport{}, a.Runs...), b.Runs...)
 	specs := []lineSpec{rateLine}
+	withDelivery := false
+	for _, r := range runs {
+		withDelivery = withDelivery || r.Delivery != nil
+	}
+	if withDelivery {
+		specs = append(specs, deliveredLine)
+	}
 	withErrors := slices.Contains(extra, LineErrors)
 	for _, r := range runs {
 		withErrors = withErrors || r.Totals.MessagesRejected+r.Totals.MessagesFailed > 0

@@ -93,6 +93,10 @@ type RunConfig struct {
 	Shard string `json:"shard,omitempty"`
 	// StartAt is the --start-at instant the run waited for.
 	StartAt string `json:"start_at,omitempty"`
+	// Receive and DrainS are --receive and --drain: where arrivals were
+	// received and how long the run waited for them (docs/delivery.md).
+	Receive string  `json:"receive,omitempty"`
+	DrainS  float64 `json:"drain_s,omitempty"`
 	// Mix is --mix as given, with the profiles' settings: the slow
 	// profile's bytes per second, how long idle sessions wait, the
 	// harvest profile's address template and recipients per message;

@@ -143,6 +143,11 @@ func WriteHTML(w io.Writer, docs []*JSONReport, labels []string) error {
 		}
 		page.Overview = append(page.Overview, htmlChart{ID: c.id, Caption: c.caption, SVG: template.HTML(svg)})
 	}
+	delivered, rows, err := deliveryHTML(docs, labels)
+	if err != nil {
+		return err
+	}
+	page.Delivery, page.DeliveryRows = delivered, rows
 	return htmlTemplate.Execute(w, page)
 }
 
@@ -169,6 +174,10 @@ func phaseCaption(name, model string) string {
 		return "From when a session began each message to its decision (not corrected for queueing)."
 	case SeriesLag:
 		return "How late each message started against its schedule."
+	case SeriesDelivery:
+		return "From the server's 250 to the end of data to the message's first arrival at the receiver: time in the server's queue."
+	case SeriesEndToEnd:
+		return "From the message's start to its first arrival at the receiver."
 	}
 	return ""
 }
@@ -192,6 +201,10 @@ type htmlPage struct {
 	// Sources says, per result and pipelined phase, where its figures
 	// come from, beside how often the server batched its replies.
 	Sources []htmlSource
+	// Delivery holds the accepted-versus-delivered and backlog timelines
+	// of results with a receiver (--receive), DeliveryRows their figures.
+	Delivery     []htmlChart
+	DeliveryRows []htmlDelivery
 }
 
 // htmlMix is one profile of one result's session mix.
@@ -402,6 +415,16 @@ figcaption { font-size: .85em; color: #555; margin-top: .3em; }
 {{range .Results}}<tr>{{if $.Several}}<td>{{.Label}}</td>{{end}}<td class="text">{{.Target}}</td><td class="text">{{.Model}}</td><td class="text">{{.Started}}</td><td>{{.Elapsed}}</td><td class="text">{{.Stop}}</td><td>{{.OK}}</td><td>{{.Rejected}}</td><td>{{.Failed}}</td><td>{{.Rate}}</td><td>{{.P50}}</td><td>{{.P99}}</td><td>{{.P999}}</td><td>{{.Generator}}</td>{{if $.Server}}<td>{{.Server}}</td>{{end}}<td class="text">{{.Mix}}</td></tr>
 {{end}}</table></div>
 <p class="note">p50, p99, p99.9: latency of the message phase. With a session mix (--mix) every figure and chart is the normal sessions'; the other profiles are in the session mix table below, and a result without a mix beside one with it shows what the mix cost the good mail. smtpbench CPU: the tool's own share of the cores it could use; near 100&nbsp;% the figures may describe smtpbench rather than the server.</p>
+{{if .Delivery}}<h2>Delivery</h2>
+<div class="wide"><table id="delivery">
+<tr>{{if .Several}}<th>result</th>{{end}}<th>receiver</th><th>accepted</th><th>delivered</th><th>lost</th><th>duplicates</th><th>strangers</th><th>unanswered, delivered</th><th>accepted/s</th><th>delivered/s</th><th>backlog max</th><th>drain</th><th>delivery p50</th><th>delivery p99</th></tr>
+{{range .DeliveryRows}}<tr>{{if $.Several}}<td>{{.Label}}</td>{{end}}<td class="text">{{.Receiver}}</td><td>{{.Accepted}}</td><td>{{.Delivered}}</td><td>{{.Lost}}</td><td>{{.Duplicates}}</td><td>{{.Strangers}}</td><td>{{.Unanswered}}</td><td>{{.AcceptedRate}}</td><td>{{.DeliveredRate}}</td><td>{{.BacklogMax}}</td><td>{{.Drain}}</td><td>{{.P50}}</td><td>{{.P99}}</td></tr>
+{{end}}</table></div>
+<div class="charts">
+{{range .Delivery}}<figure class="chart" id="chart-{{.ID}}">
+{{.SVG}}{{if .Caption}}<figcaption>{{.Caption}}</figcaption>{{end}}
+</figure>
+{{end}}</div>{{end}}
 <h2>Overview</h2>
 <p class="note">Percentile curves put 1/(1&minus;q) on a log scale, as HdrHistogram plots them: 90&nbsp;%, 99&nbsp;% and 99.9&nbsp;% are evenly spaced, so the tail is as visible as the median.</p>
 <div class="charts">

@@ -98,6 +98,9 @@ type JSONReport struct {
 	// MixTotals counts everyone, normal sessions and every profile, as
 	// totals does; absent without a mix.
 	MixTotals *Totals `json:"mix_totals,omitempty"`
+	// Delivery is what the receiver saw past the server's 250 (--receive);
+	// absent without one. See docs/delivery.md.
+	Delivery *JSONDelivery `json:"delivery,omitempty"`
 }
 
 // GeneratorJSON tells whether smtpbench itself may have limited the figures.
@@ -412,6 +415,7 @@ func buildJSON(res *Result, withHDR bool) *JSONReport {
 			j.Replies[p.String()][strconv.Itoa(code)] = n
 		}
 	}
+	deliveryJSON(j, res.Delivery, withHDR)
 	var sent int64
 	var weights float64
 	for _, sc := range res.Sizes {

@@ -248,6 +248,7 @@ func Merge(docs []*JSONReport, names []string) (*JSONReport, error) {
 	out.PhaseSources = mergePhaseSources(docs)
 	out.Pipelining = mergePipelining(docs)
 	out.SessionLimits = mergeSessionLimits(docs)
+	out.Delivery = mergeDelivery(docs, start)
 
 	ivs, missing, err := mergeIntervals(docs, names, info.Sources, end.Sub(start))
 	if err != nil {
@@ -558,7 +559,7 @@ var mergedMembers = map[string]bool{
 	"schema": true, "hdr_unit": true, "target": true, "config": true, "started_at": true, "elapsed_s": true,
 	"load_model": true, "stop_reason": true, "stopped_at_s": true, "last_message_at_s": true, "sizes": true, "targets": true, "tls": true, "totals": true, "warmup": true, "phases": true, "replies": true,
 	"errors": true, "intervals": true, "warnings": true, "merged": true, "generator": true, "server": true,
-	"pipelining": true, "phase_sources": true, "session_limits": true, "profiles": true, "mix_totals": true,
+	"pipelining": true, "phase_sources": true, "session_limits": true, "profiles": true, "mix_totals": true, "delivery": true,
 }
 
 // mergeSessionLimits adds up the sessions the server ended, keeps the range

@@ -383,7 +383,9 @@ var notCounts = map[string]bool{
 	"ErrorCount.Code": true, "JSONTarget.Weight": true, "JSONInterval.T": true,
 	"JSONSessionLimits.MessagesMin": true, "JSONSessionLimits.MessagesMax": true, "JSONSessionLimits.Code": true,
 	"GeneratorJSON.Cores": true, "GeneratorJSON.Shards": true, "MergeSource.OffsetS": true,
-	"MergeSource.MessagesOK": true, "JSONProfile.Weight": true,
+	"MergeSource.MessagesOK": true, "JSONProfile.Weight": true, "JSONDeliverySecond.T": true,
+	// Derived from the merged per-second counts, not added up.
+	"JSONDelivery.BacklogMax": true, "JSONDeliverySecond.Backlog": true,
 }
 
 // TestMergeAddsEveryCount merges a result with itself and checks, by
@@ -400,6 +402,7 @@ func TestMergeAddsEveryCount(t *testing.T) {
 	d.Warmup = &Totals{}
 	d.MixTotals = &Totals{}
 	d.PhaseSources = map[string]JSONPhaseSource{"rcpt": {Source: SourceLockstep}}
+	d.Delivery = &JSONDelivery{Receiver: "127.0.0.1:2631", Intervals: []JSONDeliverySecond{{T: 0}, {T: 1}}}
 	d.Profiles = map[string]JSONProfile{"idle": {Ended: map[string]int64{"server_421": 0}, BadCommandReplies: map[string]int64{"500": 0}}}
 	next := int64(1)
 	fillCounts(reflect.ValueOf(d).Elem(), "JSONReport", &next)

@@ -52,6 +52,9 @@ type Result struct {
 	// Profiles is the session mix (--mix), normal included; empty without
 	// one. Total and everything above are the normal sessions' only.
 	Profiles []ProfileResult
+	// Delivery is what a receiver saw of the run's messages after the
+	// server accepted them; nil without --receive.
+	Delivery *Delivery
 }
 
 // TargetTotals are one target's share of a run: messages after any

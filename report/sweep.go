@@ -94,6 +94,13 @@ type StepJSON struct {
 	// the server was not measured.
 	ServerCPUUSPerMessage *float64 `json:"server_cpu_us_per_message,omitempty"`
 	ServerMemoryPeakBytes *int64   `json:"server_memory_peak_bytes,omitempty"`
+	// DeliveredPerS, BacklogMax and Lost come from the step's delivery
+	// object (--receive); absent without one. BacklogGrew says the backlog
+	// was still growing when the load ended (see BacklogGrew).
+	DeliveredPerS float64 `json:"delivered_per_s,omitempty"`
+	BacklogMax    int64   `json:"backlog_max,omitempty"`
+	Lost          int64   `json:"lost,omitempty"`
+	BacklogGrew   bool    `json:"backlog_grew,omitempty"`
 }
 
 // KneeJSON locates the knee of a sweep.
@@ -147,6 +154,9 @@ func StepOf(label string, concurrency int, rate float64, j *JSONReport) StepJSON
 		mem := sv.MemoryPeakBytes
 		s.ServerCPUUSPerMessage, s.ServerMemoryPeakBytes = sv.CPUUSPerMessage, &mem
 	}
+	if d := j.Delivery; d != nil {
+		s.DeliveredPerS, s.BacklogMax, s.Lost, s.BacklogGrew = d.DeliveredPerS, d.BacklogMax, d.Lost, BacklogGrew(j)
+	}
 	return s
 }
 
@@ -187,6 +197,26 @@ func Hurt(steps []StepJSON) *HurtJSON {
 	return nil
 }
 
+// BacklogGrew says whether a run's delivery backlog was still growing when
+// its load stopped: at the last whole second of the load it was more than
+// half as large again as halfway through, and more than half a second of
+// accepted mail. A queue that grows without end is past the server's
+// capacity however fast its 250s came.
+func BacklogGrew(j *JSONReport) bool {
+	d := j.Delivery
+	if d == nil {
+		return false
+	}
+	from := j.Config.WarmupS
+	end := int(j.StoppedAtS) - 1
+	mid := int((from + float64(end)) / 2)
+	if end <= mid || end >= len(d.Intervals) || mid < 0 {
+		return false
+	}
+	a, b := d.Intervals[mid].Backlog, d.Intervals[end].Backlog
+	return float64(b) > 1.5*float64(a) && float64(b) > 0.5*j.Totals.MessagesPerS
+}
+
 // Knee finds the first step after which messages/s grows by less than
 // KneeGain while the message p99 grows by more than KneeGain: adding load
 // there only adds waiting. value gives a step's sessions or rate. It
@@ -198,6 +228,10 @@ func Knee(steps []StepJSON, value func(StepJSON) float64) *KneeJSON {
 			continue
 		}
 		gain := b.MessagesPerS/a.MessagesPerS - 1
+		if a.DeliveredPerS > 0 && b.DeliveredPerS > 0 {
+			// With a receiver the throughput is what the server delivered.
+			gain = b.DeliveredPerS/a.DeliveredPerS - 1
+		}
 		growth := b.MessageP99MS/a.MessageP99MS - 1
 		if gain < KneeGain && growth > KneeGain {
 			return &KneeJSON{Step: i, Label: a.Label, Value: value(a), GainPct: 100 * gain, P99GrowthPct: 100 * growth}
@@ -251,6 +285,14 @@ func CheckSLO(j *JSONReport, slos []SLO, maxErrorPct float64) []string {
 		got := lineQuantiles[o.Quantile](s)
 		if lim := float64(o.Limit.Microseconds()) / 1000; got > lim {
 			out = append(out, fmt.Sprintf("%s %s %s ms > %s", o.Phase, o.Quantile, ms3(got), o.Limit))
+		}
+	}
+	if d := j.Delivery; d != nil {
+		if d.Lost > 0 {
+			out = append(out, fmt.Sprintf("%d lost", d.Lost))
+		}
+		if BacklogGrew(j) {
+			out = append(out, "backlog still growing at the end")
 		}
 	}
 	t := j.Totals
@@ -334,6 +376,12 @@ func WriteSweepTable(w io.Writer, d *Document) error {
 				mem = fmtBytes(*st.ServerMemoryPeakBytes)
 			}
 			row += cpu + "\t" + mem + "\t"
+		}
+		if st.DeliveredPerS > 0 || st.Lost > 0 {
+			row += fmt.Sprintf("  delivered %.1f/s, backlog max %d, lost %d", st.DeliveredPerS, st.BacklogMax, st.Lost)
+			if st.BacklogGrew {
+				row += ", backlog growing"
+			}
 		}
 		if note := stepNote(s, i); note != "" {
 			row += "  " + note

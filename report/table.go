@@ -40,6 +40,7 @@ func writeTable(w io.Writer, j *JSONReport, grace string) error {
 		b.WriteString(")")
 	}
 	b.WriteString("\n")
+	writeDeliveryLine(b, j)
 	if j.Merged != nil {
 		fmt.Fprintf(b, "merged from %d results:", len(j.Merged.Sources))
 		for _, src := range j.Merged.Sources {
@@ -193,7 +194,7 @@ func phaseOrder() []string {
 	for p := session.Phase(0); p < session.NumPhases; p++ {
 		names = append(names, p.String())
 	}
-	return append(names, SeriesService, SeriesLag)
+	return append(names, SeriesService, SeriesLag, SeriesDelivery, SeriesEndToEnd)
 }
 
 // ms3 prints milliseconds to about three significant digits.

@@ -26,7 +26,7 @@ func (c *conn) bdat(line []byte) bool {
 		c.c.SetReadDeadline(timeZero) // receiving content is not idling
 	}
 	keep := c.rcptN > 0 && !c.chunkFailed
-	if keep && c.keepData {
+	if keep && (c.keepData || c.keepHeader) {
 		start := len(c.data)
 		c.data = slices.Grow(c.data, int(size))[:start+int(size)]
 		if _, err := io.ReadFull(c.br, c.data[start:]); err != nil {
@@ -46,12 +46,12 @@ func (c *conn) bdat(line []byte) bool {
 		c.bw.WriteString(" octets\r\n")
 		return true
 	default:
+		at := time.Now()
 		if c.reply(StepBody, "250 2.0.0 Ok: queued") {
+			c.lmtpReplies("250 2.0.0 Ok: delivered")
 			c.s.accepted.Add(1)
 			c.accepted++
-			if c.keepData {
-				c.s.cfg.OnMessage(c.from, c.rcpts, c.data)
-			}
+			c.arrived(at)
 		}
 	}
 	if last {

@@ -129,6 +129,13 @@ type Config struct {
 	// content (dot-unstuffed, as stored by a real server). It runs on the
 	// connection's goroutine and must not keep data.
 	OnMessage func(from string, to []string, data []byte)
+	// OnHeader, when set, receives each accepted message's header section
+	// (dot-unstuffed, up to and including the empty line that ends it) and
+	// how many recipients the transaction had, stamped when the end of
+	// data was read. It is what a delivery receiver needs, at the cost of
+	// copying only the header: the body is scanned as without it. It runs
+	// on the connection's goroutine and must not keep header.
+	OnHeader func(header []byte, rcpts int, at time.Time)
 	// TLS, when set, makes the server offer STARTTLS (RFC 3207), or with
 	// ImplicitTLS speak TLS from the first byte (RFC 8314); see tls.go.
 	TLS         *tls.Config
@@ -138,6 +145,11 @@ type Config struct {
 	Users       map[string]string
 	RequireTLS  bool // answer MAIL with 530 until STARTTLS (or on a plaintext listener)
 	RequireAuth bool // answer MAIL with 530 until AUTH succeeded
+	// Relay, when set, forwards each accepted message to another server
+	// after a hold, dropping and duplicating some on a fixed rule (see
+	// Relay): a queue whose faults are known, for checking delivery
+	// tracking.
+	Relay *Relay
 }
 
 // AfterDot is how the sink treats commands that arrive in the same read as
@@ -222,6 +234,7 @@ type Server struct {
 	tlsStats tlsStats
 	precise  chan struct{} // slots for precise delays (see sleep)
 	slots    chan struct{} // one per session being served; nil without MaxSessions
+	relay    *relayer      // nil unless Config.Relay
 
 	idleTimeouts, commandTimeouts, refused, waited atomic.Uint64
 }
@@ -249,6 +262,9 @@ func Listen(addr string, cfg Config) (*Server, error) {
 	}
 	if cfg.Chunking {
 		s.chunking = "250-CHUNKING\r\n250-BINARYMIME\r\n"
+	}
+	if cfg.Relay != nil {
+		s.relay = newRelayer(*cfg.Relay, s.done)
 	}
 	return s, nil
 }
@@ -428,6 +444,9 @@ type conn struct {
 	// rest of its chunks are read and refused too (RFC 3030 4.2).
 	chunkFailed bool
 	num         [20]byte // room to format a number without allocating
+	// keepHeader: collect the header section into data for OnHeader.
+	keepHeader bool
+	lmtp       bool // the client said LHLO: one reply per recipient after the content (RFC 2033 4.2)
 }
 
 func (s *Server) serveConn(nc net.Conn) {
@@ -436,7 +455,7 @@ func (s *Server) serveConn(nc net.Conn) {
 		return
 	}
 	c := &conn{s: s, c: nc, br: bufio.NewReaderSize(nc, 64<<10), bw: bufio.NewWriterSize(nc, 4096),
-		keepData: s.cfg.OnMessage != nil, tls: s.cfg.ImplicitTLS}
+		keepData: s.cfg.OnMessage != nil || s.relay != nil, keepHeader: s.cfg.OnHeader != nil && s.cfg.OnMessage == nil, tls: s.cfg.ImplicitTLS}
 	if !c.reply(StepConnect, "220 "+s.cfg.Hostname+" ESMTP smtpbench sink") {
 		c.refuseUntilQuit()
 		return
@@ -599,8 +618,9 @@ func hasPrefixFold(b []byte, p string) bool {
 // handle answers one command line; false ends the session.
 func (c *conn) handle(line []byte) bool {
 	switch {
-	case hasPrefixFold(line, "EHLO"):
+	case hasPrefixFold(line, "EHLO"), hasPrefixFold(line, "LHLO"):
 		c.resetTx()
+		c.lmtp = hasPrefixFold(line, "LHLO")
 		if c.reply(StepEHLO, "250-"+c.s.cfg.Hostname+" greets you\r\n"+c.securityKeywords()+"250-PIPELINING\r\n250-SIZE "+strconv.Itoa(MaxMessageSize)+"\r\n"+c.s.chunking+"250-8BITMIME\r\n250 ENHANCEDSTATUSCODES") {
 			return true
 		}
@@ -652,16 +672,19 @@ func (c *conn) handle(line []byte) bool {
 			}
 			return false
 		}
+		var at time.Time
+		if c.keepHeader {
+			at = time.Now()
+		}
 		refused := c.afterDot()
 		if n > MaxMessageSize {
 			// RFC 1870 6.3: what the server announced, it enforces.
 			c.bw.WriteString("552 5.3.4 sink: message larger than the SIZE announced\r\n")
 		} else if c.reply(StepBody, "250 2.0.0 Ok: queued") {
+			c.lmtpReplies("250 2.0.0 Ok: delivered")
 			c.s.accepted.Add(1)
 			c.accepted++
-			if c.keepData {
-				c.s.cfg.OnMessage(c.from, c.rcpts, c.data)
-			}
+			c.arrived(at)
 		}
 		c.resetTx()
 		for range refused {
@@ -729,6 +752,31 @@ func (c *conn) refuseOverLimit() bool {
 	return true
 }
 
+// arrived hands an accepted message to OnMessage or OnHeader.
+func (c *conn) arrived(at time.Time) {
+	if c.s.relay != nil {
+		c.s.relay.accept(c.from, c.rcpts, c.data)
+	}
+	if c.keepData && c.s.cfg.OnMessage != nil {
+		c.s.cfg.OnMessage(c.from, c.rcpts, c.data)
+	} else if c.keepHeader {
+		c.s.cfg.OnHeader(c.data, c.rcptN, at)
+	}
+}
+
+// lmtpReplies adds, in an LMTP session, the replies for the second and
+// later recipients: RFC 2033 4.2 wants one per accepted recipient, and
+// reply has already queued the first.
+func (c *conn) lmtpReplies(text string) {
+	if !c.lmtp {
+		return
+	}
+	for i := 1; i < c.rcptN; i++ {
+		c.bw.WriteString(text)
+		c.bw.WriteString("\r\n")
+	}
+}
+
 func (c *conn) resetTx() {
 	c.mail = false
 	c.rcptN = 0
@@ -754,6 +802,7 @@ func (c *conn) readData() (int64, error) {
 		c.c.SetReadDeadline(time.Time{}) // receiving content is not idling
 	}
 	lineStart := true
+	inHeader := c.keepHeader
 	var n int64
 	for {
 		chunk, err := c.br.ReadSlice('\n')
@@ -768,11 +817,14 @@ func (c *conn) readData() (int64, error) {
 			return n, nil
 		}
 		n += int64(len(chunk))
-		if c.keepData {
+		if c.keepData || inHeader {
 			if lineStart && len(chunk) > 0 && chunk[0] == '.' {
 				chunk = chunk[1:]
 			}
 			c.data = append(c.data, chunk...)
+			if inHeader && lineStart && complete && (len(chunk) == 2 && chunk[0] == '\r' || len(chunk) == 1) {
+				inHeader = false // the empty line that ends the header section
+			}
 		}
 		lineStart = complete
 	}

@@ -50,6 +50,7 @@ showq     unix  n - n -     - showq
 error     unix  - - n -     - error
 retry     unix  - - n -     - error
 discard   unix  - - n -     - discard
+smtp      unix  - - n -     - smtp
 virtual   unix  - n n -     - virtual
 anvil     unix  - - n -     1 anvil
 scache    unix  - - n -     1 scache

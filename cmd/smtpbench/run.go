@@ -40,6 +40,7 @@ Examples:
   smtpbench run -c 10 -n 2000 --size 1KiB:60,10KiB:30,1MiB:10 --rcpts 1-5 --seed 42 127.0.0.1:2525
   smtpbench run -d 60s --corpus archive.mbox --to-file rcpts.txt 127.0.0.1:2525 --target 127.0.0.1:2526=3
   smtpbench run -c 40 -n 1000 --per-conn 1 --mix normal:10,idle:25,slow:5 --slow-rate 100 127.0.0.1:25
+  smtpbench run -c 20 -n 5000 --receive 127.0.0.1:2631 127.0.0.1:2630   # also track delivery to a relay host
 
 Flags:
 `
@@ -93,7 +94,10 @@ type runFlags struct {
 	startAt      string
 	shard        string
 	shards       int
-	server       serverFlags // server.go
+	server       serverFlags   // server.go
+	receive      string        // receive.go
+	drain        time.Duration // receive.go
+	maxLost      int64         // receive.go
 }
 
 func (f *runFlags) register(fs *pflag.FlagSet) {
@@ -116,6 +120,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.shard, "shard", "", "run shard I of N (as I/N, I from 0): 1/N of -n and --rate, with message numbers of its own")
 	fs.IntVar(&f.shards, "shards", 0, "run one of N shards, its index taken from $JOB_COMPLETION_INDEX (a Kubernetes Indexed Job)")
 	f.server.register(fs)
+	f.registerReceive(fs)
 }
 
 // registerWorkload registers the flags that describe the load itself, which
@@ -288,9 +293,21 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	var rcv *receiving
+	if f.receive != "" {
+		// Before the load, so that a busy address or a missing Maildir
+		// fails at once.
+		if rcv, err = f.startReceiving(&cfg); err != nil {
+			return err
+		}
+		defer rcv.stop()
+	}
 	res, err := loadgen.Run(ctx, cfg, abort)
 	if err != nil {
 		return usagef("%v", err)
+	}
+	if rcv != nil {
+		res.Delivery = rcv.drain(ctx, abort, f.drain, f.progress || wantProgress(f.output), stderr)
 	}
 	res.Config = cj
 	res.Warnings = append(res.Warnings, sec.warnings()...)
@@ -494,6 +511,13 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, report.RunConfig, 
 	if th, err = parseThresholds(f); err != nil {
 		return bad("%v", err)
 	}
+	if err := f.checkReceive(fs, &th); err != nil {
+		return bad("%v", err)
+	}
+	cj.Receive = f.receive
+	if f.receive != "" {
+		cj.DrainS = f.drain.Seconds()
+	}
 	sh, err := f.parseShard(fs, os.Getenv)
 	if err != nil {
 		return bad("%v", err)
@@ -596,6 +620,9 @@ func (f *runFlags) messageSpec(fs *pflag.FlagSet) (message.Spec, error) {
 		Corpus: f.corpus, Hostname: f.helo, Seed: f.seed}
 	if fs.Changed("to") || f.toFile == "" {
 		spec.To = f.to
+	}
+	if f.receive != "" {
+		spec.Tracked, spec.Token = true, newRunToken()
 	}
 	if !fs.Changed("seed") {
 		// 53 bits, so JSON readers that hold numbers as doubles (jq,

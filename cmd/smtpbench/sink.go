@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -40,6 +41,7 @@ Examples:
   smtpbench sink --max-sessions 20 --over-limit refuse --command-timeout 5s
   smtpbench sink --delay rcpt=5ms --batch-replies   # answer each pipelined group in one write, as Postfix does
   smtpbench sink --cpu 200us        # 200µs of CPU per message: a known cost to measure
+  smtpbench sink --relay-to 127.0.0.1:2631 --hold 0.5s --drop-every 50 --duplicate-every 50
 
 Flags:
 `
@@ -61,6 +63,10 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 	var sec sinkSecFlags // sinktls.go
 	sec.register(fs)
 	afterDot := fs.String("after-dot", "serve", "what to do with commands that arrive in the same read as the end of data: serve, drop (leave them unanswered) or reject (answer 503)")
+	relayTo := fs.String("relay-to", "", "store and forward: hold each accepted message, then relay it over SMTP to this address (docs/delivery.md)")
+	hold := fs.Duration("hold", 0, "with --relay-to: how long each message waits before it is forwarded")
+	dropEvery := fs.Int("drop-every", 0, "with --relay-to: never forward the Nth, 2Nth, … accepted message")
+	dupEvery := fs.Int("duplicate-every", 0, "with --relay-to: forward the (N/2)th, (N/2+N)th, … accepted message twice")
 	perSession := fs.String("max-per-session", "", "refuse MAIL after N accepted messages in a session, as N[:CODE]; CODE 421 (the default) also closes the session")
 	if err := parseFlags(fs, args, sinkUsage, stdout); err != nil {
 		return err
@@ -116,6 +122,9 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	cfg.Chunking = *chunking
 	cfg.BatchReplies = *batch
+	if cfg.Relay, err = relayConfig(fs, *relayTo, *hold, *dropEvery, *dupEvery); err != nil {
+		return err
+	}
 	// Every client session holds one of our descriptors: allow as many as
 	// the system lets us.
 	sysres.RaiseFileLimit()
@@ -213,4 +222,26 @@ func parsePerSession(v string) (n, code int, err error) {
 		}
 	}
 	return n, code, nil
+}
+
+// relayConfig checks the store-and-forward flags of the sink.
+func relayConfig(fs *pflag.FlagSet, to string, hold time.Duration, dropEvery, dupEvery int) (*sink.Relay, error) {
+	if to == "" {
+		for _, name := range []string{"hold", "drop-every", "duplicate-every"} {
+			if fs.Changed(name) {
+				return nil, usagef("--%s needs --relay-to", name)
+			}
+		}
+		return nil, nil
+	}
+	if _, _, err := net.SplitHostPort(to); err != nil {
+		return nil, usagef("--relay-to %q: want HOST:PORT", to)
+	}
+	if hold < 0 || hold > maxDuration {
+		return nil, usagef("--hold %s: want a duration from 0 to %s", hold, maxDuration)
+	}
+	if dropEvery < 0 || dupEvery < 0 {
+		return nil, usagef("--drop-every and --duplicate-every: must not be negative (0 = never)")
+	}
+	return &sink.Relay{To: to, Hold: hold, DropEvery: dropEvery, DuplicateEvery: dupEvery}, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/smtpbench/smtpbench/delivery"
 	"github.com/smtpbench/smtpbench/loadgen"
 	"github.com/smtpbench/smtpbench/loadgen/profile"
 	"github.com/smtpbench/smtpbench/report"
@@ -80,6 +81,8 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	restart := fs.Bool("restart-each-step", false, "with --server-cmd: stop and start the server again for each step, so each meets a cold server")
 	var sf serverCmdFlags // server.go
 	sf.register(fs)
+	fs.StringVar(&f.receive, "receive", "", "track delivery in every step: receive on this SMTP/LMTP address or watch maildir:DIR; steps are then judged by delivered/s, lost mail and a bounded backlog (docs/delivery.md)")
+	fs.DurationVar(&f.drain, "drain", delivery.DefaultDrain, "with --receive: after each step's load, wait up to this long for its accepted messages to arrive")
 	if err := parseFlags(fs, args, sweepUsage, stdout); err != nil {
 		return err
 	}
@@ -218,6 +221,13 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 		defer out.Close()
 	}
 
+	var rcv *receiving
+	if f.receive != "" {
+		if rcv, err = f.startReceiving(&base); err != nil {
+			return err
+		}
+		defer rcv.stop()
+	}
 	ctx, abort, release := stopOnSignals(stderr, base.Grace)
 	defer release()
 	prog := newSeriesProgress(stderr, f.progress, f.output)
@@ -246,7 +256,13 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 			label = "rate=" + strconv.FormatFloat(rate, 'f', -1, 64)
 		}
 		run.Progress = prog.hook(name + " " + label)
+		if rcv != nil {
+			rcv.begin(&run, len(sw.Steps))
+		}
 		res, err := runAgainst(ctx, sr, run, abort)
+		if err == nil && rcv != nil {
+			res.Delivery = rcv.drain(ctx, abort, f.drain, false, stderr)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -14,6 +14,7 @@ type thresholds struct {
 	maxQuantile  []quantileLimit
 	maxErrorRate float64 // percent; 100 = no limit
 	minRate      float64
+	maxLost      int64 // -1: no limit (without --receive)
 }
 
 type quantileLimit struct {
@@ -37,7 +38,10 @@ func parseThresholds(f *runFlags) (thresholds, error) {
 			if (k == report.SeriesService || k == report.SeriesLag) && f.rate == 0 {
 				return th, fmt.Errorf("--%s %q: %s exists only in the open model (--rate)", set.flag, v, k)
 			}
-			if k != report.SeriesService && k != report.SeriesLag {
+			if (k == report.SeriesDelivery || k == report.SeriesEndToEnd) && f.receive == "" {
+				return th, fmt.Errorf("--%s %q: %s exists only with --receive", set.flag, v, k)
+			}
+			if k != report.SeriesService && k != report.SeriesLag && k != report.SeriesDelivery && k != report.SeriesEndToEnd {
 				if _, err := session.ParsePhase(k); err != nil {
 					return th, fmt.Errorf("--%s %q: %v, or %s or %s with --rate", set.flag, v, err, report.SeriesService, report.SeriesLag)
 				}
@@ -91,6 +95,9 @@ func (th thresholds) check(res *report.Result) []string {
 			out = append(out, fmt.Sprintf("error rate is %.2f%% (%d of %d messages), above the limit of %g%%",
 				rate, t.MessagesRejected+t.MessagesFailed, t.MessagesAttempted, th.maxErrorRate))
 		}
+	}
+	if d := j.Delivery; d != nil && th.maxLost >= 0 && d.Lost > th.maxLost {
+		out = append(out, fmt.Sprintf("%d accepted messages were lost (never arrived at %s), above the limit of %d", d.Lost, d.Receiver, th.maxLost))
 	}
 	if th.minRate > 0 && t.MessagesPerS < th.minRate {
 		out = append(out, fmt.Sprintf("rate is %.1f messages/s, below the minimum of %g", t.MessagesPerS, th.minRate))

@@ -8,7 +8,7 @@ import (
 
 	"github.com/smtpbench/smtpbench/report"
 	"github.com/smtpbench/smtpbench/session"
-	"github.com/smtpbench/smtpbench/session/sink"
+	"github.com/smtpbench/smtpbench/sink"
 )
 
 // startSink runs a built-in sink for the test and stops it at cleanup.

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smtpbench/smtpbench/session/sink"
+	"github.com/smtpbench/smtpbench/sink"
 )
 
 func TestParseTarget(t *testing.T) {

@@ -17,7 +17,7 @@ import (
 
 	"github.com/smtpbench/smtpbench/internal/syncbuf"
 
-	"github.com/smtpbench/smtpbench/session/sink"
+	"github.com/smtpbench/smtpbench/sink"
 )
 
 const testSecret = Secret("correct horse battery staple")

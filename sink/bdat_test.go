@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smtpbench/smtpbench/session/sink"
+	"github.com/smtpbench/smtpbench/sink"
 )
 
 // A raw BDAT conversation: chunks outside a transaction are read and

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/smtpbench/smtpbench/session"
-	"github.com/smtpbench/smtpbench/session/sink"
+	"github.com/smtpbench/smtpbench/sink"
 )
 
 // wire is a raw client for the sink behaviours the session client is

@@ -15,7 +15,7 @@ import (
 	"github.com/smtpbench/smtpbench/internal/leakcheck"
 	"github.com/smtpbench/smtpbench/session"
 	"github.com/smtpbench/smtpbench/session/message"
-	"github.com/smtpbench/smtpbench/session/sink"
+	"github.com/smtpbench/smtpbench/sink"
 )
 
 // TestMain fails the package when a test leaves a sink or client goroutine

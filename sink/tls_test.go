@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smtpbench/smtpbench/session/sink"
+	"github.com/smtpbench/smtpbench/sink"
 )
 
 // rawConn speaks SMTP line by line to the sink, for what the client

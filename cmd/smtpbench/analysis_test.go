@@ -22,7 +22,7 @@ import (
 	"time"
 
 	"github.com/smtpbench/smtpbench/report"
-	"github.com/smtpbench/smtpbench/session/sink"
+	"github.com/smtpbench/smtpbench/sink"
 )
 
 // analysisWatchdog bounds one smtpbench command of these tests.

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smtpbench/smtpbench/session/sink"
+	"github.com/smtpbench/smtpbench/sink"
 )
 
 // cliRun runs Main with a time bound and returns exit code, stdout and stderr.

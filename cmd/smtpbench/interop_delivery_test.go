@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/smtpbench/smtpbench/session/message"
-	"github.com/smtpbench/smtpbench/session/sink"
+	"github.com/smtpbench/smtpbench/sink"
 )
 
 // trickyContent is a --data file whose exact wire form the test knows. Its

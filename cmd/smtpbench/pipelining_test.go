@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smtpbench/smtpbench/session/sink"
+	"github.com/smtpbench/smtpbench/sink"
 )
 
 func TestPipeliningAgainstSinkModes(t *testing.T) {

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/smtpbench/smtpbench/report"
-	"github.com/smtpbench/smtpbench/session/sink"
+	"github.com/smtpbench/smtpbench/sink"
 )
 
 // savedRun runs smtpbench against an in-process sink and returns the paths

@@ -18,7 +18,7 @@ import (
 	"github.com/smtpbench/smtpbench/report"
 	"github.com/smtpbench/smtpbench/session"
 	"github.com/smtpbench/smtpbench/session/message"
-	"github.com/smtpbench/smtpbench/session/sink"
+	"github.com/smtpbench/smtpbench/sink"
 )
 
 // defaultDuration applies when neither -n nor -d is given, as in wrk.

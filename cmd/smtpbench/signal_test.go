@@ -12,7 +12,7 @@ import (
 
 	"github.com/smtpbench/smtpbench/internal/syncbuf"
 
-	"github.com/smtpbench/smtpbench/session/sink"
+	"github.com/smtpbench/smtpbench/sink"
 )
 
 // startSignalled runs the binary and sends it SIGINT once for each marker,

@@ -15,7 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/smtpbench/smtpbench/internal/sysres"
-	"github.com/smtpbench/smtpbench/session/sink"
+	"github.com/smtpbench/smtpbench/sink"
 )
 
 const sinkUsage = `Usage: smtpbench sink [flags]

@@ -24,7 +24,7 @@ import (
 
 	"github.com/smtpbench/smtpbench/report"
 	"github.com/smtpbench/smtpbench/session"
-	"github.com/smtpbench/smtpbench/session/sink"
+	"github.com/smtpbench/smtpbench/sink"
 )
 
 const testPassword = "s3cret-p@ss"

@@ -17,7 +17,7 @@ import (
 
 	"github.com/smtpbench/smtpbench/loadgen"
 	"github.com/smtpbench/smtpbench/session"
-	"github.com/smtpbench/smtpbench/session/sink"
+	"github.com/smtpbench/smtpbench/sink"
 )
 
 // passwordEnv names the environment variable that may hold the AUTH

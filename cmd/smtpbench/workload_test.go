@@ -19,7 +19,7 @@ import (
 	"testing"
 
 	"github.com/smtpbench/smtpbench/report"
-	"github.com/smtpbench/smtpbench/session/sink"
+	"github.com/smtpbench/smtpbench/sink"
 )
 
 func TestWorkloadBadInput(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/smtpbench/smtpbench/report"
 	"github.com/smtpbench/smtpbench/session"
 	"github.com/smtpbench/smtpbench/session/message"
 )
@@ -111,6 +112,17 @@ type Config struct {
 	// sink): the generator's CPU and scheduling figures then include the
 	// server's work, and its warnings say so.
 	InProcessServer bool
+
+	// OnSecond, if set, is called with every second of the timeline, in
+	// order, as it is made final (shortly after it ends), from the
+	// goroutine that finalizes them; the last ones when the run ends.
+	OnSecond func(report.Interval)
+	// Watch, if set, is attached to the run so that its figures can be
+	// read while it goes on (live metrics).
+	Watch *Watch
+	// DetailWindow is how many of the run's most recent seconds the result
+	// keeps one by one; zero means DefaultDetailWindow.
+	DetailWindow time.Duration
 
 	// Progress, if set, is called about once a second from its own goroutine.
 	Progress func(Progress)

@@ -53,6 +53,7 @@ type run struct {
 
 	shards []*shard
 	tl     *timeline
+	cpu0   time.Duration // the process's CPU time at the start
 
 	sessionNo  atomic.Int64 // sessions dialed, for --trace numbering
 	firstError atomic.Value // string: the first failure to establish a session
@@ -90,7 +91,11 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 	for i := range r.shards {
 		r.shards[i] = newShard(cfg.Rate > 0)
 	}
-	r.tl = newTimeline(r.shards, r.start)
+	r.cpu0 = watch.cpu0
+	if cfg.Watch != nil {
+		cfg.Watch.attach(r)
+	}
+	r.tl = newTimeline(r.shards, r.start, cfg.DetailWindow, cfg.OnSecond)
 	if cfg.Duration > 0 {
 		t := time.AfterFunc(cfg.Duration, func() { r.stop(StopDuration) })
 		defer t.Stop()

@@ -3,7 +3,6 @@ package loadgen
 import (
 	"math"
 	"runtime"
-	"sort"
 	"sync"
 	"time"
 
@@ -36,6 +35,7 @@ type shard struct {
 	// progress line.
 	ok, failed int64
 	secs       map[int]*intervalAgg // seconds not yet handed to the timeline
+	floor      int                  // the first second not yet final
 	lastEnd    time.Time            // when the latest message was decided
 }
 
@@ -55,8 +55,10 @@ func (s *shard) recorder(warm bool) *report.Recorder {
 	return s.warm
 }
 
-// interval returns the aggregate of second idx; call with mu held.
+// interval returns the aggregate of second idx, or of the first second
+// not yet final when idx is already final; call with mu held.
 func (s *shard) interval(idx int) *intervalAgg {
+	idx = max(idx, s.floor)
 	agg := s.secs[idx]
 	if agg == nil {
 		agg = &intervalAgg{h: newIntervalHistogram()}
@@ -89,34 +91,58 @@ type intervalAgg struct {
 	h          *hdrhistogram.Histogram
 }
 
+// DefaultDetailWindow is how many of a run's most recent seconds the result
+// keeps one by one; older seconds are folded into rows of coarseLength
+// seconds. A day-long run then holds about 1,440 coarse rows and 600
+// per-second ones, under a megabyte of JSON, and its memory stays flat;
+// every second still goes to Config.OnSecond (--live) as it is made final.
+const DefaultDetailWindow = 10 * time.Minute
+
+// coarseLength is the length in seconds of a folded row: a minute, aligned
+// to whole minutes since the start.
+const coarseLength = 60
+
 // timeline turns the shards' per-second figures into rows. A second is
 // final once it is over and a moment has passed for the workers that
-// finished a message in it to record it (finalizeAfter); a message recorded
-// later still than that adds to its second's counts, not to its
-// percentiles, which are already computed.
+// finished a message in it to record it (finalizeAfter). From then on the
+// shards take no more messages for it: one decided later still is counted
+// in the first second not yet final, so a row never changes once written
+// (to --live, or to the result).
 type timeline struct {
-	mu     sync.Mutex
-	shards []*shard
-	start  time.Time
-	final  map[int]*report.Interval
-	latest report.Interval
-	below  int // every second below it is final
+	mu       sync.Mutex
+	shards   []*shard
+	start    time.Time
+	next     int               // every second below it is final
+	detail   []report.Interval // the most recent final seconds, in order
+	window   int               // how many seconds detail keeps
+	coarse   []report.Interval // folded rows, in order, older than detail
+	folding  *hdrhistogram.Histogram
+	latest   report.Interval
+	onSecond func(report.Interval)
 }
 
 // finalizeAfter is how long after a second ends it is made final.
 const finalizeAfter = 250 * time.Millisecond
 
-func newTimeline(shards []*shard, start time.Time) *timeline {
-	return &timeline{shards: shards, start: start, final: map[int]*report.Interval{}}
+func newTimeline(shards []*shard, start time.Time, window time.Duration, onSecond func(report.Interval)) *timeline {
+	if window <= 0 {
+		window = DefaultDetailWindow
+	}
+	return &timeline{shards: shards, start: start, window: max(1, int(window/time.Second)), onSecond: onSecond}
 }
 
-// finalize makes every second below idx final.
+// finalize makes every second below idx final, in order, zero rows
+// included, so a stall shows as a gap of zeros rather than a missing row.
 func (t *timeline) finalize(idx int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if idx <= t.next {
+		return
+	}
 	merged := map[int]*intervalAgg{}
 	for _, s := range t.shards {
 		s.mu.Lock()
+		s.floor = idx
 		for k, agg := range s.secs {
 			if k >= idx {
 				continue
@@ -133,23 +159,65 @@ func (t *timeline) finalize(idx int) {
 		}
 		s.mu.Unlock()
 	}
-	for k, m := range merged {
-		if iv := t.final[k]; iv != nil {
-			// Late: the second was already final.
-			iv.OK += m.ok
-			iv.Failed += m.failed
-			continue
+	for k := t.next; k < idx; k++ {
+		iv := report.Interval{T: k}
+		if m := merged[k]; m != nil {
+			iv.OK, iv.Failed = m.ok, m.failed
+			iv.P50 = time.Duration(m.h.ValueAtQuantile(50)) * time.Microsecond
+			iv.P99 = time.Duration(m.h.ValueAtQuantile(99)) * time.Microsecond
+			if m.ok+m.failed > 0 {
+				iv.HDR = report.EncodeHistogram(m.h)
+			}
 		}
-		iv := &report.Interval{T: k, OK: m.ok, Failed: m.failed,
-			P50: time.Duration(m.h.ValueAtQuantile(50)) * time.Microsecond,
-			P99: time.Duration(m.h.ValueAtQuantile(99)) * time.Microsecond,
-			HDR: report.EncodeHistogram(m.h)}
-		t.final[k] = iv
-		if k >= t.latest.T {
-			t.latest = *iv
+		if t.onSecond != nil {
+			t.onSecond(iv)
+		}
+		t.detail = append(t.detail, iv)
+		t.latest = iv
+	}
+	t.next = idx
+	if n := len(t.detail) - t.window; n > 0 {
+		for _, iv := range t.detail[:n] {
+			t.fold(iv)
+		}
+		// Move the window down rather than reslice, so the array does not
+		// grow with the run.
+		m := copy(t.detail, t.detail[n:])
+		clear(t.detail[m:])
+		t.detail = t.detail[:m]
+	}
+}
+
+// fold adds one second that left the detail window to the coarse row of
+// its minute.
+func (t *timeline) fold(iv report.Interval) {
+	start := iv.T / coarseLength * coarseLength
+	if n := len(t.coarse); n == 0 || t.coarse[n-1].T != start {
+		t.closeCoarse()
+		t.coarse = append(t.coarse, report.Interval{T: start})
+		if t.folding == nil {
+			t.folding = newIntervalHistogram()
+		}
+		t.folding.Reset()
+	}
+	c := &t.coarse[len(t.coarse)-1]
+	c.OK += iv.OK
+	c.Failed += iv.Failed
+	c.Length = iv.T + 1 - c.T
+	if iv.HDR != "" {
+		if h, err := report.DecodeHistogram(iv.HDR); err == nil {
+			t.folding.Merge(h)
 		}
 	}
-	t.below = max(t.below, idx)
+	c.P50 = time.Duration(t.folding.ValueAtQuantile(50)) * time.Microsecond
+	c.P99 = time.Duration(t.folding.ValueAtQuantile(99)) * time.Microsecond
+}
+
+// closeCoarse encodes the histogram of the coarse row being filled.
+func (t *timeline) closeCoarse() {
+	if n := len(t.coarse); n > 0 && t.folding != nil && t.folding.TotalCount() > 0 {
+		t.coarse[n-1].HDR = report.EncodeHistogram(t.folding)
+	}
 }
 
 // last returns the most recent final second.
@@ -159,30 +227,23 @@ func (t *timeline) last() report.Interval {
 	return t.latest
 }
 
-// intervals finalizes everything and returns every second from 0 to the
-// last with data, zero rows included, so a stall shows as a gap of zeros
-// rather than a missing row.
+// intervals makes every second final, up to the end of the run or the last
+// second with data, whichever is later, and returns the coarse rows and
+// then the seconds of the detail window. Call it once every worker is done.
 func (t *timeline) intervals(elapsed time.Duration) []report.Interval {
-	t.finalize(math.MaxInt)
+	n := int(math.Ceil(elapsed.Seconds()))
+	for _, s := range t.shards {
+		s.mu.Lock()
+		for k := range s.secs {
+			n = max(n, k+1)
+		}
+		s.mu.Unlock()
+	}
+	t.finalize(n)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	n := int(math.Ceil(elapsed.Seconds()))
-	keys := make([]int, 0, len(t.final))
-	for k := range t.final {
-		keys = append(keys, k)
-	}
-	sort.Ints(keys)
-	if len(keys) > 0 {
-		n = max(n, keys[len(keys)-1]+1)
-	}
-	out := make([]report.Interval, n)
-	for i := range out {
-		out[i].T = i
-	}
-	for _, k := range keys {
-		if k >= 0 && k < n {
-			out[k] = *t.final[k]
-		}
-	}
-	return out
+	t.closeCoarse()
+	out := make([]report.Interval, 0, len(t.coarse)+len(t.detail))
+	out = append(out, t.coarse...)
+	return append(out, t.detail...)
 }

@@ -211,10 +211,15 @@ type ErrorCount struct {
 	Meaning string `json:"meaning,omitempty"`
 }
 
-// JSONInterval is one second of the timeline.
+// JSONInterval is one second of the timeline or, before the run's detail
+// window (its most recent ten minutes by default), a folded row of up to a
+// minute.
 type JSONInterval struct {
 	// T is seconds since the start.
-	T            int     `json:"t"`
+	T int `json:"t"`
+	// LengthS is how many seconds a folded row covers; absent for a
+	// single second. MessagesPerS is taken over the row's length.
+	LengthS      int     `json:"length_s,omitempty"`
 	OK           int64   `json:"ok"`
 	Failed       int64   `json:"failed"`
 	MessagesPerS float64 `json:"messages_per_s"`
@@ -402,10 +407,11 @@ func buildJSON(res *Result, withHDR bool) *JSONReport {
 		// The last second is usually cut short by the end of the run; its
 		// rate is taken over what is left of it, but over at least half a
 		// second so that a run ending just past a boundary shows no spike.
-		length := max(0.5, min(1, res.Elapsed.Seconds()-float64(iv.T)))
+		span := float64(max(1, iv.Length))
+		length := max(0.5, min(span, res.Elapsed.Seconds()-float64(iv.T)))
 		rate := float64(iv.OK) / length
 		ji := JSONInterval{
-			T: iv.T, OK: iv.OK, Failed: iv.Failed, MessagesPerS: rate,
+			T: iv.T, LengthS: iv.Length, OK: iv.OK, Failed: iv.Failed, MessagesPerS: rate,
 			P50MS: float64(iv.P50.Microseconds()) / 1000, P99MS: float64(iv.P99.Microseconds()) / 1000,
 		}
 		if withHDR {

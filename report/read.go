@@ -21,6 +21,13 @@ func ReadJSON(r io.Reader) (*Document, error) {
 	if err != nil {
 		return nil, err
 	}
+	if isLive(raw) {
+		j, err := readLive(raw)
+		if err != nil {
+			return nil, err
+		}
+		return &Document{Schema: Schema, Kind: KindRun, StartedAt: j.StartedAt, Runs: []LabeledRun{{JSONReport: j}}}, nil
+	}
 	var head struct {
 		Schema *string          `json:"schema"`
 		Kind   string           `json:"kind"`

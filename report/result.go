@@ -67,10 +67,13 @@ type SizeCount struct {
 	Messages int64
 }
 
-// Interval is one second of the run's timeline.
+// Interval is one second of the run's timeline, or a folded row of several
+// seconds beyond the run's detail window.
 type Interval struct {
 	// T is the interval's start in seconds since the run started.
-	T        int
+	T int
+	// Length is how many seconds the row covers; 0 means 1.
+	Length   int
 	OK       int64
 	Failed   int64 // rejected and failed messages
 	P50, P99 time.Duration

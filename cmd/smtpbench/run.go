@@ -89,6 +89,7 @@ type runFlags struct {
 	startAt      string
 	shard        string
 	shards       int
+	long         longRunFlags // longrun.go
 }
 
 func (f *runFlags) register(fs *pflag.FlagSet) {
@@ -109,6 +110,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.startAt, "start-at", "", "wait until this time (RFC 3339, e.g. 2026-11-25T20:30:00Z) before starting, so generators on several machines start together")
 	fs.StringVar(&f.shard, "shard", "", "run shard I of N (as I/N, I from 0): 1/N of -n and --rate, with message numbers of its own")
 	fs.IntVar(&f.shards, "shards", 0, "run one of N shards, its index taken from $JOB_COMPLETION_INDEX (a Kubernetes Indexed Job)")
+	f.long.register(fs)
 }
 
 // registerWorkload registers the flags that describe the load itself, which
@@ -276,6 +278,11 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "smtpbench: no target given; benchmarking the built-in sink on %s\n", srv.Addr())
 	}
 	sec.apply(&cfg, &cj, f.targets)
+	long, err := f.long.start(&cfg, cj, stderr)
+	if err != nil {
+		return err
+	}
+	defer long.close()
 	if f.trace > 0 {
 		cfg.TraceSessions, cfg.TraceTo = f.trace, stderr
 	}

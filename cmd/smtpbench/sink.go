@@ -52,6 +52,7 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 	var sec sinkSecFlags // sinktls.go
 	sec.register(fs)
 	afterDot := fs.String("after-dot", "serve", "what to do with commands that arrive in the same read as the end of data: serve, drop (leave them unanswered) or reject (answer 503)")
+	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics (messages accepted, sessions, bytes received) on http://HOST:PORT/metrics")
 	perSession := fs.String("max-per-session", "", "refuse MAIL after N accepted messages in a session, as N[:CODE]; CODE 421 (the default) also closes the session")
 	if err := parseFlags(fs, args, sinkUsage, stdout); err != nil {
 		return err
@@ -93,6 +94,14 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 	srv, err := sink.Listen(*listen, cfg)
 	if err != nil {
 		return exitError{exitRun, err.Error()}
+	}
+	ms, err := sinkMetrics(*metricsAddr, srv, stderr)
+	if err != nil {
+		srv.Close()
+		return err
+	}
+	if ms != nil {
+		defer ms.Close()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/pflag"
+
+	"github.com/smtpbench/smtpbench/loadgen"
+	"github.com/smtpbench/smtpbench/promexport"
+	"github.com/smtpbench/smtpbench/report"
+	"github.com/smtpbench/smtpbench/sink"
+)
+
+// longRunFlags are the flags for runs watched while they go on: live
+// metrics, the streamed timeline and load stages (docs/live-metrics.md).
+type longRunFlags struct {
+	metricsAddr string
+	live        string
+	stages      string
+}
+
+func (l *longRunFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&l.metricsAddr, "metrics-addr", "", "serve live Prometheus metrics on http://HOST:PORT/metrics while the run goes on")
+	fs.StringVar(&l.live, "live", "", "append one JSON line per completed second to this file as the run goes on (smtpbench report and merge read it)")
+	fs.StringVar(&l.stages, "stages", "", "load stages as DURATION:TARGET[,...]: each moves linearly from the previous target (0 at first) to TARGET, sessions in the closed loop or messages/s with --rate")
+}
+
+// longRun is what the flags started before the load: closed after it.
+type longRun struct {
+	metrics *promexport.Server
+	live    *report.LiveWriter
+}
+
+// start opens the metrics address and the live file before any load, so
+// that an address in use or a file that cannot be written is a usage error
+// in a second, not a surprise after hours; then hooks both into cfg.
+func (l *longRunFlags) start(cfg *loadgen.Config, cj runConfigJSON, stderr io.Writer) (*longRun, error) {
+	lr := &longRun{}
+	if l.metricsAddr != "" {
+		w := loadgen.NewWatch()
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(promexport.NewRunCollector(w))
+		srv, err := promexport.Listen(l.metricsAddr, reg)
+		if err != nil {
+			return nil, usagef("--metrics-addr %s: %v", l.metricsAddr, err)
+		}
+		cfg.Watch = w
+		lr.metrics = srv
+		fmt.Fprintf(stderr, "smtpbench: metrics on http://%s/metrics\n", srv.Addr())
+	}
+	if l.live != "" {
+		model := "closed"
+		if cfg.Rate > 0 {
+			model = "open"
+		}
+		target := cfg.Target
+		if target == "" && len(cfg.Targets) > 0 {
+			target = cfg.Targets[0].Addr
+		}
+		lw, err := report.CreateLive(l.live, report.LiveHeader{Target: target, StartedAt: time.Now(), LoadModel: model, Config: cj})
+		if err != nil {
+			lr.close()
+			return nil, usagef("--live: %v", err)
+		}
+		var once sync.Once
+		lw.Warn = func(s string) { once.Do(func() { fmt.Fprintf(stderr, "smtpbench run: %s\n", s) }) }
+		cfg.OnSecond = lw.WriteSecond
+		lr.live = lw
+	}
+	return lr, nil
+}
+
+func (lr *longRun) close() {
+	if lr.metrics != nil {
+		lr.metrics.Close()
+	}
+	if lr.live != nil {
+		lr.live.Close()
+	}
+}
+
+// sinkMetrics serves the sink's counters on addr, if given.
+func sinkMetrics(addr string, srv *sink.Server, stderr io.Writer) (*promexport.Server, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(promexport.NewSinkCollector(srv))
+	ms, err := promexport.Listen(addr, reg)
+	if err != nil {
+		return nil, usagef("--metrics-addr %s: %v", addr, err)
+	}
+	fmt.Fprintf(stderr, "smtpbench sink: metrics on http://%s/metrics\n", ms.Addr())
+	return ms, nil
+}

@@ -104,6 +104,14 @@ type Config struct {
 	Arrival Arrival
 	Warmup  time.Duration
 	Ramp    time.Duration
+	// Stages, when set, shape the load over time (see Stage): the number
+	// of sessions in the closed loop, which then sets Concurrency, or the
+	// rate in the open model, starting from Rate. A run without -n or -d
+	// lasts as long as the stages; a longer one holds the last target.
+	Stages []Stage
+	// StageStart is the closed loop's session count before the first
+	// stage (0: none).
+	StageStart float64
 	// Grace is how long in-flight messages may take after a stop: zero
 	// means DefaultGrace, NoGrace none at all.
 	Grace time.Duration
@@ -164,6 +172,9 @@ func (c *Config) Validate() error {
 		if t.Addr == "" || t.Weight < 0 || t.Weight > MaxWeight {
 			return fmt.Errorf("target %q weight %d: want an address and a weight from 1 to %d", t.Addr, t.Weight, MaxWeight)
 		}
+	}
+	if err := c.validateStages(); err != nil {
+		return err
 	}
 	if c.Concurrency == 0 {
 		c.Concurrency = DefaultConcurrency

@@ -53,6 +53,9 @@ type run struct {
 
 	shards []*shard
 	tl     *timeline
+	// stages is the load profile, nil without one: sessions in the closed
+	// loop, messages per second in the open model.
+	stages *profile
 	cpu0   time.Duration // the process's CPU time at the start
 
 	sessionNo  atomic.Int64 // sessions dialed, for --trace numbering
@@ -77,7 +80,18 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 	}
 	r.abortCtx, r.abort = context.WithCancel(context.Background())
 	defer r.abort()
-	if cfg.Rate > 0 {
+	if len(cfg.Stages) > 0 {
+		r.stages = newProfile(cfg.StageStart, cfg.Stages)
+	}
+	switch {
+	case cfg.Rate > 0 && len(cfg.Stages) > 0:
+		r.stages = newProfile(cfg.Rate, cfg.Stages)
+		if cfg.Arrival == ArrivalPoisson {
+			r.pacer = NewPoissonStagePacer(cfg.Rate, cfg.Stages, 1)
+		} else {
+			r.pacer = NewStagePacer(cfg.Rate, cfg.Stages)
+		}
+	case cfg.Rate > 0:
 		if cfg.Arrival == ArrivalPoisson {
 			r.pacer = NewPoissonPacer(cfg.Rate, cfg.Ramp, 1)
 		} else {
@@ -96,6 +110,7 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 		cfg.Watch.attach(r)
 	}
 	r.tl = newTimeline(r.shards, r.start, cfg.DetailWindow, cfg.OnSecond)
+	r.tl.stages = r.stages
 	if cfg.Duration > 0 {
 		t := time.AfterFunc(cfg.Duration, func() { r.stop(StopDuration) })
 		defer t.Stop()
@@ -207,6 +222,7 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 		res.StoppedAt = elapsed
 	}
 	res.Intervals = r.tl.intervals(elapsed)
+	res.Stages = r.tl.stageResults(elapsed)
 	if w := nothingAccepted(res); w != "" {
 		res.Warnings = append(res.Warnings, w)
 	}

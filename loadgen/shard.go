@@ -119,6 +119,10 @@ type timeline struct {
 	folding  *hdrhistogram.Histogram
 	latest   report.Interval
 	onSecond func(report.Interval)
+	// stages, when set, gets each second's figures added to the stage its
+	// middle falls in (index len(stages) for the hold after them).
+	stages  *profile
+	byStage []*intervalAgg
 }
 
 // finalizeAfter is how long after a second ends it is made final.
@@ -172,6 +176,9 @@ func (t *timeline) finalize(idx int) {
 		if t.onSecond != nil {
 			t.onSecond(iv)
 		}
+		if m := merged[k]; m != nil && t.stages != nil {
+			t.addToStage(k, m)
+		}
 		t.detail = append(t.detail, iv)
 		t.latest = iv
 	}
@@ -186,6 +193,69 @@ func (t *timeline) finalize(idx int) {
 		clear(t.detail[m:])
 		t.detail = t.detail[:m]
 	}
+}
+
+// addToStage adds second k's figures to its stage.
+func (t *timeline) addToStage(k int, m *intervalAgg) {
+	p := t.stages
+	if t.byStage == nil {
+		t.byStage = make([]*intervalAgg, len(p.stages)+1)
+	}
+	mid := float64(k) + 0.5
+	i := len(p.stages)
+	for j, st := range p.stages {
+		if mid >= p.starts[j] && mid < p.starts[j]+st.Duration.Seconds() {
+			i = j
+			break
+		}
+	}
+	if mid < p.end && i == len(p.stages) {
+		return // cannot happen: every moment before the end is in a stage
+	}
+	a := t.byStage[i]
+	if a == nil {
+		a = &intervalAgg{h: newIntervalHistogram()}
+		t.byStage[i] = a
+	}
+	a.ok += m.ok
+	a.failed += m.failed
+	a.h.Merge(m.h)
+}
+
+// stageResults returns each stage of the profile that began before the run
+// ended, and the hold after the last one if the run went on; stages of zero
+// duration (steps) have no row. Call after intervals.
+func (t *timeline) stageResults(elapsed time.Duration) []report.Stage {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p := t.stages
+	if p == nil {
+		return nil
+	}
+	var out []report.Stage
+	add := func(i int, start, end float64, from, target float64) {
+		st := report.Stage{Start: seconds(start), End: min(seconds(end), elapsed), From: from, Target: target}
+		if i < len(t.byStage) && t.byStage[i] != nil {
+			a := t.byStage[i]
+			st.OK, st.Failed = a.ok, a.failed
+			st.P50 = time.Duration(a.h.ValueAtQuantile(50)) * time.Microsecond
+			st.P99 = time.Duration(a.h.ValueAtQuantile(99)) * time.Microsecond
+			if a.h.TotalCount() > 0 {
+				st.HDR = report.EncodeHistogram(a.h)
+			}
+		}
+		out = append(out, st)
+	}
+	for i, s := range p.stages {
+		if s.Duration == 0 || seconds(p.starts[i]) >= elapsed {
+			continue
+		}
+		add(i, p.starts[i], p.starts[i]+s.Duration.Seconds(), p.from[i], s.Target)
+	}
+	if seconds(p.end) < elapsed-time.Second/2 {
+		add(len(p.stages), p.end, elapsed.Seconds(), p.last, p.last)
+	}
+	return out
 }
 
 // fold adds one second that left the detail window to the coarse row of

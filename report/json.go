@@ -64,6 +64,9 @@ type JSONReport struct {
 	TLS *TLSReport `json:"tls,omitempty"`
 	// Intervals is the per-second timeline.
 	Intervals []JSONInterval `json:"intervals"`
+	// Stages describes each stage of the load profile (--stages, or a
+	// --ramp) and what the run did in it; absent without a profile.
+	Stages []JSONStage `json:"stages,omitempty"`
 	// Warnings say when the figures may not describe the server.
 	Warnings []string `json:"warnings"`
 	// Generator is what the run cost smtpbench itself.
@@ -231,6 +234,34 @@ type JSONInterval struct {
 	// significant digits) in the same encoding as Summary.HDR, so that
 	// timelines of several generators can be merged exactly; absent for a
 	// second with no messages.
+	HDR string `json:"hdr,omitempty"`
+}
+
+// JSONStage is one stage of a load profile. Each second of the timeline
+// counts in the stage its middle falls in; a stage of zero duration (a step)
+// has no row, and a run that goes on after the last stage gets one more row
+// for the hold at the last target.
+type JSONStage struct {
+	// StartS and EndS are the stage's bounds in seconds since the start;
+	// EndS is cut at the end of the run.
+	StartS float64 `json:"start_s"`
+	EndS   float64 `json:"end_s"`
+	// From and Target are the target at the stage's start and end:
+	// sessions in the closed loop, messages per second in the open model.
+	From   float64 `json:"from"`
+	Target float64 `json:"target"`
+	// MessagesOK were accepted during the stage; MessagesPerS is that over
+	// the stage's length, as totals.messages_per_s is over the run.
+	MessagesOK   int64   `json:"messages_ok"`
+	MessagesPerS float64 `json:"messages_per_s"`
+	// Errors counts messages rejected or failed during the stage.
+	Errors int64 `json:"errors"`
+	// P50MS and P99MS are message-phase percentiles from the stage's
+	// histogram (2 significant digits).
+	P50MS float64 `json:"p50_ms"`
+	P99MS float64 `json:"p99_ms"`
+	// HDR is that histogram, encoded as Summary.HDR, for merging; absent
+	// without messages.
 	HDR string `json:"hdr,omitempty"`
 }
 
@@ -418,6 +449,17 @@ func buildJSON(res *Result, withHDR bool) *JSONReport {
 			ji.HDR = iv.HDR
 		}
 		j.Intervals = append(j.Intervals, ji)
+	}
+	for _, st := range res.Stages {
+		js := JSONStage{StartS: st.Start.Seconds(), EndS: st.End.Seconds(), From: st.From, Target: st.Target,
+			MessagesOK: st.OK, Errors: st.Failed, P50MS: msOf(st.P50), P99MS: msOf(st.P99)}
+		if d := st.End - st.Start; d > 0 {
+			js.MessagesPerS = float64(st.OK) / d.Seconds()
+		}
+		if withHDR {
+			js.HDR = st.HDR
+		}
+		j.Stages = append(j.Stages, js)
 	}
 	return j
 }

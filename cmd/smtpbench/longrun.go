@@ -3,6 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -96,4 +99,32 @@ func sinkMetrics(addr string, srv *sink.Server, stderr io.Writer) (*promexport.S
 	}
 	fmt.Fprintf(stderr, "smtpbench sink: metrics on http://%s/metrics\n", ms.Addr())
 	return ms, nil
+}
+
+// parseStages reads --stages: DURATION:TARGET[,DURATION:TARGET...].
+func parseStages(v string, open bool) ([]loadgen.Stage, error) {
+	var out []loadgen.Stage
+	for i, part := range strings.Split(v, ",") {
+		d, n, ok := strings.Cut(strings.TrimSpace(part), ":")
+		if !ok {
+			return nil, fmt.Errorf("--stages %q: stage %d %q: want DURATION:TARGET, e.g. 30s:50", v, i+1, part)
+		}
+		dur, err := time.ParseDuration(d)
+		if err != nil || dur < 0 || dur > loadgen.MaxDuration {
+			return nil, fmt.Errorf("--stages %q: stage %d: duration %q: want e.g. 30s or 5m, up to %s", v, i+1, d, loadgen.MaxDuration)
+		}
+		target, err := strconv.ParseFloat(n, 64)
+		what := "a number of sessions"
+		if open {
+			what = "messages per second"
+		}
+		if err != nil || math.IsNaN(target) || math.IsInf(target, 0) || target < 0 || !open && target != math.Trunc(target) {
+			return nil, fmt.Errorf("--stages %q: stage %d: target %q: want %s, 0 or more", v, i+1, n, what)
+		}
+		out = append(out, loadgen.Stage{Duration: dur, Target: target})
+	}
+	if len(out) > loadgen.MaxStages {
+		return nil, fmt.Errorf("--stages: %d stages: at most %d", len(out), loadgen.MaxStages)
+	}
+	return out, nil
 }

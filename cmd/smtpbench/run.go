@@ -182,11 +182,13 @@ type runConfigJSON struct {
 	Arrival      string   `json:"arrival,omitempty"`
 	WarmupS      float64  `json:"warmup_s"`
 	RampS        float64  `json:"ramp_s"`
-	BuiltinSink  bool     `json:"builtin_sink"`
-	ContentBytes int      `json:"content_bytes"`
-	Helo         string   `json:"helo"`
-	GraceS       float64  `json:"grace_s"`
-	BusyPoll     string   `json:"busy_poll"`
+	// Stages is --stages as given; absent without it.
+	Stages       string  `json:"stages,omitempty"`
+	BuiltinSink  bool    `json:"builtin_sink"`
+	ContentBytes int     `json:"content_bytes"`
+	Helo         string  `json:"helo"`
+	GraceS       float64 `json:"grace_s"`
+	BusyPoll     string  `json:"busy_poll"`
 
 	// TLS and AUTH settings (tlsflags.go); absent when unused.
 	TLS  *tlsConfigJSON  `json:"tls,omitempty"`
@@ -422,7 +424,20 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 	if f.trace < 0 {
 		return bad("--trace %d: must not be negative", f.trace)
 	}
-	if f.messages == 0 && f.duration == 0 {
+	var stages []loadgen.Stage
+	if f.long.stages != "" {
+		var err error
+		if stages, err = parseStages(f.long.stages, f.rate > 0); err != nil {
+			return bad("%v", err)
+		}
+		if f.ramp > 0 {
+			return bad("--ramp and --stages exclude each other: --ramp D is the one stage D:TARGET")
+		}
+		if f.rate == 0 && fs.Changed("concurrency") {
+			return bad("-c and --stages exclude each other in the closed loop: the stages set the sessions")
+		}
+	}
+	if f.messages == 0 && f.duration == 0 && len(stages) == 0 {
 		f.duration = defaultDuration
 	}
 	pipe, err := session.ParsePipelining(f.pipelining)
@@ -524,6 +539,7 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 		Arrival: arrival,
 		Warmup:  f.warmup,
 		Ramp:    f.ramp,
+		Stages:  stages,
 		Grace:   f.grace,
 	}
 	if cfg.Grace == 0 {
@@ -538,6 +554,12 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 	if err := probe.Validate(); err != nil {
 		return cfg, cj, th, configError(err)
 	}
+	f.concurrency = probe.Concurrency // the stages may set it
+	cfg.Concurrency = probe.Concurrency
+	if f.duration == 0 && f.messages == 0 {
+		f.duration = probe.Duration // the stages' length
+		cfg.Duration = probe.Duration
+	}
 	if err := sh.apply(&cfg); err != nil {
 		return bad("%v", err)
 	}
@@ -549,8 +571,8 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 		Seed: spec.Seed, SourceAddrs: f.sourceAddrs, Pipelining: pipe.String(), Chunking: chunking.String(),
 		BinaryMIME: f.binaryMIME, LMTP: f.lmtp,
 		TimeoutS: f.timeout.Seconds(), DataTimeoutS: f.dataTimeout.Seconds(), Rate: f.rate, WarmupS: f.warmup.Seconds(), RampS: f.ramp.Seconds(),
-		ContentBytes: len(sample),
-		Helo:         f.helo, GraceS: f.grace.Seconds(), BusyPoll: f.busyPoll,
+		ContentBytes: len(sample), Stages: f.long.stages,
+		Helo: f.helo, GraceS: f.grace.Seconds(), BusyPoll: f.busyPoll,
 	}
 	if chunking != session.ChunkingOff {
 		cj.ChunkSize = int(chunkSize)

@@ -186,7 +186,7 @@ func (plainTicks) Ticks(lo, hi float64) []plot.Tick {
 }
 
 // timeChart plots one figure per second of each result.
-func timeChart(title, yLabel string, ss []series) (string, error) {
+func timeChart(title, yLabel string, ss []series, marks []float64) (string, error) {
 	p := newPlot(title, "seconds since start", yLabel)
 	p.X.Min = 0
 	if err := addSeries(p, ss); err != nil {
@@ -194,6 +194,17 @@ func timeChart(title, yLabel string, ss []series) (string, error) {
 	}
 	if p.Y.Max <= p.Y.Min {
 		p.Y.Max = 1 // an all-zero series still gets a readable axis
+	}
+	for _, x := range marks {
+		// A stage boundary: a thin dotted line across the chart.
+		l, err := plotter.NewLine(plotter.XYs{{X: x, Y: p.Y.Min}, {X: x, Y: p.Y.Max}})
+		if err != nil {
+			return "", err
+		}
+		l.Color = color.Gray{0x88}
+		l.Width = vg.Points(0.8)
+		l.Dashes = []vg.Length{vg.Points(2), vg.Points(2)}
+		p.Add(l)
 	}
 	return renderSVG(p, title)
 }

@@ -111,17 +111,34 @@ func WriteHTML(w io.Writer, docs []*JSONReport, labels []string) error {
 		id, title, y, caption string
 		ss                    []series
 	}{
-		{"rate", "accepted messages per second", "messages/s", "Messages the server accepted, per second of the run.", rate},
+		{"rate", "accepted messages per second", "messages/s", "Messages the server accepted, per second of the run (dotted lines: stage boundaries, where the run had --stages).", rate},
 		{"p99", latencyTitle, "ms", "Percentiles of the message phase from each second's own histogram, not averages.", p99},
 		{"errors", "rejected or failed messages per second", "messages", "Messages the server rejected and messages that got no decision, per second.", failed},
 	} {
-		svg, err := timeChart(c.title, c.y, c.ss)
+		svg, err := timeChart(c.title, c.y, c.ss, stageMarks(docs))
 		if err != nil {
 			return err
 		}
 		page.Overview = append(page.Overview, htmlChart{ID: c.id, Caption: c.caption, SVG: template.HTML(svg)})
 	}
 	return htmlTemplate.Execute(w, page)
+}
+
+// stageMarks are the boundaries between the stages of the first result
+// with a load profile, in seconds, for the timelines.
+func stageMarks(docs []*JSONReport) []float64 {
+	for _, d := range docs {
+		var marks []float64
+		for i, st := range d.Stages {
+			if i > 0 || st.StartS > 0 {
+				marks = append(marks, st.StartS)
+			}
+		}
+		if len(marks) > 0 {
+			return marks
+		}
+	}
+	return nil
 }
 
 // withMessages drops the seconds in which no message finished: they have no

@@ -233,6 +233,23 @@ func (t *timeline) stageResults(elapsed time.Duration) []report.Stage {
 		return nil
 	}
 	var out []report.Stage
+	hold := seconds(p.end) < elapsed-time.Second/2
+	if n := len(p.stages); !hold && n < len(t.byStage) && t.byStage[n] != nil {
+		// The drain after the last stage (messages in flight at the stop)
+		// is too short for a row of its own: it counts in the last stage.
+		last := n - 1
+		for last > 0 && p.stages[last].Duration == 0 {
+			last--
+		}
+		if t.byStage[last] == nil {
+			t.byStage[last] = &intervalAgg{h: newIntervalHistogram()}
+		}
+		a, h := t.byStage[last], t.byStage[n]
+		a.ok += h.ok
+		a.failed += h.failed
+		a.h.Merge(h.h)
+		t.byStage[n] = nil
+	}
 	add := func(i int, start, end float64, from, target float64) {
 		st := report.Stage{Start: seconds(start), End: min(seconds(end), elapsed), From: from, Target: target}
 		if i < len(t.byStage) && t.byStage[i] != nil {
@@ -252,7 +269,7 @@ func (t *timeline) stageResults(elapsed time.Duration) []report.Stage {
 		}
 		add(i, p.starts[i], p.starts[i]+s.Duration.Seconds(), p.from[i], s.Target)
 	}
-	if seconds(p.end) < elapsed-time.Second/2 {
+	if hold {
 		add(len(p.stages), p.end, elapsed.Seconds(), p.last, p.last)
 	}
 	return out

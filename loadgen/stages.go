@@ -175,7 +175,8 @@ func seconds(s float64) time.Duration {
 }
 
 // validateStages checks a profile and fills what it implies: the closed
-// loop's session count, and the run's duration when none was given.
+// loop's session count, and the run's duration when -d was not given (a
+// message count then ends the run only if it comes first).
 func (c *Config) validateStages() error {
 	if len(c.Stages) == 0 {
 		return nil
@@ -211,8 +212,8 @@ func (c *Config) validateStages() error {
 		}
 		c.Concurrency = int(most)
 	}
-	if c.Duration == 0 && c.Messages == 0 {
-		c.Duration = total
+	if c.Duration == 0 {
+		c.Duration = total // as in k6: the run ends with its stages
 	}
 	return nil
 }

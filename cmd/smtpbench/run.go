@@ -374,7 +374,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 var configFlags = map[string]string{
 	"Concurrency": "--concurrency", "Messages": "--messages", "PerConn": "--per-conn",
 	"Duration": "--duration", "Warmup": "--warmup", "Ramp": "--ramp", "Grace": "--grace",
-	"Timeout": "--timeout", "DataTimeout": "--data-timeout", "Rate": "--rate",
+	"Timeout": "--timeout", "DataTimeout": "--data-timeout", "Rate": "--rate", "Stages": "--stages",
 }
 
 // configError turns loadgen.Config.Validate's refusal into a usage error
@@ -556,8 +556,8 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, runConfigJSON, thr
 	}
 	f.concurrency = probe.Concurrency // the stages may set it
 	cfg.Concurrency = probe.Concurrency
-	if f.duration == 0 && f.messages == 0 {
-		f.duration = probe.Duration // the stages' length
+	if f.duration == 0 {
+		f.duration = probe.Duration // the stages' length, if any
 		cfg.Duration = probe.Duration
 	}
 	if err := sh.apply(&cfg); err != nil {

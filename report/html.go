@@ -37,6 +37,14 @@ func WriteHTML(w io.Writer, docs []*JSONReport, labels []string) error {
 		if d.Merged != nil {
 			page.Merges = append(page.Merges, htmlMerge{labels[i], d.Merged})
 		}
+		for _, st := range d.Stages {
+			target := fmt.Sprintf("%g", st.Target)
+			if st.From != st.Target {
+				target = fmt.Sprintf("%g → %g", st.From, st.Target)
+			}
+			page.Stages = append(page.Stages, htmlStage{Label: labels[i], From: fmt.Sprintf("%.1f", st.StartS), To: fmt.Sprintf("%.1f", st.EndS),
+				Target: target, Rate: fmt.Sprintf("%.1f", st.MessagesPerS), P50: ms3(st.P50MS), P99: ms3(st.P99MS), Errors: st.Errors})
+		}
 	}
 	page.Several = len(docs) > 1
 
@@ -180,6 +188,17 @@ type htmlPage struct {
 	Phases   []htmlChart
 	Errors   []htmlError
 	Warnings []string
+	// Stages lists the load profiles' stages, result by result.
+	Stages []htmlStage
+}
+
+// htmlStage is one row of the stages table.
+type htmlStage struct {
+	Label          string
+	From, To       string // seconds
+	Target         string
+	Rate, P50, P99 string
+	Errors         int64
 }
 
 type htmlResult struct {
@@ -278,7 +297,13 @@ figcaption { font-size: .85em; color: #555; margin-top: .3em; }
 {{range .Results}}<tr>{{if $.Several}}<td>{{.Label}}</td>{{end}}<td class="text">{{.Target}}</td><td class="text">{{.Model}}</td><td class="text">{{.Started}}</td><td>{{.Elapsed}}</td><td class="text">{{.Stop}}</td><td>{{.OK}}</td><td>{{.Rejected}}</td><td>{{.Failed}}</td><td>{{.Rate}}</td><td>{{.P50}}</td><td>{{.P99}}</td><td>{{.P999}}</td><td>{{.Generator}}</td></tr>
 {{end}}</table></div>
 <p class="note">p50, p99, p99.9: latency of the message phase. smtpbench CPU: the tool's own share of the cores it could use; near 100&nbsp;% the figures may describe smtpbench rather than the server.</p>
-<h2>Overview</h2>
+{{if .Stages}}<h2>Stages</h2>
+<div class="wide"><table id="stages">
+<tr>{{if $.Several}}<th>result</th>{{end}}<th>from s</th><th>to s</th><th>target</th><th>messages/s</th><th>p50 ms</th><th>p99 ms</th><th>errors</th></tr>
+{{range .Stages}}<tr>{{if $.Several}}<td>{{.Label}}</td>{{end}}<td>{{.From}}</td><td>{{.To}}</td><td class="text">{{.Target}}</td><td>{{.Rate}}</td><td>{{.P50}}</td><td>{{.P99}}</td><td>{{.Errors}}</td></tr>
+{{end}}</table></div>
+<p class="note">Target: sessions in the closed loop, messages per second in the open model; the timelines below mark the stage boundaries with dotted lines.</p>
+{{end}}<h2>Overview</h2>
 <p class="note">Percentile curves put 1/(1&minus;q) on a log scale, as HdrHistogram plots them: 90&nbsp;%, 99&nbsp;% and 99.9&nbsp;% are evenly spaced, so the tail is as visible as the median.</p>
 <div class="charts">
 {{range .Overview}}<figure class="chart" id="chart-{{.ID}}">

@@ -41,7 +41,9 @@ type longRun struct {
 // start opens the metrics address and the live file before any load, so
 // that an address in use or a file that cannot be written is a usage error
 // in a second, not a surprise after hours; then hooks both into cfg.
-func (l *longRunFlags) start(cfg *loadgen.Config, cj runConfigJSON, stderr io.Writer) (*longRun, error) {
+// startAt is --start-at's instant, zero without it: the run begins then,
+// not now.
+func (l *longRunFlags) start(cfg *loadgen.Config, cj runConfigJSON, startAt time.Time, stderr io.Writer) (*longRun, error) {
 	lr := &longRun{}
 	if l.metricsAddr != "" {
 		w := loadgen.NewWatch()
@@ -64,7 +66,11 @@ func (l *longRunFlags) start(cfg *loadgen.Config, cj runConfigJSON, stderr io.Wr
 		if target == "" && len(cfg.Targets) > 0 {
 			target = cfg.Targets[0].Addr
 		}
-		lw, err := report.CreateLive(l.live, report.LiveHeader{Target: target, StartedAt: time.Now(), LoadModel: model, Config: cj})
+		began := time.Now()
+		if startAt.After(began) {
+			began = startAt
+		}
+		lw, err := report.CreateLive(l.live, report.LiveHeader{Target: target, StartedAt: began, LoadModel: model, Config: cj})
 		if err != nil {
 			lr.close()
 			return nil, usagef("--live: %v", err)

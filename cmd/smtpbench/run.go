@@ -280,7 +280,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "smtpbench: no target given; benchmarking the built-in sink on %s\n", srv.Addr())
 	}
 	sec.apply(&cfg, &cj, f.targets)
-	long, err := f.long.start(&cfg, cj, stderr)
+	long, err := f.long.start(&cfg, cj, start, stderr)
 	if err != nil {
 		return err
 	}

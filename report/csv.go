@@ -7,7 +7,9 @@ import (
 )
 
 // csvColumns are the per-second columns, named as in the JSON intervals.
-var csvColumns = []string{"t", "ok", "failed", "messages_per_s", "p50_ms", "p99_ms"}
+// length_s is last, so that readers of the older six columns still work: 1
+// for a second, more for a row folded before the detail window.
+var csvColumns = []string{"t", "ok", "failed", "messages_per_s", "p50_ms", "p99_ms", "length_s"}
 
 // WriteCSV writes the per-second timeline of d, one row per interval, with a
 // header row. With label set (several files in one table) every row starts
@@ -26,7 +28,7 @@ func WriteCSV(w io.Writer, docs []*JSONReport, labels []string) error {
 	for i, d := range docs {
 		for _, iv := range d.Intervals {
 			row := []string{strconv.Itoa(iv.T), strconv.FormatInt(iv.OK, 10), strconv.FormatInt(iv.Failed, 10),
-				f(iv.MessagesPerS), f(iv.P50MS), f(iv.P99MS)}
+				f(iv.MessagesPerS), f(iv.P50MS), f(iv.P99MS), strconv.Itoa(iv.Seconds())}
 			if several {
 				row = append([]string{labels[i]}, row...)
 			}

@@ -63,9 +63,9 @@ func TestWriteCSV(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := [][]string{
-		{"t", "ok", "failed", "messages_per_s", "p50_ms", "p99_ms"},
-		{"0", "600", "0", "600", "1", "2"},
-		{"1", "390", "10", "390", "0", "0"},
+		{"t", "ok", "failed", "messages_per_s", "p50_ms", "p99_ms", "length_s"},
+		{"0", "600", "0", "600", "1", "2", "1"},
+		{"1", "390", "10", "390", "0", "0", "1"},
 	}
 	if !equalRows(rows, want) {
 		t.Errorf("csv rows %q, want %q", rows, want)

@@ -447,6 +447,11 @@ func measuredSeconds(r *JSONReport) []JSONInterval {
 	}
 	var out []JSONInterval
 	for _, iv := range r.Intervals {
+		if iv.LengthS > 1 {
+			// A folded minute (before the detail window) is an average
+			// of sixty seconds, not a sample like the others.
+			continue
+		}
 		if float64(iv.T) >= math.Ceil(warmup-1e-9) && float64(iv.T+1) <= end+1e-9 {
 			out = append(out, iv)
 		}

@@ -4,7 +4,8 @@
 # Runs smtpbench run -c 50 --rate 2000 for DURATION (default 30m) against
 # the built-in sink in its own process (answering every end of data after
 # 1 ms), and prints smtpbench's resident memory (VmRSS) at 1, 5, 10 and 30
-# minutes (those that fall within DURATION) and at the end, the growth from
+# minutes (those that fall within DURATION; each the median of five readings
+# over the five seconds before) and at the end, the growth from
 # minute 5 (or the first sample) to the last, the CPU per message, and the
 # size of the JSON result. The goal: RSS at the end within 1 MB of minute 5.
 #
@@ -41,7 +42,12 @@ done
 
 "$work/smtpbench" run -c 50 --rate 2000 -d "$duration" -o json --out "$work/result.json" "127.0.0.1:$port" >/dev/null 2>"$work/run.log" &
 run_pid=$!
-rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$run_pid/status" 2>/dev/null || echo 0; }
+rss_now() { awk '/^VmRSS/ {print $2}' "/proc/$run_pid/status" 2>/dev/null || echo 0; }
+# rss_kb: the median of five readings a second apart, so that one reading
+# taken during a garbage collection does not decide the figure.
+rss_kb() {
+	for _ in 1 2 3 4 5; do rss_now; sleep 1; done | sort -n | sed -n 3p
+}
 
 echo "smtpbench run -c 50 --rate 2000 -d $duration against smtpbench sink --delay body=1ms (own process)"
 start=$(date +%s)
@@ -49,14 +55,14 @@ declare -A at
 for m in 1 5 10 30; do
 	t=$((m * 60))
 	[ "$t" -lt "$secs" ] || continue
-	while [ $(($(date +%s) - start)) -lt "$t" ]; do sleep 1; done
+	while [ $(($(date +%s) - start)) -lt $((t - 5)) ]; do sleep 1; done
 	at[$m]=$(rss_kb)
 	printf 'minute %2d: RSS %6.1f MB\n' "$m" "$(echo "${at[$m]} / 1024" | bc -l)"
 done
-# The last sample, a few seconds before the end (the report is built after).
-while [ $(($(date +%s) - start)) -lt $((secs - 3)) ]; do sleep 1; done
+# The last sample, just before the end (the report is built after).
+while [ $(($(date +%s) - start)) -lt $((secs - 7)) ]; do sleep 1; done
 last=$(rss_kb)
-printf 'at %ss: RSS %6.1f MB\n' "$((secs - 3))" "$(echo "$last / 1024" | bc -l)"
+printf 'at %ss: RSS %6.1f MB\n' "$((secs - 2))" "$(echo "$last / 1024" | bc -l)"
 wait "$run_pid" || true
 run_pid=
 ref=${at[5]:-${at[1]:-$last}}

@@ -36,7 +36,8 @@ type shard struct {
 	ok, failed int64
 	secs       map[int]*intervalAgg // seconds not yet handed to the timeline
 	floor      int                  // the first second not yet final
-	lastEnd    time.Time            // when the latest message was decided
+	spare      []*hdrhistogram.Histogram
+	lastEnd    time.Time // when the latest message was decided
 }
 
 func newShard(open bool) *shard {
@@ -61,7 +62,12 @@ func (s *shard) interval(idx int) *intervalAgg {
 	idx = max(idx, s.floor)
 	agg := s.secs[idx]
 	if agg == nil {
-		agg = &intervalAgg{h: newIntervalHistogram()}
+		agg = &intervalAgg{}
+		if n := len(s.spare); n > 0 {
+			agg.h, s.spare = s.spare[n-1], s.spare[:n-1]
+		} else {
+			agg.h = newIntervalHistogram()
+		}
 		s.secs[idx] = agg
 	}
 	return agg
@@ -92,11 +98,13 @@ type intervalAgg struct {
 }
 
 // DefaultDetailWindow is how many of a run's most recent seconds the result
-// keeps one by one; older seconds are folded into rows of coarseLength
-// seconds. A day-long run then holds about 1,440 coarse rows and 600
-// per-second ones, under a megabyte of JSON, and its memory stays flat;
-// every second still goes to Config.OnSecond (--live) as it is made final.
-const DefaultDetailWindow = 10 * time.Minute
+// keeps one by one, at least; whole minutes before them are folded into one
+// row each, so the window holds five to six minutes of seconds. A day-long
+// run then holds about 1,435 minute rows and 300 to 359 seconds, about half
+// a megabyte of JSON, and its memory stays flat once the window is full,
+// five minutes in. Every second still goes to Config.OnSecond (--live) as it
+// is made final.
+const DefaultDetailWindow = 5 * time.Minute
 
 // coarseLength is the length in seconds of a folded row: a minute, aligned
 // to whole minutes since the start.
@@ -108,15 +116,22 @@ const coarseLength = 60
 // shards take no more messages for it: one decided later still is counted
 // in the first second not yet final, so a row never changes once written
 // (to --live, or to the result).
+//
+// The most recent seconds stay one by one (the detail window); whole minutes
+// older than that are replaced by one row each, made when the minute ended
+// from the seconds' histograms, so nothing is decoded again and the memory
+// held does not grow with the run.
 type timeline struct {
 	mu       sync.Mutex
 	shards   []*shard
 	start    time.Time
 	next     int               // every second below it is final
-	detail   []report.Interval // the most recent final seconds, in order
-	window   int               // how many seconds detail keeps
-	coarse   []report.Interval // folded rows, in order, older than detail
-	folding  *hdrhistogram.Histogram
+	detail   []report.Interval // final seconds not yet folded, in order
+	window   int               // how many seconds detail keeps at least
+	coarse   []report.Interval // folded minutes, in order, older than detail
+	minutes  []report.Interval // rows of ended minutes whose seconds are still in detail
+	minute   intervalAgg       // the minute being filled
+	spare    []*hdrhistogram.Histogram
 	latest   report.Interval
 	onSecond func(report.Interval)
 	// stages, when set, gets each second's figures added to the stage its
@@ -132,7 +147,25 @@ func newTimeline(shards []*shard, start time.Time, window time.Duration, onSecon
 	if window <= 0 {
 		window = DefaultDetailWindow
 	}
-	return &timeline{shards: shards, start: start, window: max(1, int(window/time.Second)), onSecond: onSecond}
+	return &timeline{shards: shards, start: start, window: max(coarseLength, int(window/time.Second)), onSecond: onSecond,
+		minute: intervalAgg{h: newIntervalHistogram()}}
+}
+
+// histogram returns an empty interval histogram, reusing one when it can:
+// a run makes one a second per shard, and reusing them keeps the garbage,
+// and so the heap, from growing and shrinking every second.
+func (t *timeline) histogram() *hdrhistogram.Histogram {
+	if n := len(t.spare); n > 0 {
+		h := t.spare[n-1]
+		t.spare = t.spare[:n-1]
+		return h
+	}
+	return newIntervalHistogram()
+}
+
+func (t *timeline) recycle(h *hdrhistogram.Histogram) {
+	h.Reset()
+	t.spare = append(t.spare, h)
 }
 
 // finalize makes every second below idx final, in order, zero rows
@@ -153,19 +186,22 @@ func (t *timeline) finalize(idx int) {
 			}
 			m := merged[k]
 			if m == nil {
-				m = &intervalAgg{h: newIntervalHistogram()}
+				m = &intervalAgg{h: t.histogram()}
 				merged[k] = m
 			}
 			m.ok += agg.ok
 			m.failed += agg.failed
 			m.h.Merge(agg.h)
 			delete(s.secs, k)
+			agg.h.Reset()
+			s.spare = append(s.spare, agg.h)
 		}
 		s.mu.Unlock()
 	}
 	for k := t.next; k < idx; k++ {
 		iv := report.Interval{T: k}
-		if m := merged[k]; m != nil {
+		m := merged[k]
+		if m != nil {
 			iv.OK, iv.Failed = m.ok, m.failed
 			iv.P50 = time.Duration(m.h.ValueAtQuantile(50)) * time.Microsecond
 			iv.P99 = time.Duration(m.h.ValueAtQuantile(99)) * time.Microsecond
@@ -176,23 +212,81 @@ func (t *timeline) finalize(idx int) {
 		if t.onSecond != nil {
 			t.onSecond(iv)
 		}
-		if m := merged[k]; m != nil && t.stages != nil {
-			t.addToStage(k, m)
+		if m != nil {
+			if t.stages != nil {
+				t.addToStage(k, m)
+			}
+			t.minute.ok += m.ok
+			t.minute.failed += m.failed
+			t.minute.h.Merge(m.h)
+			t.recycle(m.h)
+		}
+		if k%coarseLength == coarseLength-1 {
+			t.minutes = append(t.minutes, t.minuteRow(k+1-coarseLength, coarseLength))
 		}
 		t.detail = append(t.detail, iv)
 		t.latest = iv
 	}
 	t.next = idx
-	if n := len(t.detail) - t.window; n > 0 {
-		for _, iv := range t.detail[:n] {
-			t.fold(iv)
-		}
+	// Fold the oldest minute once the seconds after it fill the window.
+	folded := 0
+	for len(t.minutes) > 0 && len(t.detail)-folded-coarseLength >= t.window {
+		t.coarse = append(t.coarse, t.minutes[0])
+		t.minutes = t.minutes[1:]
+		folded += coarseLength
+	}
+	if folded > 0 {
 		// Move the window down rather than reslice, so the array does not
 		// grow with the run.
-		m := copy(t.detail, t.detail[n:])
+		m := copy(t.detail, t.detail[folded:])
 		clear(t.detail[m:])
 		t.detail = t.detail[:m]
+		if len(t.minutes) == 0 {
+			t.minutes = nil // let the backing array go rather than creep along it
+		}
 	}
+}
+
+// minuteRow makes the row of the minute being filled, which started at
+// second from and has length seconds, and starts the next one.
+func (t *timeline) minuteRow(from, length int) report.Interval {
+	a := &t.minute
+	iv := report.Interval{T: from, Length: length, OK: a.ok, Failed: a.failed}
+	if a.h.TotalCount() > 0 {
+		iv.P50 = time.Duration(a.h.ValueAtQuantile(50)) * time.Microsecond
+		iv.P99 = time.Duration(a.h.ValueAtQuantile(99)) * time.Microsecond
+		iv.HDR = report.EncodeHistogram(a.h)
+	}
+	a.ok, a.failed = 0, 0
+	a.h.Reset()
+	return iv
+}
+
+// last returns the most recent final second.
+func (t *timeline) last() report.Interval {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.latest
+}
+
+// intervals makes every second final, up to the end of the run or the last
+// second with data, whichever is later, and returns the folded minutes and
+// then the seconds of the detail window. Call it once every worker is done.
+func (t *timeline) intervals(elapsed time.Duration) []report.Interval {
+	n := int(math.Ceil(elapsed.Seconds()))
+	for _, s := range t.shards {
+		s.mu.Lock()
+		for k := range s.secs {
+			n = max(n, k+1)
+		}
+		s.mu.Unlock()
+	}
+	t.finalize(n)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]report.Interval, 0, len(t.coarse)+len(t.detail))
+	out = append(out, t.coarse...)
+	return append(out, t.detail...)
 }
 
 // addToStage adds second k's figures to its stage.
@@ -273,64 +367,4 @@ func (t *timeline) stageResults(elapsed time.Duration) []report.Stage {
 		add(len(p.stages), p.end, elapsed.Seconds(), p.last, p.last)
 	}
 	return out
-}
-
-// fold adds one second that left the detail window to the coarse row of
-// its minute.
-func (t *timeline) fold(iv report.Interval) {
-	start := iv.T / coarseLength * coarseLength
-	if n := len(t.coarse); n == 0 || t.coarse[n-1].T != start {
-		t.closeCoarse()
-		t.coarse = append(t.coarse, report.Interval{T: start})
-		if t.folding == nil {
-			t.folding = newIntervalHistogram()
-		}
-		t.folding.Reset()
-	}
-	c := &t.coarse[len(t.coarse)-1]
-	c.OK += iv.OK
-	c.Failed += iv.Failed
-	c.Length = iv.T + 1 - c.T
-	if iv.HDR != "" {
-		if h, err := report.DecodeHistogram(iv.HDR); err == nil {
-			t.folding.Merge(h)
-		}
-	}
-	c.P50 = time.Duration(t.folding.ValueAtQuantile(50)) * time.Microsecond
-	c.P99 = time.Duration(t.folding.ValueAtQuantile(99)) * time.Microsecond
-}
-
-// closeCoarse encodes the histogram of the coarse row being filled.
-func (t *timeline) closeCoarse() {
-	if n := len(t.coarse); n > 0 && t.folding != nil && t.folding.TotalCount() > 0 {
-		t.coarse[n-1].HDR = report.EncodeHistogram(t.folding)
-	}
-}
-
-// last returns the most recent final second.
-func (t *timeline) last() report.Interval {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.latest
-}
-
-// intervals makes every second final, up to the end of the run or the last
-// second with data, whichever is later, and returns the coarse rows and
-// then the seconds of the detail window. Call it once every worker is done.
-func (t *timeline) intervals(elapsed time.Duration) []report.Interval {
-	n := int(math.Ceil(elapsed.Seconds()))
-	for _, s := range t.shards {
-		s.mu.Lock()
-		for k := range s.secs {
-			n = max(n, k+1)
-		}
-		s.mu.Unlock()
-	}
-	t.finalize(n)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.closeCoarse()
-	out := make([]report.Interval, 0, len(t.coarse)+len(t.detail))
-	out = append(out, t.coarse...)
-	return append(out, t.detail...)
 }

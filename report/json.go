@@ -215,7 +215,7 @@ type ErrorCount struct {
 }
 
 // JSONInterval is one second of the timeline or, before the run's detail
-// window (its most recent ten minutes by default), a folded row of up to a
+// window (its most recent five to six minutes by default), a folded row of a
 // minute.
 type JSONInterval struct {
 	// T is seconds since the start.

@@ -100,8 +100,8 @@ type intervalAgg struct {
 // DefaultDetailWindow is how many of a run's most recent seconds the result
 // keeps one by one, at least; whole minutes before them are folded into one
 // row each, so the window holds five to six minutes of seconds. A day-long
-// run then holds about 1,435 minute rows and 300 to 359 seconds, about half
-// a megabyte of JSON, and its memory stays flat once the window is full,
+// run then holds about 1,435 minute rows and 300 to 359 seconds, about 0.55 MB
+// of JSON, and its memory stays flat once the window is full,
 // five minutes in. Every second still goes to Config.OnSecond (--live) as it
 // is made final.
 const DefaultDetailWindow = 5 * time.Minute

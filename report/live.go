@@ -151,7 +151,14 @@ func readLive(raw []byte) (*JSONReport, error) {
 		return nil, err
 	}
 	j.Totals.MessagesAttempted = j.Totals.MessagesOK + j.Totals.MessagesFailed
-	if n := len(j.Intervals); n > 0 {
+	// The run's length: up to the last second with a message. Zero seconds
+	// after it are the end of the run (or a stall just before a kill);
+	// counting them would understate the rate.
+	n := len(j.Intervals)
+	for n > 0 && j.Intervals[n-1].OK+j.Intervals[n-1].Failed == 0 {
+		n--
+	}
+	if n > 0 {
 		last := j.Intervals[n-1]
 		j.ElapsedS = float64(last.T + last.Seconds())
 		j.StoppedAtS, j.LastMessageAtS = j.ElapsedS, j.ElapsedS

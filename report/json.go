@@ -274,11 +274,9 @@ func Summarize(h *hdrhistogram.Histogram) Summary { return summarize(h, true) }
 // EncodeHistogram returns h in HdrHistogram's V2 compressed base64 encoding,
 // which every HdrHistogram library decodes.
 func EncodeHistogram(h *hdrhistogram.Histogram) string {
-	enc, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
-	if err != nil {
-		return "" // only a failing compressor could get here
-	}
-	return string(enc)
+	e := hdrEncoders.Get().(*hdrEncoder)
+	defer hdrEncoders.Put(e)
+	return e.encode(h)
 }
 
 // summarize leaves HDR empty unless asked: compressing a histogram costs

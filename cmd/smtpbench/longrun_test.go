@@ -151,36 +151,6 @@ func TestLiveFileSurvivesSIGKILL(t *testing.T) {
 	}
 }
 
-// A disk that fills during the run stops the live file, says so once, and
-// the run still reports. It needs a tiny tmpfs, so root.
-func TestLiveFileDiskFull(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a small tmpfs needs root")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs here: %v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", dir).Run() })
-	// Leave one page free: the header and a few seconds fit, then the
-	// disk is full.
-	if err := os.WriteFile(filepath.Join(dir, "filler"), make([]byte, 60<<10), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	srv := startTestSink(t, sink.Config{})
-	r := runBench(t, "-c", "4", "--rate", "1000", "-n", "100000", "-d", "8s", "--timeout", "5s", "--live", filepath.Join(dir, "run.live"), srv.Addr())
-	if r.Code != 0 || r.Report.Totals.MessagesOK < 1000 {
-		t.Fatalf("%s: %s", r, r.Stderr)
-	}
-	if n := strings.Count(r.Stderr, "stopped at second"); n != 1 || !strings.Contains(r.Stderr, "no space left") {
-		t.Fatalf("want one line saying the live file stopped, got %d:\n%s", n, r.Stderr)
-	}
-	_, lines, _ := readLiveLines(t, filepath.Join(dir, "run.live"))
-	if len(lines) >= len(r.Report.Intervals) {
-		t.Errorf("the full disk took all %d seconds", len(lines))
-	}
-}
-
 // Bad input fails before any load: nothing reaches the server.
 func TestLongRunBadInput(t *testing.T) {
 	srv := startTestSink(t, sink.Config{})

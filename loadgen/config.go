@@ -15,6 +15,7 @@ import (
 
 	"github.com/smtpbench/smtpbench/loadgen/profile"
 	"github.com/smtpbench/smtpbench/message"
+	"github.com/smtpbench/smtpbench/report"
 	"github.com/smtpbench/smtpbench/servercost"
 	"github.com/smtpbench/smtpbench/session"
 )
@@ -105,6 +106,14 @@ type Config struct {
 	Arrival Arrival
 	Warmup  time.Duration
 	Ramp    time.Duration
+	// Stages, when set, shape the load over time (see Stage): the number
+	// of sessions in the closed loop, which then sets Concurrency, or the
+	// rate in the open model, starting from Rate. A run without -n or -d
+	// lasts as long as the stages; a longer one holds the last target.
+	Stages []Stage
+	// StageStart is the closed loop's session count before the first
+	// stage (0: none).
+	StageStart float64
 	// Grace is how long in-flight messages may take after a stop: zero
 	// means DefaultGrace, NoGrace none at all.
 	Grace time.Duration
@@ -134,6 +143,16 @@ type Config struct {
 	// content it may have received, so that arrivals past the server can
 	// be matched to them (package delivery).
 	Delivery AnswerObserver
+	// OnSecond, if set, is called with every second of the timeline, in
+	// order, as it is made final (shortly after it ends), from the
+	// goroutine that finalizes them; the last ones when the run ends.
+	OnSecond func(report.Interval)
+	// Watch, if set, is attached to the run so that its figures can be
+	// read while it goes on (live metrics).
+	Watch *Watch
+	// DetailWindow is how many of the run's most recent seconds the result
+	// keeps one by one; zero means DefaultDetailWindow.
+	DetailWindow time.Duration
 
 	// Progress, if set, is called about once a second from its own goroutine.
 	Progress func(Progress)
@@ -183,6 +202,9 @@ func (c *Config) Validate() error {
 		if t.Addr == "" || t.Weight < 0 || t.Weight > MaxWeight {
 			return fmt.Errorf("target %q weight %d: want an address and a weight from 1 to %d", t.Addr, t.Weight, MaxWeight)
 		}
+	}
+	if err := c.validateStages(); err != nil {
+		return err
 	}
 	if c.Concurrency == 0 {
 		c.Concurrency = DefaultConcurrency

@@ -76,11 +76,12 @@ func (p ConstantPacer) units(t time.Duration) float64 {
 // recent draws is kept: workers ask for the next index or one just behind it.
 type PoissonPacer struct {
 	ConstantPacer
-	mu   sync.Mutex
-	rng  *rand.Rand
-	base uint64    // index of due[0]
-	due  []float64 // arrival times in message units (mean gap 1)
-	last float64
+	stages *stageProfile // when set, the rate follows it instead of Rate and Ramp
+	mu     sync.Mutex
+	rng    *rand.Rand
+	base   uint64    // index of due[0]
+	due    []float64 // arrival times in message units (mean gap 1)
+	last   float64
 }
 
 // poissonWindow is how many past draws are kept for late askers.
@@ -91,9 +92,31 @@ func NewPoissonPacer(rate float64, ramp time.Duration, seed uint64) *PoissonPace
 	return &PoissonPacer{ConstantPacer: ConstantPacer{Rate: rate, Ramp: ramp}, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
 }
 
+// NewPoissonStagePacer is NewPoissonPacer with a rate that starts at start
+// and follows stages (see StagePacer).
+func NewPoissonStagePacer(start float64, stages []Stage, seed uint64) *PoissonPacer {
+	p := NewPoissonPacer(start, 0, seed)
+	p.stages = newProfile(start, stages)
+	return p
+}
+
+func (p *PoissonPacer) atUnits(n float64) time.Duration {
+	if p.stages != nil {
+		return seconds(p.stages.atUnits(n))
+	}
+	return p.ConstantPacer.atUnits(n)
+}
+
+func (p *PoissonPacer) units(t time.Duration) float64 {
+	if p.stages != nil {
+		return p.stages.units(t.Seconds())
+	}
+	return p.ConstantPacer.units(t)
+}
+
 // ExpectedDue is when message i is due on average: i+1 mean gaps.
 func (p *PoissonPacer) ExpectedDue(i uint64) time.Duration {
-	return p.ConstantPacer.atUnits(float64(i + 1))
+	return p.atUnits(float64(i + 1))
 }
 
 // DueBy is the mean number of arrivals by t, Rate·t without a ramp.
@@ -101,7 +124,7 @@ func (p *PoissonPacer) DueBy(t time.Duration) float64 {
 	if t < 0 {
 		return 0
 	}
-	return p.ConstantPacer.units(t)
+	return p.units(t)
 }
 
 // Due draws arrival times in message units and maps them through the
@@ -124,5 +147,5 @@ func (p *PoissonPacer) Due(i uint64) time.Duration {
 		u = float64(i) // long forgotten: its mean is as good as any
 	}
 	p.mu.Unlock()
-	return p.ConstantPacer.atUnits(u)
+	return p.atUnits(u)
 }

@@ -58,6 +58,10 @@ type run struct {
 
 	shards []*shard
 	tl     *timeline
+	// stages is the load profile, nil without one: sessions in the closed
+	// loop, messages per second in the open model.
+	stages *stageProfile
+	cpu0   time.Duration // the process's CPU time at the start
 
 	mix             *mix         // nil without --mix
 	profileSessions atomic.Int64 // profile sessions begun, for spreading them over targets
@@ -84,7 +88,18 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 	}
 	r.abortCtx, r.abort = context.WithCancel(context.Background())
 	defer r.abort()
-	if cfg.Rate > 0 {
+	if len(cfg.Stages) > 0 {
+		r.stages = newProfile(cfg.StageStart, cfg.Stages)
+	}
+	switch {
+	case cfg.Rate > 0 && len(cfg.Stages) > 0:
+		r.stages = newProfile(cfg.Rate, cfg.Stages)
+		if cfg.Arrival == ArrivalPoisson {
+			r.pacer = NewPoissonStagePacer(cfg.Rate, cfg.Stages, 1)
+		} else {
+			r.pacer = NewStagePacer(cfg.Rate, cfg.Stages)
+		}
+	case cfg.Rate > 0:
 		if cfg.Arrival == ArrivalPoisson {
 			r.pacer = NewPoissonPacer(cfg.Rate, cfg.Ramp, 1)
 		} else {
@@ -115,7 +130,12 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 	for i := range r.shards {
 		r.shards[i] = newShard(cfg.Rate > 0)
 	}
-	r.tl = newTimeline(r.shards, r.start)
+	r.cpu0 = watch.cpu0
+	if cfg.Watch != nil {
+		cfg.Watch.attach(r)
+	}
+	r.tl = newTimeline(r.shards, r.start, cfg.DetailWindow, cfg.OnSecond)
+	r.tl.stages = r.stages
 	if cfg.Duration > 0 {
 		t := time.AfterFunc(cfg.Duration, func() { r.stop(StopDuration) })
 		defer t.Stop()
@@ -259,6 +279,7 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 			res.Warnings = append(res.Warnings, fmt.Sprintf("the server (%s) was gone %.1f s into the run: its cost after that is not measured", cfg.Server, res.Server.GoneAt.Seconds()))
 		}
 	}
+	res.Stages = r.tl.stageResults(elapsed)
 	if w := nothingAccepted(res); w != "" {
 		res.Warnings = append(res.Warnings, w)
 	}

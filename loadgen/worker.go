@@ -139,6 +139,9 @@ func (w *worker) loop() {
 		if cur.msg == nil && w.held.msg != nil {
 			cur, w.held = w.held, pending{}
 		}
+		if cur.msg == nil && r.stages != nil && r.pacer == nil && !w.awaitStage() {
+			return
+		}
 		if cur.msg == nil {
 			i, due, ok := r.claim()
 			if !ok {
@@ -188,7 +191,7 @@ func (w *worker) loop() {
 		}
 		next = pending{}
 		perConn := r.cfg.PerConn
-		if w.held.msg == nil && w.client.Pipelining() && (perConn == 0 || w.sentOnConn+1 < perConn) && w.aheadEndsInTime(now) {
+		if w.held.msg == nil && w.client.Pipelining() && w.inStage(now) && (perConn == 0 || w.sentOnConn+1 < perConn) && w.aheadEndsInTime(now) {
 			if i, due, ok := r.claimDue(time.Now()); ok {
 				next = w.take(i, due, cur.msg)
 				next.wake = -1
@@ -235,6 +238,40 @@ func (w *worker) loop() {
 		cur = next
 		if w.client.Ahead() == nil && (w.client.Err() != nil || (perConn > 0 && w.sentOnConn >= perConn)) {
 			w.closeSession()
+		}
+	}
+}
+
+// inStage says whether this worker's session is within the closed loop's
+// stage target at now: worker k sends while the target is above k.
+func (w *worker) inStage(now time.Time) bool {
+	r := w.r
+	return r.stages == nil || r.pacer != nil || r.stages.at(now.Sub(r.start).Seconds()) > float64(w.id)
+}
+
+// awaitStage holds a closed-loop worker while the stage target is at or
+// below its number, with its session closed (as k6 stops a VU above the
+// target), and lets it go when the target rises above it. It returns false
+// when the run stops first, or when the target never rises again.
+func (w *worker) awaitStage() bool {
+	r := w.r
+	for {
+		now := time.Now()
+		if w.inStage(now) {
+			return !r.isStopped()
+		}
+		w.closeSession()
+		next, ok := r.stages.nextAbove(float64(w.id), now.Sub(r.start).Seconds())
+		if !ok {
+			if r.cfg.Duration > 0 {
+				// Hold until -d ends the run, so that it ends for its
+				// duration rather than for want of workers.
+				w.sleepUntil(r.start.Add(r.cfg.Duration + time.Second))
+			}
+			return false
+		}
+		if !w.sleepUntil(r.start.Add(seconds(next))) {
+			return false
 		}
 	}
 }

@@ -103,7 +103,7 @@ func WriteABHTML(w io.Writer, d *Document) error {
 		if len(ss[0].xys)+len(ss[1].xys) == 0 {
 			continue // the server was not measured
 		}
-		svg, err := xyChart(pr.title, "round", pr.y, ss, float64(max(len(sides[0]), len(sides[1]))))
+		svg, err := xyChart(pr.title, "round", pr.y, ss, float64(max(len(sides[0]), len(sides[1]))), nil)
 		if err != nil {
 			return err
 		}
@@ -128,13 +128,13 @@ func WriteABHTML(w io.Writer, d *Document) error {
 			}
 		}
 	}
-	svg, err := timeChart("accepted messages per second, every run", "messages/s", rate, span)
+	svg, err := timeChart("accepted messages per second, every run", "messages/s", rate, span, nil)
 	if err != nil {
 		return err
 	}
 	page.Rounds = append(page.Rounds, htmlChart{ID: "rate", SVG: template.HTML(svg), Caption: "Every run's seconds; A's runs in blue, B's in vermilion."})
 	if cpu != nil {
-		svg, err := timeChart("server CPU per second, every run", "cores", cpu, span)
+		svg, err := timeChart("server CPU per second, every run", "cores", cpu, span, nil)
 		if err != nil {
 			return err
 		}

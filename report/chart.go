@@ -206,13 +206,15 @@ func (plainTicks) Ticks(lo, hi float64) []plot.Tick {
 
 // timeChart plots one figure per second of each result; span is the
 // longest result's length in seconds, so that the axis covers the run even
-// where only one second has a figure.
-func timeChart(title, yLabel string, ss []series, span float64) (string, error) {
-	return xyChart(title, "seconds since start", yLabel, ss, span)
+// where only one second has a figure, and marks are the stage boundaries,
+// drawn as dotted lines.
+func timeChart(title, yLabel string, ss []series, span float64, marks []float64) (string, error) {
+	return xyChart(title, "seconds since start", yLabel, ss, span, marks)
 }
 
-// xyChart plots series over an x axis from 0 to at least xMax.
-func xyChart(title, xLabel, yLabel string, ss []series, xMax float64) (string, error) {
+// xyChart plots series over an x axis from 0 to at least xMax, with a
+// dotted vertical line at each of marks.
+func xyChart(title, xLabel, yLabel string, ss []series, xMax float64, marks []float64) (string, error) {
 	p := newPlot(title, xLabel, yLabel)
 	if err := addSeries(p, ss); err != nil {
 		return "", err
@@ -222,6 +224,17 @@ func xyChart(title, xLabel, yLabel string, ss []series, xMax float64) (string, e
 	p.X.Tick.Marker = plainTicks{}
 	if p.Y.Max <= p.Y.Min {
 		p.Y.Max = 1 // an all-zero series still gets a readable axis
+	}
+	for _, x := range marks {
+		// A stage boundary: a thin dotted line across the chart.
+		l, err := plotter.NewLine(plotter.XYs{{X: x, Y: p.Y.Min}, {X: x, Y: p.Y.Max}})
+		if err != nil {
+			return "", err
+		}
+		l.Color = color.Gray{0x88}
+		l.Width = vg.Points(0.8)
+		l.Dashes = []vg.Length{vg.Points(2), vg.Points(2)}
+		p.Add(l)
 	}
 	return renderSVG(p, title)
 }

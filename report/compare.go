@@ -429,6 +429,7 @@ func lineSpecs(a, b CompareGroup, extra []string) ([]lineSpec, error) {
 			want[phase] = append(want[phase], q)
 		}
 	}
+	specs = append(specs, stageLines(runs)...)
 	for _, phase := range SeriesNames() {
 		present := false
 		for _, r := range runs {
@@ -476,6 +477,31 @@ func profileLines(runs []*JSONReport) []lineSpec {
 	return specs
 }
 
+// stageLines compares the stages of a load profile, stage by stage, when
+// every run has the same number of them: each stage's messages/s and
+// message p99. A stage has one figure per run, so with single runs these
+// lines are shown side by side, untested.
+func stageLines(runs []*JSONReport) []lineSpec {
+	n := len(runs[0].Stages)
+	for _, r := range runs {
+		if len(r.Stages) != n {
+			return nil
+		}
+	}
+	var out []lineSpec
+	for k := range n {
+		out = append(out,
+			lineSpec{name: fmt.Sprintf("stage %d msg/s", k+1), unit: "msg/s", higherBetter: true,
+				run: func(j *JSONReport) (float64, bool) { return j.Stages[k].MessagesPerS, true }},
+			lineSpec{name: fmt.Sprintf("stage %d p99", k+1), unit: "ms",
+				run: func(j *JSONReport) (float64, bool) {
+					st := j.Stages[k]
+					return st.P99MS, st.MessagesOK+st.Errors > 0
+				}})
+	}
+	return out
+}
+
 // values gathers one side's samples of a line: one per run, or one per
 // measured second. It returns nil when the line has no per-second samples.
 func (c *Comparison) values(spec lineSpec, runs []*JSONReport) []float64 {
@@ -518,6 +544,11 @@ func measuredSeconds(r *JSONReport) []JSONInterval {
 	}
 	var out []JSONInterval
 	for _, iv := range r.Intervals {
+		if iv.LengthS > 1 {
+			// A folded minute (before the detail window) is an average
+			// of sixty seconds, not a sample like the others.
+			continue
+		}
 		if float64(iv.T) >= math.Ceil(warmup-1e-9) && float64(iv.T+1) <= end+1e-9 {
 			out = append(out, iv)
 		}

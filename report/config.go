@@ -74,6 +74,8 @@ type RunConfig struct {
 	// sessions or rate at the start.
 	WarmupS float64 `json:"warmup_s"`
 	RampS   float64 `json:"ramp_s"`
+	// Stages is --stages as given (DURATION:TARGET,...); absent without it.
+	Stages string `json:"stages,omitempty"`
 	// BuiltinSink is true when the run started smtpbench's own sink in its
 	// process, because no target was given.
 	BuiltinSink bool `json:"builtin_sink"`

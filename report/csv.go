@@ -7,7 +7,9 @@ import (
 )
 
 // csvColumns are the per-second columns, named as in the JSON intervals.
-var csvColumns = []string{"t", "ok", "failed", "messages_per_s", "p50_ms", "p99_ms"}
+// length_s is last, so that readers of the older six columns still work: 1
+// for a second, more for a row folded before the detail window.
+var csvColumns = []string{"t", "ok", "failed", "messages_per_s", "p50_ms", "p99_ms", "length_s"}
 
 // csvNumber writes every fractional column the same way: three decimals,
 // a microsecond for latencies in ms, so columns line up and compare as text.
@@ -36,7 +38,7 @@ func WriteCSV(w io.Writer, docs []*JSONReport, labels []string) error {
 				p50, p99 = "", ""
 			}
 			row := []string{strconv.Itoa(iv.T), strconv.FormatInt(iv.OK, 10), strconv.FormatInt(iv.Failed, 10),
-				csvNumber(iv.MessagesPerS), p50, p99}
+				csvNumber(iv.MessagesPerS), p50, p99, strconv.Itoa(iv.Seconds())}
 			if several {
 				row = append([]string{labels[i]}, row...)
 			}

@@ -211,7 +211,7 @@ func deliveryHTML(docs []*JSONReport, labels []string) ([]htmlChart, []htmlDeliv
 		{"delivery-backlog", "backlog: accepted, not yet delivered", "messages",
 			"Messages accepted and not yet arrived, at the end of each second: a queue that keeps growing is past the server's capacity however fast its 250s came.", backlog},
 	} {
-		svg, err := timeChart(c.title, c.y, c.ss, 0) // the timeline runs on through the drain
+		svg, err := timeChart(c.title, c.y, c.ss, 0, stageMarks(docs)) // the timeline runs on through the drain
 		if err != nil {
 			return nil, nil, err
 		}

@@ -43,6 +43,14 @@ func WriteHTML(w io.Writer, docs []*JSONReport, labels []string) error {
 			page.Mix = append(page.Mix, mixRow(labels[i], name, d.Profiles[name]))
 		}
 		page.Sources = append(page.Sources, sourceRows(d, labels[i])...)
+		for _, st := range d.Stages {
+			target := fmt.Sprintf("%g", st.Target)
+			if st.From != st.Target {
+				target = fmt.Sprintf("%g → %g", st.From, st.Target)
+			}
+			page.Stages = append(page.Stages, htmlStage{Label: labels[i], From: fmt.Sprintf("%.1f", st.StartS), To: fmt.Sprintf("%.1f", st.EndS),
+				Target: target, Rate: fmt.Sprintf("%.1f", st.MessagesPerS), P50: ms3(st.P50MS), P99: ms3(st.P99MS), Errors: st.Errors})
+		}
 	}
 	page.Several = len(docs) > 1
 
@@ -121,7 +129,7 @@ func WriteHTML(w io.Writer, docs []*JSONReport, labels []string) error {
 		id, title, y, caption string
 		ss                    []series
 	}{
-		{"rate", "accepted messages per second", "messages/s", "Messages the server accepted, per second of the run.", rate},
+		{"rate", "accepted messages per second", "messages/s", "Messages the server accepted, per second of the run (dotted lines: stage boundaries, where the run had --stages).", rate},
 		{"p99", latencyTitle, "ms", "Percentiles of the message phase from each second's own histogram, not averages.", p99},
 		{"errors", "rejected or failed messages per second", "messages", "Messages the server rejected and messages that got no decision, per second.", failed},
 	}
@@ -137,7 +145,7 @@ func WriteHTML(w io.Writer, docs []*JSONReport, labels []string) error {
 			}{"server-memory", "server memory", "MiB", "The server's memory sampled once a second: RSS summed over its processes, or its cgroup's usage.", mem})
 	}
 	for _, c := range charts {
-		svg, err := timeChart(c.title, c.y, c.ss, span)
+		svg, err := timeChart(c.title, c.y, c.ss, span, stageMarks(docs))
 		if err != nil {
 			return err
 		}
@@ -149,6 +157,23 @@ func WriteHTML(w io.Writer, docs []*JSONReport, labels []string) error {
 	}
 	page.Delivery, page.DeliveryRows = delivered, rows
 	return htmlTemplate.Execute(w, page)
+}
+
+// stageMarks are the boundaries between the stages of the first result
+// with a load profile, in seconds, for the timelines.
+func stageMarks(docs []*JSONReport) []float64 {
+	for _, d := range docs {
+		var marks []float64
+		for i, st := range d.Stages {
+			if i > 0 || st.StartS > 0 {
+				marks = append(marks, st.StartS)
+			}
+		}
+		if len(marks) > 0 {
+			return marks
+		}
+	}
+	return nil
 }
 
 // withMessages drops the seconds in which no message finished: they have no
@@ -205,6 +230,8 @@ type htmlPage struct {
 	// of results with a receiver (--receive), DeliveryRows their figures.
 	Delivery     []htmlChart
 	DeliveryRows []htmlDelivery
+	// Stages lists the load profiles' stages, result by result.
+	Stages []htmlStage
 }
 
 // htmlMix is one profile of one result's session mix.
@@ -244,6 +271,15 @@ func sourceRows(d *JSONReport, label string) []htmlSource {
 			Words: sourceWords(s), Unattributed: !s.Attributed()})
 	}
 	return out
+}
+
+// htmlStage is one row of the stages table.
+type htmlStage struct {
+	Label          string
+	From, To       string // seconds
+	Target         string
+	Rate, P50, P99 string
+	Errors         int64
 }
 
 type htmlResult struct {
@@ -426,6 +462,13 @@ figcaption { font-size: .85em; color: #555; margin-top: .3em; }
 </figure>
 {{end}}</div>{{end}}
 <h2>Overview</h2>
+{{if .Stages}}<h2>Stages</h2>
+<div class="wide"><table id="stages">
+<tr>{{if $.Several}}<th>result</th>{{end}}<th>from s</th><th>to s</th><th>target</th><th>messages/s</th><th>p50 ms</th><th>p99 ms</th><th>errors</th></tr>
+{{range .Stages}}<tr>{{if $.Several}}<td>{{.Label}}</td>{{end}}<td>{{.From}}</td><td>{{.To}}</td><td class="text">{{.Target}}</td><td>{{.Rate}}</td><td>{{.P50}}</td><td>{{.P99}}</td><td>{{.Errors}}</td></tr>
+{{end}}</table></div>
+<p class="note">Target: sessions in the closed loop, messages per second in the open model; the timelines below mark the stage boundaries with dotted lines.</p>
+{{end}}<h2>Overview</h2>
 <p class="note">Percentile curves put 1/(1&minus;q) on a log scale, as HdrHistogram plots them: 90&nbsp;%, 99&nbsp;% and 99.9&nbsp;% are evenly spaced, so the tail is as visible as the median.</p>
 <div class="charts">
 {{range .Overview}}<figure class="chart" id="chart-{{.ID}}">

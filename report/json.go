@@ -64,6 +64,9 @@ type JSONReport struct {
 	TLS *TLSReport `json:"tls,omitempty"`
 	// Intervals is the per-second timeline.
 	Intervals []JSONInterval `json:"intervals"`
+	// Stages describes each stage of the load profile (--stages, or a
+	// --ramp) and what the run did in it; absent without a profile.
+	Stages []JSONStage `json:"stages,omitempty"`
 	// Warnings say when the figures may not describe the server.
 	Warnings []string `json:"warnings"`
 	// Generator is what the run cost smtpbench itself.
@@ -230,10 +233,15 @@ type ErrorCount struct {
 	Meaning string `json:"meaning,omitempty"`
 }
 
-// JSONInterval is one second of the timeline.
+// JSONInterval is one second of the timeline or, before the run's detail
+// window (its most recent five to six minutes by default), a folded row of a
+// minute.
 type JSONInterval struct {
 	// T is seconds since the start.
-	T            int     `json:"t"`
+	T int `json:"t"`
+	// LengthS is how many seconds a folded row covers; absent for a
+	// single second. MessagesPerS is taken over the row's length.
+	LengthS      int     `json:"length_s,omitempty"`
 	OK           int64   `json:"ok"`
 	Failed       int64   `json:"failed"`
 	MessagesPerS float64 `json:"messages_per_s"`
@@ -254,6 +262,34 @@ type JSONInterval struct {
 	ServerMemoryBytes *int64   `json:"server_memory_bytes,omitempty"`
 }
 
+// JSONStage is one stage of a load profile. Each second of the timeline
+// counts in the stage its middle falls in; a stage of zero duration (a step)
+// has no row, and a run that goes on after the last stage gets one more row
+// for the hold at the last target.
+type JSONStage struct {
+	// StartS and EndS are the stage's bounds in seconds since the start;
+	// EndS is cut at the end of the run.
+	StartS float64 `json:"start_s"`
+	EndS   float64 `json:"end_s"`
+	// From and Target are the target at the stage's start and end:
+	// sessions in the closed loop, messages per second in the open model.
+	From   float64 `json:"from"`
+	Target float64 `json:"target"`
+	// MessagesOK were accepted during the stage; MessagesPerS is that over
+	// the stage's length, as totals.messages_per_s is over the run.
+	MessagesOK   int64   `json:"messages_ok"`
+	MessagesPerS float64 `json:"messages_per_s"`
+	// Errors counts messages rejected or failed during the stage.
+	Errors int64 `json:"errors"`
+	// P50MS and P99MS are message-phase percentiles from the stage's
+	// histogram (2 significant digits).
+	P50MS float64 `json:"p50_ms"`
+	P99MS float64 `json:"p99_ms"`
+	// HDR is that histogram, encoded as Summary.HDR, for merging; absent
+	// without messages.
+	HDR string `json:"hdr,omitempty"`
+}
+
 // HDRUnit is the unit of recorded values: microseconds.
 const HDRUnit = "us"
 
@@ -263,11 +299,9 @@ func Summarize(h *hdrhistogram.Histogram) Summary { return summarize(h, true) }
 // EncodeHistogram returns h in HdrHistogram's V2 compressed base64 encoding,
 // which every HdrHistogram library decodes.
 func EncodeHistogram(h *hdrhistogram.Histogram) string {
-	enc, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
-	if err != nil {
-		return "" // only a failing compressor could get here
-	}
-	return string(enc)
+	e := hdrEncoders.Get().(*hdrEncoder)
+	defer hdrEncoders.Put(e)
+	return e.encode(h)
 }
 
 // summarize leaves HDR empty unless asked: compressing a histogram costs
@@ -438,10 +472,11 @@ func buildJSON(res *Result, withHDR bool) *JSONReport {
 		// The last second is usually cut short by the end of the run; its
 		// rate is taken over what is left of it, but over at least half a
 		// second so that a run ending just past a boundary shows no spike.
-		length := max(0.5, min(1, res.Elapsed.Seconds()-float64(iv.T)))
+		span := float64(max(1, iv.Length))
+		length := max(0.5, min(span, res.Elapsed.Seconds()-float64(iv.T)))
 		rate := float64(iv.OK) / length
 		ji := JSONInterval{
-			T: iv.T, OK: iv.OK, Failed: iv.Failed, MessagesPerS: rate,
+			T: iv.T, LengthS: iv.Length, OK: iv.OK, Failed: iv.Failed, MessagesPerS: rate,
 			P50MS: float64(iv.P50.Microseconds()) / 1000, P99MS: float64(iv.P99.Microseconds()) / 1000,
 		}
 		if withHDR {
@@ -452,6 +487,17 @@ func buildJSON(res *Result, withHDR bool) *JSONReport {
 			ji.ServerCPUS, ji.ServerMemoryBytes = &cpu, &mem
 		}
 		j.Intervals = append(j.Intervals, ji)
+	}
+	for _, st := range res.Stages {
+		js := JSONStage{StartS: st.Start.Seconds(), EndS: st.End.Seconds(), From: st.From, Target: st.Target,
+			MessagesOK: st.OK, Errors: st.Failed, P50MS: msOf(st.P50), P99MS: msOf(st.P99)}
+		if d := st.End - st.Start; d > 0 {
+			js.MessagesPerS = float64(st.OK) / d.Seconds()
+		}
+		if withHDR {
+			js.HDR = st.HDR
+		}
+		j.Stages = append(j.Stages, js)
 	}
 	return j
 }

@@ -255,6 +255,9 @@ func Merge(docs []*JSONReport, names []string) (*JSONReport, error) {
 		return nil, err
 	}
 	out.Intervals = ivs
+	if out.Stages, err = mergeStages(docs, names, info.Sources); err != nil {
+		return nil, err
+	}
 	if len(missing) > 0 {
 		out.Warnings = append(out.Warnings, fmt.Sprintf("%s have no per-second histograms (written by an older smtpbench): merged per-second p50/p99 are left at 0", strings.Join(missing, ", ")))
 	}
@@ -390,6 +393,7 @@ func mergeIntervals(docs []*JSONReport, names []string, srcs []MergeSource, span
 				continue
 			}
 			s := &slots[k]
+			s.iv.LengthS = max(s.iv.LengthS, iv.LengthS)
 			s.iv.OK += iv.OK
 			s.iv.Failed += iv.Failed
 			// Generators run side by side, so their rates add up.
@@ -431,18 +435,90 @@ func mergeIntervals(docs []*JSONReport, names []string, srcs []MergeSource, span
 			missing = append(missing, names[i])
 		}
 	}
-	out := make([]JSONInterval, n)
-	for k := range slots {
+	out := make([]JSONInterval, 0, n)
+	for k := 0; k < n; k++ {
 		s := &slots[k]
-		out[k] = s.iv
-		out[k].T = k
-		if s.h != nil && !s.partial {
-			out[k].P50MS = float64(s.h.ValueAtQuantile(50)) / 1000
-			out[k].P99MS = float64(s.h.ValueAtQuantile(99)) / 1000
-			out[k].HDR = EncodeHistogram(s.h)
+		iv := s.iv
+		iv.T = k
+		// A folded row (beyond a result's detail window) takes in the
+		// seconds it covers that other results placed one by one, so the
+		// merged timeline has no overlapping rows; its rate is over its
+		// length.
+		if l := iv.LengthS; l > 1 {
+			iv.MessagesPerS = 0
+			for j := k + 1; j < min(n, k+l); j++ {
+				o := &slots[j]
+				iv.OK += o.iv.OK
+				iv.Failed += o.iv.Failed
+				iv.LengthS = max(iv.LengthS, j-k+o.iv.LengthS)
+				if o.h != nil {
+					if s.h == nil {
+						s.h = NewHistogram()
+					}
+					s.h.Merge(o.h)
+				}
+				s.partial = s.partial || o.partial
+			}
+			iv.MessagesPerS = float64(iv.OK) / float64(iv.LengthS)
+			k += iv.LengthS - 1
 		}
+		if s.h != nil && !s.partial {
+			iv.P50MS = float64(s.h.ValueAtQuantile(50)) / 1000
+			iv.P99MS = float64(s.h.ValueAtQuantile(99)) / 1000
+			iv.HDR = EncodeHistogram(s.h)
+		}
+		out = append(out, iv)
 	}
 	return out, missing, nil
+}
+
+// mergeStages merges the load profiles' stages by their place in the
+// profile: generators of one job run the same --stages, each with its share.
+// Counts and rates add up, histograms merge, and the bounds are placed by
+// wall-clock time from the earliest start.
+func mergeStages(docs []*JSONReport, names []string, srcs []MergeSource) ([]JSONStage, error) {
+	var out []JSONStage
+	var hists []*hdrhistogram.Histogram
+	for i, d := range docs {
+		off := float64(srcs[i].OffsetS)
+		for k, st := range d.Stages {
+			if k == len(out) {
+				out = append(out, JSONStage{StartS: st.StartS + off, EndS: st.EndS + off, From: st.From, Target: 0})
+				hists = append(hists, nil)
+			}
+			m := &out[k]
+			m.StartS = min(m.StartS, st.StartS+off)
+			m.EndS = max(m.EndS, st.EndS+off)
+			// Targets add up like the load: each generator took its share.
+			if i > 0 {
+				m.From += st.From
+			}
+			m.Target += st.Target
+			m.MessagesOK += st.MessagesOK
+			m.MessagesPerS += st.MessagesPerS
+			m.Errors += st.Errors
+			if st.HDR == "" {
+				continue
+			}
+			h, err := DecodeHistogram(st.HDR)
+			if err != nil {
+				return nil, fmt.Errorf("%s: stages[%d]: %v", names[i], k, err)
+			}
+			if hists[k] == nil {
+				hists[k] = h
+			} else {
+				hists[k].Merge(h)
+			}
+		}
+	}
+	for k, h := range hists {
+		if h != nil {
+			out[k].P50MS = float64(h.ValueAtQuantile(50)) / 1000
+			out[k].P99MS = float64(h.ValueAtQuantile(99)) / 1000
+			out[k].HDR = EncodeHistogram(h)
+		}
+	}
+	return out, nil
 }
 
 // mergeSizes adds up the size mix by entry; shares are taken again over
@@ -559,7 +635,7 @@ var mergedMembers = map[string]bool{
 	"schema": true, "hdr_unit": true, "target": true, "config": true, "started_at": true, "elapsed_s": true,
 	"load_model": true, "stop_reason": true, "stopped_at_s": true, "last_message_at_s": true, "sizes": true, "targets": true, "tls": true, "totals": true, "warmup": true, "phases": true, "replies": true,
 	"errors": true, "intervals": true, "warnings": true, "merged": true, "generator": true, "server": true,
-	"pipelining": true, "phase_sources": true, "session_limits": true, "profiles": true, "mix_totals": true, "delivery": true,
+	"pipelining": true, "phase_sources": true, "session_limits": true, "profiles": true, "mix_totals": true, "delivery": true, "stages": true,
 }
 
 // mergeSessionLimits adds up the sessions the server ended, keeps the range
@@ -591,7 +667,9 @@ func mergeOtherMembers(out *JSONReport, docs []*JSONReport, handled map[string]b
 	ov := reflect.ValueOf(out).Elem()
 	for i := range ov.NumField() {
 		name, _, _ := strings.Cut(ov.Type().Field(i).Tag.Get("json"), ",")
-		if name == "" || name == "-" || handled[name] {
+		// A member Merge has already filled in is never replaced by one
+		// result's value, even when it is missing from handled.
+		if name == "" || name == "-" || handled[name] || !ov.Field(i).IsZero() {
 			continue
 		}
 		vals := make([]json.RawMessage, len(docs))

@@ -402,6 +402,7 @@ func TestMergeAddsEveryCount(t *testing.T) {
 	d.Warmup = &Totals{}
 	d.MixTotals = &Totals{}
 	d.PhaseSources = map[string]JSONPhaseSource{"rcpt": {Source: SourceLockstep}}
+	d.Stages = []JSONStage{{Target: 10}}
 	d.Delivery = &JSONDelivery{Receiver: "127.0.0.1:2631", Intervals: []JSONDeliverySecond{{T: 0}, {T: 1}}}
 	d.Profiles = map[string]JSONProfile{"idle": {Ended: map[string]int64{"server_421": 0}, BadCommandReplies: map[string]int64{"500": 0}}}
 	next := int64(1)

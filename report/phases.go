@@ -25,6 +25,19 @@ func (iv JSONInterval) Histogram() (*hdrhistogram.Histogram, error) {
 	return h, nil
 }
 
+// DecodeHistogram decodes a histogram written by EncodeHistogram.
+func DecodeHistogram(s string) (*hdrhistogram.Histogram, error) {
+	h, err := hdrhistogram.Decode([]byte(s))
+	if err != nil {
+		return nil, fmt.Errorf("decoding the hdr histogram: %v", err)
+	}
+	return h, nil
+}
+
+// Seconds is how many seconds the interval covers: 1 for a second of the
+// detail window, more for a folded row.
+func (iv JSONInterval) Seconds() int { return max(1, iv.LengthS) }
+
 // PhaseNames lists the phases of j in report order: the session phases in
 // the order a message meets them, the open model's series, then any other
 // phase (from a newer smtpbench) by name.

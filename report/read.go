@@ -28,6 +28,17 @@ func ReadJSON(r io.Reader) (*Document, error) {
 }
 
 func parseDocument(raw []byte) (*Document, error) {
+	if isLive(raw) {
+		// A --live file: a header line and one line per second.
+		j, err := readLive(raw)
+		if err != nil {
+			return nil, err
+		}
+		if err := j.check(); err != nil {
+			return nil, err
+		}
+		return &Document{Schema: Schema, Kind: KindRun, StartedAt: j.StartedAt, Runs: []LabeledRun{{JSONReport: j}}}, nil
+	}
 	switch first := bytes.TrimLeft(raw, " \t\r\n"); {
 	case len(first) == 0:
 		return nil, errors.New("empty: not a smtpbench report")

@@ -158,6 +158,22 @@ func NewRecorder(open bool) *Recorder {
 	return r
 }
 
+// Reset empties r, keeping its histograms and maps for reuse.
+func (r *Recorder) Reset() {
+	*r = Recorder{Phases: r.Phases, Service: r.Service, Lag: r.Lag, Errors: r.Errors, ErrorText: r.ErrorText,
+		Targets: r.Targets[:0], Sizes: r.Sizes[:0]}
+	for _, h := range r.Phases {
+		h.Reset()
+	}
+	for _, h := range []*hdrhistogram.Histogram{r.Service, r.Lag} {
+		if h != nil {
+			h.Reset()
+		}
+	}
+	clear(r.Errors)
+	clear(r.ErrorText)
+}
+
 // Observe implements session.Observer.
 func (r *Recorder) Observe(p session.Phase, code int, d time.Duration) {
 	RecordDuration(r.Phases[p], d)

@@ -65,9 +65,9 @@ func TestWriteCSV(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := [][]string{
-		{"t", "ok", "failed", "messages_per_s", "p50_ms", "p99_ms"},
-		{"0", "600", "0", "600.000", "1.000", "2.000"},
-		{"1", "390", "10", "390.000", "", ""}, // no latency recorded that second: no figure
+		{"t", "ok", "failed", "messages_per_s", "p50_ms", "p99_ms", "length_s"},
+		{"0", "600", "0", "600.000", "1.000", "2.000", "1"},
+		{"1", "390", "10", "390.000", "", "", "1"}, // no latency recorded that second: no figure
 	}
 	if !equalRows(rows, want) {
 		t.Errorf("csv rows %q, want %q", rows, want)

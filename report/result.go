@@ -31,6 +31,7 @@ type Result struct {
 	// apart. Connections and bytes are always counted in Total.
 	WarmupTotals *Recorder
 	Intervals    []Interval
+	Stages       []Stage // the load profile's stages; nil without --stages
 	Warnings     []string
 	// CPU is the process's user+system CPU time over the run.
 	CPU time.Duration
@@ -72,10 +73,25 @@ type SizeCount struct {
 	Messages int64
 }
 
-// Interval is one second of the run's timeline.
+// Stage is one stage of a load profile (--stages) and what the run did in
+// it. Seconds are counted in the stage their middle falls in.
+type Stage struct {
+	Start, End time.Duration // since the run started; End is cut at the end of the run
+	// From and Target are the target at the stage's start and end:
+	// sessions in the closed loop, messages per second in the open model.
+	From, Target float64
+	OK, Failed   int64 // messages decided in the stage; Failed includes rejected
+	P50, P99     time.Duration
+	HDR          string // message-phase histogram, encoded; empty without messages
+}
+
+// Interval is one second of the run's timeline, or a folded row of several
+// seconds beyond the run's detail window.
 type Interval struct {
 	// T is the interval's start in seconds since the run started.
-	T        int
+	T int
+	// Length is how many seconds the row covers; 0 means 1.
+	Length   int
 	OK       int64
 	Failed   int64 // rejected and failed messages
 	P50, P99 time.Duration

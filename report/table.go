@@ -134,6 +134,7 @@ func writeTable(w io.Writer, j *JSONReport, grace string) error {
 	}
 
 	writeProfiles(b, j)
+	writeStages(b, j)
 
 	b.WriteString("\nreplies")
 	if len(j.Replies) == 0 {
@@ -186,6 +187,29 @@ func writeTable(w io.Writer, j *JSONReport, grace string) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeStages prints a row per stage of the load profile.
+func writeStages(b *strings.Builder, j *JSONReport) {
+	if len(j.Stages) == 0 {
+		return
+	}
+	unit := "sessions"
+	if j.LoadModel == "open" {
+		unit = "msg/s"
+	}
+	b.WriteString("\nstages\n")
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "  from s\tto s\ttarget (%s)\tmessages/s\tp50\tp99\terrors\t\n", unit)
+	for _, st := range j.Stages {
+		target := strconv.FormatFloat(st.Target, 'f', -1, 64)
+		if st.From != st.Target {
+			target = strconv.FormatFloat(st.From, 'f', -1, 64) + " -> " + target
+		}
+		fmt.Fprintf(tw, "  %.1f\t%.1f\t%s\t%.1f\t%s\t%s\t%d\t\n", st.StartS, st.EndS, target, st.MessagesPerS, ms3(st.P50MS), ms3(st.P99MS), st.Errors)
+	}
+	tw.Flush()
+	b.WriteString("  (latencies in ms, each stage's own histogram of the message phase)\n")
 }
 
 // phaseOrder is the order phases appear in a report.

@@ -222,6 +222,7 @@ type Server struct {
 	accepted atomic.Uint64
 	sessions atomic.Uint64
 	limited  atomic.Uint64
+	received atomic.Uint64 // bytes read from clients; see countingConn
 	rejectN  [numSteps]atomic.Uint64
 	wg       sync.WaitGroup
 	mu       sync.Mutex
@@ -300,6 +301,36 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // Accepted is how many messages the server has accepted.
 func (s *Server) Accepted() uint64 { return s.accepted.Load() }
+
+// BytesReceived returns how many bytes the sink has read from its clients,
+// TLS records included; a session's bytes are added every 64 KiB and when
+// it ends.
+func (s *Server) BytesReceived() uint64 { return s.received.Load() }
+
+// countingConn counts the bytes read on one connection, owned by the
+// goroutine serving it, and adds them to the server's total in steps, so
+// that reading costs no atomic operation per read.
+type countingConn struct {
+	net.Conn
+	n     uint64
+	total *atomic.Uint64
+}
+
+const countStep = 64 << 10
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.n += uint64(n)
+	if c.n >= countStep {
+		c.settle()
+	}
+	return n, err
+}
+
+func (c *countingConn) settle() {
+	c.total.Add(c.n)
+	c.n = 0
+}
 
 // Sessions is how many connections the server has accepted.
 func (s *Server) Sessions() uint64 { return s.sessions.Load() }
@@ -450,7 +481,9 @@ type conn struct {
 }
 
 func (s *Server) serveConn(nc net.Conn) {
-	nc, ok := s.implicitTLS(nc)
+	cc := &countingConn{Conn: nc, total: &s.received}
+	defer cc.settle()
+	nc, ok := s.implicitTLS(cc)
 	if !ok {
 		return
 	}

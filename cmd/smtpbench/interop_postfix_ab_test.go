@@ -53,12 +53,18 @@ func TestInteropPostfixABNamesRcpt(t *testing.T) {
 			verdict = line
 		}
 	}
-	if !strings.Contains(verdict, "rcpt p50") {
+	// "B is slower on ...; faster on ...": what the verdict blames is
+	// before the semicolon. B, slower, sends fewer messages a second and
+	// so leaves the two shared CPUs less busy, which may truthfully make
+	// its MAIL replies a little faster; that is no blame on the wrong
+	// phase, so only the slower part is held to naming rcpt alone.
+	slower, _, _ := strings.Cut(verdict, "; faster on")
+	if !strings.Contains(slower, "rcpt p50") {
 		t.Errorf("the verdict does not name rcpt p50 as slower: %q\n%s", verdict, stdout)
 	}
 	for _, wrong := range []string{"body ", "mail "} {
-		if strings.Contains(verdict, wrong) {
-			t.Errorf("the verdict names %s: %q\n%s", strings.TrimSpace(wrong), verdict, stdout)
+		if strings.Contains(slower, wrong) {
+			t.Errorf("the verdict names %s as slower: %q\n%s", strings.TrimSpace(wrong), verdict, stdout)
 		}
 	}
 	// Postfix answers the groups in one write, and the phases came from

@@ -142,7 +142,10 @@ func TestInteropReceivePostfixCrash(t *testing.T) {
 		t.Logf("Postfix restarted: %v", err)
 		restarted <- err
 	}()
-	r := runBench(t, "-c", "10", "--rate", "400", "-n", "2400", "--timeout", "5s", "--receive", rcv, "--drain", "20s", pf.addr)
+	// -d bounds the run too: on a loaded machine the restart itself may
+	// take many seconds, and the messages due meanwhile must not keep the
+	// run past its watchdog.
+	r := runBench(t, "-c", "10", "--rate", "400", "-n", "2400", "-d", "20s", "--timeout", "5s", "--receive", rcv, "--drain", "15s", pf.addr)
 	if err := <-restarted; err != nil {
 		t.Fatalf("killing and restarting Postfix: %v", err)
 	}

@@ -98,6 +98,7 @@ type runFlags struct {
 	receive      string        // receive.go
 	drain        time.Duration // receive.go
 	maxLost      int64         // receive.go
+	long         longRunFlags  // longrun.go
 }
 
 func (f *runFlags) register(fs *pflag.FlagSet) {
@@ -121,6 +122,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.shards, "shards", 0, "run one of N shards, its index taken from $JOB_COMPLETION_INDEX (a Kubernetes Indexed Job)")
 	f.server.register(fs)
 	f.registerReceive(fs)
+	f.long.register(fs)
 }
 
 // registerWorkload registers the flags that describe the load itself, which
@@ -267,6 +269,11 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "smtpbench: no target given; benchmarking the built-in sink on %s\n", srv.Addr())
 	}
 	sec.apply(&cfg, &cj, f.targets)
+	long, err := f.long.start(&cfg, cj, start, stderr)
+	if err != nil {
+		return err
+	}
+	defer long.close()
 	if f.trace > 0 {
 		cfg.TraceSessions, cfg.TraceTo = f.trace, stderr
 	}
@@ -373,7 +380,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 var configFlags = map[string]string{
 	"Concurrency": "--concurrency", "Messages": "--messages", "PerConn": "--per-conn",
 	"Duration": "--duration", "Warmup": "--warmup", "Ramp": "--ramp", "Grace": "--grace",
-	"Timeout": "--timeout", "DataTimeout": "--data-timeout", "Rate": "--rate", "Mix": "--mix",
+	"Timeout": "--timeout", "DataTimeout": "--data-timeout", "Rate": "--rate", "Mix": "--mix", "Stages": "--stages",
 }
 
 // configError turns loadgen.Config.Validate's refusal into a usage error
@@ -423,7 +430,20 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, report.RunConfig, 
 	if f.trace < 0 {
 		return bad("--trace %d: must not be negative", f.trace)
 	}
-	if f.messages == 0 && f.duration == 0 {
+	var stages []loadgen.Stage
+	if f.long.stages != "" {
+		var err error
+		if stages, err = parseStages(f.long.stages, f.rate > 0); err != nil {
+			return bad("%v", err)
+		}
+		if f.ramp > 0 {
+			return bad("--ramp and --stages exclude each other: --ramp D is the one stage D:TARGET")
+		}
+		if f.rate == 0 && fs.Changed("concurrency") {
+			return bad("-c and --stages exclude each other in the closed loop: the stages set the sessions")
+		}
+	}
+	if f.messages == 0 && f.duration == 0 && len(stages) == 0 {
 		f.duration = defaultDuration
 	}
 	pipe, err := session.ParsePipelining(f.pipelining)
@@ -542,6 +562,7 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, report.RunConfig, 
 		Arrival: arrival,
 		Warmup:  f.warmup,
 		Ramp:    f.ramp,
+		Stages:  stages,
 		Grace:   f.grace,
 		Server:  cfg.Server,
 	}
@@ -560,6 +581,12 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, report.RunConfig, 
 	if err := probe.Validate(); err != nil {
 		return cfg, cj, th, configError(err)
 	}
+	f.concurrency = probe.Concurrency // the stages may set it
+	cfg.Concurrency = probe.Concurrency
+	if f.duration == 0 {
+		f.duration = probe.Duration // the stages' length, if any
+		cfg.Duration = probe.Duration
+	}
 	if err := sh.apply(&cfg); err != nil {
 		return bad("%v", err)
 	}
@@ -571,8 +598,8 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, report.RunConfig, 
 		Seed: spec.Seed, SeedGiven: fs.Changed("seed"), SourceAddrs: f.sourceAddrs, Pipelining: pipe.String(), Lockstep: f.lockstep, Chunking: chunking.String(),
 		BinaryMIME: f.binaryMIME, LMTP: f.lmtp,
 		TimeoutS: f.timeout.Seconds(), DataTimeoutS: f.dataTimeout.Seconds(), Rate: f.rate, WarmupS: f.warmup.Seconds(), RampS: f.ramp.Seconds(),
-		ContentBytes: len(sample),
-		Helo:         f.helo, GraceS: f.grace.Seconds(), BusyPoll: f.busyPoll,
+		ContentBytes: len(sample), Stages: f.long.stages,
+		Helo: f.helo, GraceS: f.grace.Seconds(), BusyPoll: f.busyPoll,
 	}
 	if chunking != session.ChunkingOff {
 		cj.ChunkSize = int(chunkSize)

@@ -82,6 +82,16 @@ func (s shard) apply(cfg *loadgen.Config) error {
 		cfg.Messages = share
 	}
 	cfg.Rate /= float64(s.count)
+	if cfg.Rate > 0 && len(cfg.Stages) > 0 {
+		// The open model's stage targets are rates: each shard takes its
+		// share, as of --rate. (Closed-loop stages count sessions, which
+		// shards do not divide, as they do not divide -c.)
+		stages := make([]loadgen.Stage, len(cfg.Stages))
+		for i, st := range cfg.Stages {
+			stages[i] = loadgen.Stage{Duration: st.Duration, Target: st.Target / float64(s.count)}
+		}
+		cfg.Stages = stages
+	}
 	cfg.SeqOffset = uint64(s.index)
 	cfg.SeqStride = uint64(s.count)
 	return nil

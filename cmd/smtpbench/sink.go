@@ -67,6 +67,7 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 	hold := fs.Duration("hold", 0, "with --relay-to: how long each message waits before it is forwarded")
 	dropEvery := fs.Int("drop-every", 0, "with --relay-to: never forward the Nth, 2Nth, … accepted message")
 	dupEvery := fs.Int("duplicate-every", 0, "with --relay-to: forward the (N/2)th, (N/2+N)th, … accepted message twice")
+	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics (messages accepted, sessions, bytes received) on http://HOST:PORT/metrics")
 	perSession := fs.String("max-per-session", "", "refuse MAIL after N accepted messages in a session, as N[:CODE]; CODE 421 (the default) also closes the session")
 	if err := parseFlags(fs, args, sinkUsage, stdout); err != nil {
 		return err
@@ -135,6 +136,14 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 	srv, err := sink.Listen(*listen, cfg)
 	if err != nil {
 		return exitError{exitRun, err.Error()}
+	}
+	ms, err := sinkMetrics(*metricsAddr, srv, stderr)
+	if err != nil {
+		srv.Close()
+		return err
+	}
+	if ms != nil {
+		defer ms.Close()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -1,8 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 
@@ -49,16 +49,8 @@ func (f *sinkSecFlags) apply(cfg *sink.Config, listen string) (string, error) {
 		var err error
 		what := "a self-signed ECDSA P-256 certificate made at start"
 		if f.cert != "" {
-			certPEM, err := readSmallFile(f.cert, maxPEMFile)
-			if err != nil {
-				return "", exitError{exitRun, fmt.Sprintf("--cert: %v", err)}
-			}
-			keyPEM, err := readSmallFile(f.key, maxPEMFile)
-			if err != nil {
-				return "", exitError{exitRun, fmt.Sprintf("--key: %v", err)}
-			}
-			if cert, err = tls.X509KeyPair(certPEM, keyPEM); err != nil {
-				return "", usagef("--cert %s --key %s: %v", f.cert, f.key, err)
+			if cert, err = sink.LoadCert(f.cert, f.key); err != nil {
+				return "", f.loadError(err)
 			}
 			what = f.cert
 		} else {
@@ -77,12 +69,9 @@ func (f *sinkSecFlags) apply(cfg *sink.Config, listen string) (string, error) {
 		}
 	}
 	if f.users != "" {
-		b, err := readSmallFile(f.users, maxPEMFile)
-		if err != nil {
-			return "", exitError{exitRun, fmt.Sprintf("--users: %v", err)}
-		}
-		if cfg.Users, err = sink.ParseUsers(bytes.NewReader(b)); err != nil {
-			return "", usagef("--users %s: %v", f.users, err)
+		var err error
+		if cfg.Users, err = sink.LoadUsers(f.users); err != nil {
+			return "", f.loadError(err)
 		}
 		cfg.RequireAuth = f.requireAuth
 		desc += fmt.Sprintf("; AUTH PLAIN LOGIN CRAM-MD5 for %d users", len(cfg.Users))
@@ -94,4 +83,21 @@ func (f *sinkSecFlags) apply(cfg *sink.Config, listen string) (string, error) {
 		desc += "; AUTH required"
 	}
 	return desc, nil
+}
+
+// loadError names the flag behind a sink.LoadError: a file that cannot be
+// read is exit 1, content that cannot be used is a usage error.
+func (f *sinkSecFlags) loadError(err error) error {
+	var le *sink.LoadError
+	if !errors.As(err, &le) {
+		return exitError{exitRun, err.Error()}
+	}
+	flag := map[string]string{"Cert": "--cert", "Key": "--key", "Users": "--users"}[le.Field]
+	switch {
+	case le.Unreadable:
+		return exitError{exitRun, fmt.Sprintf("%s: %v", flag, le.Err)}
+	case le.Field == "KeyPair":
+		return usagef("--cert %s --key %s: %v", f.cert, f.key, le.Err)
+	}
+	return usagef("%s %s: %v", flag, le.Value, le.Err)
 }

@@ -266,3 +266,24 @@ func JoinHGRMs(parts []HGRMPart) []byte {
 	}
 	return buf.Bytes()
 }
+
+// MergeDocuments merges the single-run documents read from names (see
+// Merge), refusing a sweep or ab document and the same run given twice,
+// which would be counted twice.
+func MergeDocuments(files []*Document, names []string) (*JSONReport, error) {
+	docs := make([]*JSONReport, len(files))
+	for i, d := range files {
+		if d.Kind != KindRun {
+			return nil, fmt.Errorf("%s is %s document: merge takes the results of single runs", names[i], Article(d.Kind))
+		}
+		docs[i] = d.Runs[0].JSONReport
+	}
+	for i := range docs {
+		for j := range i {
+			if SameRun(docs[i], docs[j]) {
+				return nil, fmt.Errorf("%s and %s are the same run: merging them would count it twice", names[j], names[i])
+			}
+		}
+	}
+	return Merge(docs, names)
+}

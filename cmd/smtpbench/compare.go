@@ -59,10 +59,7 @@ func (o *compareFlags) register(fs *pflag.FlagSet) {
 }
 
 // failRule is one --fail-if-slower limit.
-type failRule struct {
-	line string
-	pct  float64
-}
+type failRule = report.SlowerRule
 
 // check validates the flags and returns the --fail-if-slower rules.
 func (o *compareFlags) check() ([]failRule, error) {
@@ -91,7 +88,7 @@ func (o *compareFlags) check() ([]failRule, error) {
 		if err != nil || math.IsNaN(p) || math.IsInf(p, 0) || p < 0 {
 			return nil, usagef("--fail-if-slower %q: want PCT or LINE=PCT with PCT a percentage such as 5", v)
 		}
-		rules = append(rules, failRule{line, p})
+		rules = append(rules, failRule{Line: line, Pct: p})
 	}
 	return rules, nil
 }
@@ -101,7 +98,7 @@ func (o *compareFlags) check() ([]failRule, error) {
 func (o *compareFlags) options(rules []failRule) report.CompareOptions {
 	opt := report.CompareOptions{Alpha: o.alpha, Confidence: o.confidence}
 	for _, r := range rules {
-		opt.Lines = append(opt.Lines, r.line)
+		opt.Lines = append(opt.Lines, r.Line)
 	}
 	return opt
 }
@@ -110,20 +107,19 @@ func (o *compareFlags) options(rules []failRule) report.CompareOptions {
 // stderr per breach, and an exit code 1 error if there was any.
 func (o *compareFlags) verdict(name string, c *report.Comparison, rules []failRule, stderr io.Writer) error {
 	breached := false
-	for _, r := range rules {
-		l, ok := c.Line(r.line)
-		switch {
-		case !ok:
-			fmt.Fprintf(stderr, "smtpbench %s: --fail-if-slower %s: no samples of %s on either side; not checked\n", name, r.line, r.line)
-		case l.Verdict == report.VerdictFew || l.Verdict == report.VerdictUntested:
-			fmt.Fprintf(stderr, "smtpbench %s: --fail-if-slower %s: %s cannot be tested (%s); not checked\n", name, r.line, r.line, l.Note)
-		case l.WorseBy(r.pct):
+	for _, r := range c.CheckSlower(rules) {
+		switch r.Outcome {
+		case report.RuleNoSamples:
+			fmt.Fprintf(stderr, "smtpbench %s: --fail-if-slower %s: no samples of %s on either side; not checked\n", name, r.Line, r.Line)
+		case report.RuleUntestable:
+			fmt.Fprintf(stderr, "smtpbench %s: --fail-if-slower %s: %s cannot be tested (%s); not checked\n", name, r.Line, r.Line, r.Found.Note)
+		case report.RuleBroken:
 			breached = true
 			change := "from zero"
-			if l.ChangePct != nil {
-				change = fmt.Sprintf("%+.1f%%", *l.ChangePct)
+			if r.Found.ChangePct != nil {
+				change = fmt.Sprintf("%+.1f%%", *r.Found.ChangePct)
 			}
-			fmt.Fprintf(stderr, "smtpbench %s: B is slower than A on %s: %s (p=%.2g), more than the %g%% allowed\n", name, r.line, change, *l.P, r.pct)
+			fmt.Fprintf(stderr, "smtpbench %s: B is slower than A on %s: %s (p=%.2g), more than the %g%% allowed\n", name, r.Line, change, *r.Found.P, r.Pct)
 		}
 	}
 	if breached {

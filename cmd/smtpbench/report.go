@@ -175,22 +175,7 @@ func mergeCommand(args []string, stdout, _ io.Writer) error {
 	if err != nil {
 		return err
 	}
-	labels := fs.Args()
-	docs := make([]*report.JSONReport, len(files))
-	for i, d := range files {
-		if d.Kind != report.KindRun {
-			return exitError{exitRun, fmt.Sprintf("%s is %s document: merge takes the results of single runs", labels[i], report.Article(d.Kind))}
-		}
-		docs[i] = d.Runs[0].JSONReport
-	}
-	for i := range docs {
-		for j := range i {
-			if report.SameRun(docs[i], docs[j]) {
-				return exitError{exitRun, fmt.Sprintf("%s and %s are the same run: merging them would count it twice", labels[j], labels[i])}
-			}
-		}
-	}
-	merged, err := report.Merge(docs, labels)
+	merged, err := report.MergeDocuments(files, fs.Args())
 	if err != nil {
 		return exitError{exitRun, err.Error()}
 	}

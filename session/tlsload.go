@@ -142,3 +142,12 @@ func LoadSecret(name string) (s Secret, exposed os.FileMode, err error) {
 	}
 	return Secret(line), exposed, nil
 }
+
+// DefaultPort is the port a target without one is dialed on under mode:
+// 465 for TLS from the first byte (RFC 8314 7.3), else 25.
+func DefaultPort(mode TLSMode) int {
+	if mode == TLSImplicit {
+		return 465
+	}
+	return 25
+}

@@ -97,3 +97,23 @@ func TestLoadSecret(t *testing.T) {
 		t.Errorf("missing: %v", err)
 	}
 }
+
+// TestDefaultPort: a target without a port gets 465 under implicit TLS
+// and 25 otherwise; a port given is kept.
+func TestDefaultPort(t *testing.T) {
+	for _, c := range []struct {
+		arg  string
+		mode session.TLSMode
+		want string
+	}{
+		{"mx.test", session.TLSImplicit, "mx.test:465"},
+		{"[::1]", session.TLSImplicit, "[::1]:465"},
+		{"mx.test:587", session.TLSImplicit, "mx.test:587"},
+		{"mx.test", session.TLSStartTLS, "mx.test:25"},
+		{"unix:/run/smtp.sock", session.TLSImplicit, "unix:/run/smtp.sock"},
+	} {
+		if got, err := session.ParseTargetPort(c.arg, session.DefaultPort(c.mode)); err != nil || got != c.want {
+			t.Errorf("%s under %v: %q, %v; want %q", c.arg, c.mode, got, err, c.want)
+		}
+	}
+}

@@ -187,15 +187,7 @@ func (f *secFlags) loadAuth(s *security, fset *pflag.FlagSet, stderr io.Writer) 
 // RFC 8314 7.3) as the default under --tls implicit. Each session verifies
 // the host it dialed unless --sni names another.
 func (s *security) parseTarget(arg string) (string, error) {
-	addr, err := session.ParseTarget(arg)
-	if err != nil {
-		return "", err
-	}
-	if _, _, err := net.SplitHostPort(arg); err != nil && s.mode == session.TLSImplicit {
-		host, _, _ := net.SplitHostPort(addr)
-		addr = net.JoinHostPort(host, session.ImplicitTLSPort)
-	}
-	return addr, nil
+	return session.ParseTargetPort(arg, session.DefaultPort(s.mode))
 }
 
 // builtinSink configures the in-process sink to match: TLS as asked, with

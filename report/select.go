@@ -287,3 +287,43 @@ func MergeDocuments(files []*Document, names []string) (*JSONReport, error) {
 	}
 	return Merge(docs, names)
 }
+
+// Render writes the documents read from names in format (table, json, csv
+// or html; hgrm has HGRMParts): several as tables one after another under
+// their names, as one CSV with a file column, or overlaid in one page's
+// charts; json takes one document, written as it was read.
+func Render(w io.Writer, format string, docs []*Document, names []string) error {
+	switch format {
+	case "table":
+		for i, d := range docs {
+			if len(docs) > 1 {
+				if i > 0 {
+					fmt.Fprintln(w)
+				}
+				fmt.Fprintf(w, "== %s\n", names[i])
+			}
+			if err := WriteDocumentTable(w, d); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "json":
+		if len(docs) != 1 {
+			return fmt.Errorf("json renders one document, got %d", len(docs))
+		}
+		return WriteDocumentJSON(w, docs[0])
+	case "html":
+		if len(docs) == 1 && docs[0].Kind == KindAB {
+			// An ab document gets its own page: the verdict first.
+			return WriteABHTML(w, docs[0])
+		}
+	}
+	runs, labels := RunsOf(docs, names)
+	switch format {
+	case "csv":
+		return WriteCSV(w, runs, labels)
+	case "html":
+		return WriteHTML(w, runs, labels)
+	}
+	return fmt.Errorf("format %q: want table, json, csv or html", format)
+}

@@ -81,38 +81,12 @@ func reportCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	runs, labels := report.RunsOf(docs, fs.Args())
-
 	if *output == "hgrm" {
+		runs, labels := report.RunsOf(docs, fs.Args())
 		return writeHGRMs(runs, labels, *phases, *outFile, fileArgs(fs.Args()), stdout, stderr)
 	}
 	var buf bytes.Buffer
-	switch *output {
-	case "table":
-		for i, d := range docs {
-			if len(docs) > 1 {
-				if i > 0 {
-					buf.WriteString("\n")
-				}
-				fmt.Fprintf(&buf, "== %s\n", fs.Arg(i))
-			}
-			if err := report.WriteDocumentTable(&buf, d); err != nil {
-				return exitError{exitRun, err.Error()}
-			}
-		}
-	case "json":
-		err = report.WriteDocumentJSON(&buf, docs[0])
-	case "csv":
-		err = report.WriteCSV(&buf, runs, labels)
-	case "html":
-		if len(docs) == 1 && docs[0].Kind == report.KindAB {
-			// An ab document gets its own page: the verdict first.
-			err = report.WriteABHTML(&buf, docs[0])
-			break
-		}
-		err = report.WriteHTML(&buf, runs, labels)
-	}
-	if err != nil {
+	if err := report.Render(&buf, *output, docs, fs.Args()); err != nil {
 		return exitError{exitRun, err.Error()}
 	}
 	return writeOutput(*outFile, buf.Bytes(), stdout)

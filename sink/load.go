@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 
 	"github.com/smtpbench/smtpbench/internal/readlimit"
 )
@@ -69,4 +70,65 @@ func LoadUsers(name string) (map[string]string, error) {
 		return nil, &LoadError{Field: "Users", Value: name, Err: err}
 	}
 	return users, nil
+}
+
+// Security is the server's TLS and AUTH as asked for, files not yet read.
+type Security struct {
+	// Cert and Key are the certificate and its key (PEM); both empty: a
+	// self-signed certificate made at start.
+	Cert, Key string
+	// NoTLS offers no TLS at all; ImplicitTLS speaks it from the first
+	// byte instead of offering STARTTLS.
+	NoTLS, ImplicitTLS bool
+	// Users is a file of user:password lines to offer AUTH for; empty: no
+	// AUTH.
+	Users                   string
+	RequireTLS, RequireAuth bool
+}
+
+// Apply reads the files s names, sets TLS and AUTH on cfg, and describes
+// the result in a phrase ("STARTTLS with cert.pem; AUTH ... for 2 users")
+// for the line that says where the server listens. A self-signed
+// certificate also names listen's host. File errors are *LoadError.
+func (s Security) Apply(cfg *Config, listen string) (string, error) {
+	desc := "no TLS"
+	if !s.NoTLS {
+		var cert tls.Certificate
+		var err error
+		what := "a self-signed ECDSA P-256 certificate made at start"
+		if s.Cert != "" {
+			if cert, err = LoadCert(s.Cert, s.Key); err != nil {
+				return "", err
+			}
+			what = s.Cert
+		} else {
+			hosts := []string{"localhost", "127.0.0.1", "::1"}
+			if h, _, err := net.SplitHostPort(listen); err == nil && h != "" {
+				hosts = append(hosts, h)
+			}
+			if cert, err = SelfSigned(hosts...); err != nil {
+				return "", fmt.Errorf("making a certificate: %v", err)
+			}
+		}
+		cfg.TLS, cfg.ImplicitTLS, cfg.RequireTLS = ServerTLS(cert), s.ImplicitTLS, s.RequireTLS
+		desc = "STARTTLS with " + what
+		if s.ImplicitTLS {
+			desc = "implicit TLS with " + what
+		}
+	}
+	if s.Users != "" {
+		var err error
+		if cfg.Users, err = LoadUsers(s.Users); err != nil {
+			return "", err
+		}
+		cfg.RequireAuth = s.RequireAuth
+		desc += fmt.Sprintf("; AUTH PLAIN LOGIN CRAM-MD5 for %d users", len(cfg.Users))
+	}
+	if s.RequireTLS {
+		desc += "; TLS required"
+	}
+	if s.RequireAuth {
+		desc += "; AUTH required"
+	}
+	return desc, nil
 }

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 
 	"github.com/spf13/pflag"
 
@@ -43,44 +41,10 @@ func (f *sinkSecFlags) apply(cfg *sink.Config, listen string) (string, error) {
 	if f.requireAuth && f.users == "" {
 		return "", usagef("--require-auth needs --users")
 	}
-	desc := "no TLS"
-	if !f.noTLS {
-		var cert tls.Certificate
-		var err error
-		what := "a self-signed ECDSA P-256 certificate made at start"
-		if f.cert != "" {
-			if cert, err = sink.LoadCert(f.cert, f.key); err != nil {
-				return "", f.loadError(err)
-			}
-			what = f.cert
-		} else {
-			hosts := []string{"localhost", "127.0.0.1", "::1"}
-			if h, _, err := net.SplitHostPort(listen); err == nil && h != "" {
-				hosts = append(hosts, h)
-			}
-			if cert, err = sink.SelfSigned(hosts...); err != nil {
-				return "", exitError{exitRun, fmt.Sprintf("making a certificate: %v", err)}
-			}
-		}
-		cfg.TLS, cfg.ImplicitTLS, cfg.RequireTLS = sink.ServerTLS(cert), f.implicit, f.requireTLS
-		desc = "STARTTLS with " + what
-		if f.implicit {
-			desc = "implicit TLS with " + what
-		}
-	}
-	if f.users != "" {
-		var err error
-		if cfg.Users, err = sink.LoadUsers(f.users); err != nil {
-			return "", f.loadError(err)
-		}
-		cfg.RequireAuth = f.requireAuth
-		desc += fmt.Sprintf("; AUTH PLAIN LOGIN CRAM-MD5 for %d users", len(cfg.Users))
-	}
-	if f.requireTLS {
-		desc += "; TLS required"
-	}
-	if f.requireAuth {
-		desc += "; AUTH required"
+	desc, err := sink.Security{Cert: f.cert, Key: f.key, NoTLS: f.noTLS, ImplicitTLS: f.implicit,
+		Users: f.users, RequireTLS: f.requireTLS, RequireAuth: f.requireAuth}.Apply(cfg, listen)
+	if err != nil {
+		return "", f.loadError(err)
 	}
 	return desc, nil
 }

@@ -741,3 +741,50 @@ func MinRunsPerSide(alpha float64, limit int) int {
 	}
 	return 0
 }
+
+// SlowerRule is a limit on a comparison: B may be significantly slower
+// than A on Line by at most Pct percent.
+type SlowerRule struct {
+	Line string
+	Pct  float64
+}
+
+// RuleOutcome is what checking a SlowerRule found.
+type RuleOutcome int
+
+const (
+	// RuleHeld: B is not significantly slower by more than allowed.
+	RuleHeld RuleOutcome = iota
+	// RuleNoSamples: neither side has samples of the line; not checked.
+	RuleNoSamples
+	// RuleUntestable: too few samples, or no test possible; not checked.
+	RuleUntestable
+	// RuleBroken: B is significantly slower by more than allowed.
+	RuleBroken
+)
+
+// RuleResult is one rule with its outcome and the line it was checked on.
+type RuleResult struct {
+	SlowerRule
+	Outcome RuleOutcome
+	Found   CompareLine
+}
+
+// CheckSlower checks each rule against c.
+func (c *Comparison) CheckSlower(rules []SlowerRule) []RuleResult {
+	var out []RuleResult
+	for _, r := range rules {
+		l, ok := c.Line(r.Line)
+		res := RuleResult{SlowerRule: r, Found: l}
+		switch {
+		case !ok:
+			res.Outcome = RuleNoSamples
+		case l.Verdict == VerdictFew || l.Verdict == VerdictUntested:
+			res.Outcome = RuleUntestable
+		case l.WorseBy(r.Pct):
+			res.Outcome = RuleBroken
+		}
+		out = append(out, res)
+	}
+	return out
+}

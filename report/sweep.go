@@ -271,35 +271,13 @@ func (o SLO) String() string { return fmt.Sprintf("%s:%s<=%s", o.Phase, o.Quanti
 // rate above maxErrorPct. A phase with no samples breaches its objective:
 // nothing was shown to be fast enough.
 func CheckSLO(j *JSONReport, slos []SLO, maxErrorPct float64) []string {
-	var out []string
+	t := Thresholds{MaxErrorPct: maxErrorPct, SamplesRequired: true, MessagesRequired: true, MaxLost: 0, BacklogBounded: true}
 	for _, o := range slos {
-		s, ok := j.Phases[o.Phase]
-		if why := UnattributedBreach(j, o.Phase); why != "" {
-			out = append(out, why)
-			continue
-		}
-		if !ok || s.Count == 0 {
-			out = append(out, fmt.Sprintf("%s %s: no samples", o.Phase, o.Quantile))
-			continue
-		}
-		got := lineQuantiles[o.Quantile](s)
-		if lim := float64(o.Limit.Microseconds()) / 1000; got > lim {
-			out = append(out, fmt.Sprintf("%s %s %s ms > %s", o.Phase, o.Quantile, ms3(got), o.Limit))
-		}
+		t.Latency = append(t.Latency, LatencyLimit{Phase: o.Phase, Quantile: o.Quantile, Limit: o.Limit})
 	}
-	if d := j.Delivery; d != nil {
-		if d.Lost > 0 {
-			out = append(out, fmt.Sprintf("%d lost", d.Lost))
-		}
-		if BacklogGrew(j) {
-			out = append(out, "backlog still growing at the end")
-		}
-	}
-	t := j.Totals
-	if t.MessagesAttempted == 0 {
-		out = append(out, "no messages")
-	} else if pct := 100 * float64(t.MessagesRejected+t.MessagesFailed) / float64(t.MessagesAttempted); pct > maxErrorPct {
-		out = append(out, fmt.Sprintf("errors %.2f%% > %g%%", pct, maxErrorPct))
+	var out []string
+	for _, b := range t.Check(j) {
+		out = append(out, b.sloString())
 	}
 	return out
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -60,10 +59,7 @@ func (o *compareFlags) register(fs *pflag.FlagSet) {
 }
 
 // failRule is one --fail-if-slower limit.
-type failRule struct {
-	line string
-	pct  float64
-}
+type failRule = report.SlowerRule
 
 // check validates the flags and returns the --fail-if-slower rules.
 func (o *compareFlags) check() ([]failRule, error) {
@@ -92,7 +88,7 @@ func (o *compareFlags) check() ([]failRule, error) {
 		if err != nil || math.IsNaN(p) || math.IsInf(p, 0) || p < 0 {
 			return nil, usagef("--fail-if-slower %q: want PCT or LINE=PCT with PCT a percentage such as 5", v)
 		}
-		rules = append(rules, failRule{line, p})
+		rules = append(rules, failRule{Line: line, Pct: p})
 	}
 	return rules, nil
 }
@@ -102,7 +98,7 @@ func (o *compareFlags) check() ([]failRule, error) {
 func (o *compareFlags) options(rules []failRule) report.CompareOptions {
 	opt := report.CompareOptions{Alpha: o.alpha, Confidence: o.confidence}
 	for _, r := range rules {
-		opt.Lines = append(opt.Lines, r.line)
+		opt.Lines = append(opt.Lines, r.Line)
 	}
 	return opt
 }
@@ -111,20 +107,19 @@ func (o *compareFlags) options(rules []failRule) report.CompareOptions {
 // stderr per breach, and an exit code 1 error if there was any.
 func (o *compareFlags) verdict(name string, c *report.Comparison, rules []failRule, stderr io.Writer) error {
 	breached := false
-	for _, r := range rules {
-		l, ok := c.Line(r.line)
-		switch {
-		case !ok:
-			fmt.Fprintf(stderr, "smtpbench %s: --fail-if-slower %s: no samples of %s on either side; not checked\n", name, r.line, r.line)
-		case l.Verdict == report.VerdictFew || l.Verdict == report.VerdictUntested:
-			fmt.Fprintf(stderr, "smtpbench %s: --fail-if-slower %s: %s cannot be tested (%s); not checked\n", name, r.line, r.line, l.Note)
-		case l.WorseBy(r.pct):
+	for _, r := range c.CheckSlower(rules) {
+		switch r.Outcome {
+		case report.RuleNoSamples:
+			fmt.Fprintf(stderr, "smtpbench %s: --fail-if-slower %s: no samples of %s on either side; not checked\n", name, r.Line, r.Line)
+		case report.RuleUntestable:
+			fmt.Fprintf(stderr, "smtpbench %s: --fail-if-slower %s: %s cannot be tested (%s); not checked\n", name, r.Line, r.Line, r.Found.Note)
+		case report.RuleBroken:
 			breached = true
 			change := "from zero"
-			if l.ChangePct != nil {
-				change = fmt.Sprintf("%+.1f%%", *l.ChangePct)
+			if r.Found.ChangePct != nil {
+				change = fmt.Sprintf("%+.1f%%", *r.Found.ChangePct)
 			}
-			fmt.Fprintf(stderr, "smtpbench %s: B is slower than A on %s: %s (p=%.2g), more than the %g%% allowed\n", name, r.line, change, *l.P, r.pct)
+			fmt.Fprintf(stderr, "smtpbench %s: B is slower than A on %s: %s (p=%.2g), more than the %g%% allowed\n", name, r.Line, change, *r.Found.P, r.Pct)
 		}
 	}
 	if breached {
@@ -145,33 +140,32 @@ func compareCommand(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	var a, b report.CompareGroup
-	stdinUsed := false
+	in := report.Inputs{Stdin: os.Stdin}
 	switch fs.NArg() {
 	case 1:
-		d, label, err := readDocument(fs.Arg(0), &stdinUsed)
+		name, label := report.SplitLabel(fs.Arg(0))
+		d, err := in.Read(name)
 		if err != nil {
-			return err
+			return readError(err)
 		}
 		if label != "" {
 			// A label picks one side; silently comparing A with B
 			// instead would answer a question that was not asked.
-			if len(d.RunsLabeled(label)) == 0 {
-				return usagef("%s has no runs labelled %q: it holds %s", fs.Arg(0), label, describeRuns(d))
+			if _, err := report.SelectGroup(d, fs.Arg(0), label); err != nil {
+				return usagef("%v", err)
 			}
 			return usagef("%s is one side of a comparison: give the other as a second FILE[#LABEL], or the ab file alone to compare A with B", fs.Arg(0))
 		}
-		labels := d.Labels()
-		if d.Kind != report.KindAB || len(labels) != 2 {
+		var ok bool
+		if a, b, ok = report.ABGroups(d); !ok {
 			return usagef("%s holds %s: with one file, compare wants an ab file (runs labelled A and B); give two files, or FILE#LABEL twice",
-				fs.Arg(0), describeRuns(d))
+				fs.Arg(0), report.DescribeRuns(d))
 		}
-		a = report.CompareGroup{Name: labels[0], Runs: d.RunsLabeled(labels[0])}
-		b = report.CompareGroup{Name: labels[1], Runs: d.RunsLabeled(labels[1])}
 	case 2:
-		if a, err = readGroup(fs.Arg(0), &stdinUsed); err != nil {
+		if a, err = readGroup(&in, fs.Arg(0)); err != nil {
 			return err
 		}
-		if b, err = readGroup(fs.Arg(1), &stdinUsed); err != nil {
+		if b, err = readGroup(&in, fs.Arg(1)); err != nil {
 			return err
 		}
 	default:
@@ -194,67 +188,16 @@ func compareCommand(args []string, stdout, stderr io.Writer) error {
 	return o.verdict("compare", c, rules, stderr)
 }
 
-// readDocument reads NAME or NAME#LABEL; the label is split off only when
-// NAME#LABEL itself is not a file. NAME - is standard input, which can be
-// read once (stdinUsed says whether it was).
-func readDocument(arg string, stdinUsed *bool) (*report.Document, string, error) {
-	name, label := arg, ""
-	if _, err := os.Stat(arg); errors.Is(err, os.ErrNotExist) {
-		if i := strings.LastIndex(arg, "#"); i > 0 {
-			name, label = arg[:i], arg[i+1:]
-		}
-	}
-	if name == "-" {
-		if *stdinUsed {
-			return nil, "", usagef("FILE - (standard input) given twice")
-		}
-		*stdinUsed = true
-		d, err := readStdinDocument()
-		return d, label, err
-	}
-	d, err := report.ReadFile(name)
+// readGroup reads one side of a comparison, FILE or FILE#LABEL.
+func readGroup(in *report.Inputs, arg string) (report.CompareGroup, error) {
+	name, label := report.SplitLabel(arg)
+	d, err := in.Read(name)
 	if err != nil {
-		return nil, "", exitError{exitRun, err.Error()}
+		return report.CompareGroup{}, readError(err)
 	}
-	return d, label, nil
-}
-
-// readStdinDocument reads a document from standard input, with the same
-// bound as a file.
-func readStdinDocument() (*report.Document, error) {
-	d, err := report.ReadJSON(os.Stdin)
+	g, err := report.SelectGroup(d, arg, label)
 	if err != nil {
-		return nil, exitError{exitRun, fmt.Sprintf("standard input: %v", err)}
+		return g, usagef("%v", err)
 	}
-	return d, nil
-}
-
-// readGroup reads one side of a comparison: every run of a file whose
-// runs share one label, or the runs with the label given after '#'.
-func readGroup(arg string, stdinUsed *bool) (report.CompareGroup, error) {
-	d, label, err := readDocument(arg, stdinUsed)
-	if err != nil {
-		return report.CompareGroup{}, err
-	}
-	labels := d.Labels()
-	if label == "" && len(labels) > 1 {
-		return report.CompareGroup{}, usagef("%s holds %s: pick one as %s#LABEL", arg, describeRuns(d), arg)
-	}
-	if label == "" {
-		label = labels[0]
-	}
-	runs := d.RunsLabeled(label)
-	if len(runs) == 0 {
-		return report.CompareGroup{}, usagef("%s has no runs labelled %q: it holds %s", arg, label, describeRuns(d))
-	}
-	return report.CompareGroup{Name: arg, Runs: runs}, nil
-}
-
-// describeRuns says what runs a document holds, for error messages.
-func describeRuns(d *report.Document) string {
-	labels := d.Labels()
-	if len(labels) == 1 && labels[0] == "" {
-		return fmt.Sprintf("%d unlabelled %s", len(d.Runs), map[bool]string{true: "run", false: "runs"}[len(d.Runs) == 1])
-	}
-	return fmt.Sprintf("%d runs labelled %s", len(d.Runs), strings.Join(labels, ", "))
+	return g, nil
 }

@@ -24,7 +24,7 @@ func (f *runFlags) registerReceive(fs *pflag.FlagSet) {
 
 // checkReceive refuses delivery flags without --receive.
 func (f *runFlags) checkReceive(fs *pflag.FlagSet, th *thresholds) error {
-	th.maxLost = -1
+	th.MaxLost = -1
 	if f.receive == "" {
 		for _, name := range []string{"drain", "max-lost"} {
 			if fs.Changed(name) {
@@ -39,7 +39,7 @@ func (f *runFlags) checkReceive(fs *pflag.FlagSet, th *thresholds) error {
 	if f.maxLost < 0 {
 		return fmt.Errorf("--max-lost %d: must not be negative", f.maxLost)
 	}
-	th.maxLost = f.maxLost
+	th.MaxLost = f.maxLost
 	return nil
 }
 

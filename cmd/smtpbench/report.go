@@ -2,9 +2,10 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -80,104 +81,32 @@ func reportCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	runs, labels := runsOf(docs, fs.Args())
-
 	if *output == "hgrm" {
+		runs, labels := report.RunsOf(docs, fs.Args())
 		return writeHGRMs(runs, labels, *phases, *outFile, fileArgs(fs.Args()), stdout, stderr)
 	}
 	var buf bytes.Buffer
-	switch *output {
-	case "table":
-		for i, d := range docs {
-			if len(docs) > 1 {
-				if i > 0 {
-					buf.WriteString("\n")
-				}
-				fmt.Fprintf(&buf, "== %s\n", fs.Arg(i))
-			}
-			if err := writeDocumentTable(&buf, d); err != nil {
-				return exitError{exitRun, err.Error()}
-			}
-		}
-	case "json":
-		if docs[0].Kind == report.KindRun {
-			err = writeRunJSON(&buf, docs[0].Runs[0].JSONReport)
-		} else {
-			err = report.WriteDocument(&buf, docs[0])
-		}
-	case "csv":
-		err = report.WriteCSV(&buf, runs, labels)
-	case "html":
-		if len(docs) == 1 && docs[0].Kind == report.KindAB {
-			// An ab document gets its own page: the verdict first.
-			err = report.WriteABHTML(&buf, docs[0])
-			break
-		}
-		err = report.WriteHTML(&buf, runs, labels)
-	}
-	if err != nil {
+	if err := report.Render(&buf, *output, docs, fs.Args()); err != nil {
 		return exitError{exitRun, err.Error()}
 	}
 	return writeOutput(*outFile, buf.Bytes(), stdout)
 }
 
-// writeHGRMs writes one percentile distribution per phase (and per file).
+// writeHGRMs writes one percentile distribution per phase (and per file):
+// with --out and several, one file per phase.
 func writeHGRMs(docs []*report.JSONReport, labels, only []string, outFile string, inputs []pathFlag, stdout, stderr io.Writer) error {
 	if outFile != "" && len(docs) > 1 {
 		return usagef("-o hgrm with --out takes one result, got %d (%s)", len(docs), strings.Join(labels, ", "))
 	}
-	type part struct{ label, phase string }
-	var parts []part
-	var bodies [][]byte
-	for i, d := range docs {
-		names := only
-		if len(names) == 0 {
-			for _, name := range report.PhaseNames(d) {
-				if d.Phases[name].Count > 0 {
-					names = append(names, name)
-				}
-			}
-		}
-		for _, name := range names {
-			s, ok := d.Phases[name]
-			if !ok {
-				return usagef("--phase %q: %s has no such phase (it has %s)", name, labels[i], strings.Join(report.PhaseNames(d), ", "))
-			}
-			h, err := s.Histogram()
-			if err != nil {
-				return exitError{exitRun, fmt.Sprintf("%s: phases.%s: %v", labels[i], name, err)}
-			}
-			var b bytes.Buffer
-			if err := report.WriteHGRM(&b, h); err != nil {
-				return exitError{exitRun, err.Error()}
-			}
-			parts = append(parts, part{labels[i], name})
-			bodies = append(bodies, b.Bytes())
-		}
+	parts, err := report.HGRMParts(docs, labels, only)
+	var pe *report.PhaseError
+	if errors.As(err, &pe) {
+		return usagef("--phase %v", err)
+	} else if err != nil {
+		return exitError{exitRun, err.Error()}
 	}
-	if len(parts) == 0 {
-		return exitError{exitRun, "no phase has samples"}
-	}
-	if outFile == "" {
-		if len(parts) == 1 {
-			_, err := stdout.Write(bodies[0])
-			return err
-		}
-		// Several distributions on one stream: each under a comment line
-		// saying what it is (split them to feed a plotter one at a time).
-		var buf bytes.Buffer
-		for i, p := range parts {
-			if i > 0 {
-				buf.WriteString("\n")
-			}
-			fmt.Fprintf(&buf, "# %s phase %s (ms)\n", p.label, p.phase)
-			buf.Write(bodies[i])
-		}
-		_, err := stdout.Write(buf.Bytes())
-		return err
-	}
-	if len(parts) == 1 {
-		return writeOutput(outFile, bodies[0], stdout)
+	if outFile == "" || len(parts) == 1 {
+		return writeOutput(outFile, report.JoinHGRMs(parts), stdout)
 	}
 	ext := filepath.Ext(outFile)
 	base := strings.TrimSuffix(outFile, ext)
@@ -186,17 +115,16 @@ func writeHGRMs(docs []*report.JSONReport, labels, only []string, outFile string
 	}
 	var names []pathFlag
 	for _, p := range parts {
-		names = append(names, pathFlag{"--out (phase " + p.phase + ")", base + "." + p.phase + ext})
+		names = append(names, pathFlag{"--out (phase " + p.Phase + ")", base + "." + p.Phase + ext})
 	}
 	if err := distinctOutputs(names, inputs); err != nil {
 		return err
 	}
 	for i, p := range parts {
-		name := base + "." + p.phase + ext
-		if err := writeOutput(name, bodies[i], stdout); err != nil {
+		if err := writeOutput(names[i].path, p.Body, stdout); err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "smtpbench report: wrote %s\n", name)
+		fmt.Fprintf(stderr, "smtpbench report: wrote %s\n", names[i].path)
 	}
 	return nil
 }
@@ -221,27 +149,12 @@ func mergeCommand(args []string, stdout, _ io.Writer) error {
 	if err != nil {
 		return err
 	}
-	labels := fs.Args()
-	docs := make([]*report.JSONReport, len(files))
-	for i, d := range files {
-		if d.Kind != report.KindRun {
-			return exitError{exitRun, fmt.Sprintf("%s is %s document: merge takes the results of single runs", labels[i], report.Article(d.Kind))}
-		}
-		docs[i] = d.Runs[0].JSONReport
-	}
-	for i := range docs {
-		for j := range i {
-			if sameRun(docs[i], docs[j]) {
-				return exitError{exitRun, fmt.Sprintf("%s and %s are the same run: merging them would count it twice", labels[j], labels[i])}
-			}
-		}
-	}
-	merged, err := report.Merge(docs, labels)
+	merged, err := report.MergeDocuments(files, fs.Args())
 	if err != nil {
 		return exitError{exitRun, err.Error()}
 	}
 	var js bytes.Buffer
-	if err := writeRunJSON(&js, merged); err != nil {
+	if err := report.WriteRunJSON(&js, merged); err != nil {
 		return exitError{exitRun, err.Error()}
 	}
 	if *outFile != "" {
@@ -256,88 +169,28 @@ func mergeCommand(args []string, stdout, _ io.Writer) error {
 	return report.WriteRunTable(stdout, merged)
 }
 
-// sameRun tells a file given twice (or a copy of it) from two generators.
-func sameRun(a, b *report.JSONReport) bool {
-	return a.StartedAt.Equal(b.StartedAt) && a.Target == b.Target && a.Totals == b.Totals
-}
-
-// writeRunJSON writes one run's report as run -o json does.
-func writeRunJSON(w io.Writer, j *report.JSONReport) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(j)
-}
-
-// writeDocumentTable renders a saved document as its own command would:
-// a run (or merged run) as run's table, a sweep as sweep's, an ab file as
-// its comparison.
+// writeDocumentTable renders a saved document as its own command would.
 func writeDocumentTable(w io.Writer, d *report.Document) error {
-	switch {
-	case d.Kind == report.KindSweep:
-		return report.WriteSweepTable(w, d)
-	case d.Kind == report.KindAB && d.Comparison != nil:
-		return report.WriteCompareTable(w, d.Comparison)
-	}
-	for i, r := range d.Runs {
-		if len(d.Runs) > 1 {
-			if i > 0 {
-				fmt.Fprintln(w)
-			}
-			fmt.Fprintf(w, "-- %s\n", runLabel(r))
-		}
-		if err := report.WriteRunTable(w, r.JSONReport); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// runsOf lists every run of the documents, labelled by file and, within a
-// sweep or ab document, by the run's own label.
-func runsOf(docs []*report.Document, files []string) ([]*report.JSONReport, []string) {
-	var runs []*report.JSONReport
-	var labels []string
-	for i, d := range docs {
-		for _, r := range d.Runs {
-			runs = append(runs, r.JSONReport)
-			if len(d.Runs) > 1 {
-				labels = append(labels, files[i]+" "+runLabel(r))
-			} else {
-				labels = append(labels, files[i])
-			}
-		}
-	}
-	return runs, labels
-}
-
-func runLabel(r report.LabeledRun) string {
-	if r.Round > 0 {
-		return fmt.Sprintf("%s #%d", r.Label, r.Round)
-	}
-	return r.Label
+	return report.WriteDocumentTable(w, d)
 }
 
 // readResults reads every FILE ("-" is stdin, once), naming the bad one.
 func readResults(files []string) ([]*report.Document, error) {
-	var docs []*report.Document
-	stdinUsed := false
-	for _, name := range files {
-		var d *report.Document
-		var err error
-		if name == "-" {
-			if stdinUsed {
-				return nil, usagef("FILE - (standard input) given twice")
-			}
-			stdinUsed = true
-			if d, err = readStdinDocument(); err != nil {
-				return nil, err
-			}
-		} else if d, err = report.ReadFile(name); err != nil {
-			return nil, exitError{exitRun, err.Error()}
-		}
-		docs = append(docs, d)
+	in := report.Inputs{Stdin: os.Stdin}
+	docs, err := in.ReadAll(files)
+	return docs, readError(err)
+}
+
+// readError maps a reading error to its exit status: a second "-" is a
+// usage error, a file that cannot be read is exit 1.
+func readError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, report.ErrStdinTwice):
+		return usagef("%v", err)
 	}
-	return docs, nil
+	return exitError{exitRun, err.Error()}
 }
 
 // writeOutput writes b to name, or to stdout when name is empty.

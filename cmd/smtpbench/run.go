@@ -212,7 +212,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		baseRuns, baseLabels = runsOf(docs, []string{f.htmlBaseline})
+		baseRuns, baseLabels = report.RunsOf(docs, []string{f.htmlBaseline})
 	}
 	// Every output is written to a temporary file and renamed into place
 	// when complete: a run that fails or is interrupted leaves the user's

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
-	"crypto/tls"
+	"errors"
 	"fmt"
-	"net"
 
 	"github.com/spf13/pflag"
 
@@ -43,55 +41,27 @@ func (f *sinkSecFlags) apply(cfg *sink.Config, listen string) (string, error) {
 	if f.requireAuth && f.users == "" {
 		return "", usagef("--require-auth needs --users")
 	}
-	desc := "no TLS"
-	if !f.noTLS {
-		var cert tls.Certificate
-		var err error
-		what := "a self-signed ECDSA P-256 certificate made at start"
-		if f.cert != "" {
-			certPEM, err := readSmallFile(f.cert, maxPEMFile)
-			if err != nil {
-				return "", exitError{exitRun, fmt.Sprintf("--cert: %v", err)}
-			}
-			keyPEM, err := readSmallFile(f.key, maxPEMFile)
-			if err != nil {
-				return "", exitError{exitRun, fmt.Sprintf("--key: %v", err)}
-			}
-			if cert, err = tls.X509KeyPair(certPEM, keyPEM); err != nil {
-				return "", usagef("--cert %s --key %s: %v", f.cert, f.key, err)
-			}
-			what = f.cert
-		} else {
-			hosts := []string{"localhost", "127.0.0.1", "::1"}
-			if h, _, err := net.SplitHostPort(listen); err == nil && h != "" {
-				hosts = append(hosts, h)
-			}
-			if cert, err = sink.SelfSigned(hosts...); err != nil {
-				return "", exitError{exitRun, fmt.Sprintf("making a certificate: %v", err)}
-			}
-		}
-		cfg.TLS, cfg.ImplicitTLS, cfg.RequireTLS = sink.ServerTLS(cert), f.implicit, f.requireTLS
-		desc = "STARTTLS with " + what
-		if f.implicit {
-			desc = "implicit TLS with " + what
-		}
-	}
-	if f.users != "" {
-		b, err := readSmallFile(f.users, maxPEMFile)
-		if err != nil {
-			return "", exitError{exitRun, fmt.Sprintf("--users: %v", err)}
-		}
-		if cfg.Users, err = sink.ParseUsers(bytes.NewReader(b)); err != nil {
-			return "", usagef("--users %s: %v", f.users, err)
-		}
-		cfg.RequireAuth = f.requireAuth
-		desc += fmt.Sprintf("; AUTH PLAIN LOGIN CRAM-MD5 for %d users", len(cfg.Users))
-	}
-	if f.requireTLS {
-		desc += "; TLS required"
-	}
-	if f.requireAuth {
-		desc += "; AUTH required"
+	desc, err := sink.Security{Cert: f.cert, Key: f.key, NoTLS: f.noTLS, ImplicitTLS: f.implicit,
+		Users: f.users, RequireTLS: f.requireTLS, RequireAuth: f.requireAuth}.Apply(cfg, listen)
+	if err != nil {
+		return "", f.loadError(err)
 	}
 	return desc, nil
+}
+
+// loadError names the flag behind a sink.LoadError: a file that cannot be
+// read is exit 1, content that cannot be used is a usage error.
+func (f *sinkSecFlags) loadError(err error) error {
+	var le *sink.LoadError
+	if !errors.As(err, &le) {
+		return exitError{exitRun, err.Error()}
+	}
+	flag := map[string]string{"Cert": "--cert", "Key": "--key", "Users": "--users"}[le.Field]
+	switch {
+	case le.Unreadable:
+		return exitError{exitRun, fmt.Sprintf("%s: %v", flag, le.Err)}
+	case le.Field == "KeyPair":
+		return usagef("--cert %s --key %s: %v", f.cert, f.key, le.Err)
+	}
+	return usagef("%s %s: %v", flag, le.Value, le.Err)
 }

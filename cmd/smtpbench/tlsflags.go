@@ -2,16 +2,13 @@ package main
 
 import (
 	"crypto/tls"
-	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
-
-	"github.com/smtpbench/smtpbench/internal/readlimit"
 
 	"github.com/spf13/pflag"
 
@@ -89,72 +86,56 @@ func (f *secFlags) load(fset *pflag.FlagSet, concurrency int, stderr io.Writer) 
 }
 
 func (f *secFlags) loadTLS(s *security, concurrency int) error {
-	cfg := &tls.Config{InsecureSkipVerify: f.insecure}
 	s.cj = &report.TLSConfig{Mode: s.mode.String(), CA: f.ca, Insecure: f.insecure, SNI: f.sni,
 		MinVersion: f.tlsMin, MaxVersion: f.tlsMax, ClientCert: f.cert, Resume: f.resume}
+	files := session.TLSFiles{CA: f.ca, Insecure: f.insecure, Cert: f.cert, Key: f.key, Resume: f.resume, Sessions: concurrency}
 	versions := map[string]uint16{"1.2": tls.VersionTLS12, "1.3": tls.VersionTLS13}
-	if cfg.MinVersion = versions[f.tlsMin]; cfg.MinVersion == 0 {
+	if files.MinVersion = versions[f.tlsMin]; files.MinVersion == 0 {
 		return usagef("--tls-min %q: want 1.2 or 1.3", f.tlsMin)
 	}
-	if cfg.MaxVersion = versions[f.tlsMax]; cfg.MaxVersion == 0 {
+	if files.MaxVersion = versions[f.tlsMax]; files.MaxVersion == 0 {
 		return usagef("--tls-max %q: want 1.2 or 1.3", f.tlsMax)
 	}
-	if cfg.MaxVersion < cfg.MinVersion {
+	if files.MaxVersion < files.MinVersion {
 		return usagef("--tls-max %s is below --tls-min %s", f.tlsMax, f.tlsMin)
 	}
 	if f.sni != "" {
 		if strings.ContainsAny(f.sni, " \t\r\n/:") {
 			return usagef("--sni %q: want a host name", f.sni)
 		}
-		cfg.ServerName = f.sni
+		files.ServerName = f.sni
 	}
-	if f.ca != "" {
-		if f.insecure {
-			return usagef("--ca and --insecure exclude each other: --insecure verifies nothing")
-		}
-		pem, err := readSmallFile(f.ca, maxPEMFile)
-		if err != nil {
-			return exitError{exitRun, fmt.Sprintf("--ca: %v", err)}
-		}
-		cfg.RootCAs = systemRoots()
-		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-			return usagef("--ca %s: no PEM certificate in the file", f.ca)
-		}
+	if f.ca != "" && f.insecure {
+		return usagef("--ca and --insecure exclude each other: --insecure verifies nothing")
 	}
-	if (f.cert == "") != (f.key == "") {
-		return usagef("--cert and --key go together")
-	}
-	if f.cert != "" {
-		certPEM, err := readSmallFile(f.cert, maxPEMFile)
-		if err != nil {
-			return exitError{exitRun, fmt.Sprintf("--cert: %v", err)}
-		}
-		keyPEM, err := readSmallFile(f.key, maxPEMFile)
-		if err != nil {
-			return exitError{exitRun, fmt.Sprintf("--key: %v", err)}
-		}
-		pair, err := tls.X509KeyPair(certPEM, keyPEM)
-		if err != nil {
-			return usagef("--cert %s --key %s: %v", f.cert, f.key, err)
-		}
-		cfg.Certificates = []tls.Certificate{pair}
-	}
-	if f.resume {
-		// One cache for the run, so any session resumes from the latest
-		// ticket of any other; a few entries per target suffice.
-		cfg.ClientSessionCache = tls.NewLRUClientSessionCache(max(concurrency, 64))
+	cfg, err := session.LoadTLS(files)
+	if err != nil {
+		return f.loadError(err)
 	}
 	s.tlsCfg = cfg
 	return nil
 }
 
-// systemRoots is the system's trust store, or an empty pool where there is
-// none to read.
-func systemRoots() *x509.CertPool {
-	if p, err := x509.SystemCertPool(); err == nil && p != nil {
-		return p
+// loadError names the flag behind a session.LoadError: a file that cannot
+// be read is exit 1 (as --data), content that cannot be used is a usage
+// error.
+func (f *secFlags) loadError(err error) error {
+	var le *session.LoadError
+	if !errors.As(err, &le) {
+		return exitError{exitRun, err.Error()}
 	}
-	return x509.NewCertPool()
+	flag := map[string]string{"CA": "--ca", "Cert": "--cert", "Key": "--key", "PasswordFile": "--password-file"}[le.Field]
+	switch {
+	case le.Unreadable:
+		return exitError{exitRun, fmt.Sprintf("%s: %v", flag, le.Err)}
+	case errors.Is(err, session.ErrCertKeyPair):
+		return usagef("--cert and --key go together")
+	case le.Field == "KeyPair":
+		return usagef("--cert %s --key %s: %v", f.cert, f.key, le.Err)
+	case errors.Is(err, session.ErrSecretEmpty):
+		return usagef("%s %s is empty", flag, le.Value)
+	}
+	return usagef("%s %s: %v", flag, le.Value, le.Err)
 }
 
 func (f *secFlags) loadAuth(s *security, fset *pflag.FlagSet, stderr io.Writer) error {
@@ -183,9 +164,12 @@ func (f *secFlags) loadAuth(s *security, fset *pflag.FlagSet, stderr io.Writer) 
 	from := "file"
 	switch {
 	case f.passwordFile != "":
-		secret, err := readSecret(f.passwordFile, stderr)
+		secret, exposed, err := session.LoadSecret(f.passwordFile)
+		if exposed != 0 {
+			fmt.Fprintf(stderr, "smtpbench run: warning: --password-file %s can be read by every user of this machine (mode %04o); chmod 600 it\n", f.passwordFile, exposed)
+		}
 		if err != nil {
-			return err
+			return f.loadError(err)
 		}
 		a.Secret = secret
 	case os.Getenv(passwordEnv) != "":
@@ -199,43 +183,11 @@ func (f *secFlags) loadAuth(s *security, fset *pflag.FlagSet, stderr io.Writer) 
 	return nil
 }
 
-// readSecret reads a one-line secret; the line end is not part of it.
-func readSecret(name string, stderr io.Writer) (session.Secret, error) {
-	fi, err := os.Stat(name)
-	if err != nil {
-		return "", exitError{exitRun, fmt.Sprintf("--password-file: %v", err)}
-	}
-	b, err := readSmallFile(name, maxSecretFile)
-	if err != nil {
-		return "", exitError{exitRun, fmt.Sprintf("--password-file: %v", err)}
-	}
-	if perm := fi.Mode().Perm(); perm&0o004 != 0 && runtime.GOOS != "windows" {
-		fmt.Fprintf(stderr, "smtpbench run: warning: --password-file %s can be read by every user of this machine (mode %04o); chmod 600 it\n", name, perm)
-	}
-	s := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
-	clear(b)
-	if s == "" {
-		return "", usagef("--password-file %s is empty", name)
-	}
-	if strings.ContainsAny(s, "\r\n\x00") {
-		return "", usagef("--password-file %s: the password must be one line", name)
-	}
-	return session.Secret(s), nil
-}
-
 // parseTarget is session.ParseTarget with the implicit-TLS port (465,
 // RFC 8314 7.3) as the default under --tls implicit. Each session verifies
 // the host it dialed unless --sni names another.
 func (s *security) parseTarget(arg string) (string, error) {
-	addr, err := session.ParseTarget(arg)
-	if err != nil {
-		return "", err
-	}
-	if _, _, err := net.SplitHostPort(arg); err != nil && s.mode == session.TLSImplicit {
-		host, _, _ := net.SplitHostPort(addr)
-		addr = net.JoinHostPort(host, session.ImplicitTLSPort)
-	}
-	return addr, nil
+	return session.ParseTargetPort(arg, session.DefaultPort(s.mode))
 }
 
 // builtinSink configures the in-process sink to match: TLS as asked, with
@@ -250,7 +202,7 @@ func (s *security) builtinSink(concurrency int) (sink.Config, error) {
 		}
 		cfg.TLS, cfg.ImplicitTLS = sink.ServerTLS(cert), s.mode == session.TLSImplicit
 		if s.tlsCfg.RootCAs == nil {
-			s.tlsCfg.RootCAs = systemRoots()
+			s.tlsCfg.RootCAs = session.SystemRoots()
 		}
 		s.tlsCfg.RootCAs.AddCert(cert.Leaf)
 	}
@@ -311,23 +263,4 @@ func (s *security) hint(firstError string) string {
 		return " (--tls opportunistic goes on without TLS)"
 	}
 	return ""
-}
-
-// Bounds on the files the TLS and AUTH flags read: a CA bundle is a few
-// hundred KB, a password a line. A larger file (or /dev/zero) is refused
-// rather than read without end.
-const (
-	maxPEMFile    = 16 << 20
-	maxSecretFile = 64 << 10
-)
-
-// readSmallFile reads name, refusing files longer than limit. These files
-// are small, so a device is read up to the limit rather than refused.
-func readSmallFile(name string, limit int64) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return readlimit.Reader(f, name, limit)
 }

@@ -67,3 +67,21 @@ func runWith(ctx context.Context, sr *ServerRunner, cfg Config, abort <-chan str
 	}
 	return sr.Run(ctx, cfg, abort)
 }
+
+// AcceptedNothing names the runs of a series in which messages were
+// attempted and the server accepted none, not for a signal: such a run
+// measured nothing, and a script must notice. A run of ab is named with its
+// round ("B of round 2").
+func AcceptedNothing(runs []report.LabeledRun) []string {
+	var names []string
+	for _, r := range runs {
+		if t := r.Totals; t.MessagesAttempted > 0 && t.MessagesOK == 0 && r.StopReason != StopSignal {
+			name := r.Label
+			if r.Round > 0 {
+				name = fmt.Sprintf("%s of round %d", r.Label, r.Round)
+			}
+			names = append(names, name)
+		}
+	}
+	return names
+}

@@ -121,4 +121,7 @@ func TestABAlternatesAndStopsWithoutAServer(t *testing.T) {
 	if doc == nil || len(doc.Runs) != 2 || doc.AB.Completed != 0 {
 		t.Fatalf("B closed: want A's run and B's kept and no round completed, got %+v", doc)
 	}
+	if got := AcceptedNothing(doc.Runs); !reflect.DeepEqual(got, []string{"B of round 1"}) {
+		t.Errorf("runs that accepted nothing: %q, want B of round 1", got)
+	}
 }

@@ -191,16 +191,7 @@ func writeOut(f *atomicfile.File, d *report.Document) error {
 // messages and the server accepted none: such a run measured nothing, and a
 // script must notice. It is checked after the output is written.
 func acceptedNothing(runs []report.LabeledRun) error {
-	var names []string
-	for _, r := range runs {
-		if t := r.Totals; t.MessagesAttempted > 0 && t.MessagesOK == 0 && r.StopReason != loadgen.StopSignal {
-			name := r.Label
-			if r.Round > 0 {
-				name = fmt.Sprintf("%s of round %d", r.Label, r.Round)
-			}
-			names = append(names, name)
-		}
-	}
+	names := loadgen.AcceptedNothing(runs)
 	if len(names) == 0 {
 		return nil
 	}

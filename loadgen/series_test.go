@@ -125,3 +125,35 @@ func TestABAlternatesAndStopsWithoutAServer(t *testing.T) {
 		t.Errorf("runs that accepted nothing: %q, want B of round 1", got)
 	}
 }
+
+// A capacity search probes at RateMax first; a server that keeps every
+// objective there has that capacity, and the search records its settings.
+func TestSweepSearchRecordsProbes(t *testing.T) {
+	srv := startSink(t, sink.Config{})
+	slo, err := report.ParseSLO("message:p99=10s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := SweepPlan{
+		Base:   Config{Target: srv.Addr(), Concurrency: 4, Duration: 300 * time.Millisecond, Data: testData(t)},
+		Varies: report.VariesSearch, RateMax: 200, PrecisionPct: 60, Probes: 2,
+		Objectives: []report.SLO{slo}, MaxErrorPct: 1,
+	}
+	if err := plan.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	doc, err := Sweep(ctx, plan, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := doc.Sweep.Search
+	if q == nil || q.Capacity != 200 || q.MaxProbes != 2 || len(q.SLO) != 1 || q.SLO[0] != slo.String() {
+		t.Fatalf("search %+v: want capacity 200 of at most 2 probes under %s", q, slo)
+	}
+	st := doc.Sweep.Steps[0]
+	if st.Label != "rate=200" || st.SLOMet == nil || !*st.SLOMet {
+		t.Errorf("first probe %q met %v: want rate=200, met", st.Label, st.SLOMet)
+	}
+}

@@ -18,8 +18,8 @@ type SweepPlan struct {
 	// a rate sweep or search, the most sessions that may be open; in an
 	// abuse sweep, the normal sessions. For an abuse sweep its Mix is
 	// normal and AbuseProfile at any weights; each step sets its own.
-	// In a search, Rate is RateMax. Duration is the warm-up plus the
-	// measured time.
+	// A search sets each probe's rate (Validate checks RateMax). Duration
+	// is the warm-up plus the measured time.
 	Base Config
 	// Echo is Base as the result shows it; each step sets its own
 	// concurrency, rate and mix, and Arrival when it has a rate and Echo
@@ -73,8 +73,12 @@ func (p *SweepPlan) stepConcurrencies() []int {
 // before the first step runs, not when it is reached minutes later. Its
 // errors are Config.Validate's.
 func (p *SweepPlan) Validate() error {
+	first := p.Base.Rate
+	if p.Varies == report.VariesSearch {
+		first = p.RateMax
+	}
 	for _, c := range p.stepConcurrencies() {
-		for _, r := range append([]float64{p.Base.Rate}, p.Rates...) {
+		for _, r := range append([]float64{first}, p.Rates...) {
 			probe := p.Base
 			probe.Concurrency, probe.Rate = c, r
 			if err := probe.Validate(); err != nil {

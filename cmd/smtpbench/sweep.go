@@ -92,7 +92,7 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	search := len(*slos) > 0 || fs.Changed("rate-max")
-	sw := &report.SweepJSON{Varies: report.VariesConcurrency}
+	varies := report.VariesConcurrency
 	var abuseName string
 	var abuseSteps []int
 	if *abuseFlag != "" {
@@ -109,7 +109,7 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 		// The profile's settings (--slow-rate, --idle-for…) are read as
 		// for --mix; each step then sets its own weights.
 		f.mix.mix = report.NormalProfile + ":1," + abuseName + ":1"
-		sw.Varies, sw.AbuseProfile = report.VariesAbuse, abuseName
+		varies = report.VariesAbuse
 	}
 	var concs, rates []float64
 	var objectives []report.SLO
@@ -119,7 +119,7 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	switch {
 	case search:
-		sw.Varies = report.VariesSearch
+		varies = report.VariesSearch
 		if len(*slos) == 0 || *rateMax <= 0 {
 			return usagef("a capacity search needs --slo and a positive --rate-max")
 		}
@@ -143,13 +143,13 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 			return usagef("--max-error-rate %g: want a percent from 0 to 100", f.maxErrorRate)
 		}
 		f.rate = *rateMax
-	case fs.Changed("rate") && sw.Varies == report.VariesAbuse:
+	case fs.Changed("rate") && varies == report.VariesAbuse:
 		if rates, err = parseSteps("rate", *rateList, false); err != nil {
 			return usagef("%v", err)
 		}
 		f.rate, rates = rates[0], nil
 	case fs.Changed("rate"):
-		sw.Varies = report.VariesRate
+		varies = report.VariesRate
 		if rates, err = parseSteps("rate", *rateList, false); err != nil {
 			return usagef("%v", err)
 		}
@@ -161,7 +161,7 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}
-	if sw.Varies != report.VariesConcurrency && len(concs) > 1 {
+	if varies != report.VariesConcurrency && len(concs) > 1 {
 		return usagef("-c %q: with --rate or a search, -c is one number (the most sessions that may be open); a sweep varies one thing", *concList)
 	}
 	f.concurrency = int(concs[0])
@@ -170,10 +170,10 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	most := f.concurrency
-	if sw.Varies == report.VariesConcurrency {
+	if varies == report.VariesConcurrency {
 		most = int(concs[len(concs)-1])
 	}
-	if sw.Varies == report.VariesAbuse {
+	if varies == report.VariesAbuse {
 		most += abuseSteps[len(abuseSteps)-1]
 	}
 	sec, parseTarget, err := f.seriesTarget(fs, &base, &cj, most, stderr)
@@ -184,7 +184,7 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 		return usagef("%v", err)
 	}
 	plan := loadgen.SweepPlan{Base: base, Echo: cj, Arrival: f.arrival, Warmup: f.warmup, Duration: f.duration,
-		Varies: sw.Varies, Rates: rates, AbuseProfile: abuseName, AbuseSessions: abuseSteps,
+		Varies: varies, Rates: rates, AbuseProfile: abuseName, AbuseSessions: abuseSteps,
 		RateMax: *rateMax, PrecisionPct: *precision, Probes: *probes, Objectives: objectives, MaxErrorPct: f.maxErrorRate,
 		Warnings: sec.warnings()}
 	for _, c := range concs {
@@ -214,7 +214,7 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	plan.Abort = abort
 	doc, runErr := loadgen.Sweep(ctx, plan, newSeriesProgress(stderr, f.progress, f.output))
 	runErr = seriesError(runErr, sec.hint)
-	sw = doc.Sweep
+	sw := doc.Sweep
 	if len(sw.Steps) == 0 {
 		if runErr != nil {
 			return runErr

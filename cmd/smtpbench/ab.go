@@ -107,15 +107,14 @@ func abCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var targets [2]string
-	var runners [2]*loadgen.ServerRunner
-	for i := range targets {
-		if targets[i], err = parseTarget(fs.Arg(min(i, fs.NArg()-1))); err != nil {
+	plan := loadgen.ABPlan{Base: cfg, Echo: cj, Warmup: f.warmup, Duration: f.duration, Rounds: *rounds, Warnings: sec.warnings()}
+	for i := range plan.Targets {
+		if plan.Targets[i], err = parseTarget(fs.Arg(min(i, fs.NArg()-1))); err != nil {
 			return usagef("%v", err)
 		}
 		if started {
 			flag := "--" + strings.ToLower(string(rune('A'+i))) + "-cmd"
-			if runners[i], err = sf.runner(flag, cmds[i], targets[i], string(rune('A'+i)), true); err != nil {
+			if plan.Servers[i], err = sf.runner(flag, cmds[i], plan.Targets[i], string(rune('A'+i)), true); err != nil {
 				return err
 			}
 		}
@@ -130,51 +129,10 @@ func abCommand(args []string, stdout, stderr io.Writer) error {
 
 	ctx, abort, release := stopOnSignals(stderr, cfg.Grace)
 	defer release()
-	prog := newSeriesProgress(stderr, f.progress, o.output)
-	doc := &report.Document{Schema: report.Schema, Kind: report.KindAB,
-		AB: &report.ABJSON{A: targets[0], B: targets[1], Rounds: *rounds, WarmupS: f.warmup.Seconds(), DurationS: f.duration.Seconds()}}
-	labels := [2]string{"A", "B"}
-	var runErr error
-rounds:
-	for round := 1; round <= *rounds; round++ {
-		for i, target := range targets {
-			name := fmt.Sprintf("round %d/%d %s %s", round, *rounds, labels[i], target)
-			run := cfg
-			run.Target = target
-			run.Progress = prog.hook(name)
-			res, err := runAgainst(ctx, runners[i], run, abort)
-			if err != nil && ctx.Err() != nil {
-				// A signal came while the server started: as below.
-				doc.Runs = doc.Runs[:len(doc.Runs)-i]
-				break rounds
-			}
-			if err != nil {
-				return err
-			}
-			res.Config = cj
-			res.Warnings = append(res.Warnings, sec.warnings()...)
-			j := report.BuildJSON(res)
-			if doc.StartedAt.IsZero() {
-				doc.StartedAt = j.StartedAt
-			}
-			doc.Runs = append(doc.Runs, report.LabeledRun{Label: labels[i], Round: round, JSONReport: j})
-			prog.done(name, j)
-			if runErr = noSession(res, run, sec.hint); runErr != nil {
-				// Kept, and written below as run writes its report: the
-				// runs so far and the one that found no server.
-				break rounds
-			}
-			if ctx.Err() != nil {
-				// A signal cut this run short: drop its round, since a
-				// short run or an unpaired one would tilt the comparison.
-				doc.Runs = doc.Runs[:len(doc.Runs)-1-i]
-				break rounds
-			}
-		}
-		doc.AB.Completed = round
-	}
-	if started {
-		doc.AB.ACmd, doc.AB.BCmd = cmds[0], cmds[1]
+	plan.Abort = abort
+	doc, runErr := loadgen.AB(ctx, plan, newSeriesProgress(stderr, f.progress, o.output))
+	if runErr = seriesError(runErr, sec.hint); doc == nil {
+		return runErr
 	}
 	if runErr != nil {
 		// What was measured is printed and saved, as run does, though

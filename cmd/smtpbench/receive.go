@@ -133,3 +133,17 @@ func (r *receiving) stop() {
 		r.rcv.Stop()
 	}
 }
+
+// sweepDelivery follows delivery across a sweep's steps for loadgen.Sweep,
+// with no progress line of its own (the sweep prints one per step).
+type sweepDelivery struct {
+	r      *receiving
+	drain  time.Duration
+	stderr io.Writer
+}
+
+func (d sweepDelivery) Begin(cfg *loadgen.Config, step int) { d.r.begin(cfg, step) }
+
+func (d sweepDelivery) Drain(ctx context.Context, abort <-chan struct{}) *report.Delivery {
+	return d.r.drain(ctx, abort, d.drain, false, d.stderr)
+}

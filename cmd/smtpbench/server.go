@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -84,27 +82,6 @@ func (f *serverCmdFlags) runner(flag, cmd, addr, name string, restart bool) (*lo
 	}
 	return &loadgen.ServerRunner{RestartEachRun: restart, Command: loadgen.ServerCommand{Command: cmd, Addr: addr,
 		StartTimeout: f.startTimeout, StopGrace: f.stopGrace, LogDir: dir, Name: name}}, nil
-}
-
-// runAgainst runs cfg, through sr when a server command is given, and
-// turns the errors into the command's.
-func runAgainst(ctx context.Context, sr *loadgen.ServerRunner, cfg loadgen.Config, abort <-chan struct{}) (*report.Result, error) {
-	if sr == nil {
-		res, err := loadgen.Run(ctx, cfg, abort)
-		if err != nil {
-			return nil, configError(err)
-		}
-		return res, nil
-	}
-	res, err := sr.Run(ctx, cfg, abort)
-	var se *loadgen.ServerStartError
-	switch {
-	case errors.As(err, &se):
-		return nil, exitError{exitRun, se.Error()}
-	case err != nil:
-		return nil, configError(err)
-	}
-	return res, nil
 }
 
 // writeABPage writes ab's --html page, if asked for.

@@ -61,39 +61,13 @@ func (f *runFlags) parseShard(fs *pflag.FlagSet, getenv func(string) string) (sh
 	return shard{}, nil
 }
 
-// apply gives cfg this shard's share: of -n, the first n mod N shards take
-// one more than n/N, so the shares add up to n; of --rate, 1/N. Message
-// numbers go index+1, index+1+N, index+1+2N…, so the shards together number
-// their messages 1 to n exactly as one generator would, and no two shards
-// share an address or a Message-ID.
+// apply gives cfg this shard's share (see loadgen.JobShard.Apply), in the
+// words of the flags.
 func (s shard) apply(cfg *loadgen.Config) error {
-	if s.count == 0 {
-		return nil
+	n := cfg.Messages
+	if err := (loadgen.JobShard{Index: s.index, Count: s.count}).Apply(cfg); err != nil {
+		return fmt.Errorf("--shard %s with -n %d: this shard would send no message", s, n)
 	}
-	if cfg.Messages > 0 {
-		n, count := cfg.Messages, int64(s.count)
-		share := n / count
-		if int64(s.index) < n%count {
-			share++
-		}
-		if share == 0 {
-			return fmt.Errorf("--shard %s with -n %d: this shard would send no message", s, n)
-		}
-		cfg.Messages = share
-	}
-	cfg.Rate /= float64(s.count)
-	if cfg.Rate > 0 && len(cfg.Stages) > 0 {
-		// The open model's stage targets are rates: each shard takes its
-		// share, as of --rate. (Closed-loop stages count sessions, which
-		// shards do not divide, as they do not divide -c.)
-		stages := make([]loadgen.Stage, len(cfg.Stages))
-		for i, st := range cfg.Stages {
-			stages[i] = loadgen.Stage{Duration: st.Duration, Target: st.Target / float64(s.count)}
-		}
-		cfg.Stages = stages
-	}
-	cfg.SeqOffset = uint64(s.index)
-	cfg.SeqStride = uint64(s.count)
 	return nil
 }
 
@@ -111,11 +85,7 @@ func (f *runFlags) startTime(cfg loadgen.Config) (time.Time, error) {
 	if wait := time.Until(at); wait > maxStartWait {
 		return time.Time{}, usagef("--start-at %s is %s away: more than %s", f.startAt, wait.Round(time.Second), maxStartWait)
 	}
-	if cfg.Rate > 0 && cfg.Arrival == loadgen.ArrivalConstant && cfg.SeqStride > 1 {
-		whole := cfg.Rate * float64(cfg.SeqStride)
-		at = at.Add(time.Duration(float64(cfg.SeqOffset) / whole * float64(time.Second)))
-	}
-	return at, nil
+	return loadgen.ShardStart(at, cfg), nil
 }
 
 // waitUntil sleeps until at, saying so; a signal ends the wait and the run.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"strconv"
@@ -96,7 +95,7 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	search := len(*slos) > 0 || fs.Changed("rate-max")
-	sw := &report.SweepJSON{Varies: report.VariesConcurrency}
+	varies := report.VariesConcurrency
 	var abuseName string
 	var abuseSteps []int
 	if *abuseFlag != "" {
@@ -113,7 +112,7 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 		// The profile's settings (--slow-rate, --idle-for…) are read as
 		// for --mix; each step then sets its own weights.
 		f.mix.mix = report.NormalProfile + ":1," + abuseName + ":1"
-		sw.Varies, sw.AbuseProfile = report.VariesAbuse, abuseName
+		varies = report.VariesAbuse
 	}
 	var concs, rates []float64
 	var objectives []report.SLO
@@ -123,7 +122,7 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	switch {
 	case search:
-		sw.Varies = report.VariesSearch
+		varies = report.VariesSearch
 		if len(*slos) == 0 || *rateMax <= 0 {
 			return usagef("a capacity search needs --slo and a positive --rate-max")
 		}
@@ -147,13 +146,13 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 			return usagef("--max-error-rate %g: want a percent from 0 to 100", f.maxErrorRate)
 		}
 		f.rate = *rateMax
-	case fs.Changed("rate") && sw.Varies == report.VariesAbuse:
+	case fs.Changed("rate") && varies == report.VariesAbuse:
 		if rates, err = parseSteps("rate", *rateList, false); err != nil {
 			return usagef("%v", err)
 		}
 		f.rate, rates = rates[0], nil
 	case fs.Changed("rate"):
-		sw.Varies = report.VariesRate
+		varies = report.VariesRate
 		if rates, err = parseSteps("rate", *rateList, false); err != nil {
 			return usagef("%v", err)
 		}
@@ -165,7 +164,7 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}
-	if sw.Varies != report.VariesConcurrency && len(concs) > 1 {
+	if varies != report.VariesConcurrency && len(concs) > 1 {
 		return usagef("-c %q: with --rate or a search, -c is one number (the most sessions that may be open); a sweep varies one thing", *concList)
 	}
 	f.concurrency = int(concs[0])
@@ -174,10 +173,10 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	most := f.concurrency
-	if sw.Varies == report.VariesConcurrency {
+	if varies == report.VariesConcurrency {
 		most = int(concs[len(concs)-1])
 	}
-	if sw.Varies == report.VariesAbuse {
+	if varies == report.VariesAbuse {
 		most += abuseSteps[len(abuseSteps)-1]
 	}
 	sec, parseTarget, err := f.seriesTarget(fs, &base, &cj, most, stderr)
@@ -187,31 +186,23 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	if base.Target, err = parseTarget(fs.Arg(0)); err != nil {
 		return usagef("%v", err)
 	}
-	var sr *loadgen.ServerRunner
+	plan := loadgen.SweepPlan{Base: base, Echo: cj, Arrival: f.arrival, Warmup: f.warmup, Duration: f.duration,
+		Varies: varies, Rates: rates, AbuseProfile: abuseName, AbuseSessions: abuseSteps,
+		RateMax: *rateMax, PrecisionPct: *precision, Probes: *probes, Objectives: objectives, MaxErrorPct: f.maxErrorRate,
+		Warnings: sec.warnings()}
+	for _, c := range concs {
+		plan.Concurrencies = append(plan.Concurrencies, int(c))
+	}
 	if *serverCmd != "" {
-		if sr, err = sf.runner("--server-cmd", *serverCmd, base.Target, "server", *restart); err != nil {
+		if plan.Server, err = sf.runner("--server-cmd", *serverCmd, base.Target, "server", *restart); err != nil {
 			return err
 		}
-		defer sr.Close()
+		defer plan.Server.Close()
 	} else if *restart {
 		return usagef("--restart-each-step needs --server-cmd")
 	}
-	// Every step's numbers are checked before the first step runs, not
-	// when a bad one is reached minutes later.
-	if sw.Varies == report.VariesAbuse {
-		concs = nil
-		for _, n := range abuseSteps {
-			concs = append(concs, float64(f.concurrency+n))
-		}
-	}
-	for _, c := range concs {
-		for _, r := range append([]float64{f.rate}, rates...) {
-			probe := base
-			probe.Concurrency, probe.Rate = int(c), r
-			if err := probe.Validate(); err != nil {
-				return configError(err)
-			}
-		}
+	if err := plan.Validate(); err != nil {
+		return configError(err)
 	}
 	out, err := openOut(f.outFile)
 	if err != nil {
@@ -227,116 +218,15 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer rcv.stop()
+		plan.Base = base // as the receiver set it up
+		plan.Delivery = sweepDelivery{rcv, f.drain, stderr}
 	}
 	ctx, abort, release := stopOnSignals(stderr, base.Grace)
 	defer release()
-	prog := newSeriesProgress(stderr, f.progress, f.output)
-	sw.Target, sw.WarmupS, sw.DurationS = base.Target, f.warmup.Seconds(), f.duration.Seconds()
-	doc := &report.Document{Schema: report.Schema, Kind: report.KindSweep, Sweep: sw}
-
-	// step runs one step or probe and records it.
-	step := func(ctx context.Context, conc int, rate float64, name string) (*report.StepJSON, error) {
-		run, rcj := base, cj
-		run.Concurrency, run.Rate = conc, rate
-		rcj.Concurrency, rcj.Rate = conc, rate
-		abuse := conc - f.concurrency
-		if sw.Varies == report.VariesAbuse {
-			run.Mix = abuseMix(base.Mix, f.concurrency, abuse)
-			rcj.Mix = fmt.Sprintf("%s:%d,%s:%d", report.NormalProfile, f.concurrency, abuseName, abuse)
-		}
-		if rate == 0 {
-			rcj.Arrival = ""
-		} else if rcj.Arrival == "" {
-			rcj.Arrival = f.arrival
-		}
-		label := fmt.Sprintf("c=%d", conc)
-		if sw.Varies == report.VariesAbuse {
-			label = fmt.Sprintf("%s=%d", abuseName, abuse)
-		} else if rate > 0 && sw.Varies != report.VariesConcurrency {
-			label = "rate=" + strconv.FormatFloat(rate, 'f', -1, 64)
-		}
-		run.Progress = prog.hook(name + " " + label)
-		if rcv != nil {
-			rcv.begin(&run, len(sw.Steps))
-		}
-		res, err := runAgainst(ctx, sr, run, abort)
-		if err == nil && rcv != nil {
-			res.Delivery = rcv.drain(ctx, abort, f.drain, false, stderr)
-		}
-		if err != nil {
-			return nil, err
-		}
-		res.Config = rcj
-		res.Warnings = append(res.Warnings, sec.warnings()...)
-		j := report.BuildJSON(res)
-		if doc.StartedAt.IsZero() {
-			doc.StartedAt = j.StartedAt
-		}
-		doc.Runs = append(doc.Runs, report.LabeledRun{Label: label, JSONReport: j})
-		st := report.StepOf(label, conc, rate, j)
-		if sw.Varies == report.VariesAbuse {
-			st.Concurrency, st.AbuseSessions = f.concurrency, abuse
-			st.ConnectP99MS, st.BannerP99MS = j.Phases["connect"].P99MS, j.Phases["banner"].P99MS
-		}
-		sw.Steps = append(sw.Steps, st)
-		prog.done(name+" "+label, j)
-		// Recorded first: the sweep writes what it measured, as run does,
-		// even when this step found no server to measure.
-		if err := noSession(res, run, sec.hint); err != nil {
-			return nil, err
-		}
-		return &sw.Steps[len(sw.Steps)-1], nil
-	}
-
-	var runErr error
-	switch sw.Varies {
-	case report.VariesSearch:
-		q := &report.SearchJSON{Method: "bisection", MaxErrorPct: f.maxErrorRate, RateMax: *rateMax, PrecisionPct: *precision, MaxProbes: *probes}
-		for _, o := range objectives {
-			q.SLO = append(q.SLO, o.String())
-		}
-		sw.Search = q
-		s := loadgen.RateSearch{Max: *rateMax, Precision: *precision / 100, Probes: *probes}
-		var found loadgen.SearchResult
-		found, runErr = s.Search(ctx, func(ctx context.Context, rate float64) (bool, error) {
-			st, err := step(ctx, f.concurrency, rate, fmt.Sprintf("probe %d", len(sw.Steps)+1))
-			if err != nil {
-				return false, err
-			}
-			st.Breaches = report.CheckSLO(doc.Runs[len(doc.Runs)-1].JSONReport, objectives, f.maxErrorRate)
-			met := len(st.Breaches) == 0
-			st.SLOMet = &met
-			return met, nil
-		})
-		q.Capacity, q.FailedAt, q.Stopped = found.Capacity, found.FailedAt, found.Stopped
-	default:
-		values := concs
-		if sw.Varies == report.VariesRate {
-			values = rates
-		}
-		for i, v := range values {
-			conc, rate := int(v), f.rate
-			if sw.Varies == report.VariesRate {
-				conc, rate = f.concurrency, v
-			}
-			if _, runErr = step(ctx, conc, rate, fmt.Sprintf("step %d/%d", i+1, len(values))); runErr != nil || ctx.Err() != nil {
-				break
-			}
-		}
-		if sw.Varies == report.VariesAbuse {
-			sw.Hurt = report.Hurt(sw.Steps)
-			break
-		}
-		sw.Knee = report.Knee(sw.Steps, func(s report.StepJSON) float64 {
-			if sw.Varies == report.VariesRate {
-				return s.Rate
-			}
-			return float64(s.Concurrency)
-		})
-	}
-	if ctx.Err() != nil {
-		sw.Interrupted = true
-	}
+	plan.Abort = abort
+	doc, runErr := loadgen.Sweep(ctx, plan, newSeriesProgress(stderr, f.progress, f.output))
+	runErr = seriesError(runErr, sec.hint)
+	sw := doc.Sweep
 	if len(sw.Steps) == 0 {
 		if runErr != nil {
 			return runErr
@@ -399,19 +289,4 @@ func parseAbuse(v string) (string, []int, error) {
 		}
 	}
 	return name, steps, nil
-}
-
-// abuseMix is one abuse step's mix: normal sessions and n of the profile,
-// as weights that share normal+n sessions exactly.
-func abuseMix(base []profile.Share, normal, n int) []profile.Share {
-	out := make([]profile.Share, len(base))
-	copy(out, base)
-	for i := range out {
-		if out[i].Profile == nil {
-			out[i].Weight = normal
-		} else {
-			out[i].Weight = n
-		}
-	}
-	return out
 }

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -84,21 +85,31 @@ func stopOnSignals(stderr io.Writer, grace time.Duration) (ctx context.Context, 
 // established with its targets; hint adds what a flag might fix. It returns
 // nil for a run that got through.
 func noSession(res *report.Result, cfg loadgen.Config, hint func(string) string) error {
-	if res.StopReason != loadgen.StopConnect && (res.Total.Connections > 0 || res.Total.Attempted == 0 || res.Total.OK+res.Total.Rejected > 0) {
+	if err := loadgen.CheckSession(res, cfg); err != nil {
+		return seriesError(err, hint)
+	}
+	return nil
+}
+
+// seriesError turns the error of a run, a sweep or ab into the command's:
+// no session (with hint's suggestion), a server that would not start, or
+// a refused configuration (in the words of the flags).
+func seriesError(err error, hint func(string) string) error {
+	var ns *loadgen.NoSessionError
+	var se *loadgen.ServerStartError
+	switch {
+	case err == nil:
 		return nil
+	case errors.As(err, &ns):
+		msg := ns.Error()
+		if ns.FirstError != "" {
+			msg += hint(ns.FirstError)
+		}
+		return exitError{exitRun, msg}
+	case errors.As(err, &se):
+		return exitError{exitRun, se.Error()}
 	}
-	names := []string{}
-	if cfg.Target != "" {
-		names = append(names, cfg.Target)
-	}
-	for _, t := range cfg.Targets {
-		names = append(names, t.Addr)
-	}
-	msg := fmt.Sprintf("could not establish any session with %s", strings.Join(names, " or "))
-	if res.FirstError != "" {
-		msg += ": " + res.FirstError + hint(res.FirstError)
-	}
-	return exitError{exitRun, msg}
+	return configError(err)
 }
 
 // seriesTarget resolves what sweep and ab need beyond the run config, as
@@ -135,8 +146,8 @@ func newSeriesProgress(stderr io.Writer, flag bool, output string) *seriesProgre
 	return &seriesProgress{w: stderr, on: flag || live, live: live}
 }
 
-// hook returns the Progress callback for a run named name, or nil.
-func (p *seriesProgress) hook(name string) func(loadgen.Progress) {
+// RunStarting returns the Progress callback for a run named name, or nil.
+func (p *seriesProgress) RunStarting(name string) func(loadgen.Progress) {
 	if !p.live {
 		return nil
 	}
@@ -145,8 +156,8 @@ func (p *seriesProgress) hook(name string) func(loadgen.Progress) {
 	}
 }
 
-// done prints a run's final line.
-func (p *seriesProgress) done(name string, j *report.JSONReport) {
+// RunDone prints a run's final line.
+func (p *seriesProgress) RunDone(name string, j *report.JSONReport) {
 	if !p.on {
 		return
 	}
@@ -180,16 +191,7 @@ func writeOut(f *atomicfile.File, d *report.Document) error {
 // messages and the server accepted none: such a run measured nothing, and a
 // script must notice. It is checked after the output is written.
 func acceptedNothing(runs []report.LabeledRun) error {
-	var names []string
-	for _, r := range runs {
-		if t := r.Totals; t.MessagesAttempted > 0 && t.MessagesOK == 0 && r.StopReason != loadgen.StopSignal {
-			name := r.Label
-			if r.Round > 0 {
-				name = fmt.Sprintf("%s of round %d", r.Label, r.Round)
-			}
-			names = append(names, name)
-		}
-	}
+	names := loadgen.AcceptedNothing(runs)
 	if len(names) == 0 {
 		return nil
 	}

@@ -1,0 +1,87 @@
+package loadgen
+
+// What the runs made of runs share: sweep and ab run one configuration
+// after another, each perhaps against a server they start, and report
+// each run to the caller as it ends.
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/smtpbench/smtpbench/report"
+)
+
+// SeriesHooks is how Sweep and AB tell their caller about each run, for a
+// progress display; names are such as "step 2/5 c=4" or "round 1/6 A host:25".
+type SeriesHooks interface {
+	// RunStarting returns the Progress callback for the run named name,
+	// or nil for none.
+	RunStarting(name string) func(Progress)
+	// RunDone is called with each run's figures once it is recorded.
+	RunDone(name string, j *report.JSONReport)
+}
+
+// noHooks reports nothing.
+type noHooks struct{}
+
+func (noHooks) RunStarting(string) func(Progress)  { return nil }
+func (noHooks) RunDone(string, *report.JSONReport) {}
+
+// NoSessionError says that a run measured nothing because no session could
+// be established with its targets.
+type NoSessionError struct {
+	Targets    []string
+	FirstError string // the first error a session met, "" if none was seen
+}
+
+func (e *NoSessionError) Error() string {
+	msg := fmt.Sprintf("could not establish any session with %s", strings.Join(e.Targets, " or "))
+	if e.FirstError != "" {
+		msg += ": " + e.FirstError
+	}
+	return msg
+}
+
+// CheckSession returns a NoSessionError when the run that gave res, run
+// with cfg, could establish no session with its targets, and nil for a
+// run that got through.
+func CheckSession(res *report.Result, cfg Config) *NoSessionError {
+	if res.StopReason != StopConnect && (res.Total.Connections > 0 || res.Total.Attempted == 0 || res.Total.OK+res.Total.Rejected > 0) {
+		return nil
+	}
+	names := []string{}
+	if cfg.Target != "" {
+		names = append(names, cfg.Target)
+	}
+	for _, t := range cfg.Targets {
+		names = append(names, t.Addr)
+	}
+	return &NoSessionError{Targets: names, FirstError: res.FirstError}
+}
+
+// runWith runs cfg, through sr when the series starts its server.
+func runWith(ctx context.Context, sr *ServerRunner, cfg Config, abort <-chan struct{}) (*report.Result, error) {
+	if sr == nil {
+		return Run(ctx, cfg, abort)
+	}
+	return sr.Run(ctx, cfg, abort)
+}
+
+// AcceptedNothing names the runs of a series in which messages were
+// attempted and the server accepted none, not for a signal: such a run
+// measured nothing, and a script must notice. A run of ab is named with its
+// round ("B of round 2").
+func AcceptedNothing(runs []report.LabeledRun) []string {
+	var names []string
+	for _, r := range runs {
+		if t := r.Totals; t.MessagesAttempted > 0 && t.MessagesOK == 0 && r.StopReason != StopSignal {
+			name := r.Label
+			if r.Round > 0 {
+				name = fmt.Sprintf("%s of round %d", r.Label, r.Round)
+			}
+			names = append(names, name)
+		}
+	}
+	return names
+}

@@ -95,13 +95,13 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 	case cfg.Rate > 0 && len(cfg.Stages) > 0:
 		r.stages = newProfile(cfg.Rate, cfg.Stages)
 		if cfg.Arrival == ArrivalPoisson {
-			r.pacer = NewPoissonStagePacer(cfg.Rate, cfg.Stages, 1)
+			r.pacer = NewPoissonStagePacer(cfg.Rate, cfg.Stages, arrivalSeed(cfg))
 		} else {
 			r.pacer = NewStagePacer(cfg.Rate, cfg.Stages)
 		}
 	case cfg.Rate > 0:
 		if cfg.Arrival == ArrivalPoisson {
-			r.pacer = NewPoissonPacer(cfg.Rate, cfg.Ramp, 1)
+			r.pacer = NewPoissonPacer(cfg.Rate, cfg.Ramp, arrivalSeed(cfg))
 		} else {
 			r.pacer = ConstantPacer{Rate: cfg.Rate, Ramp: cfg.Ramp}
 		}
@@ -574,4 +574,15 @@ func (r *run) dueBy(elapsed time.Duration) int64 {
 		n = min(n, r.cfg.Messages)
 	}
 	return n
+}
+
+// arrivalSeed seeds the Poisson arrivals from the run's own seed, so that
+// --seed repeats the schedule as well as the messages, and each shard of a
+// job (SeqOffset) draws its own gaps.
+func arrivalSeed(cfg Config) uint64 {
+	var seed uint64
+	if cfg.Mail != nil {
+		seed = cfg.Mail.Seed()
+	}
+	return seed ^ 0x5851f42d4c957f2d ^ cfg.SeqOffset*0x9e3779b97f4a7c15
 }

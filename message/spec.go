@@ -321,6 +321,11 @@ func (s *Set) Fill(m *session.Message, seq uint64) int {
 // <smtpbench.TOKEN.N@host>.
 func (s *Set) Token() string { return s.runToken }
 
+// Seed is the seed every random choice of the messages derives from, for
+// other random choices of the run (the open model's Poisson arrivals) to
+// derive from as well, so that one --seed repeats the whole workload.
+func (s *Set) Seed() uint64 { return s.spec.Seed }
+
 // Variants are the entries of the size mix, for counting what was sent:
 // Fill's return value indexes it. Empty when messages are not generated.
 func (s *Set) Variants() []SizeEntry {

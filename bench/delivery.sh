@@ -19,6 +19,7 @@
 # python3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 rounds=${1:-3}
 n=${2:-20000}
@@ -33,30 +34,21 @@ cleanup() {
 }
 trap cleanup EXIT
 
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-waitport() {
-	for _ in $(seq 100); do
-		python3 -c "import socket; socket.create_connection(('127.0.0.1',$1),1)" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "nothing listens on $1" >&2
-	exit 1
-}
 
 go build -o "$work/smtpbench" ./cmd/smtpbench
 sb="$work/smtpbench"
 
-hop=$(freeport)      # the plain next hop, for "off"
-relay_off=$(freeport) # relays to it
-rcv=$(freeport)      # smtpbench's receiver, for "on"
-relay_on=$(freeport) # relays to the receiver
+hop=$(free_port)      # the plain next hop, for "off"
+relay_off=$(free_port) # relays to it
+rcv=$(free_port)      # smtpbench's receiver, for "on"
+relay_on=$(free_port) # relays to the receiver
 "$sb" sink --no-tls --listen "127.0.0.1:$hop" >"$work/hop.log" 2>&1 &
 pids+=($!)
 "$sb" sink --no-tls --listen "127.0.0.1:$relay_off" --relay-to "127.0.0.1:$hop" >"$work/relay-off.log" 2>&1 &
 pids+=($!)
 "$sb" sink --no-tls --listen "127.0.0.1:$relay_on" --relay-to "127.0.0.1:$rcv" >"$work/relay-on.log" 2>&1 &
 pids+=($!)
-for p in "$hop" "$relay_off" "$relay_on"; do waitport "$p"; done
+for p in "$hop" "$relay_off" "$relay_on"; do wait_port "$p" || exit 1; done
 
 cpu_per_msg() { # JSON report on stdin -> microseconds of smtpbench CPU per accepted message
 	python3 -c 'import json,sys; j=json.load(sys.stdin); print("%.2f %.0f" % (1e6*j["generator"]["cpu_s"]/max(j["totals"]["messages_ok"],1), j["totals"]["messages_per_s"]))'
@@ -74,6 +66,6 @@ on = statistics.median(float(l.split()[0]) for l in open(sys.argv[2]))
 print(f"median smtpbench CPU per message: off {off:.2f} us, on {on:.2f} us, tracking +{100*(on/off-1):.1f}%")
 EOF
 
-direct=$(freeport)
+direct=$(free_port)
 "$sb" run -c 50 -n "$m" -o json --receive "127.0.0.1:$direct" "127.0.0.1:$direct" 2>/dev/null |
 	python3 -c 'import json,sys; j=json.load(sys.stdin); d=j["delivery"]; print("receiver: %d arrivals, %.0f arrivals/s, lost %d, smtpbench CPU %.0f%% of %d cores" % (d["delivered"], d["delivered_per_s"], d["lost"], j["generator"]["cpu_percent"], j["generator"]["cores"]))'

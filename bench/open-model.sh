@@ -18,6 +18,7 @@
 # Linux, needs python3 and /usr/bin/time)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 rounds=${1:-3}
 duration=${2:-10s}
@@ -33,13 +34,10 @@ cleanup() {
 trap cleanup EXIT
 
 go build -o "$work/smtpbench" ./cmd/smtpbench
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 "$work/smtpbench" sink --listen "127.0.0.1:$port" --delay body=1ms >"$work/sink.log" 2>&1 &
 sink_pid=$!
-for _ in $(seq 50); do
-	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-	sleep 0.1
-done
+wait_port "$port"
 
 # measure NAME ARGS...: one run; appends "NAME us_per_msg" to $work/cpu.
 measure() {

@@ -15,6 +15,7 @@
 # and an open-file limit of at least 20000: ulimit -n 20000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 rounds=${1:-1}
 PATH="$PATH:/usr/sbin"
@@ -36,13 +37,10 @@ cleanup() {
 trap cleanup EXIT
 
 go build -o "$work/smtpbench" ./cmd/smtpbench
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 "$work/smtpbench" sink --listen "127.0.0.1:$port" --delay body=1s >"$work/sink.log" 2>&1 &
 sink_pid=$!
-for _ in $(seq 50); do
-	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-	sleep 0.1
-done
+wait_port "$port"
 
 # sink_cpu prints the sink's CPU seconds so far (Linux /proc).
 hz=$(getconf CLK_TCK)

@@ -12,6 +12,7 @@
 # Usage: bench/soak.sh [DURATION]   (e.g. 30m, 12m, 90s; Linux, needs python3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 duration=${1:-30m}
 command -v python3 >/dev/null || { echo "missing python3" >&2; exit 1; }
@@ -32,13 +33,10 @@ cleanup() {
 trap cleanup EXIT
 
 go build -o "$work/smtpbench" ./cmd/smtpbench
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 "$work/smtpbench" sink --listen "127.0.0.1:$port" --delay body=1ms >"$work/sink.log" 2>&1 &
 sink_pid=$!
-for _ in $(seq 50); do
-	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-	sleep 0.1
-done
+wait_port "$port"
 
 "$work/smtpbench" run -c 50 --rate 2000 -d "$duration" -o json --out "$work/result.json" "127.0.0.1:$port" >/dev/null 2>"$work/run.log" &
 run_pid=$!

@@ -25,6 +25,7 @@
 # needs Linux /proc, openssl and python3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 rounds=${1:-5}
 sessions=${2:-2000}
@@ -50,14 +51,11 @@ echo "bench:bench-password" >"$work/users"
 printf 'bench-password\n' >"$work/password"
 chmod 600 "$work/password"
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 "$work/smtpbench" sink --listen "127.0.0.1:$port" --cert "$work/cert.pem" --key "$work/key.pem" \
 	--users "$work/users" >"$work/sink.out" 2>&1 &
 sink_pid=$!
-for _ in $(seq 50); do
-	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-	sleep 0.1
-done
+wait_port "$port"
 ticks=$(getconf CLK_TCK)
 
 # sink_cpu prints the sink's user+system CPU seconds so far.

@@ -15,6 +15,7 @@
 #   B_SMTPBENCH_FLAGS="--lockstep-every 0" bench/vs-smtp-source.sh 7
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 rounds=${1:-3}
 PATH="$PATH:/usr/sbin"
@@ -32,15 +33,12 @@ trap cleanup EXIT
 
 go build -o "$work/smtpbench" ./cmd/smtpbench
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 user_flag=()
 [ "$(id -u)" = 0 ] && user_flag=(-u nobody)
 smtp-sink "${user_flag[@]}" "127.0.0.1:$port" 1000 &
 sink_pid=$!
-for _ in $(seq 50); do
-	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-	sleep 0.1
-done
+wait_port "$port"
 
 # run LABEL CMD...: prints "wall cpu" for one run of CMD.
 run() {

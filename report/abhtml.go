@@ -180,18 +180,7 @@ var abTemplate = template.Must(template.New("ab").Parse(pageHead + `
 tr.worse td.verdict { color: #b00020; font-weight: 600; }
 tr.better td.verdict { color: #00704a; font-weight: 600; }
 .verdict-sentence { font-size: 1.1em; font-weight: 600; }
-.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 1em; }
-figure { margin: 0; border: 1px solid #e4e4e4; border-radius: 4px; padding: .5em; background: #fff; }
-figure svg { width: 100%; height: auto; display: block; }
-figure svg text { font-family: "Liberation Sans", Arial, Helvetica, sans-serif !important; }
-figcaption { font-size: .85em; color: #555; margin-top: .3em; }
-.warn { color: #8a4b00; }
-.note { color: #555; font-size: .9em; }
-</style>
-</head>
-<body>
-<h1>{{.Title}}</h1>
-<p><span class="A">A</span> {{.C.A.Name}}: {{range .C.A.Targets}}{{.}} {{end}}{{if .AB.ACmd}}started by <code>{{.AB.ACmd}}</code>{{end}} ({{.C.A.Runs}} runs)<br>
+` + pageCharts + `<p><span class="A">A</span> {{.C.A.Name}}: {{range .C.A.Targets}}{{.}} {{end}}{{if .AB.ACmd}}started by <code>{{.AB.ACmd}}</code>{{end}} ({{.C.A.Runs}} runs)<br>
 <span class="B">B</span> {{.C.B.Name}}: {{range .C.B.Targets}}{{.}} {{end}}{{if .AB.BCmd}}started by <code>{{.AB.BCmd}}</code>{{end}} ({{.C.B.Runs}} runs)<br>
 <span class="note">{{.AB.Completed}} of {{.AB.Rounds}} rounds, each run {{.AB.WarmupS}} s of warm-up and {{.AB.DurationS}} s measured; started {{.Started}}</span></p>
 <h2>Verdict</h2>

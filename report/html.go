@@ -424,16 +424,9 @@ th:first-child, td:first-child, td.text { text-align: left; }
 th { background: #f4f4f4; }
 `
 
-var htmlTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
-	"values": func(d Difference) string {
-		parts := make([]string, len(d.Values))
-		for i, v := range d.Values {
-			parts[i] = string(v)
-		}
-		return strings.Join(parts, ", ")
-	},
-}).Parse(pageHead + `
-.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 1em; }
+// pageCharts closes the head of every page with the rules of its charts
+// and notes, and opens the body with the page's title.
+const pageCharts = `.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 1em; }
 figure { margin: 0; border: 1px solid #e4e4e4; border-radius: 4px; padding: .5em; background: #fff; }
 figure svg { width: 100%; height: auto; display: block; }
 figure svg text { font-family: "Liberation Sans", Arial, Helvetica, sans-serif !important; }
@@ -444,7 +437,17 @@ figcaption { font-size: .85em; color: #555; margin-top: .3em; }
 </head>
 <body>
 <h1>{{.Title}}</h1>
-<p class="note">Latencies in milliseconds. Percentiles come from HdrHistograms of every sample (1 µs to 1 h, 3 significant digits).</p>
+`
+
+var htmlTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
+	"values": func(d Difference) string {
+		parts := make([]string, len(d.Values))
+		for i, v := range d.Values {
+			parts[i] = string(v)
+		}
+		return strings.Join(parts, ", ")
+	},
+}).Parse(pageHead + pageCharts + `<p class="note">Latencies in milliseconds. Percentiles come from HdrHistograms of every sample (1 µs to 1 h, 3 significant digits).</p>
 <h2>Results</h2>
 <div class="wide"><table id="results">
 <tr>{{if .Several}}<th>result</th>{{end}}<th>target</th><th>model</th><th>started (UTC)</th><th>elapsed</th><th>stopped by</th><th>ok</th><th>rejected</th><th>failed</th><th>accepted/s</th><th>p50</th><th>p99</th><th>p99.9</th><th>smtpbench CPU</th>{{if .Server}}<th>server</th>{{end}}<th>session mix</th></tr>

@@ -4,11 +4,11 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"os"
 	"runtime"
 	"strings"
 
+	"github.com/smtpbench/smtpbench/internal/loaderr"
 	"github.com/smtpbench/smtpbench/internal/readlimit"
 )
 
@@ -20,26 +20,9 @@ const (
 	MaxSecretFile = 64 << 10
 )
 
-// LoadError says which setting could not be used and why. Field names the
-// setting ("CA", "Cert", "Key", "KeyPair", "PasswordFile"), Value the file
-// it names; Unreadable is set when the file could not be read at all (as
-// opposed to holding the wrong thing). A command line maps Field to its
-// own option names.
-type LoadError struct {
-	Field      string
-	Value      string
-	Unreadable bool
-	Err        error
-}
-
-func (e *LoadError) Error() string {
-	if e.Unreadable {
-		return fmt.Sprintf("%s: %v", e.Field, e.Err)
-	}
-	return fmt.Sprintf("%s %s: %v", e.Field, e.Value, e.Err)
-}
-
-func (e *LoadError) Unwrap() error { return e.Err }
+// LoadError says which file setting could not be used and why; Field is
+// "CA", "Cert", "Key", "KeyPair" or "PasswordFile".
+type LoadError = loaderr.LoadError
 
 // The reasons a LoadError gives for content that cannot be used.
 var (

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 
+	"github.com/smtpbench/smtpbench/internal/loaderr"
 	"github.com/smtpbench/smtpbench/internal/readlimit"
 )
 
@@ -15,26 +16,9 @@ import (
 // than read without end.
 const maxConfigFile = 16 << 20
 
-// LoadError says which of the server's files could not be used and why.
-// Field is "Cert", "Key", "KeyPair" or "Users", Value the file (for
-// KeyPair, the certificate); Unreadable is set when the file could not be
-// read at all, as opposed to holding the wrong thing. A command line maps
-// Field to its own option names.
-type LoadError struct {
-	Field      string
-	Value      string
-	Unreadable bool
-	Err        error
-}
-
-func (e *LoadError) Error() string {
-	if e.Unreadable {
-		return fmt.Sprintf("%s: %v", e.Field, e.Err)
-	}
-	return fmt.Sprintf("%s %s: %v", e.Field, e.Value, e.Err)
-}
-
-func (e *LoadError) Unwrap() error { return e.Err }
+// LoadError says which file setting could not be used and why; Field is
+// "Cert", "Key", "KeyPair" or "Users" (for KeyPair, Value is the certificate).
+type LoadError = loaderr.LoadError
 
 // ErrCertKeyPair refuses a certificate without its key, or a key alone.
 var ErrCertKeyPair = errors.New("a certificate and its key go together")

@@ -1,7 +1,10 @@
 package loadgen
 
 import (
+	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -59,4 +62,75 @@ func ShardStart(at time.Time, cfg Config) time.Time {
 		at = at.Add(time.Duration(float64(cfg.SeqOffset) / whole * float64(time.Second)))
 	}
 	return at
+}
+
+// JobIndexEnv is the variable a Kubernetes Indexed Job sets to the pod's
+// completion index (0 to completions−1).
+const JobIndexEnv = "JOB_COMPLETION_INDEX"
+
+// Bounds on a job's start time: further ahead is taken for a typo;
+// starting later than LateStart after it earns a warning in the report.
+const (
+	MaxStartWait = 24 * time.Hour
+	LateStart    = 100 * time.Millisecond
+)
+
+// ParseShard reads a shard written I/N, with 0 <= I < N.
+func ParseShard(s string) (JobShard, error) {
+	i, n, ok := strings.Cut(s, "/")
+	index, err1 := strconv.Atoi(i)
+	count, err2 := strconv.Atoi(n)
+	if !ok || err1 != nil || err2 != nil || count < 1 || index < 0 || index >= count {
+		return JobShard{}, fmt.Errorf("%q: want I/N with 0 <= I < N, such as 0/3", s)
+	}
+	return JobShard{index, count}, nil
+}
+
+// ShardFromEnv is shard I of count, I read from JobIndexEnv by getenv.
+func ShardFromEnv(count int, getenv func(string) string) (JobShard, error) {
+	if count < 1 {
+		return JobShard{}, fmt.Errorf("%d shards: must be at least 1", count)
+	}
+	env := getenv(JobIndexEnv)
+	if env == "" {
+		return JobShard{}, fmt.Errorf("no $%s (set by a Kubernetes Indexed Job)", JobIndexEnv)
+	}
+	index, err := strconv.Atoi(env)
+	if err != nil || index < 0 || index >= count {
+		return JobShard{}, fmt.Errorf("$%s=%q: want a number from 0 to %d for %d shards", JobIndexEnv, env, count-1, count)
+	}
+	return JobShard{index, count}, nil
+}
+
+// ParseStartAt reads a job's start time (RFC 3339), at most MaxStartWait
+// ahead.
+func ParseStartAt(s string) (time.Time, error) {
+	at, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q: want an RFC 3339 time such as 2026-11-25T20:30:00Z", s)
+	}
+	if wait := time.Until(at); wait > MaxStartWait {
+		return time.Time{}, fmt.Errorf("%s is %s away: more than %s", s, wait.Round(time.Second), MaxStartWait)
+	}
+	return at, nil
+}
+
+// WaitUntil sleeps until at, calling say first when there is a wait. It
+// returns false when ctx ends the wait.
+func WaitUntil(ctx context.Context, at time.Time, say func(wait time.Duration)) bool {
+	wait := time.Until(at)
+	if wait <= 0 {
+		return true
+	}
+	if say != nil {
+		say(wait)
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/smtpbench/smtpbench/internal/hgrm"
+	"github.com/smtpbench/smtpbench/loadgen"
 	"github.com/smtpbench/smtpbench/report"
 	"github.com/smtpbench/smtpbench/sink"
 )
@@ -170,12 +171,12 @@ func TestReportAndMergeBadInput(t *testing.T) {
 		}
 	}
 	t.Run("shards without index", func(t *testing.T) {
-		t.Setenv(jobIndexEnv, "")
+		t.Setenv(loadgen.JobIndexEnv, "")
 		code, _, stderr := cliRun(t, "run", "--shards", "3", "-n", "3")
-		if code != exitUsage || !strings.Contains(stderr, jobIndexEnv) {
-			t.Errorf("exit %d, stderr %q: want a usage error naming %s", code, stderr, jobIndexEnv)
+		if code != exitUsage || !strings.Contains(stderr, loadgen.JobIndexEnv) {
+			t.Errorf("exit %d, stderr %q: want a usage error naming %s", code, stderr, loadgen.JobIndexEnv)
 		}
-		t.Setenv(jobIndexEnv, "3")
+		t.Setenv(loadgen.JobIndexEnv, "3")
 		code, _, stderr = cliRun(t, "run", "--shards", "3", "-n", "3")
 		if code != exitUsage || !strings.Contains(stderr, "0 to 2") {
 			t.Errorf("index 3 of 3: exit %d, stderr %q", code, stderr)
@@ -212,7 +213,7 @@ func TestShardsNumberMessagesApart(t *testing.T) {
 			ids[string(m[1])]++
 		}
 	}})
-	t.Setenv(jobIndexEnv, "1")
+	t.Setenv(loadgen.JobIndexEnv, "1")
 	const n = 31 // not a multiple of 3: shard 0 takes 11, the others 10
 	var wg sync.WaitGroup
 	codes := make([]int, 3)

@@ -318,7 +318,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	res.Config = cj
 	res.Warnings = append(res.Warnings, sec.warnings()...)
-	if late := res.StartedAt.Sub(start); !start.IsZero() && late > lateStart {
+	if late := res.StartedAt.Sub(start); !start.IsZero() && late > loadgen.LateStart {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("started %.2f s after --start-at %s: other generators of this job may have started earlier", late.Seconds(), f.startAt))
 	}
 
@@ -543,8 +543,8 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, report.RunConfig, 
 		return bad("%v", err)
 	}
 	if f.startAt != "" {
-		if _, err := time.Parse(time.RFC3339, f.startAt); err != nil {
-			return bad("--start-at %q: want an RFC 3339 time such as 2026-11-25T20:30:00Z", f.startAt)
+		if _, err := loadgen.ParseStartAt(f.startAt); err != nil {
+			return bad("--start-at %v", err)
 		}
 	}
 
@@ -587,8 +587,8 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, report.RunConfig, 
 		f.duration = probe.Duration // the stages' length, if any
 		cfg.Duration = probe.Duration
 	}
-	if err := sh.apply(&cfg); err != nil {
-		return bad("%v", err)
+	if n := cfg.Messages; sh.Apply(&cfg) != nil {
+		return bad("--shard %s with -n %d: this shard would send no message", sh, n)
 	}
 	sample := mail.Sample(1)
 	cj = report.RunConfig{
@@ -623,7 +623,7 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, report.RunConfig, 
 	if f.rate > 0 {
 		cj.Arrival = f.arrival
 	}
-	if sh.count > 0 {
+	if sh.Count > 0 {
 		cj.Shard = sh.String()
 	}
 	cj.StartAt = f.startAt

@@ -117,7 +117,7 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	var concs, rates []float64
 	var objectives []report.SLO
 	var err error
-	if concs, err = parseSteps("concurrency", *concList, true); err != nil {
+	if concs, err = parseSteps("concurrency", *concList, true, maxConcurrency); err != nil {
 		return usagef("%v", err)
 	}
 	switch {
@@ -136,8 +136,8 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 			}
 			objectives = append(objectives, o)
 		}
-		if *probes < 1 || *probes > maxSteps {
-			return usagef("--probes %d: want 1 to %d", *probes, maxSteps)
+		if *probes < 1 || *probes > loadgen.MaxSteps {
+			return usagef("--probes %d: want 1 to %d", *probes, loadgen.MaxSteps)
 		}
 		if !(*precision > 0 && *precision < 100) {
 			return usagef("--precision %g: want a percentage between 0 and 100", *precision)
@@ -147,13 +147,13 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 		}
 		f.rate = *rateMax
 	case fs.Changed("rate") && varies == report.VariesAbuse:
-		if rates, err = parseSteps("rate", *rateList, false); err != nil {
+		if rates, err = parseSteps("rate", *rateList, false, maxRate); err != nil {
 			return usagef("%v", err)
 		}
 		f.rate, rates = rates[0], nil
 	case fs.Changed("rate"):
 		varies = report.VariesRate
-		if rates, err = parseSteps("rate", *rateList, false); err != nil {
+		if rates, err = parseSteps("rate", *rateList, false, maxRate); err != nil {
 			return usagef("%v", err)
 		}
 		f.rate = rates[0]
@@ -277,7 +277,7 @@ func parseAbuse(v string) (string, []int, error) {
 	list = strings.TrimPrefix(list, "0,")
 	steps := []int{0}
 	if list != "0" {
-		vals, err := parseSteps("abuse", list, true)
+		vals, err := parseSteps("abuse", list, true, 0)
 		if err != nil {
 			return "", nil, err
 		}

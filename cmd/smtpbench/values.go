@@ -77,7 +77,7 @@ var numberRules = map[string]numberRule{
 	"shards":         {lo: 0, hi: maxConcurrency},
 	"workers":        {lo: 0, hi: maxConcurrency},
 	"rounds":         {lo: 1, hi: maxRounds},
-	"probes":         {lo: 1, hi: maxSteps},
+	"probes":         {lo: 1, hi: loadgen.MaxSteps},
 	"rate":           {lo: 0, hi: maxRate},
 	"rate-max":       {lo: 0, hi: maxRate, loOpen: true},
 	"min-rate":       {lo: 0, hi: maxRate},
@@ -239,4 +239,13 @@ func flagError(err error) string {
 		value = strconv.Quote(value)
 	}
 	return fmt.Sprintf("%s %s: %s", flag, value, why)
+}
+
+// parseSteps is loadgen.ParseSteps in the words of flag.
+func parseSteps(flag, s string, whole bool, most float64) ([]float64, error) {
+	v, err := loadgen.ParseSteps(s, whole, most)
+	if err != nil {
+		return nil, fmt.Errorf("--%s %v", flag, err)
+	}
+	return v, nil
 }

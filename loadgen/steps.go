@@ -1,4 +1,4 @@
-package main
+package loadgen
 
 import (
 	"fmt"
@@ -7,33 +7,29 @@ import (
 	"strings"
 )
 
-// maxSteps bounds a sweep's list, so a typo such as 1..1000000+1 is an
-// error rather than a week of load.
-const maxSteps = 100
+// MaxSteps bounds a sweep's list and a capacity search's probes, so a typo
+// such as 1..1000000+1 is an error rather than a week of load.
+const MaxSteps = 100
 
-// stepMax bounds the values of each list flag, as numberRules bounds a
-// single number.
-var stepMax = map[string]float64{"concurrency": maxConcurrency, "rate": maxRate}
-
-// parseSteps reads the values of a sweep: a comma-separated list whose
+// ParseSteps reads the values of a sweep: a comma-separated list whose
 // items are numbers or ranges, A..BxF (A, A·F, A·F², … up to B) or A..B+S
 // (A, A+S, … up to B). Values must increase and be positive; whole says
-// they must be integers (sessions).
-func parseSteps(flag, s string, whole bool) ([]float64, error) {
+// they must be integers (sessions); most, when above 0, bounds them.
+// Errors quote s; the caller names the setting.
+func ParseSteps(s string, whole bool, most float64) ([]float64, error) {
 	bad := func(format string, a ...any) ([]float64, error) {
-		return nil, fmt.Errorf("--%s %q: %s", flag, s, fmt.Sprintf(format, a...))
+		return nil, fmt.Errorf("%q: %s", s, fmt.Sprintf(format, a...))
 	}
-	most := stepMax[flag]
 	num := func(t string) (float64, error) {
 		v, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
 		if err != nil || v <= 0 || math.IsInf(v, 0) || (whole && v != math.Trunc(v)) || most > 0 && v > most {
-			// The same words as a single number's (see numberRule.want).
-			kind := numberRule{lo: 0, hi: most, loOpen: true}.want("float64")
-			if whole {
-				kind = numberRule{lo: 1, hi: most}.want("int")
-			}
-			if most == 0 {
-				kind = "want a positive number"
+			// The same words as the command line's for a single number.
+			kind := "want a positive number"
+			switch {
+			case most > 0 && whole:
+				kind = fmt.Sprintf("want a whole number from 1 to %g", most)
+			case most > 0:
+				kind = fmt.Sprintf("want a number above 0, up to %g", most)
 			}
 			return 0, fmt.Errorf("%s: %s", strings.TrimSpace(t), kind)
 		}
@@ -84,8 +80,8 @@ func parseSteps(flag, s string, whole bool) ([]float64, error) {
 			if r := roundStep(v, whole); first || r != out[len(out)-1] {
 				out = append(out, r)
 			}
-			if len(out) > maxSteps {
-				return bad("more than %d steps", maxSteps)
+			if len(out) > MaxSteps {
+				return bad("more than %d steps", MaxSteps)
 			}
 			if mul {
 				v *= st
@@ -99,8 +95,8 @@ func parseSteps(flag, s string, whole bool) ([]float64, error) {
 			return bad("range %q gives one value, %g: its step goes past the end at once", item, a)
 		}
 	}
-	if len(out) > maxSteps {
-		return bad("more than %d steps", maxSteps)
+	if len(out) > MaxSteps {
+		return bad("more than %d steps", MaxSteps)
 	}
 	for i := 1; i < len(out); i++ {
 		if out[i] <= out[i-1] {

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -13,7 +10,6 @@ import (
 
 	"github.com/smtpbench/smtpbench/delivery"
 	"github.com/smtpbench/smtpbench/loadgen"
-	"github.com/smtpbench/smtpbench/report"
 )
 
 func (f *runFlags) registerReceive(fs *pflag.FlagSet) {
@@ -43,107 +39,27 @@ func (f *runFlags) checkReceive(fs *pflag.FlagSet, th *thresholds) error {
 	return nil
 }
 
-// newRunToken is a Message-ID token of this run alone, so that mail of an
-// earlier run (an old queue draining) is never taken for ours.
-func newRunToken() string {
-	var b [6]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-// receiving is a run's receiver, and the tracker of the run (or of the
-// current step of a series) behind a router.
-type receiving struct {
-	rcv     delivery.Receiver
-	router  delivery.Router
-	tracker *delivery.Tracker
-	token   string
-	stopped bool
-}
-
-// stepSeqGap separates the message numbers of a series' steps, so that a
-// late arrival from one step is a stranger to the next, not a match.
-const stepSeqGap = 1 << 40
-
-// startReceiving opens the receiver (a usage error when it cannot work)
-// and hooks a tracker into cfg.
-func (f *runFlags) startReceiving(cfg *loadgen.Config) (*receiving, error) {
-	rcv, err := delivery.Open(f.receive)
+// startReceiving opens the receiver of --receive (a usage error when the
+// address cannot work) and hooks a tracker into cfg. With progress, its
+// drain says what it waits for.
+func (f *runFlags) startReceiving(cfg *loadgen.Config, progress bool, stderr io.Writer) (*loadgen.Receiving, error) {
+	r, err := loadgen.StartReceiving(f.receive, cfg)
 	if err != nil {
 		var ue *delivery.UsageError
 		if errors.As(err, &ue) {
 			return nil, usagef("%v", err)
 		}
-		return nil, exitError{exitRun, err.Error()}
-	}
-	r := &receiving{rcv: rcv, token: cfg.Mail.Token()}
-	if err := rcv.Start(&r.router); err != nil {
-		rcv.Stop()
 		return nil, exitError{exitRun, fmt.Sprintf("--receive: %v", err)}
 	}
-	r.begin(cfg, 0)
-	return r, nil
-}
-
-// begin gives step (0 for a single run) a tracker of its own, and numbers
-// its messages apart from other steps'.
-func (r *receiving) begin(cfg *loadgen.Config, step int) {
-	cfg.SeqOffset += uint64(step) * stepSeqGap
-	r.tracker = delivery.NewTracker(r.token, cfg.SeqOffset, cfg.SeqStride, time.Now())
-	r.router.Set(r.tracker)
-	cfg.Delivery = r.tracker
-}
-
-// drain waits for outstanding deliveries and returns what the receiver
-// saw. A signal during the drain ends it: the first one if the load ended
-// by itself, the second if a signal ended the load.
-func (r *receiving) drain(ctx context.Context, abort <-chan struct{}, d time.Duration, progress bool, stderr io.Writer) *report.Delivery {
-	dctx := ctx
-	if ctx.Err() != nil {
-		var cancel context.CancelFunc
-		dctx, cancel = context.WithCancel(context.Background())
-		defer cancel()
-		stop := make(chan struct{})
-		defer close(stop)
-		go func() {
-			select {
-			case <-abort:
-				cancel()
-			case <-stop:
-			}
-		}()
-	}
-	if _, _, backlog := r.tracker.Counts(); backlog > 0 && progress {
-		fmt.Fprintf(stderr, "smtpbench: waiting up to %s for %d accepted messages to arrive at %s\n", d, backlog, r.rcv)
-	}
-	var show func(time.Duration, int64, int64)
+	r.Wait = f.drain
 	if progress {
-		show = func(waited time.Duration, delivered, backlog int64) {
+		r.Show = func(waited time.Duration, delivered, backlog int64) {
+			if waited == 0 {
+				fmt.Fprintf(stderr, "smtpbench: waiting up to %s for %d accepted messages to arrive at %s\n", f.drain, backlog, r)
+				return
+			}
 			fmt.Fprintf(stderr, "drain %5.1fs  delivered %d  backlog %d\n", waited.Seconds(), delivered, backlog)
 		}
 	}
-	took, interrupted := r.tracker.Drain(dctx, d, show)
-	r.router.Set(nil)
-	return r.tracker.Finish(r.rcv.String(), took, interrupted)
-}
-
-func (r *receiving) stop() {
-	if !r.stopped {
-		r.stopped = true
-		r.rcv.Stop()
-	}
-}
-
-// sweepDelivery follows delivery across a sweep's steps for loadgen.Sweep,
-// with no progress line of its own (the sweep prints one per step).
-type sweepDelivery struct {
-	r      *receiving
-	drain  time.Duration
-	stderr io.Writer
-}
-
-func (d sweepDelivery) Begin(cfg *loadgen.Config, step int) { d.r.begin(cfg, step) }
-
-func (d sweepDelivery) Drain(ctx context.Context, abort <-chan struct{}) *report.Delivery {
-	return d.r.drain(ctx, abort, d.drain, false, d.stderr)
+	return r, nil
 }

@@ -300,21 +300,19 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	var rcv *receiving
+	var rcv *loadgen.Receiving
 	if f.receive != "" {
-		// Before the load, so that a busy address or a missing Maildir
-		// fails at once.
-		if rcv, err = f.startReceiving(&cfg); err != nil {
+		if rcv, err = f.startReceiving(&cfg, f.progress || wantProgress(f.output), stderr); err != nil {
 			return err
 		}
-		defer rcv.stop()
+		defer rcv.Stop()
 	}
 	res, err := loadgen.Run(ctx, cfg, abort)
 	if err != nil {
 		return usagef("%v", err)
 	}
 	if rcv != nil {
-		res.Delivery = rcv.drain(ctx, abort, f.drain, f.progress || wantProgress(f.output), stderr)
+		res.Delivery = rcv.Drain(ctx, abort)
 	}
 	res.Config = cj
 	res.Warnings = append(res.Warnings, sec.warnings()...)
@@ -649,7 +647,7 @@ func (f *runFlags) messageSpec(fs *pflag.FlagSet) (message.Spec, error) {
 		spec.To = f.to
 	}
 	if f.receive != "" {
-		spec.Tracked, spec.Token = true, newRunToken()
+		spec.Tracked, spec.Token = true, loadgen.NewRunToken()
 	}
 	if !fs.Changed("seed") {
 		// 53 bits, so JSON readers that hold numbers as doubles (jq,

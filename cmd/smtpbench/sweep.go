@@ -212,14 +212,15 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 		defer out.Close()
 	}
 
-	var rcv *receiving
 	if f.receive != "" {
-		if rcv, err = f.startReceiving(&base); err != nil {
+		// No progress of its own: the sweep prints a line per step.
+		rcv, err := f.startReceiving(&base, false, stderr)
+		if err != nil {
 			return err
 		}
-		defer rcv.stop()
+		defer rcv.Stop()
 		plan.Base = base // as the receiver set it up
-		plan.Delivery = sweepDelivery{rcv, f.drain, stderr}
+		plan.Delivery = rcv
 	}
 	ctx, abort, release := stopOnSignals(stderr, base.Grace)
 	defer release()

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -216,4 +218,34 @@ func (c *Config) validateStages() error {
 		c.Duration = total // as in k6: the run ends with its stages
 	}
 	return nil
+}
+
+// ParseStages reads stages written DURATION:TARGET[,DURATION:TARGET...];
+// targets are rates in the open model, whole sessions in the closed loop.
+// Errors quote v; the caller names the setting.
+func ParseStages(v string, open bool) ([]Stage, error) {
+	var out []Stage
+	for i, part := range strings.Split(v, ",") {
+		d, n, ok := strings.Cut(strings.TrimSpace(part), ":")
+		if !ok {
+			return nil, fmt.Errorf("%q: stage %d %q: want DURATION:TARGET, e.g. 30s:50", v, i+1, part)
+		}
+		dur, err := time.ParseDuration(d)
+		if err != nil || dur < 0 || dur > MaxDuration {
+			return nil, fmt.Errorf("%q: stage %d: duration %q: want e.g. 30s or 5m, up to %s", v, i+1, d, MaxDuration)
+		}
+		target, err := strconv.ParseFloat(n, 64)
+		what := "a number of sessions"
+		if open {
+			what = "messages per second"
+		}
+		if err != nil || math.IsNaN(target) || math.IsInf(target, 0) || target < 0 || !open && target != math.Trunc(target) {
+			return nil, fmt.Errorf("%q: stage %d: target %q: want %s, 0 or more", v, i+1, n, what)
+		}
+		out = append(out, Stage{Duration: dur, Target: target})
+	}
+	if len(out) > MaxStages {
+		return nil, fmt.Errorf("%d stages: at most %d", len(out), MaxStages)
+	}
+	return out, nil
 }

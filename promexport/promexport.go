@@ -315,3 +315,25 @@ func (c *SinkCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.sessions, prometheus.CounterValue, float64(c.srv.Sessions()))
 	ch <- prometheus.MustNewConstMetric(c.recv, prometheus.CounterValue, float64(c.srv.BytesReceived()))
 }
+
+// ServeRun serves a run's metrics on addr before the run starts, so that
+// an address in use fails at once: it hooks a Watch into cfg, from which
+// the metrics are read at scrape time.
+func ServeRun(addr string, cfg *loadgen.Config) (*Server, error) {
+	w := loadgen.NewWatch()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(NewRunCollector(w))
+	srv, err := Listen(addr, reg)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Watch = w
+	return srv, nil
+}
+
+// ServeSink serves the built-in sink's counters on addr.
+func ServeSink(addr string, srv *sink.Server) (*Server, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(NewSinkCollector(srv))
+	return Listen(addr, reg)
+}

@@ -3,13 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
-	"math"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
 
 	"github.com/smtpbench/smtpbench/loadgen"
@@ -40,44 +36,26 @@ type longRun struct {
 
 // start opens the metrics address and the live file before any load, so
 // that an address in use or a file that cannot be written is a usage error
-// in a second, not a surprise after hours; then hooks both into cfg.
-// startAt is --start-at's instant, zero without it: the run begins then,
-// not now.
+// in a second, not a surprise after hours. startAt is --start-at's
+// instant, zero without it.
 func (l *longRunFlags) start(cfg *loadgen.Config, cj report.RunConfig, startAt time.Time, stderr io.Writer) (*longRun, error) {
 	lr := &longRun{}
 	if l.metricsAddr != "" {
-		w := loadgen.NewWatch()
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(promexport.NewRunCollector(w))
-		srv, err := promexport.Listen(l.metricsAddr, reg)
+		srv, err := promexport.ServeRun(l.metricsAddr, cfg)
 		if err != nil {
 			return nil, usagef("--metrics-addr %s: %v", l.metricsAddr, err)
 		}
-		cfg.Watch = w
 		lr.metrics = srv
 		fmt.Fprintf(stderr, "smtpbench: metrics on http://%s/metrics\n", srv.Addr())
 	}
 	if l.live != "" {
-		model := "closed"
-		if cfg.Rate > 0 {
-			model = "open"
-		}
-		target := cfg.Target
-		if target == "" && len(cfg.Targets) > 0 {
-			target = cfg.Targets[0].Addr
-		}
-		began := time.Now()
-		if startAt.After(began) {
-			began = startAt
-		}
-		lw, err := report.CreateLive(l.live, report.LiveHeader{Target: target, StartedAt: began, LoadModel: model, Config: cj})
+		lw, err := cfg.StartLive(l.live, cj, startAt)
 		if err != nil {
 			lr.close()
 			return nil, usagef("--live: %v", err)
 		}
 		var once sync.Once
 		lw.Warn = func(s string) { once.Do(func() { fmt.Fprintf(stderr, "smtpbench run: %s\n", s) }) }
-		cfg.OnSecond = lw.WriteSecond
 		lr.live = lw
 	}
 	return lr, nil
@@ -97,40 +75,10 @@ func sinkMetrics(addr string, srv *sink.Server, stderr io.Writer) (*promexport.S
 	if addr == "" {
 		return nil, nil
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(promexport.NewSinkCollector(srv))
-	ms, err := promexport.Listen(addr, reg)
+	ms, err := promexport.ServeSink(addr, srv)
 	if err != nil {
 		return nil, usagef("--metrics-addr %s: %v", addr, err)
 	}
 	fmt.Fprintf(stderr, "smtpbench sink: metrics on http://%s/metrics\n", ms.Addr())
 	return ms, nil
-}
-
-// parseStages reads --stages: DURATION:TARGET[,DURATION:TARGET...].
-func parseStages(v string, open bool) ([]loadgen.Stage, error) {
-	var out []loadgen.Stage
-	for i, part := range strings.Split(v, ",") {
-		d, n, ok := strings.Cut(strings.TrimSpace(part), ":")
-		if !ok {
-			return nil, fmt.Errorf("--stages %q: stage %d %q: want DURATION:TARGET, e.g. 30s:50", v, i+1, part)
-		}
-		dur, err := time.ParseDuration(d)
-		if err != nil || dur < 0 || dur > loadgen.MaxDuration {
-			return nil, fmt.Errorf("--stages %q: stage %d: duration %q: want e.g. 30s or 5m, up to %s", v, i+1, d, loadgen.MaxDuration)
-		}
-		target, err := strconv.ParseFloat(n, 64)
-		what := "a number of sessions"
-		if open {
-			what = "messages per second"
-		}
-		if err != nil || math.IsNaN(target) || math.IsInf(target, 0) || target < 0 || !open && target != math.Trunc(target) {
-			return nil, fmt.Errorf("--stages %q: stage %d: target %q: want %s, 0 or more", v, i+1, n, what)
-		}
-		out = append(out, loadgen.Stage{Duration: dur, Target: target})
-	}
-	if len(out) > loadgen.MaxStages {
-		return nil, fmt.Errorf("--stages: %d stages: at most %d", len(out), loadgen.MaxStages)
-	}
-	return out, nil
 }

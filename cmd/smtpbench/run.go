@@ -431,8 +431,8 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, report.RunConfig, 
 	var stages []loadgen.Stage
 	if f.long.stages != "" {
 		var err error
-		if stages, err = parseStages(f.long.stages, f.rate > 0); err != nil {
-			return bad("%v", err)
+		if stages, err = loadgen.ParseStages(f.long.stages, f.rate > 0); err != nil {
+			return bad("--stages %v", err)
 		}
 		if f.ramp > 0 {
 			return bad("--ramp and --stages exclude each other: --ramp D is the one stage D:TARGET")

@@ -18,7 +18,6 @@ import (
 	"github.com/smtpbench/smtpbench/message"
 	"github.com/smtpbench/smtpbench/report"
 	"github.com/smtpbench/smtpbench/session"
-	"github.com/smtpbench/smtpbench/sink"
 )
 
 // defaultDuration applies when neither -n nor -d is given, as in wrk.
@@ -197,7 +196,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	if probe := cfg; len(probe.Mix) > 0 {
 		// authfail needs the AUTH flags: refused before any file or
 		// server is touched.
-		probe.Session.Auth = sec.auth
+		probe.Session.Auth = sec.Auth
 		if err := probe.CheckMix(); err != nil {
 			return configError(err)
 		}
@@ -234,7 +233,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	defer profFile.Close()
 
 	if fs.NArg() == 1 {
-		parse := sec.parseTarget
+		parse := sec.ParseTarget
 		if f.lmtp {
 			parse = func(arg string) (string, error) { return session.ParseTargetPort(arg, f.defaultPort()) }
 		}
@@ -245,30 +244,15 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 			cj.Targets = append([]string{cfg.Target + "=1"}, cj.Targets...)
 		}
 	} else if len(cfg.Targets) == 0 {
-		// The sink lives until the run returns, not until its context is
-		// cancelled: a first signal stops new messages, and the ones in
-		// flight still need their server.
-		scfg, err := sec.builtinSink(f.concurrency)
-		if err != nil {
-			return exitError{exitRun, fmt.Sprintf("starting the built-in sink: %v", err)}
-		}
-		scfg.Chunking = cfg.Session.Chunking != session.ChunkingOff
-		srv, err := sink.Start("127.0.0.1:0", scfg)
+		srv, err := loadgen.StartBuiltinSink(&cfg, &sec.Security)
 		if err != nil {
 			return exitError{exitRun, fmt.Sprintf("starting the built-in sink: %v", err)}
 		}
 		defer srv.Stop()
-		cfg.Target = srv.Addr()
 		cj.BuiltinSink = true
-		cfg.InProcessServer = true
-		if cfg.Session.BusyPoll == 0 {
-			// The sink shares our CPUs: a spinning session would take the
-			// CPU the server needs to answer it.
-			cfg.Session.BusyPoll = -1
-		}
 		fmt.Fprintf(stderr, "smtpbench: no target given; benchmarking the built-in sink on %s\n", srv.Addr())
 	}
-	sec.apply(&cfg, &cj, f.targets)
+	sec.Apply(&cfg, &cj, f.targets)
 	long, err := f.long.start(&cfg, cj, start, stderr)
 	if err != nil {
 		return err

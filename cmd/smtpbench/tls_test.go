@@ -311,12 +311,12 @@ func TestTLSTargetPort(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := sec.parseTarget(tc.in)
+		got, err := sec.ParseTarget(tc.in)
 		if err != nil || got != tc.want {
 			t.Errorf("%v %q: %q, %v; want %q", tc.mode, tc.in, got, err, tc.want)
 		}
-		if sec.tlsCfg != nil && sec.tlsCfg.ServerName != "" {
-			t.Errorf("%v %q: server name %q fixed for every target; each session should verify the host it dials", tc.mode, tc.in, sec.tlsCfg.ServerName)
+		if sec.TLS != nil && sec.TLS.ServerName != "" {
+			t.Errorf("%v %q: server name %q fixed for every target; each session should verify the host it dials", tc.mode, tc.in, sec.TLS.ServerName)
 		}
 	}
 }

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -15,7 +13,6 @@ import (
 	"github.com/smtpbench/smtpbench/loadgen"
 	"github.com/smtpbench/smtpbench/report"
 	"github.com/smtpbench/smtpbench/session"
-	"github.com/smtpbench/smtpbench/sink"
 )
 
 // passwordEnv names the environment variable that may hold the AUTH
@@ -56,13 +53,7 @@ func (f *secFlags) register(fs *pflag.FlagSet) {
 }
 
 // security is what the TLS and AUTH flags resolve to, files read.
-type security struct {
-	mode   session.TLSMode
-	tlsCfg *tls.Config // nil with --tls none
-	auth   *session.AuthOptions
-	cj     *report.TLSConfig
-	aj     *report.AuthConfig
-}
+type security struct{ loadgen.Security }
 
 // load checks the flags and reads the files they name: a file that cannot
 // be read is exit 1 (as --data), a bad value or file content is a usage
@@ -72,7 +63,7 @@ func (f *secFlags) load(fset *pflag.FlagSet, concurrency int, stderr io.Writer) 
 	if err != nil {
 		return nil, usagef("--tls: %v", err)
 	}
-	s := &security{mode: mode}
+	s := &security{loadgen.Security{Mode: mode}}
 	if mode == session.TLSNone {
 		for _, name := range []string{"ca", "insecure", "sni", "tls-min", "tls-max", "cert", "key", "tls-resume"} {
 			if fset.Changed(name) {
@@ -86,7 +77,7 @@ func (f *secFlags) load(fset *pflag.FlagSet, concurrency int, stderr io.Writer) 
 }
 
 func (f *secFlags) loadTLS(s *security, concurrency int) error {
-	s.cj = &report.TLSConfig{Mode: s.mode.String(), CA: f.ca, Insecure: f.insecure, SNI: f.sni,
+	s.TLSEcho = &report.TLSConfig{Mode: s.Mode.String(), CA: f.ca, Insecure: f.insecure, SNI: f.sni,
 		MinVersion: f.tlsMin, MaxVersion: f.tlsMax, ClientCert: f.cert, Resume: f.resume}
 	files := session.TLSFiles{CA: f.ca, Insecure: f.insecure, Cert: f.cert, Key: f.key, Resume: f.resume, Sessions: concurrency}
 	versions := map[string]uint16{"1.2": tls.VersionTLS12, "1.3": tls.VersionTLS13}
@@ -112,7 +103,7 @@ func (f *secFlags) loadTLS(s *security, concurrency int) error {
 	if err != nil {
 		return f.loadError(err)
 	}
-	s.tlsCfg = cfg
+	s.TLS = cfg
 	return nil
 }
 
@@ -157,7 +148,7 @@ func (f *secFlags) loadAuth(s *security, fset *pflag.FlagSet, stderr io.Writer) 
 			return usagef("--auth: %v", err)
 		}
 	}
-	if s.mode == session.TLSNone && !f.authPlaintext {
+	if s.Mode == session.TLSNone && !f.authPlaintext {
 		return usagef("--user without TLS would send the password in the clear: use --tls, or allow it with --auth-plaintext (RFC 4954 4)")
 	}
 	a := &session.AuthOptions{Mech: mech, User: f.user, AllowPlaintext: f.authPlaintext}
@@ -178,72 +169,14 @@ func (f *secFlags) loadAuth(s *security, fset *pflag.FlagSet, stderr io.Writer) 
 	default:
 		return usagef("--user needs a password: give --password-file FILE or set %s", passwordEnv)
 	}
-	s.auth = a
-	s.aj = &report.AuthConfig{Mechanism: mech.String(), User: f.user, SecretFrom: from, PlaintextAllowed: f.authPlaintext}
+	s.Auth = a
+	s.AuthEcho = &report.AuthConfig{Mechanism: mech.String(), User: f.user, SecretFrom: from, PlaintextAllowed: f.authPlaintext}
 	return nil
-}
-
-// parseTarget is session.ParseTarget with the implicit-TLS port (465,
-// RFC 8314 7.3) as the default under --tls implicit. Each session verifies
-// the host it dialed unless --sni names another.
-func (s *security) parseTarget(arg string) (string, error) {
-	return session.ParseTargetPort(arg, session.DefaultPort(s.mode))
-}
-
-// builtinSink configures the in-process sink to match: TLS as asked, with
-// a certificate made now that the run trusts, and every worker's user
-// name with the given secret.
-func (s *security) builtinSink(concurrency int) (sink.Config, error) {
-	var cfg sink.Config
-	if s.tlsCfg != nil {
-		cert, err := sink.SelfSigned("localhost", "127.0.0.1", "::1")
-		if err != nil {
-			return cfg, err
-		}
-		cfg.TLS, cfg.ImplicitTLS = sink.ServerTLS(cert), s.mode == session.TLSImplicit
-		if s.tlsCfg.RootCAs == nil {
-			s.tlsCfg.RootCAs = session.SystemRoots()
-		}
-		s.tlsCfg.RootCAs.AddCert(cert.Leaf)
-	}
-	if s.auth != nil {
-		cfg.Users = map[string]string{}
-		for w := 1; w <= concurrency; w++ {
-			cfg.Users[s.auth.UserFor(w)] = string(s.auth.Secret)
-		}
-	}
-	return cfg, nil
-}
-
-// apply puts TLS and AUTH into the run's configuration and its JSON echo.
-// extra are the --target values, parsed into cfg.Targets in order: under
-// --tls implicit those without a port get 465, as the main target does.
-func (s *security) apply(cfg *loadgen.Config, cj *report.RunConfig, extra []string) {
-	for i, v := range extra {
-		if s.mode != session.TLSImplicit || i >= len(cfg.Targets) {
-			break
-		}
-		if j := strings.LastIndexByte(v, '='); j >= 0 {
-			v = v[:j]
-		}
-		if _, _, err := net.SplitHostPort(v); err == nil || strings.HasPrefix(v, "unix:") {
-			continue
-		}
-		t := &cfg.Targets[i]
-		host, _, _ := net.SplitHostPort(t.Addr)
-		t.Addr = net.JoinHostPort(host, session.ImplicitTLSPort)
-		if k := len(cj.Targets) - len(cfg.Targets) + i; k >= 0 && k < len(cj.Targets) {
-			cj.Targets[k] = t.Addr + "=" + strconv.Itoa(t.Weight)
-		}
-	}
-	cfg.Session.TLS = session.TLSOptions{Mode: s.mode, Config: s.tlsCfg}
-	cfg.Session.Auth = s.auth
-	cj.TLS, cj.Auth = s.cj, s.aj
 }
 
 // warnings are the report's words on what was not checked.
 func (s *security) warnings() []string {
-	if s.tlsCfg != nil && s.tlsCfg.InsecureSkipVerify {
+	if s.TLS != nil && s.TLS.InsecureSkipVerify {
 		return []string{"--insecure: the server's certificate was not verified, so its identity was not checked"}
 	}
 	return nil
@@ -255,9 +188,9 @@ func (s *security) hint(firstError string) string {
 	switch {
 	case strings.HasPrefix(firstError, "tls: certificate"):
 		return " (trust the server's CA with --ca FILE, or skip the check with --insecure)"
-	case strings.HasPrefix(firstError, "tls: handshake") && s.mode == session.TLSImplicit && strings.Contains(firstError, "plain SMTP"):
+	case strings.HasPrefix(firstError, "tls: handshake") && s.Mode == session.TLSImplicit && strings.Contains(firstError, "plain SMTP"):
 		return " (on a plaintext port use --tls starttls or --tls none)"
-	case strings.HasPrefix(firstError, "banner: timeout") && s.mode != session.TLSImplicit:
+	case strings.HasPrefix(firstError, "banner: timeout") && s.Mode != session.TLSImplicit:
 		return "; for TLS on connect (port 465) use --tls implicit"
 	case strings.HasPrefix(firstError, "tls: unsupported"):
 		return " (--tls opportunistic goes on without TLS)"

@@ -124,8 +124,8 @@ func (f *runFlags) seriesTarget(fs *pflag.FlagSet, cfg *loadgen.Config, cj *repo
 	if err != nil {
 		return nil, nil, err
 	}
-	sec.apply(cfg, cj, nil)
-	parse := sec.parseTarget
+	sec.Apply(cfg, cj, nil)
+	parse := sec.ParseTarget
 	if f.lmtp {
 		parse = func(arg string) (string, error) { return session.ParseTargetPort(arg, f.defaultPort()) }
 	}

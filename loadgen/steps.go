@@ -27,9 +27,9 @@ func ParseSteps(s string, whole bool, most float64) ([]float64, error) {
 			kind := "want a positive number"
 			switch {
 			case most > 0 && whole:
-				kind = fmt.Sprintf("want a whole number from 1 to %g", most)
+				kind = "want a whole number from 1 to " + strconv.FormatFloat(most, 'f', -1, 64)
 			case most > 0:
-				kind = fmt.Sprintf("want a number above 0, up to %g", most)
+				kind = "want a number above 0, up to " + strconv.FormatFloat(most, 'f', -1, 64)
 			}
 			return 0, fmt.Errorf("%s: %s", strings.TrimSpace(t), kind)
 		}

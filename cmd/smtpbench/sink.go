@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -117,8 +115,8 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 		return usagef("--after-dot: %v", err)
 	}
 	if *perSession != "" {
-		if cfg.MaxPerSession, cfg.MaxPerSessionCode, err = parsePerSession(*perSession); err != nil {
-			return usagef("--max-per-session %q: %v", *perSession, err)
+		if cfg.MaxPerSession, cfg.MaxPerSessionCode, err = sink.ParsePerSession(*perSession); err != nil {
+			return usagef("--max-per-session %v", err)
 		}
 	}
 	cfg.Chunking = *chunking
@@ -149,18 +147,7 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	fmt.Fprintf(stderr, "smtpbench sink: listening on %s (%s)\n", srv.Addr(), secDesc)
 	err = srv.Serve(ctx)
-	full, resumed := srv.Handshakes()
-	fmt.Fprintf(stdout, "smtpbench sink: %d messages accepted in %d sessions; %d TLS handshakes (%d resumed)",
-		srv.Accepted(), srv.Sessions(), full+resumed, resumed)
-	if cfg.MaxPerSession > 0 {
-		fmt.Fprintf(stdout, "; %d sessions met --max-per-session", srv.SessionsLimited())
-	}
-	if cfg.MaxSessions > 0 {
-		fmt.Fprintf(stdout, "; %d connections waited for a session, %d refused (--max-sessions)", srv.SessionsWaited(), srv.SessionsRefused())
-	}
-	if cfg.IdleTimeout > 0 || cfg.CommandTimeout > 0 {
-		fmt.Fprintf(stdout, "; %d idle timeouts, %d command timeouts", srv.IdleTimeouts(), srv.CommandTimeouts())
-	}
+	fmt.Fprintf(stdout, "smtpbench sink: %s", srv.Summary(cfg))
 	fmt.Fprintln(stdout)
 	if err != nil {
 		return exitError{exitRun, err.Error()}
@@ -171,66 +158,26 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 func sinkConfig(delays, rejects []string, stall string) (sink.Config, error) {
 	var cfg sink.Config
 	for _, d := range delays {
-		k, v, err := splitKV("delay", d)
+		step, v, err := sink.ParseDelay(d)
 		if err != nil {
-			return cfg, usagef("%v", err)
+			return cfg, usagef("--delay %v", err)
 		}
-		step, err := sink.ParseStep(k)
-		if err != nil {
-			return cfg, usagef("--delay %q: %v", d, err)
-		}
-		if cfg.Delay[step], err = parseDurationPositive("delay", v); err != nil {
-			return cfg, usagef("%v", err)
-		}
+		cfg.Delay[step] = v
 	}
 	for _, r := range rejects {
-		k, v, err := splitKV("reject", r)
+		step, rj, err := sink.ParseReject(r)
 		if err != nil {
-			return cfg, usagef("%v", err)
-		}
-		step, err := sink.ParseStep(k)
-		if err != nil {
-			return cfg, usagef("--reject %q: %v", r, err)
-		}
-		pct, code, _ := strings.Cut(v, ":")
-		p, err := strconv.ParseFloat(pct, 64)
-		if err != nil || math.IsNaN(p) || p < 0 || p > 100 {
-			return cfg, usagef("--reject %q: percent must be 0 to 100", r)
-		}
-		rj := sink.Reject{Percent: p}
-		if code != "" {
-			if rj.Code, err = strconv.Atoi(code); err != nil || rj.Code < 400 || rj.Code > 599 {
-				return cfg, usagef("--reject %q: code must be 400 to 599", r)
-			}
+			return cfg, usagef("--reject %v", err)
 		}
 		cfg.Reject[step] = rj
 	}
 	if stall != "" {
-		at, length, ok := strings.Cut(stall, ":")
-		var err1, err2 error
-		if ok {
-			cfg.StallAt, err1 = time.ParseDuration(at)
-			cfg.StallFor, err2 = time.ParseDuration(length)
-		}
-		if !ok || err1 != nil || err2 != nil || cfg.StallAt < 0 || cfg.StallFor <= 0 || cfg.StallAt > maxDuration || cfg.StallFor > maxDuration {
-			return cfg, usagef("--stall %q: want START:LENGTH such as 4s:1s", stall)
+		var err error
+		if cfg.StallAt, cfg.StallFor, err = sink.ParseStall(stall); err != nil {
+			return cfg, usagef("--stall %v", err)
 		}
 	}
 	return cfg, nil
-}
-
-// parsePerSession reads N[:CODE] for --max-per-session.
-func parsePerSession(v string) (n, code int, err error) {
-	num, c, hasCode := strings.Cut(v, ":")
-	if n, err = strconv.Atoi(num); err != nil || n < 1 {
-		return 0, 0, fmt.Errorf("N must be a whole number of at least 1")
-	}
-	if hasCode {
-		if code, err = strconv.Atoi(c); err != nil || code < 400 || code > 599 {
-			return 0, 0, fmt.Errorf("CODE must be 400 to 599")
-		}
-	}
-	return n, code, nil
 }
 
 // relayConfig checks the store-and-forward flags of the sink.

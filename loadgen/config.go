@@ -11,6 +11,7 @@ import (
 	"math"
 	"net/netip"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/smtpbench/smtpbench/loadgen/profile"
@@ -37,15 +38,36 @@ const (
 	MaxDuration = 365 * 24 * time.Hour
 )
 
-// ConfigError names the Config field a value was refused for, so that a
-// command line can name its flag.
+// ConfigError names the field of a Config or a Workload that a value was
+// refused for, so that a command line can name its own flag for it. Want
+// names any other setting it speaks of as {Field}. Without a Value (a
+// rule between settings, or a value the reason quotes itself) Want
+// follows the field's name directly, with its own separator.
 type ConfigError struct {
 	Field string // Concurrency, Messages, Duration, …
 	Value any
 	Want  string
 }
 
-func (e *ConfigError) Error() string { return fmt.Sprintf("%s %v: %s", e.Field, e.Value, e.Want) }
+func (e *ConfigError) Error() string { return e.Explain(func(field string) string { return field }) }
+
+// Explain words the error with name(field) for each setting it names: a
+// command line passes the names of its flags.
+func (e *ConfigError) Explain(name func(field string) string) string {
+	want := e.Want
+	for {
+		i := strings.IndexByte(want, '{')
+		j := strings.IndexByte(want, '}')
+		if i < 0 || j < i {
+			break
+		}
+		want = want[:i] + name(want[i+1:j]) + want[j+1:]
+	}
+	if e.Value == nil {
+		return name(e.Field) + want
+	}
+	return fmt.Sprintf("%s %v: %s", name(e.Field), e.Value, want)
+}
 
 // Defaults the CLI shows as flag defaults.
 const (

@@ -58,8 +58,8 @@ func abCommand(args []string, stdout, stderr io.Writer) error {
 	var f runFlags
 	var o compareFlags
 	fs := pflag.NewFlagSet("ab", pflag.ContinueOnError)
-	fs.IntVarP(&f.concurrency, "concurrency", "c", loadgen.DefaultConcurrency, "concurrent SMTP sessions (with --rate: the most that may be open)")
-	fs.Float64VarP(&f.rate, "rate", "r", 0, "open model: messages per second on a fixed schedule (0 = closed loop)")
+	fs.IntVarP(&f.w.Concurrency, "concurrency", "c", loadgen.DefaultConcurrency, "concurrent SMTP sessions (with --rate: the most that may be open)")
+	fs.Float64VarP(&f.w.Rate, "rate", "r", 0, "open model: messages per second on a fixed schedule (0 = closed loop)")
 	f.registerWorkload(fs)
 	setDefault(fs, "warmup", defaultSeriesWarmup.String())
 	fs.Lookup("warmup").Usage = "warm-up before each run's measured -d"
@@ -103,11 +103,11 @@ func abCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sec, parseTarget, err := f.seriesTarget(fs, &cfg, &cj, f.concurrency, stderr)
+	sec, parseTarget, err := f.seriesTarget(fs, &cfg, &cj, f.w.Concurrency, stderr)
 	if err != nil {
 		return err
 	}
-	plan := loadgen.ABPlan{Base: cfg, Echo: cj, Warmup: f.warmup, Duration: f.duration, Rounds: *rounds, Warnings: sec.warnings()}
+	plan := loadgen.ABPlan{Base: cfg, Echo: cj, Warmup: f.w.Warmup, Duration: f.w.Duration, Rounds: *rounds, Warnings: sec.warnings()}
 	for i := range plan.Targets {
 		if plan.Targets[i], err = parseTarget(fs.Arg(min(i, fs.NArg()-1))); err != nil {
 			return usagef("%v", err)

@@ -71,7 +71,7 @@ func commitOutput(flag string, f *atomicfile.File) error {
 // inputs lists the files the workload flags of run, sweep and ab read.
 func (f *runFlags) inputs() []pathFlag {
 	return []pathFlag{
-		{"--data", f.dataFile}, {"--message", f.message}, {"--corpus", f.corpus}, {"--to-file", f.toFile},
+		{"--data", f.w.DataFile}, {"--message", f.w.Template}, {"--corpus", f.w.Corpus}, {"--to-file", f.w.ToFile},
 		{"--ca", f.sec.ca}, {"--cert", f.sec.cert}, {"--key", f.sec.key}, {"--password-file", f.sec.passwordFile},
 		{"--html-baseline", f.htmlBaseline},
 	}

@@ -13,15 +13,15 @@ import (
 )
 
 func (f *runFlags) registerReceive(fs *pflag.FlagSet) {
-	fs.StringVar(&f.receive, "receive", "", "track delivery: receive what the server relays on this SMTP/LMTP address (HOST:PORT), or watch maildir:DIR (docs/delivery.md)")
-	fs.DurationVar(&f.drain, "drain", delivery.DefaultDrain, "with --receive: after the load, wait up to this long for accepted messages to arrive")
+	fs.StringVar(&f.w.Receive, "receive", "", "track delivery: receive what the server relays on this SMTP/LMTP address (HOST:PORT), or watch maildir:DIR (docs/delivery.md)")
+	fs.DurationVar(&f.w.Drain, "drain", delivery.DefaultDrain, "with --receive: after the load, wait up to this long for accepted messages to arrive")
 	fs.Int64Var(&f.maxLost, "max-lost", 0, "with --receive: fail (exit 1) if more than N accepted messages never arrived")
 }
 
 // checkReceive refuses delivery flags without --receive.
 func (f *runFlags) checkReceive(fs *pflag.FlagSet, th *thresholds) error {
 	th.MaxLost = -1
-	if f.receive == "" {
+	if f.w.Receive == "" {
 		for _, name := range []string{"drain", "max-lost"} {
 			if fs.Changed(name) {
 				return fmt.Errorf("--%s needs --receive", name)
@@ -29,8 +29,8 @@ func (f *runFlags) checkReceive(fs *pflag.FlagSet, th *thresholds) error {
 		}
 		return nil
 	}
-	if f.drain < 0 || f.drain > loadgen.MaxDuration {
-		return fmt.Errorf("--drain %s: want a duration from 0 to %s", f.drain, loadgen.MaxDuration)
+	if f.w.Drain < 0 || f.w.Drain > loadgen.MaxDuration {
+		return fmt.Errorf("--drain %s: want a duration from 0 to %s", f.w.Drain, loadgen.MaxDuration)
 	}
 	if f.maxLost < 0 {
 		return fmt.Errorf("--max-lost %d: must not be negative", f.maxLost)
@@ -43,7 +43,7 @@ func (f *runFlags) checkReceive(fs *pflag.FlagSet, th *thresholds) error {
 // address cannot work) and hooks a tracker into cfg. With progress, its
 // drain says what it waits for.
 func (f *runFlags) startReceiving(cfg *loadgen.Config, progress bool, stderr io.Writer) (*loadgen.Receiving, error) {
-	r, err := loadgen.StartReceiving(f.receive, cfg)
+	r, err := loadgen.StartReceiving(f.w.Receive, cfg)
 	if err != nil {
 		var ue *delivery.UsageError
 		if errors.As(err, &ue) {
@@ -51,11 +51,11 @@ func (f *runFlags) startReceiving(cfg *loadgen.Config, progress bool, stderr io.
 		}
 		return nil, exitError{exitRun, fmt.Sprintf("--receive: %v", err)}
 	}
-	r.Wait = f.drain
+	r.Wait = f.w.Drain
 	if progress {
 		r.Show = func(waited time.Duration, delivered, backlog int64) {
 			if waited == 0 {
-				fmt.Fprintf(stderr, "smtpbench: waiting up to %s for %d accepted messages to arrive at %s\n", f.drain, backlog, r)
+				fmt.Fprintf(stderr, "smtpbench: waiting up to %s for %d accepted messages to arrive at %s\n", f.w.Drain, backlog, r)
 				return
 			}
 			fmt.Fprintf(stderr, "drain %5.1fs  delivered %d  backlog %d\n", waited.Seconds(), delivered, backlog)

@@ -36,10 +36,10 @@ func (f *runFlags) parseShard(fs *pflag.FlagSet, getenv func(string) string) (lo
 // startTime is when the run should start: --start-at, and for shard I of a
 // constant-rate job a little later still (loadgen.ShardStart).
 func (f *runFlags) startTime(cfg loadgen.Config) (time.Time, error) {
-	if f.startAt == "" {
+	if f.w.StartAt == "" {
 		return time.Time{}, nil
 	}
-	at, err := loadgen.ParseStartAt(f.startAt)
+	at, err := loadgen.ParseStartAt(f.w.StartAt)
 	if err != nil {
 		return time.Time{}, usagef("--start-at %v", err)
 	}

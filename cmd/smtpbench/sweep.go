@@ -80,8 +80,8 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	restart := fs.Bool("restart-each-step", false, "with --server-cmd: stop and start the server again for each step, so each meets a cold server")
 	var sf serverCmdFlags // server.go
 	sf.register(fs)
-	fs.StringVar(&f.receive, "receive", "", "track delivery in every step: receive on this SMTP/LMTP address or watch maildir:DIR; steps are then judged by delivered/s, lost mail and a bounded backlog (docs/delivery.md)")
-	fs.DurationVar(&f.drain, "drain", delivery.DefaultDrain, "with --receive: after each step's load, wait up to this long for its accepted messages to arrive")
+	fs.StringVar(&f.w.Receive, "receive", "", "track delivery in every step: receive on this SMTP/LMTP address or watch maildir:DIR; steps are then judged by delivered/s, lost mail and a bounded backlog (docs/delivery.md)")
+	fs.DurationVar(&f.w.Drain, "drain", delivery.DefaultDrain, "with --receive: after each step's load, wait up to this long for its accepted messages to arrive")
 	if err := parseFlags(fs, args, sweepUsage, stdout); err != nil {
 		return err
 	}
@@ -106,12 +106,12 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 		if search || fs.Changed("rate") && strings.Contains(*rateList, ",") || strings.Contains(*rateList, "..") {
 			return usagef("--abuse varies the abusive sessions: give one --rate at most, and no capacity search")
 		}
-		if f.mix.mix != "" {
+		if f.w.Mix != "" {
 			return usagef("--abuse and --mix exclude each other: the sweep makes each step's mix")
 		}
 		// The profile's settings (--slow-rate, --idle-for…) are read as
 		// for --mix; each step then sets its own weights.
-		f.mix.mix = report.NormalProfile + ":1," + abuseName + ":1"
+		f.w.Mix = report.NormalProfile + ":1," + abuseName + ":1"
 		varies = report.VariesAbuse
 	}
 	var concs, rates []float64
@@ -145,18 +145,18 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 		if f.maxErrorRate < 0 || f.maxErrorRate > 100 {
 			return usagef("--max-error-rate %g: want a percent from 0 to 100", f.maxErrorRate)
 		}
-		f.rate = *rateMax
+		f.w.Rate = *rateMax
 	case fs.Changed("rate") && varies == report.VariesAbuse:
 		if rates, err = parseSteps("rate", *rateList, false, maxRate); err != nil {
 			return usagef("%v", err)
 		}
-		f.rate, rates = rates[0], nil
+		f.w.Rate, rates = rates[0], nil
 	case fs.Changed("rate"):
 		varies = report.VariesRate
 		if rates, err = parseSteps("rate", *rateList, false, maxRate); err != nil {
 			return usagef("%v", err)
 		}
-		f.rate = rates[0]
+		f.w.Rate = rates[0]
 	default:
 		for _, name := range []string{"slo", "probes", "precision", "max-error-rate"} {
 			if fs.Changed(name) {
@@ -167,12 +167,12 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	if varies != report.VariesConcurrency && len(concs) > 1 {
 		return usagef("-c %q: with --rate or a search, -c is one number (the most sessions that may be open); a sweep varies one thing", *concList)
 	}
-	f.concurrency = int(concs[0])
+	f.w.Concurrency = int(concs[0])
 	base, cj, err := f.seriesConfig(fs)
 	if err != nil {
 		return err
 	}
-	most := f.concurrency
+	most := f.w.Concurrency
 	if varies == report.VariesConcurrency {
 		most = int(concs[len(concs)-1])
 	}
@@ -186,7 +186,7 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	if base.Target, err = parseTarget(fs.Arg(0)); err != nil {
 		return usagef("%v", err)
 	}
-	plan := loadgen.SweepPlan{Base: base, Echo: cj, Arrival: f.arrival, Warmup: f.warmup, Duration: f.duration,
+	plan := loadgen.SweepPlan{Base: base, Echo: cj, Arrival: f.w.Arrival, Warmup: f.w.Warmup, Duration: f.w.Duration,
 		Varies: varies, Rates: rates, AbuseProfile: abuseName, AbuseSessions: abuseSteps,
 		RateMax: *rateMax, PrecisionPct: *precision, Probes: *probes, Objectives: objectives, MaxErrorPct: f.maxErrorRate,
 		Warnings: sec.warnings()}
@@ -212,7 +212,7 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 		defer out.Close()
 	}
 
-	if f.receive != "" {
+	if f.w.Receive != "" {
 		// No progress of its own: the sweep prints a line per step.
 		rcv, err := f.startReceiving(&base, false, stderr)
 		if err != nil {

@@ -24,10 +24,10 @@ func parseThresholds(f *runFlags) (thresholds, error) {
 			if err != nil {
 				return th, err
 			}
-			if (k == report.SeriesService || k == report.SeriesLag) && f.rate == 0 {
+			if (k == report.SeriesService || k == report.SeriesLag) && f.w.Rate == 0 {
 				return th, fmt.Errorf("--%s %q: %s exists only in the open model (--rate)", set.flag, v, k)
 			}
-			if (k == report.SeriesDelivery || k == report.SeriesEndToEnd) && f.receive == "" {
+			if (k == report.SeriesDelivery || k == report.SeriesEndToEnd) && f.w.Receive == "" {
 				return th, fmt.Errorf("--%s %q: %s exists only with --receive", set.flag, v, k)
 			}
 			if k != report.SeriesService && k != report.SeriesLag && k != report.SeriesDelivery && k != report.SeriesEndToEnd {

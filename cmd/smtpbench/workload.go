@@ -38,15 +38,15 @@ func setDefault(fs *pflag.FlagSet, name, value string) {
 // Unlike run, where --warmup is the start of -d, each of their runs lasts
 // the warm-up plus -d, so every step measures -d.
 func (f *runFlags) seriesConfig(fs *pflag.FlagSet) (loadgen.Config, report.RunConfig, error) {
-	if f.messages == 0 && f.duration == 0 {
-		f.duration = defaultDuration
+	if f.w.Messages == 0 && f.w.Duration == 0 {
+		f.w.Duration = loadgen.DefaultDuration
 	}
-	measured := f.duration
-	if f.duration > 0 {
-		f.duration += f.warmup
+	measured := f.w.Duration
+	if f.w.Duration > 0 {
+		f.w.Duration += f.w.Warmup
 	}
 	cfg, cj, _, err := f.config(fs)
-	f.duration = measured
+	f.w.Duration = measured
 	return cfg, cj, err
 }
 
@@ -126,8 +126,8 @@ func (f *runFlags) seriesTarget(fs *pflag.FlagSet, cfg *loadgen.Config, cj *repo
 	}
 	sec.Apply(cfg, cj, nil)
 	parse := sec.ParseTarget
-	if f.lmtp {
-		parse = func(arg string) (string, error) { return session.ParseTargetPort(arg, f.defaultPort()) }
+	if f.w.LMTP {
+		parse = func(arg string) (string, error) { return session.ParseTargetPort(arg, f.w.DefaultPort()) }
 	}
 	return sec, parse, nil
 }

@@ -72,7 +72,7 @@ func (f *runFlags) startReceiving(cfg *loadgen.Config) (*receiving, error) {
 	if err != nil {
 		var ue *delivery.UsageError
 		if errors.As(err, &ue) {
-			return nil, usagef("%v", err)
+			return nil, usagef("%s", flagText(err))
 		}
 		return nil, exitError{exitRun, err.Error()}
 	}

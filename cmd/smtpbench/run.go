@@ -483,7 +483,7 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, report.RunConfig, 
 		if errors.As(err, &pe) {
 			return cfg, cj, th, exitError{exitRun, fmt.Sprintf("%s: %v", fileFlag(f, pe.Path), pe.Err)}
 		}
-		return bad("%v", err)
+		return bad("%s", flagText(err))
 	}
 	mail := cfg.Mail
 	chunking, err := session.ParseChunking(f.chunking)

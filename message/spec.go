@@ -77,7 +77,7 @@ type Spec struct {
 	// that mail of an earlier run with the same seed is told apart.
 	Token string
 	// Tracked makes every message carry smtpbench's Message-ID, by which
-	// arrivals are matched (package delivery): --data gets one too, and a
+	// arrivals are matched (package delivery): Data gets one too, and a
 	// template's own Message-ID is replaced even when it varies.
 	Tracked bool
 }
@@ -327,7 +327,7 @@ func (s *Set) Token() string { return s.runToken }
 
 // Seed is the seed every random choice of the messages derives from, for
 // other random choices of the run (the open model's Poisson arrivals) to
-// derive from as well, so that one --seed repeats the whole workload.
+// derive from as well, so that one seed repeats the whole workload.
 func (s *Set) Seed() uint64 { return s.spec.Seed }
 
 // Variants are the entries of the size mix, for counting what was sent:

@@ -3,7 +3,6 @@ package delivery
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -34,11 +33,27 @@ type Receiver interface {
 }
 
 // UsageError is a receiver specification that cannot work: a busy
-// address, a missing Maildir. The command line treats it as a usage error.
-type UsageError struct{ Err error }
+// address, a missing Maildir. Value is the specification given to Open
+// (empty when none was), Reason why it cannot work, Err the cause if there
+// is one. It names no command-line flag: a command line words it with
+// Text, naming its own, and treats it as a usage error.
+type UsageError struct {
+	Value  string
+	Reason string
+	Err    error
+}
 
-func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Error() string { return e.Text("receiver") }
 func (e *UsageError) Unwrap() error { return e.Err }
+
+// Text words the error with name for the setting the specification came
+// from.
+func (e *UsageError) Text(name string) string {
+	if e.Value == "" {
+		return name + ": " + e.Reason
+	}
+	return name + " " + e.Value + ": " + e.Reason
+}
 
 // Open prepares the receiver that spec names: maildir:DIR watches a
 // Maildir's new/ and cur/; anything else is an address (host:port) where an
@@ -48,7 +63,7 @@ func Open(spec string) (Receiver, error) {
 		return openMaildir(dir)
 	}
 	if spec == "" {
-		return nil, &UsageError{errors.New("--receive: want ADDR or maildir:DIR")}
+		return nil, &UsageError{Reason: "want ADDR or maildir:DIR"}
 	}
 	return listen(spec)
 }
@@ -66,7 +81,7 @@ func listen(addr string) (*listener, error) {
 	l := &listener{done: make(chan struct{})}
 	srv, err := sink.Listen(addr, sink.Config{Hostname: "smtpbench-receiver", OnHeader: l.arrived})
 	if err != nil {
-		return nil, &UsageError{fmt.Errorf("--receive %s: %v", addr, err)}
+		return nil, &UsageError{Value: addr, Reason: err.Error(), Err: err}
 	}
 	l.srv = srv
 	return l, nil
@@ -118,11 +133,11 @@ const maildirPoll = 20 * time.Millisecond
 
 func openMaildir(dir string) (*maildir, error) {
 	if dir == "" {
-		return nil, &UsageError{errors.New("--receive maildir:DIR: want a directory")}
+		return nil, &UsageError{Value: "maildir:", Reason: "want a directory"}
 	}
 	for _, sub := range []string{"new", "cur"} {
 		if _, err := os.ReadDir(filepath.Join(dir, sub)); err != nil {
-			return nil, &UsageError{fmt.Errorf("--receive maildir:%s: not a readable Maildir: %v", dir, err)}
+			return nil, &UsageError{Value: "maildir:" + dir, Reason: "not a readable Maildir: " + err.Error(), Err: err}
 		}
 	}
 	return &maildir{dir: dir, seen: map[string]bool{}, stop: make(chan struct{}), done: make(chan struct{}), buf: make([]byte, 64<<10)}, nil

@@ -446,7 +446,7 @@ func (r *run) dropped(e *session.Error) {
 	}
 	e.Class, e.Err = session.ClassTimeout, errGraceOut
 	if e.Code == 0 {
-		e.Text = "no reply before --grace ran out after the run's end"
+		e.Text = "no reply before the grace period ran out after the run's end"
 	}
 }
 

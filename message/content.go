@@ -2,7 +2,6 @@ package message
 
 import (
 	"bytes"
-	"fmt"
 	"strings"
 
 	"github.com/smtpbench/smtpbench/session"
@@ -107,17 +106,17 @@ func (b *builder) literal(raw []byte) {
 }
 
 // template adds raw text holding placeholders; where is for errors.
-func (b *builder) template(raw string, where string) error {
+func (b *builder) template(raw string, where origin) error {
 	if err := checkTemplateLines(raw, where); err != nil {
 		return err
 	}
 	rt, err := ParseContentTemplate(raw)
 	if err != nil {
-		return fmt.Errorf("%s: %v", where, err)
+		return where.fail(err)
 	}
 	dt, err := ParseContentTemplate(string(StuffDots(nil, []byte(raw), b.lineStart)))
 	if err != nil {
-		return fmt.Errorf("%s: %v", where, err)
+		return where.fail(err)
 	}
 	b.c.raw = append(b.c.raw, piece{tmpl: rt})
 	b.c.data = append(b.c.data, piece{tmpl: dt})
@@ -128,19 +127,19 @@ func (b *builder) template(raw string, where string) error {
 // checkTemplateLines makes sure no line can grow past SMTP's limit once
 // its placeholders are filled in, and that no line starts with an address
 // (which could start with '.', and would then need stuffing per message).
-func checkTemplateLines(raw, where string) error {
+func checkTemplateLines(raw string, where origin) error {
 	for i, line := range strings.SplitAfter(raw, "\n") {
 		line = strings.TrimRight(line, "\r\n")
 		t, err := ParseContentTemplate(line)
 		if err != nil {
-			return fmt.Errorf("%s, line %d: %v", where, i+1, err)
+			return where.line(i + 1).fail(err)
 		}
 		if n := t.MaxLen(); n > session.MaxTextLine {
-			return fmt.Errorf("%s, line %d: may grow to %d octets with its placeholders filled in, over SMTP's %d (RFC 5321 4.5.3.1.6)",
-				where, i+1, n, session.MaxTextLine)
+			return where.line(i+1).failf("may grow to %d octets with its placeholders filled in, over SMTP's %d (RFC 5321 4.5.3.1.6)",
+				n, session.MaxTextLine)
 		}
 		if strings.HasPrefix(line, "{from}") || strings.HasPrefix(line, "{to}") {
-			return fmt.Errorf("%s, line %d: a line may not start with {from} or {to}", where, i+1)
+			return where.line(i + 1).failf("a line may not start with {from} or {to}")
 		}
 	}
 	return nil

@@ -55,7 +55,7 @@ func FixedSize(n int64) Sizes {
 	return Sizes{Entries: []SizeEntry{{Min: n, Max: n, Weight: 1}}, text: strconv.FormatInt(n, 10)}
 }
 
-// ParseSizes reads --size: a size ("1000", "4KiB"), a range drawn uniformly
+// ParseSizes reads a size mix (Spec.Sizes): a size ("1000", "4KiB"), a range drawn uniformly
 // ("1KiB-100KiB"), or a weighted mix of either
 // ("1KiB:60,10KiB:30,1MiB:10").
 func ParseSizes(s string) (Sizes, error) {

@@ -108,17 +108,17 @@ func (s *Set) loadTemplate(name string) (*content, error) {
 	if err != nil {
 		return nil, err
 	}
+	where := origin{field: "Template", value: name}
 	if len(bytes.TrimSpace(file)) == 0 {
-		return nil, fmt.Errorf("--message %s: empty file", name)
+		return nil, where.failf("empty file")
 	}
 	raw, err := EncodeRaw(nil, file)
 	if err != nil {
-		return nil, fmt.Errorf("--message %s: %v", name, err)
+		return nil, where.fail(err)
 	}
 	header, rest, _ := splitHeader(raw)
-	where := "--message " + name
 	if err := checkHeaderSection(header); err != nil {
-		return nil, fmt.Errorf("%s: %v", where, err)
+		return nil, where.fail(err)
 	}
 	if err := checkTemplateLines(string(header), where); err != nil {
 		return nil, err
@@ -143,17 +143,17 @@ func (s *Set) loadTemplate(name string) (*content, error) {
 
 // realMessage prepares one message of a corpus: sent as it is, but for a
 // Message-ID of our own.
-func (s *Set) realMessage(file []byte, where string) (*content, error) {
+func (s *Set) realMessage(file []byte, where origin) (*content, error) {
 	if len(bytes.TrimSpace(file)) == 0 {
-		return nil, fmt.Errorf("%s: empty message", where)
+		return nil, where.failf("empty message")
 	}
 	raw, err := EncodeRaw(nil, file)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", where, err)
+		return nil, where.fail(err)
 	}
 	header, rest, _ := splitHeader(raw)
 	before, after := withMessageID(header)
-	b := newBuilder(where)
+	b := newBuilder(where.value)
 	b.literal(before)
 	if err := b.template(s.messageIDLine(), where); err != nil {
 		return nil, err
@@ -178,10 +178,10 @@ func (s *Set) loadCorpus(name string) ([]*content, error) {
 		}
 		msgs, err := splitMbox(file)
 		if err != nil {
-			return nil, fmt.Errorf("--corpus %s: %v", name, err)
+			return nil, wrapError("Corpus", name, err)
 		}
 		for i, m := range msgs {
-			c, err := s.realMessage(m.text, fmt.Sprintf("--corpus %s, message %d (line %d)", name, i+1, m.line))
+			c, err := s.realMessage(m.text, origin{field: "Corpus", value: name, at: fmt.Sprintf("message %d (line %d)", i+1, m.line)})
 			if err != nil {
 				return nil, err
 			}
@@ -214,14 +214,14 @@ func (s *Set) loadCorpus(name string) ([]*content, error) {
 		if err != nil {
 			return nil, err
 		}
-		c, err := s.realMessage(file, "--corpus "+f)
+		c, err := s.realMessage(file, origin{field: "Corpus", value: f})
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, c)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("--corpus %s: no messages in it", name)
+		return nil, specError("Corpus", name, "no messages in it")
 	}
 	return out, nil
 }

@@ -77,7 +77,7 @@ type Spec struct {
 	// that mail of an earlier run with the same seed is told apart.
 	Token string
 	// Tracked makes every message carry smtpbench's Message-ID, by which
-	// arrivals are matched (package delivery): --data gets one too, and a
+	// arrivals are matched (package delivery): Data gets one too, and a
 	// template's own Message-ID is replaced even when it varies.
 	Tracked bool
 }
@@ -99,16 +99,18 @@ type Set struct {
 	hostname string
 }
 
-// Prepare checks spec and reads and encodes what it names. Errors say which
-// setting is wrong and why; one that wraps an *fs.PathError means a file
-// could not be read.
+// Prepare checks spec and reads and encodes what it names. A refused value
+// is a *SpecError naming the Spec field, fields that cannot go together an
+// *ExcludeError; neither names a command-line flag, which is the caller's
+// to do. A file that cannot be read comes back as the error reading it
+// (an *fs.PathError names the file).
 func Prepare(spec Spec) (*Set, error) {
 	s := &Set{spec: spec, rcpts: spec.Rcpts, sizes: spec.Sizes, hostname: spec.Hostname}
 	if s.hostname == "" {
 		s.hostname = session.DefaultHostname
 	}
 	if strings.ContainsAny(s.hostname, "{}<> \r\n") {
-		return nil, fmt.Errorf("hostname %q: want a domain", s.hostname)
+		return nil, specError("Hostname", s.hostname, "want a domain")
 	}
 	// The token tells runs apart in Message-IDs; a function of the seed,
 	// so a repeated run sends the same bytes.
@@ -116,7 +118,7 @@ func Prepare(spec Spec) (*Set, error) {
 	s.runToken = strconv.FormatUint(splitmix(&st)>>32, 16)
 	if spec.Token != "" {
 		if strings.ContainsAny(spec.Token, "{}<>@. \r\n") {
-			return nil, fmt.Errorf("run token %q: want letters and digits", spec.Token)
+			return nil, specError("Token", spec.Token, "want letters and digits")
 		}
 		s.runToken = spec.Token
 	}
@@ -125,12 +127,12 @@ func Prepare(spec Spec) (*Set, error) {
 		s.rcpts = Range{1, 1}
 	}
 	if s.rcpts.Min < 1 || s.rcpts.Max > MaxRcpts || s.rcpts.Min > s.rcpts.Max {
-		return nil, fmt.Errorf("--rcpts %s: want N or MIN-MAX from 1 to %d", s.rcpts, MaxRcpts)
+		return nil, specError("Rcpts", s.rcpts.String(), fmt.Sprintf("want N or MIN-MAX from 1 to %d", MaxRcpts))
 	}
 	from := cmp(spec.From, DefaultFrom)
 	var err error
 	if s.from, err = ParseSenderTemplate(from); err != nil {
-		return nil, fmt.Errorf("--from: %v", err)
+		return nil, wrapError("From", "", err)
 	}
 	if err := s.recipients(); err != nil {
 		return nil, err
@@ -144,10 +146,11 @@ func Prepare(spec Spec) (*Set, error) {
 		}
 	}
 	if sources > 1 {
-		return nil, fmt.Errorf("--message, --corpus and --data exclude each other")
+		return nil, &ExcludeError{Fields: []string{"Template", "Corpus", "Data"}}
 	}
 	if sources == 1 && len(spec.Sizes.Entries) > 0 {
-		return nil, fmt.Errorf("--size applies to generated messages only, not to --message, --corpus or --data")
+		return nil, &SpecError{Field: "Sizes", Reason: "applies to generated messages only, not to %s, %s or %s",
+			Others: []string{"Template", "Corpus", "Data"}}
 	}
 	switch {
 	case spec.Template != "":
@@ -161,7 +164,7 @@ func Prepare(spec Spec) (*Set, error) {
 			return nil, err
 		}
 	case spec.Data != nil && spec.Tracked:
-		c, err := s.realMessage(spec.Data, "--data "+spec.DataName)
+		c, err := s.realMessage(spec.Data, origin{field: "Data", value: spec.DataName})
 		if err != nil {
 			return nil, err
 		}
@@ -169,7 +172,7 @@ func Prepare(spec Spec) (*Set, error) {
 	case spec.Data != nil:
 		c, err := literal(spec.DataName, spec.Data)
 		if err != nil {
-			return nil, fmt.Errorf("--data %s: %v", spec.DataName, err)
+			return nil, wrapError("Data", spec.DataName, err)
 		}
 		s.contents = []*content{c}
 	default:
@@ -196,34 +199,35 @@ func (s *Set) recipients() error {
 	spec := &s.spec
 	per := s.rcpts.mean()
 	if spec.Domains < 0 {
-		return fmt.Errorf("--domains %d: must not be negative", spec.Domains)
+		return specError("Domains", strconv.Itoa(spec.Domains), "must not be negative")
 	}
 	if spec.ToFile != "" {
 		if spec.To != "" {
-			return fmt.Errorf("--to and --to-file exclude each other")
+			return &ExcludeError{Fields: []string{"To", "ToFile"}}
 		}
 		if spec.Domains > 0 {
-			return fmt.Errorf("--domains applies to --to; the addresses of --to-file keep their own domains")
+			return &SpecError{Field: "Domains", Reason: "applies to %s; the addresses of %s keep their own domains",
+				Others: []string{"To", "ToFile"}}
 		}
 		lines, err := readLines(spec.ToFile)
 		if err != nil {
 			return err
 		}
 		if len(lines) < s.rcpts.Max {
-			return fmt.Errorf("--to-file %s: %d addresses, but a message may have %d recipients, which must differ", spec.ToFile, len(lines), s.rcpts.Max)
+			return specError("ToFile", spec.ToFile, fmt.Sprintf("%d addresses, but a message may have %d recipients, which must differ", len(lines), s.rcpts.Max))
 		}
 		if s.to, err = AddressList(lines, per); err != nil {
-			return fmt.Errorf("--to-file %s: %v", spec.ToFile, err)
+			return wrapError("ToFile", spec.ToFile, err)
 		}
 		return nil
 	}
 	var err error
 	if s.to, err = ParseTemplate(cmp(spec.To, DefaultTo)); err != nil {
-		return fmt.Errorf("--to: %v", err)
+		return wrapError("To", "", err)
 	}
 	if spec.Domains > 1 {
 		if s.to, err = s.to.SpreadDomains(spec.Domains, per); err != nil {
-			return fmt.Errorf("--domains: %v", err)
+			return wrapError("Domains", "", err)
 		}
 	}
 	return nil
@@ -247,10 +251,10 @@ func readLines(name string) ([]string, error) {
 		lines = append(lines, l)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("--to-file %s: %v", name, err)
+		return nil, wrapError("ToFile", name, err)
 	}
 	if len(lines) == 0 {
-		return nil, fmt.Errorf("--to-file %s: no addresses in it", name)
+		return nil, specError("ToFile", name, "no addresses in it")
 	}
 	return lines, nil
 }
@@ -271,7 +275,7 @@ func (s *Set) generated() error {
 	header := "From: <{from}>\r\nTo: <{to}>\r\nSubject: smtpbench test message\r\nDate: {date}\r\n" +
 		s.messageIDLine() + "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
 	b := newBuilder("generated")
-	if err := b.template(header, "generated headers"); err != nil {
+	if err := b.template(header, origin{field: "Hostname", value: s.hostname, at: "generated headers"}); err != nil {
 		return err
 	}
 	b.generatedBody(newBodyGen())
@@ -323,7 +327,7 @@ func (s *Set) Token() string { return s.runToken }
 
 // Seed is the seed every random choice of the messages derives from, for
 // other random choices of the run (the open model's Poisson arrivals) to
-// derive from as well, so that one --seed repeats the whole workload.
+// derive from as well, so that one seed repeats the whole workload.
 func (s *Set) Seed() uint64 { return s.spec.Seed }
 
 // Variants are the entries of the size mix, for counting what was sent:

@@ -10,7 +10,7 @@ import (
 )
 
 // Template is text with placeholders that differ from message to message:
-// an envelope address (--from, --to) or a line of content headers. It is
+// an envelope address (Spec.From, Spec.To) or a line of content headers. It is
 // parsed once, so the hot path appends each message's text straight into
 // the write buffer without building strings. Placeholders:
 //

@@ -32,7 +32,7 @@ func batchResult(batched int64, pipelined time.Duration, lockstep int) *Result {
 	}
 	return &Result{Target: "127.0.0.1:2525", StartedAt: time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC), Elapsed: time.Second,
 		StopReason: "messages", Total: rec,
-		Pipelining: []PipeliningOutcome{{Target: "127.0.0.1:2525", Mode: session.ModeGroups, Reason: "--pipelining groups",
+		Pipelining: []PipeliningOutcome{{Target: "127.0.0.1:2525", Mode: session.ModeGroups, Reason: "set to groups",
 			Groups: 100 - int64(lockstep), Batched: batched}}}
 }
 

@@ -70,7 +70,8 @@ type JSONPipelining struct {
 	// group after the end-of-data reply: two) or "off" (one command at a
 	// time).
 	Mode string `json:"mode"`
-	// Reason says why: the --pipelining value, or what the server did.
+	// Reason says why: "set to" the pipelining setting's value when that
+	// forced the mode ("set to off"), or what the server did.
 	Reason string `json:"reason"`
 	// Resent counts messages sent again, uncharged, because the server did
 	// not serve an envelope written behind the end of data.

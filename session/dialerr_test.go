@@ -40,7 +40,7 @@ func TestDialClassLocalPorts(t *testing.T) {
 		t.Errorf("dialClass(%v) = %v, want %v", err, got, ClassRefused)
 	}
 	bad := &Error{Phase: PhaseConnect, Class: ClassRefused, Err: err}
-	if want := "cannot use the local (--source-addr) address"; !strings.Contains(bad.Explain(), want) {
+	if want := "cannot use the local source address"; !strings.Contains(bad.Explain(), want) {
 		t.Errorf("Explain() = %q, want it to say %q", bad.Explain(), want)
 	}
 }

@@ -15,7 +15,12 @@ const maxExplain = 120
 // Explain says in one line, in a user's words, why the command failed: the
 // server's reply text when it replied, otherwise what happened to the
 // connection. Go's own error wording ("use of closed network connection")
-// never shows through; errors.Is still reaches it through Unwrap.
+// never shows through; errors.Is still reaches it through Unwrap. A setting
+// is named in plain words ("the timeout", "the data timeout", "the local
+// source address"), never by a command-line flag; which Options field
+// applied follows from Class and Phase (a timeout in PhaseBody is
+// DataTimeout's, any other Timeout's), for a caller that words it its own
+// way.
 func (e *Error) Explain() string {
 	s := e.explain()
 	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
@@ -72,9 +77,9 @@ func (e *Error) explain() string {
 	switch e.Class {
 	case ClassTimeout:
 		if e.Phase == PhaseBody {
-			return "no reply to the end of data within --data-timeout"
+			return "no reply to the end of data within the data timeout"
 		}
-		return "no reply within --timeout"
+		return "no reply within the timeout"
 	case ClassAborted:
 		return "the run was stopped before the server answered"
 	case ClassClosed:
@@ -97,9 +102,9 @@ func describeIOError(err error) string {
 		}
 		return "cannot resolve host name " + dnsErr.Name
 	case bindError(err) != nil:
-		return "cannot use the local (--source-addr) address: " + bindError(err).Err.Error()
+		return "cannot use the local source address: " + bindError(err).Err.Error()
 	case isTimeout(err):
-		return "" // the class says it, with the right flag
+		return "" // the class says it, with the right setting
 	case errors.Is(err, net.ErrClosed):
 		return "connection closed by smtpbench (the run was stopped)"
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.EPIPE):

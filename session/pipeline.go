@@ -33,8 +33,8 @@ const (
 // BehindDataWindow is how long, once the end-of-data reply is in, a session
 // under PipeliningAuto waits for the first reply to commands it wrote behind
 // the end of data before it takes them as discarded. A server that serves
-// them answers at once (it has read them already); it is not --timeout,
-// because a target that discards them would then cost a whole --timeout.
+// them answers at once (it has read them already); it is not the reply
+// timeout, because a target that discards them would then cost a whole one.
 const BehindDataWindow = time.Second
 
 // PipeliningState is what the sessions to one target have learned about
@@ -74,15 +74,16 @@ func NewPipeliningState() *PipeliningState { return &PipeliningState{} }
 func (s *PipeliningState) Resent() int64 { return s.resent.Load() }
 
 // Outcome says which mode sessions in mode p ended in against this target,
-// and why, for the report.
+// and why, for the report. A mode that p forces is "set to" p, in the
+// setting's own values (Pipelining.String), naming no command-line flag.
 func (s *PipeliningState) Outcome(p Pipelining) (mode, reason string) {
 	switch p {
 	case PipeliningOff:
-		return ModeOff, "--pipelining off"
+		return ModeOff, "set to off"
 	case PipeliningGroups:
-		return ModeGroups, "--pipelining groups"
+		return ModeGroups, "set to groups"
 	case PipeliningOn:
-		reason = "--pipelining on writes the next envelope behind the end of data without a proof"
+		reason = "set to on: the next envelope goes behind the end of data without a proof"
 		if s.advertised.Load() == 2 {
 			reason += "; the server does not advertise PIPELINING"
 		}

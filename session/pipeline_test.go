@@ -182,8 +182,13 @@ func TestPipeliningStateClaim(t *testing.T) {
 		p    Pipelining
 		mode string
 	}{{PipeliningOn, ModeFull}, {PipeliningOff, ModeOff}, {PipeliningGroups, ModeGroups}} {
-		if mode, _ := s.Outcome(tt.p); mode != tt.mode {
+		mode, reason := s.Outcome(tt.p)
+		if mode != tt.mode {
 			t.Errorf("Outcome(%v) = %q, want %q", tt.p, mode, tt.mode)
+		}
+		// A forced mode is named by the setting's value, not by a flag.
+		if !strings.HasPrefix(reason, "set to "+tt.p.String()) || strings.Contains(reason, "--") {
+			t.Errorf("Outcome(%v) reason %q, want it to start %q and name no flag", tt.p, reason, "set to "+tt.p.String())
 		}
 	}
 	fresh := NewPipeliningState()

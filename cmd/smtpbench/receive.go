@@ -47,7 +47,7 @@ func (f *runFlags) startReceiving(cfg *loadgen.Config, progress bool, stderr io.
 	if err != nil {
 		var ue *delivery.UsageError
 		if errors.As(err, &ue) {
-			return nil, usagef("%v", err)
+			return nil, usagef("%s", flagText(err))
 		}
 		return nil, exitError{exitRun, fmt.Sprintf("--receive: %v", err)}
 	}

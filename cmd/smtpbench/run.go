@@ -340,7 +340,7 @@ func configError(err error) error {
 	if errors.As(err, &ce) {
 		return usagef("%s", ce.Explain(flagName))
 	}
-	return usagef("%v", err)
+	return usagef("%s", flagText(err))
 }
 
 // flagName names the flag of a loadgen field.

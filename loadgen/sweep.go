@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/smtpbench/smtpbench/loadgen/profile"
+	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/report"
 )
 
@@ -63,7 +64,7 @@ type SweepPlan struct {
 // the step's load and returns what arrived.
 type StepDelivery interface {
 	Begin(cfg *Config, step int)
-	Drain(ctx context.Context, abort <-chan struct{}) *report.Delivery
+	Drain(ctx context.Context, abort <-chan struct{}) *metrics.Delivery
 }
 
 // stepConcurrencies are the sessions of the steps.
@@ -126,7 +127,7 @@ func Sweep(ctx context.Context, p SweepPlan, hooks SeriesHooks) (*report.Documen
 		abuse := conc - normal
 		if p.Varies == report.VariesAbuse {
 			run.Mix = abuseMix(p.Base.Mix, normal, abuse)
-			rcj.Mix = fmt.Sprintf("%s:%d,%s:%d", report.NormalProfile, normal, p.AbuseProfile, abuse)
+			rcj.Mix = fmt.Sprintf("%s:%d,%s:%d", metrics.NormalProfile, normal, p.AbuseProfile, abuse)
 		}
 		if rate == 0 {
 			rcj.Arrival = ""

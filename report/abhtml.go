@@ -9,6 +9,8 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"gonum.org/v1/plot/plotter"
+
+	"github.com/smtpbench/smtpbench/metrics"
 )
 
 // sideColours give each side of an ab page one colour on every chart: A
@@ -45,7 +47,7 @@ func WriteABHTML(w io.Writer, d *Document) error {
 
 	// Percentile curves of each side's runs merged: the latency a side's
 	// whole sample shows.
-	for _, phase := range []string{"message", SeriesService, SeriesLag} {
+	for _, phase := range []string{"message", metrics.SeriesService, metrics.SeriesLag} {
 		var hists []*hdrhistogram.Histogram
 		n := 0
 		for _, runs := range sides {

@@ -7,6 +7,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/session"
 )
 
@@ -87,7 +88,7 @@ func phaseFigures(res *Result, p session.Phase) (*hdrhistogram.Histogram, *JSONP
 		src.Timed = n
 		return alone, src
 	case !res.Batched():
-		h := NewHistogram()
+		h := metrics.NewHistogram()
 		h.Merge(alone)
 		h.Merge(piped)
 		src.Source, src.Timed = SourcePipelined, n+pn
@@ -97,7 +98,7 @@ func phaseFigures(res *Result, p session.Phase) (*hdrhistogram.Histogram, *JSONP
 		return alone, src
 	}
 	src.Source = SourceUnattributed
-	return NewHistogram(), src
+	return metrics.NewHistogram(), src
 }
 
 // mergeSources combines the sources of one phase in several results: the

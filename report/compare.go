@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/perf/benchmath"
 
+	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/session"
 )
 
@@ -189,7 +190,7 @@ func SeriesNames() []string {
 	for p := session.Phase(0); p < session.NumPhases; p++ {
 		out = append(out, p.String())
 	}
-	return append(out, SeriesService, SeriesLag, SeriesDelivery, SeriesEndToEnd)
+	return append(out, metrics.SeriesService, metrics.SeriesLag, metrics.SeriesDelivery, metrics.SeriesEndToEnd)
 }
 
 // ParseLine checks a line name as --fail-if-slower and CompareOptions.Lines
@@ -455,7 +456,7 @@ func profileLines(runs []*JSONReport) []lineSpec {
 	var names []string
 	for _, r := range runs {
 		for name, p := range r.Profiles {
-			if name != NormalProfile && p.SessionTime != nil && !slices.Contains(names, name) {
+			if name != metrics.NormalProfile && p.SessionTime != nil && !slices.Contains(names, name) {
 				names = append(names, name)
 			}
 		}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/smtpbench/smtpbench/delivery"
 	"github.com/smtpbench/smtpbench/loadgen"
-	"github.com/smtpbench/smtpbench/report"
+	"github.com/smtpbench/smtpbench/metrics"
 )
 
 func (f *runFlags) registerReceive(fs *pflag.FlagSet) {
@@ -97,7 +97,7 @@ func (r *receiving) begin(cfg *loadgen.Config, step int) {
 // drain waits for outstanding deliveries and returns what the receiver
 // saw. A signal during the drain ends it: the first one if the load ended
 // by itself, the second if a signal ended the load.
-func (r *receiving) drain(ctx context.Context, abort <-chan struct{}, d time.Duration, progress bool, stderr io.Writer) *report.Delivery {
+func (r *receiving) drain(ctx context.Context, abort <-chan struct{}, d time.Duration, progress bool, stderr io.Writer) *metrics.Delivery {
 	dctx := ctx
 	if ctx.Err() != nil {
 		var cancel context.CancelFunc
@@ -144,6 +144,6 @@ type sweepDelivery struct {
 
 func (d sweepDelivery) Begin(cfg *loadgen.Config, step int) { d.r.begin(cfg, step) }
 
-func (d sweepDelivery) Drain(ctx context.Context, abort <-chan struct{}) *report.Delivery {
+func (d sweepDelivery) Drain(ctx context.Context, abort <-chan struct{}) *metrics.Delivery {
 	return d.r.drain(ctx, abort, d.drain, false, d.stderr)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/smtpbench/smtpbench/delivery"
 	"github.com/smtpbench/smtpbench/loadgen"
 	"github.com/smtpbench/smtpbench/loadgen/profile"
+	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/report"
 )
 
@@ -111,7 +112,7 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 		}
 		// The profile's settings (--slow-rate, --idle-for…) are read as
 		// for --mix; each step then sets its own weights.
-		f.mix.mix = report.NormalProfile + ":1," + abuseName + ":1"
+		f.mix.mix = metrics.NormalProfile + ":1," + abuseName + ":1"
 		varies = report.VariesAbuse
 	}
 	var concs, rates []float64
@@ -265,7 +266,7 @@ func parseAbuse(v string) (string, []int, error) {
 	if !ok || list == "" {
 		return "", nil, fmt.Errorf("--abuse %q: want PROFILE:LIST such as idle:10..100+10", v)
 	}
-	if _, err := profile.ParseMix(name + ":1"); err != nil || name == report.NormalProfile {
+	if _, err := profile.ParseMix(name + ":1"); err != nil || name == metrics.NormalProfile {
 		return "", nil, fmt.Errorf("--abuse %q: unknown abusive profile %q (profiles: %s)", v, name, strings.Join(profile.Names()[1:], ", "))
 	}
 	if rest, ok := strings.CutPrefix(list, "0.."); ok {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/report"
 	"github.com/smtpbench/smtpbench/session"
 )
@@ -24,15 +25,15 @@ func parseThresholds(f *runFlags) (thresholds, error) {
 			if err != nil {
 				return th, err
 			}
-			if (k == report.SeriesService || k == report.SeriesLag) && f.rate == 0 {
+			if (k == metrics.SeriesService || k == metrics.SeriesLag) && f.rate == 0 {
 				return th, fmt.Errorf("--%s %q: %s exists only in the open model (--rate)", set.flag, v, k)
 			}
-			if (k == report.SeriesDelivery || k == report.SeriesEndToEnd) && f.receive == "" {
+			if (k == metrics.SeriesDelivery || k == metrics.SeriesEndToEnd) && f.receive == "" {
 				return th, fmt.Errorf("--%s %q: %s exists only with --receive", set.flag, v, k)
 			}
-			if k != report.SeriesService && k != report.SeriesLag && k != report.SeriesDelivery && k != report.SeriesEndToEnd {
+			if k != metrics.SeriesService && k != metrics.SeriesLag && k != metrics.SeriesDelivery && k != metrics.SeriesEndToEnd {
 				if _, err := session.ParsePhase(k); err != nil {
-					return th, fmt.Errorf("--%s %q: %v, or %s or %s with --rate", set.flag, v, err, report.SeriesService, report.SeriesLag)
+					return th, fmt.Errorf("--%s %q: %v, or %s or %s with --rate", set.flag, v, err, metrics.SeriesService, metrics.SeriesLag)
 				}
 			}
 			lim, err := parseDurationPositive(set.flag, d)

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/smtpbench/smtpbench/analysis"
 	"github.com/smtpbench/smtpbench/loadgen/profile"
 	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/report"
@@ -39,11 +40,11 @@ type SweepPlan struct {
 	AbuseProfile  string
 	AbuseSessions []int
 	// RateMax, PrecisionPct, Probes, Objectives and MaxErrorPct are
-	// VariesSearch's: see RateSearch and report.CheckSLO.
+	// VariesSearch's: see RateSearch and analysis.CheckSLO.
 	RateMax      float64
 	PrecisionPct float64
 	Probes       int
-	Objectives   []report.SLO
+	Objectives   []analysis.SLO
 	MaxErrorPct  float64
 
 	// Warnings go into every step's result (of the caller's settings).
@@ -158,7 +159,7 @@ func Sweep(ctx context.Context, p SweepPlan, hooks SeriesHooks) (*report.Documen
 			doc.StartedAt = j.StartedAt
 		}
 		doc.Runs = append(doc.Runs, report.LabeledRun{Label: label, JSONReport: j})
-		st := report.StepOf(label, conc, rate, j)
+		st := analysis.StepOf(label, conc, rate, j)
 		if p.Varies == report.VariesAbuse {
 			st.Concurrency, st.AbuseSessions = normal, abuse
 			st.ConnectP99MS, st.BannerP99MS = j.Phases["connect"].P99MS, j.Phases["banner"].P99MS
@@ -188,7 +189,7 @@ func Sweep(ctx context.Context, p SweepPlan, hooks SeriesHooks) (*report.Documen
 			if err != nil {
 				return false, err
 			}
-			st.Breaches = report.CheckSLO(doc.Runs[len(doc.Runs)-1].JSONReport, p.Objectives, p.MaxErrorPct)
+			st.Breaches = analysis.CheckSLO(doc.Runs[len(doc.Runs)-1].JSONReport, p.Objectives, p.MaxErrorPct)
 			met := len(st.Breaches) == 0
 			st.SLOMet = &met
 			return met, nil
@@ -215,10 +216,10 @@ func Sweep(ctx context.Context, p SweepPlan, hooks SeriesHooks) (*report.Documen
 			}
 		}
 		if p.Varies == report.VariesAbuse {
-			sw.Hurt = report.Hurt(sw.Steps)
+			sw.Hurt = analysis.Hurt(sw.Steps)
 			break
 		}
-		sw.Knee = report.Knee(sw.Steps, func(s report.StepJSON) float64 {
+		sw.Knee = analysis.Knee(sw.Steps, func(s report.StepJSON) float64 {
 			if p.Varies == report.VariesRate {
 				return s.Rate
 			}

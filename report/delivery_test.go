@@ -88,19 +88,3 @@ func TestDeliveryMergeRefusesMixed(t *testing.T) {
 		t.Fatalf("merge of a result with a receiver and one without: %v", err)
 	}
 }
-
-// Compare gains a delivered/s line and the delivery percentiles.
-func TestDeliveryCompareLines(t *testing.T) {
-	start := time.Now()
-	a := roundTrip(t, withDelivery(generatorResult(start, []int64{100, 200}, RunConfig{}), []int64{2}, 0))
-	b := roundTrip(t, withDelivery(generatorResult(start, []int64{100, 200}, RunConfig{}), []int64{2}, 0))
-	c, err := Compare(CompareGroup{Name: "a", Runs: []*JSONReport{a}}, CompareGroup{Name: "b", Runs: []*JSONReport{b}}, CompareOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{LineDeliveredPerS, "delivery:p50", "delivery:p99"} {
-		if _, ok := c.Line(name); !ok {
-			t.Errorf("no %s line", name)
-		}
-	}
-}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/smtpbench/smtpbench/analysis"
 	"github.com/smtpbench/smtpbench/delivery"
 	"github.com/smtpbench/smtpbench/loadgen"
 	"github.com/smtpbench/smtpbench/loadgen/profile"
@@ -116,7 +117,7 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 		varies = report.VariesAbuse
 	}
 	var concs, rates []float64
-	var objectives []report.SLO
+	var objectives []analysis.SLO
 	var err error
 	if concs, err = parseSteps("concurrency", *concList, true); err != nil {
 		return usagef("%v", err)
@@ -131,7 +132,7 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 			return usagef("--rate and --rate-max exclude each other: the search picks the rates")
 		}
 		for _, s := range *slos {
-			o, err := report.ParseSLO(s)
+			o, err := analysis.ParseSLO(s)
 			if err != nil {
 				return usagef("--slo %v", err)
 			}

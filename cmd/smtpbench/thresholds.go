@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/smtpbench/smtpbench/analysis"
 	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/report"
 	"github.com/smtpbench/smtpbench/session"
@@ -11,10 +12,10 @@ import (
 
 // thresholds turn a run into a pass/fail for CI: report's evaluator with
 // the limits the flags give.
-type thresholds struct{ report.Thresholds }
+type thresholds struct{ analysis.Thresholds }
 
 func parseThresholds(f *runFlags) (thresholds, error) {
-	th := thresholds{report.Thresholds{MaxErrorPct: f.maxErrorRate, MinRate: f.minRate}}
+	th := thresholds{analysis.Thresholds{MaxErrorPct: f.maxErrorRate, MinRate: f.minRate}}
 	for _, set := range []struct {
 		flag string
 		q    string
@@ -40,7 +41,7 @@ func parseThresholds(f *runFlags) (thresholds, error) {
 			if err != nil {
 				return th, err
 			}
-			th.Latency = append(th.Latency, report.LatencyLimit{Phase: k, Quantile: set.q, Limit: lim})
+			th.Latency = append(th.Latency, analysis.LatencyLimit{Phase: k, Quantile: set.q, Limit: lim})
 		}
 	}
 	if math.IsNaN(f.maxErrorRate) || f.maxErrorRate < 0 || f.maxErrorRate > 100 {

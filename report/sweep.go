@@ -96,7 +96,7 @@ type StepJSON struct {
 	ServerMemoryPeakBytes *int64   `json:"server_memory_peak_bytes,omitempty"`
 	// DeliveredPerS, BacklogMax and Lost come from the step's delivery
 	// object (--receive); absent without one. BacklogGrew says the backlog
-	// was still growing when the load ended (see BacklogGrew).
+	// was still growing when the load ended (see analysis.BacklogGrew).
 	DeliveredPerS float64 `json:"delivered_per_s,omitempty"`
 	BacklogMax    int64   `json:"backlog_max,omitempty"`
 	Lost          int64   `json:"lost,omitempty"`

@@ -14,7 +14,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/smtpbench/smtpbench/report"
+	"github.com/smtpbench/smtpbench/metrics"
 )
 
 // Tracker matches arrivals to the messages a run had accepted. It is safe
@@ -83,7 +83,7 @@ func NewTracker(token string, offset, stride uint64, start time.Time) *Tracker {
 	return &Tracker{
 		prefix: []byte("smtpbench." + token + "."), offset: offset, stride: stride, start: start,
 		out: map[uint64]*entry{}, blocks: map[uint64]*block{},
-		deliveryH: report.NewHistogram(), endToEndH: report.NewHistogram(),
+		deliveryH: metrics.NewHistogram(), endToEndH: metrics.NewHistogram(),
 	}
 }
 
@@ -202,8 +202,8 @@ func (t *Tracker) noteBacklog() {
 
 // record adds the first arrival of an accepted message to the histograms.
 func (t *Tracker) record(e *entry) {
-	report.RecordDuration(t.deliveryH, e.arrived.Sub(e.answered))
-	report.RecordDuration(t.endToEndH, e.arrived.Sub(e.began))
+	metrics.RecordDuration(t.deliveryH, e.arrived.Sub(e.answered))
+	metrics.RecordDuration(t.endToEndH, e.arrived.Sub(e.began))
 }
 
 // Arrived records that a message arrived with header as its header section
@@ -331,10 +331,10 @@ func (t *Tracker) Counts() (accepted, delivered, backlog int64) {
 
 // Finish returns what the tracker saw; receiver names where arrivals came
 // from and drain is how long the drain after the load took.
-func (t *Tracker) Finish(receiver string, drain time.Duration, interrupted bool) *report.Delivery {
+func (t *Tracker) Finish(receiver string, drain time.Duration, interrupted bool) *metrics.Delivery {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	d := &report.Delivery{
+	d := &metrics.Delivery{
 		Receiver: receiver, Accepted: t.accepted, Delivered: t.delivered,
 		Duplicates: t.duplicates, Strangers: t.strangers, BacklogMax: t.backlogMax,
 		Drain: drain, Interrupted: interrupted,
@@ -360,7 +360,7 @@ func (t *Tracker) Finish(receiver string, drain time.Duration, interrupted bool)
 	for i, s := range t.perSecond {
 		acc += s.accepted
 		del += s.delivered
-		d.Seconds = append(d.Seconds, report.DeliverySecond{T: i, Accepted: s.accepted, Delivered: s.delivered, Backlog: max(acc-del, 0)})
+		d.Seconds = append(d.Seconds, metrics.DeliverySecond{T: i, Accepted: s.accepted, Delivered: s.delivered, Backlog: max(acc-del, 0)})
 	}
 	return d
 }

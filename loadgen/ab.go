@@ -31,7 +31,7 @@ type ABPlan struct {
 }
 
 // AB runs the plan's rounds and returns them as an ab document without
-// its comparison (see report.Compare): its Completed rounds, each run
+// its comparison (see analysis.Compare): its Completed rounds, each run
 // labeled A or B. A signal (the end of ctx) stops it after the last whole
 // round: a short or unpaired run would tilt the comparison. A run that
 // could establish no session is kept and ends the rounds with a

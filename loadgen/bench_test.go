@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/smtpbench/smtpbench/message"
-	"github.com/smtpbench/smtpbench/report"
+	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/session"
 	"github.com/smtpbench/smtpbench/sink"
 )
@@ -75,7 +75,7 @@ func BenchmarkRunWorkload(b *testing.B) {
 // BenchmarkRecord is the per-message recording cost: phase observations
 // and the message outcome.
 func BenchmarkRecord(b *testing.B) {
-	rec := report.NewRecorder(false)
+	rec := metrics.NewRecorder(false)
 	res := session.Result{Outcome: session.OutcomeOK, RcptAccepted: 1}
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
@@ -85,6 +85,6 @@ func BenchmarkRecord(b *testing.B) {
 		rec.Observe(session.PhaseData, 354, d)
 		rec.Observe(session.PhaseBody, 250, d)
 		rec.Message(&res)
-		report.RecordDuration(rec.Phases[session.PhaseMessage], d)
+		metrics.RecordDuration(rec.Phases[session.PhaseMessage], d)
 	}
 }

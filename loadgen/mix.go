@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/smtpbench/smtpbench/loadgen/profile"
+	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/report"
 )
 
@@ -31,7 +32,7 @@ type mixShare struct {
 	profile.Share
 	workers int
 	mu      sync.Mutex
-	rec     *report.ProfileRecorder // nil for normal
+	rec     *metrics.ProfileRecorder // nil for normal
 }
 
 // profileSeqBase keeps the profile sessions' message numbers ({n}) apart
@@ -49,14 +50,14 @@ func newMix(cfg *Config) *mix {
 		hasNormal = hasNormal || s.Profile == nil
 	}
 	if !hasNormal {
-		shares = append([]profile.Share{{Name: report.NormalProfile}}, shares...)
+		shares = append([]profile.Share{{Name: metrics.NormalProfile}}, shares...)
 	}
 	counts, plan := profile.Split(shares, cfg.Concurrency)
 	m := &mix{plan: plan}
 	for i, s := range shares {
 		ms := &mixShare{Share: s, workers: counts[i]}
 		if s.Profile != nil {
-			ms.rec = report.NewProfileRecorder()
+			ms.rec = metrics.NewProfileRecorder()
 		} else {
 			m.normal = counts[i]
 		}
@@ -126,9 +127,9 @@ func (m *mix) play(r *run, id int, sh *mixShare) {
 		how := sh.Profile.Play(s)
 		s.Finish(how)
 		switch {
-		case how == report.EndRunEnd:
+		case how == metrics.EndRunEnd:
 			return
-		case !s.Connected() || time.Since(began) < 10*time.Millisecond && how != report.EndQuit && how != report.EndDropped:
+		case !s.Connected() || time.Since(began) < 10*time.Millisecond && how != metrics.EndQuit && how != metrics.EndDropped:
 			// Refused, or turned away at once: back off so a refusing
 			// server does not make this a hot loop.
 			backoff = min(max(2*backoff, 10*time.Millisecond), time.Second)

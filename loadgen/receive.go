@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/smtpbench/smtpbench/delivery"
-	"github.com/smtpbench/smtpbench/report"
+	"github.com/smtpbench/smtpbench/metrics"
 )
 
 // Receiving is a run's delivery receiver (delivery.Open) and the tracker
@@ -81,7 +81,7 @@ func (r *Receiving) String() string { return r.rcv.String() }
 // receiver saw. A signal during the drain ends it: the first one (ctx)
 // if the load ended by itself, the second (abort) if a signal ended the
 // load.
-func (r *Receiving) Drain(ctx context.Context, abort <-chan struct{}) *report.Delivery {
+func (r *Receiving) Drain(ctx context.Context, abort <-chan struct{}) *metrics.Delivery {
 	dctx := ctx
 	if ctx.Err() != nil {
 		var cancel context.CancelFunc

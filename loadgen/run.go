@@ -11,6 +11,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/report"
 	"github.com/smtpbench/smtpbench/servercost"
 	"github.com/smtpbench/smtpbench/session"
@@ -209,7 +210,7 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 		Elapsed:   elapsed,
 		Open:      cfg.Rate > 0,
 		Warmup:    cfg.Warmup,
-		Total:     report.NewRecorder(cfg.Rate > 0),
+		Total:     metrics.NewRecorder(cfg.Rate > 0),
 	}
 	res.Generator = watch.finish(elapsed, len(r.shards))
 	res.CPU = res.Generator.CPU
@@ -221,7 +222,7 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 		res.Total.Merge(sh.rec)
 		if sh.warm != nil {
 			if res.WarmupTotals == nil {
-				res.WarmupTotals = report.NewRecorder(cfg.Rate > 0)
+				res.WarmupTotals = metrics.NewRecorder(cfg.Rate > 0)
 			}
 			res.WarmupTotals.Merge(sh.warm)
 		}
@@ -304,7 +305,7 @@ func nothingAccepted(res *report.Result) string {
 	if t.Attempted == 0 || t.OK > 0 {
 		return ""
 	}
-	var top report.ErrorKey
+	var top metrics.ErrorKey
 	var n int64
 	for k, c := range t.Errors {
 		if c > n || c == n && (k.Phase < top.Phase || k.Phase == top.Phase && k.Code < top.Code) {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/report"
 	"github.com/smtpbench/smtpbench/session"
 	"github.com/smtpbench/smtpbench/sink"
@@ -57,7 +58,7 @@ func checkInvariant(t *testing.T, res *report.Result, srv *sink.Server) {
 	t.Helper()
 	tot := res.Total
 	if res.WarmupTotals != nil {
-		tot = report.NewRecorder(res.Open)
+		tot = metrics.NewRecorder(res.Open)
 		tot.Merge(res.Total)
 		tot.Merge(res.WarmupTotals)
 	}
@@ -414,7 +415,7 @@ func TestWarmupBoundaryIsExact(t *testing.T) {
 	cfg := Config{Target: srv.Addr(), Concurrency: 3, Duration: 600 * time.Millisecond, Warmup: 300 * time.Millisecond, Data: testData(t)}
 	cfg.Session.Pipelining = session.PipeliningOn
 	res := runBounded(t, context.Background(), cfg, nil, 10*time.Second)
-	for _, r := range []*report.Recorder{res.Total, res.WarmupTotals} {
+	for _, r := range []*metrics.Recorder{res.Total, res.WarmupTotals} {
 		if r == nil || r.OK == 0 {
 			t.Fatal("warm-up and main period should both have messages")
 		}

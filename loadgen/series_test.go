@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smtpbench/smtpbench/analysis"
 	"github.com/smtpbench/smtpbench/report"
 	"github.com/smtpbench/smtpbench/session"
 	"github.com/smtpbench/smtpbench/sink"
@@ -130,14 +131,14 @@ func TestABAlternatesAndStopsWithoutAServer(t *testing.T) {
 // objective there has that capacity, and the search records its settings.
 func TestSweepSearchRecordsProbes(t *testing.T) {
 	srv := startSink(t, sink.Config{})
-	slo, err := report.ParseSLO("message:p99=10s")
+	slo, err := analysis.ParseSLO("message:p99=10s")
 	if err != nil {
 		t.Fatal(err)
 	}
 	plan := SweepPlan{
 		Base:   Config{Target: srv.Addr(), Concurrency: 4, Duration: 300 * time.Millisecond, Data: testData(t)},
 		Varies: report.VariesSearch, RateMax: 200, PrecisionPct: 60, Probes: 2,
-		Objectives: []report.SLO{slo}, MaxErrorPct: 1,
+		Objectives: []analysis.SLO{slo}, MaxErrorPct: 1,
 	}
 	if err := plan.Validate(); err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/report"
 	"github.com/smtpbench/smtpbench/session"
 )
@@ -27,9 +28,9 @@ func numShards(concurrency int) int {
 // and the open seconds of the timeline for the same workers.
 type shard struct {
 	mu   sync.Mutex
-	rec  *report.Recorder // after the warm-up
-	warm *report.Recorder // during the warm-up; nil until needed
-	open bool             // open-model run: recorders keep service time and lag
+	rec  *metrics.Recorder // after the warm-up
+	warm *metrics.Recorder // during the warm-up; nil until needed
+	open bool              // open-model run: recorders keep service time and lag
 	wake *hdrhistogram.Histogram
 	// ok and failed count finished messages, warm-up included, for the
 	// progress line.
@@ -41,17 +42,17 @@ type shard struct {
 }
 
 func newShard(open bool) *shard {
-	return &shard{rec: report.NewRecorder(open), open: open, secs: map[int]*intervalAgg{},
+	return &shard{rec: metrics.NewRecorder(open), open: open, secs: map[int]*intervalAgg{},
 		wake: hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3)}
 }
 
 // recorder returns the warm-up or the main recorder; call with mu held.
-func (s *shard) recorder(warm bool) *report.Recorder {
+func (s *shard) recorder(warm bool) *metrics.Recorder {
 	if !warm {
 		return s.rec
 	}
 	if s.warm == nil {
-		s.warm = report.NewRecorder(s.open)
+		s.warm = metrics.NewRecorder(s.open)
 	}
 	return s.warm
 }

@@ -6,7 +6,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/smtpbench/smtpbench/analysis"
 	"github.com/smtpbench/smtpbench/loadgen/profile"
+	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/report"
 )
 
@@ -38,11 +40,11 @@ type SweepPlan struct {
 	AbuseProfile  string
 	AbuseSessions []int
 	// RateMax, PrecisionPct, Probes, Objectives and MaxErrorPct are
-	// VariesSearch's: see RateSearch and report.CheckSLO.
+	// VariesSearch's: see RateSearch and analysis.CheckSLO.
 	RateMax      float64
 	PrecisionPct float64
 	Probes       int
-	Objectives   []report.SLO
+	Objectives   []analysis.SLO
 	MaxErrorPct  float64
 
 	// Warnings go into every step's result (of the caller's settings).
@@ -63,7 +65,7 @@ type SweepPlan struct {
 // the step's load and returns what arrived.
 type StepDelivery interface {
 	Begin(cfg *Config, step int)
-	Drain(ctx context.Context, abort <-chan struct{}) *report.Delivery
+	Drain(ctx context.Context, abort <-chan struct{}) *metrics.Delivery
 }
 
 // stepConcurrencies are the sessions of the steps.
@@ -126,7 +128,7 @@ func Sweep(ctx context.Context, p SweepPlan, hooks SeriesHooks) (*report.Documen
 		abuse := conc - normal
 		if p.Varies == report.VariesAbuse {
 			run.Mix = abuseMix(p.Base.Mix, normal, abuse)
-			rcj.Mix = fmt.Sprintf("%s:%d,%s:%d", report.NormalProfile, normal, p.AbuseProfile, abuse)
+			rcj.Mix = fmt.Sprintf("%s:%d,%s:%d", metrics.NormalProfile, normal, p.AbuseProfile, abuse)
 		}
 		if rate == 0 {
 			rcj.Arrival = ""
@@ -157,7 +159,7 @@ func Sweep(ctx context.Context, p SweepPlan, hooks SeriesHooks) (*report.Documen
 			doc.StartedAt = j.StartedAt
 		}
 		doc.Runs = append(doc.Runs, report.LabeledRun{Label: label, JSONReport: j})
-		st := report.StepOf(label, conc, rate, j)
+		st := analysis.StepOf(label, conc, rate, j)
 		if p.Varies == report.VariesAbuse {
 			st.Concurrency, st.AbuseSessions = normal, abuse
 			st.ConnectP99MS, st.BannerP99MS = j.Phases["connect"].P99MS, j.Phases["banner"].P99MS
@@ -187,7 +189,7 @@ func Sweep(ctx context.Context, p SweepPlan, hooks SeriesHooks) (*report.Documen
 			if err != nil {
 				return false, err
 			}
-			st.Breaches = report.CheckSLO(doc.Runs[len(doc.Runs)-1].JSONReport, p.Objectives, p.MaxErrorPct)
+			st.Breaches = analysis.CheckSLO(doc.Runs[len(doc.Runs)-1].JSONReport, p.Objectives, p.MaxErrorPct)
 			met := len(st.Breaches) == 0
 			st.SLOMet = &met
 			return met, nil
@@ -214,10 +216,10 @@ func Sweep(ctx context.Context, p SweepPlan, hooks SeriesHooks) (*report.Documen
 			}
 		}
 		if p.Varies == report.VariesAbuse {
-			sw.Hurt = report.Hurt(sw.Steps)
+			sw.Hurt = analysis.Hurt(sw.Steps)
 			break
 		}
-		sw.Knee = report.Knee(sw.Steps, func(s report.StepJSON) float64 {
+		sw.Knee = analysis.Knee(sw.Steps, func(s report.StepJSON) float64 {
 			if p.Varies == report.VariesRate {
 				return s.Rate
 			}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/report"
 )
 
@@ -63,7 +64,7 @@ func TestTimelineStaysBounded(t *testing.T) {
 		}
 		at += max(1, iv.Length)
 		total += iv.OK + iv.Failed
-		res := &report.Result{Elapsed: secs * time.Second, Total: report.NewRecorder(false), Intervals: []report.Interval{iv}}
+		res := &report.Result{Elapsed: secs * time.Second, Total: metrics.NewRecorder(false), Intervals: []report.Interval{iv}}
 		b, err := json.Marshal(report.BuildJSON(res).Intervals[0])
 		if err != nil {
 			t.Fatal(err)

@@ -4,7 +4,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/smtpbench/smtpbench/report"
+	"github.com/smtpbench/smtpbench/metrics"
 )
 
 // Watch lets a caller read a run's figures while it goes on, for live
@@ -16,7 +16,7 @@ import (
 type Watch struct {
 	mu  sync.Mutex
 	r   *run
-	acc *report.Recorder
+	acc *metrics.Recorder
 }
 
 // NewWatch returns a Watch to put in Config.Watch.
@@ -31,7 +31,7 @@ type Snapshot struct {
 	// Total is every message so far, warm-up included: a counter must not
 	// jump when the warm-up ends. It belongs to the Watch and is valid
 	// until the next call to Read.
-	Total        *report.Recorder
+	Total        *metrics.Recorder
 	OpenSessions int64
 	// CPU is the process's user and system CPU time since the run began.
 	CPU time.Duration
@@ -41,7 +41,7 @@ func (w *Watch) attach(r *run) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.r = r
-	w.acc = report.NewRecorder(true)
+	w.acc = metrics.NewRecorder(true)
 }
 
 // Read returns the figures so far; calls are serialized.

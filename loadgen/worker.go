@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/smtpbench/smtpbench/internal/finesleep"
-	"github.com/smtpbench/smtpbench/report"
+	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/session"
 )
 
@@ -365,15 +365,15 @@ func (w *worker) record(p pending, res session.Result) {
 	}
 	if !res.Start.IsZero() {
 		if !p.due.IsZero() {
-			report.RecordDuration(rec.Service, end.Sub(res.Start))
+			metrics.RecordDuration(rec.Service, end.Sub(res.Start))
 		}
-		report.RecordDuration(rec.Phases[session.PhaseMessage], msgTime)
+		metrics.RecordDuration(rec.Phases[session.PhaseMessage], msgTime)
 	}
 	if !p.due.IsZero() {
-		report.RecordDuration(rec.Lag, p.began.Sub(p.due))
+		metrics.RecordDuration(rec.Lag, p.began.Sub(p.due))
 	}
 	if p.wake >= 0 {
-		report.RecordDuration(sh.wake, p.wake)
+		metrics.RecordDuration(sh.wake, p.wake)
 	}
 	if !p.warm {
 		agg := sh.interval(int(end.Sub(w.r.start) / time.Second))
@@ -383,7 +383,7 @@ func (w *worker) record(p pending, res session.Result) {
 			agg.failed++
 		}
 		if !res.Start.IsZero() {
-			report.RecordDuration(agg.h, msgTime)
+			metrics.RecordDuration(agg.h, msgTime)
 		}
 	}
 }

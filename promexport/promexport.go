@@ -12,7 +12,7 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"runtime/metrics"
+	runtimemetrics "runtime/metrics"
 	"slices"
 	"strconv"
 	"time"
@@ -24,7 +24,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/smtpbench/smtpbench/loadgen"
-	"github.com/smtpbench/smtpbench/report"
+	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/session"
 	"github.com/smtpbench/smtpbench/sink"
 )
@@ -118,7 +118,7 @@ func (c *RunCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		t := s.Total
 		if t == nil {
-			t = report.NewRecorder(false) // before the run: every series at zero
+			t = metrics.NewRecorder(false) // before the run: every series at zero
 		}
 		counter(c.messages, float64(t.OK), "ok")
 		counter(c.messages, float64(t.Rejected), "rejected")
@@ -139,8 +139,8 @@ func (c *RunCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- &hdrMetric{desc: c.phase, h: t.Phases[p], labels: []string{p.String()}}
 		}
 		if t.Lag != nil && t.Lag.TotalCount() > 0 {
-			ch <- &hdrMetric{desc: c.phase, h: t.Service, labels: []string{report.SeriesService}}
-			ch <- &hdrMetric{desc: c.phase, h: t.Lag, labels: []string{report.SeriesLag}}
+			ch <- &hdrMetric{desc: c.phase, h: t.Service, labels: []string{metrics.SeriesService}}
+			ch <- &hdrMetric{desc: c.phase, h: t.Lag, labels: []string{metrics.SeriesLag}}
 		}
 		errs := map[[2]string]int64{}
 		for k, n := range t.Errors {
@@ -254,9 +254,9 @@ func nativeIndex(v float64) int {
 // classic histogram at ClassicBuckets (plus finer bounds below 100 µs,
 // where most of it lies).
 func schedMetric(d *prometheus.Desc) prometheus.Metric {
-	s := []metrics.Sample{{Name: "/sched/latencies:seconds"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindFloat64Histogram {
+	s := []runtimemetrics.Sample{{Name: "/sched/latencies:seconds"}}
+	runtimemetrics.Read(s)
+	if s[0].Value.Kind() != runtimemetrics.KindFloat64Histogram {
 		return nil
 	}
 	rh := s[0].Value.Float64Histogram()

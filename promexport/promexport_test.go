@@ -7,13 +7,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/smtpbench/smtpbench/loadgen"
-	"github.com/smtpbench/smtpbench/report"
+	"github.com/smtpbench/smtpbench/metrics"
 )
 
 // A phase histogram carries classic and native buckets that agree with the
 // HdrHistogram it came from, value by value.
 func TestPhaseHistogramBuckets(t *testing.T) {
-	h := report.NewHistogram()
+	h := metrics.NewHistogram()
 	values := map[int64]int64{90: 3, 95: 1, 1200: 10, 1310: 5, 5000: 2, 70_000_000: 1} // µs
 	var n int64
 	for v, c := range values {

@@ -9,6 +9,8 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"gonum.org/v1/plot/plotter"
+
+	"github.com/smtpbench/smtpbench/metrics"
 )
 
 // sideColours give each side of an ab page one colour on every chart: A
@@ -25,10 +27,9 @@ func WriteABHTML(w io.Writer, d *Document) error {
 	}
 	c := d.Comparison
 	if c == nil {
-		var err error
-		if c, err = Compare(CompareGroup{Name: "A", Runs: d.RunsLabeled("A")}, CompareGroup{Name: "B", Runs: d.RunsLabeled("B")}, CompareOptions{}); err != nil {
-			return fmt.Errorf("html: %v", err)
-		}
+		// ab saves no comparison when a run failed or no round completed;
+		// computing one is package analysis's job, above this one.
+		return fmt.Errorf("html: the ab document holds no comparison (a run failed, or no round completed): compare its sides with smtpbench compare FILE#A FILE#B")
 	}
 	page := abPage{
 		Title:   fmt.Sprintf("smtpbench ab: %s against %s", sideName(d.AB.A, d.AB.ACmd), sideName(d.AB.B, d.AB.BCmd)),
@@ -45,7 +46,7 @@ func WriteABHTML(w io.Writer, d *Document) error {
 
 	// Percentile curves of each side's runs merged: the latency a side's
 	// whole sample shows.
-	for _, phase := range []string{"message", SeriesService, SeriesLag} {
+	for _, phase := range []string{"message", metrics.SeriesService, metrics.SeriesLag} {
 		var hists []*hdrhistogram.Histogram
 		n := 0
 		for _, runs := range sides {
@@ -84,10 +85,10 @@ func WriteABHTML(w io.Writer, d *Document) error {
 		id, title, y, caption string
 		get                   func(*JSONReport) (float64, bool)
 	}{
-		{"round-rate", "accepted messages per second, per round", "messages/s", "Each run's accepted messages per second after its warm-up.", rateLine.run},
-		{"round-p99", "message p99, per round", "ms", "Each run's message-phase p99 from its own histogram.", phaseLine("message", "p99").run},
-		{"round-server-cpu", "server CPU per accepted message, per round", "µs", "The server's own CPU time over each run's measured window, per accepted message.", serverCPULine.run},
-		{"round-server-memory", "server peak memory, per round", "MiB", "The highest once-a-second memory sample of each run.", serverMemoryLine.run},
+		{"round-rate", "accepted messages per second, per round", "messages/s", "Each run's accepted messages per second after its warm-up.", roundRate},
+		{"round-p99", "message p99, per round", "ms", "Each run's message-phase p99 from its own histogram.", roundP99},
+		{"round-server-cpu", "server CPU per accepted message, per round", "µs", "The server's own CPU time over each run's measured window, per accepted message.", roundServerCPU},
+		{"round-server-memory", "server peak memory, per round", "MiB", "The highest once-a-second memory sample of each run.", roundServerMemory},
 	}
 	for _, pr := range perRound {
 		var ss []series
@@ -213,3 +214,26 @@ tr.better td.verdict { color: #00704a; font-weight: 600; }
 </body>
 </html>
 `))
+
+// The per-round figures of an ab page, read from each run as compare reads
+// the same lines (analysis); false when the run has no such figure.
+func roundRate(j *JSONReport) (float64, bool) { return j.Totals.MessagesPerS, true }
+
+func roundP99(j *JSONReport) (float64, bool) {
+	s, ok := j.Phases["message"]
+	return s.P99MS, ok && s.Count > 0
+}
+
+func roundServerCPU(j *JSONReport) (float64, bool) {
+	if j.Server == nil || j.Server.CPUUSPerMessage == nil {
+		return 0, false
+	}
+	return *j.Server.CPUUSPerMessage, true
+}
+
+func roundServerMemory(j *JSONReport) (float64, bool) {
+	if j.Server == nil {
+		return 0, false
+	}
+	return float64(j.Server.MemoryPeakBytes) / (1 << 20), true
+}

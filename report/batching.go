@@ -7,6 +7,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/session"
 )
 
@@ -87,7 +88,7 @@ func phaseFigures(res *Result, p session.Phase) (*hdrhistogram.Histogram, *JSONP
 		src.Timed = n
 		return alone, src
 	case !res.Batched():
-		h := NewHistogram()
+		h := metrics.NewHistogram()
 		h.Merge(alone)
 		h.Merge(piped)
 		src.Source, src.Timed = SourcePipelined, n+pn
@@ -97,7 +98,7 @@ func phaseFigures(res *Result, p session.Phase) (*hdrhistogram.Histogram, *JSONP
 		return alone, src
 	}
 	src.Source = SourceUnattributed
-	return NewHistogram(), src
+	return metrics.NewHistogram(), src
 }
 
 // mergeSources combines the sources of one phase in several results: the
@@ -166,31 +167,6 @@ func sourceWords(s JSONPhaseSource) string {
 		return "not measured apart (replies batched, no lock-step sample)"
 	}
 	return s.Source
-}
-
-// unattributedWarnings names, for a comparison, the phases some run could
-// not time command by command: their lines leave those runs out, and a
-// phase no run of a side could time is not compared at all.
-func unattributedWarnings(groups ...CompareGroup) []string {
-	var out []string
-	for _, g := range groups {
-		count := map[string]int{}
-		var names []string
-		for _, r := range g.Runs {
-			for _, name := range Unattributed(r) {
-				if count[name] == 0 {
-					names = append(names, name)
-				}
-				count[name]++
-			}
-		}
-		for _, name := range names {
-			out = append(out, fmt.Sprintf("%s: %d of %d runs of %s have no figures: the server answered pipelined commands in one write "+
-				"and no message went lock-step (--lockstep-every 0), so how the time split between the commands is unknown (docs/phases.md)",
-				name, count[name], len(g.Runs), g.Name))
-		}
-	}
-	return out
 }
 
 // UnattributedBreach is the sentence a threshold or objective on phase

@@ -7,56 +7,10 @@ import (
 	"strings"
 	"time"
 
-	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"gonum.org/v1/plot/plotter"
+
+	"github.com/smtpbench/smtpbench/metrics"
 )
-
-// Phases measured past the server's 250, present when a run had a
-// receiver (--receive).
-const (
-	// SeriesDelivery runs from the 250 to a message's end of data to its
-	// first arrival at the receiver: the time it spent in the server's
-	// queue and on its way.
-	SeriesDelivery = "delivery"
-	// SeriesEndToEnd runs from the message's start (the origin of the
-	// "message" phase) to its first arrival.
-	SeriesEndToEnd = "end_to_end"
-)
-
-// Delivery is what a receiver saw of the messages a run sent.
-type Delivery struct {
-	Receiver string
-	// Accepted is messages the server answered with acceptance, warm-up
-	// included; Delivered distinct messages of this run that arrived.
-	Accepted, Delivered int64
-	// Lost were accepted and had not arrived when the drain ended.
-	Lost int64
-	// Duplicates are arrivals of a message after all its recipients had
-	// arrived.
-	Duplicates int64
-	// Strangers are arrivals that are not this run's messages.
-	Strangers int64
-	// UnansweredDelivered arrived though their answer was a failure or
-	// never came.
-	UnansweredDelivered int64
-	BacklogMax          int64
-	// Drain is how long the wait for outstanding deliveries after the load
-	// took; Interrupted says a signal ended it.
-	Drain       time.Duration
-	Interrupted bool
-	// LastArrival is when, from the run's start, the last message arrived.
-	LastArrival                time.Duration
-	DeliveryHist, EndToEndHist *hdrhistogram.Histogram
-	Seconds                    []DeliverySecond
-}
-
-// DeliverySecond is one second of the delivery timeline, from the run's
-// start (the drain included).
-type DeliverySecond struct {
-	T                   int
-	Accepted, Delivered int64
-	Backlog             int64 // accepted − delivered up to the end of this second
-}
 
 // JSONDelivery is the "delivery" object of the JSON report.
 type JSONDelivery struct {
@@ -113,7 +67,7 @@ type JSONDeliverySecond struct {
 }
 
 // deliveryJSON fills the delivery object and the two phases.
-func deliveryJSON(j *JSONReport, d *Delivery, withHDR bool) {
+func deliveryJSON(j *JSONReport, d *metrics.Delivery, withHDR bool) {
 	if d == nil {
 		return
 	}
@@ -130,8 +84,8 @@ func deliveryJSON(j *JSONReport, d *Delivery, withHDR bool) {
 		jd.Intervals = append(jd.Intervals, JSONDeliverySecond{T: s.T, Accepted: s.Accepted, Delivered: s.Delivered, Backlog: s.Backlog})
 	}
 	j.Delivery = jd
-	j.Phases[SeriesDelivery] = summarize(d.DeliveryHist, withHDR)
-	j.Phases[SeriesEndToEnd] = summarize(d.EndToEndHist, withHDR)
+	j.Phases[metrics.SeriesDelivery] = summarize(d.DeliveryHist, withHDR)
+	j.Phases[metrics.SeriesEndToEnd] = summarize(d.EndToEndHist, withHDR)
 }
 
 // writeDeliveryLine leads the table of a run with a receiver.
@@ -148,9 +102,9 @@ func writeDeliveryLine(w io.Writer, j *JSONReport) {
 		d.Receiver, j.Totals.MessagesPerS, d.DeliveredPerS, d.BacklogMax, drained, d.Lost, d.Duplicates)
 	fmt.Fprintf(w, "  accepted %d, delivered %d, strangers %d, unanswered but delivered %d, last arrival at %.1f s\n",
 		d.Accepted, d.Delivered, d.Strangers, d.UnansweredDelivered, d.LastArrivalS)
-	if s, ok := j.Phases[SeriesDelivery]; ok && s.Count > 0 {
+	if s, ok := j.Phases[metrics.SeriesDelivery]; ok && s.Count > 0 {
 		fmt.Fprintf(w, "  delivery p50 %s ms  p99 %s ms  max %s ms", ms3(s.P50MS), ms3(s.P99MS), ms3(s.MaxMS))
-		if e := j.Phases[SeriesEndToEnd]; e.Count > 0 {
+		if e := j.Phases[metrics.SeriesEndToEnd]; e.Count > 0 {
 			fmt.Fprintf(w, "; end to end p50 %s ms  p99 %s ms", ms3(e.P50MS), ms3(e.P99MS))
 		}
 		fmt.Fprintln(w)
@@ -176,7 +130,7 @@ func deliveryHTML(docs []*JSONReport, labels []string) ([]htmlChart, []htmlDeliv
 		if jd == nil {
 			continue
 		}
-		p := d.Phases[SeriesDelivery]
+		p := d.Phases[metrics.SeriesDelivery]
 		rows = append(rows, htmlDelivery{Label: labels[i], Receiver: jd.Receiver, Accepted: jd.Accepted, Delivered: jd.Delivered,
 			Lost: jd.Lost, Duplicates: jd.Duplicates, Strangers: jd.Strangers, Unanswered: jd.UnansweredDelivered,
 			BacklogMax: jd.BacklogMax, AcceptedRate: fmt.Sprintf("%.1f", d.Totals.MessagesPerS),

@@ -5,24 +5,26 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/smtpbench/smtpbench/metrics"
 )
 
 // withDelivery adds a delivery object: accepted messages in the seconds
 // given, delivered a second later, and deliveries of 200 ms each.
 func withDelivery(res *Result, accepted []int64, lost int64) *Result {
-	d := &Delivery{Receiver: "127.0.0.1:2631", DeliveryHist: NewHistogram(), EndToEndHist: NewHistogram(), Lost: lost}
+	d := &metrics.Delivery{Receiver: "127.0.0.1:2631", DeliveryHist: metrics.NewHistogram(), EndToEndHist: metrics.NewHistogram(), Lost: lost}
 	var acc int64
 	for t, n := range accepted {
 		acc += n
 		d.Accepted += n
 		if len(d.Seconds) <= t+1 {
-			d.Seconds = append(d.Seconds, make([]DeliverySecond, t+2-len(d.Seconds))...)
+			d.Seconds = append(d.Seconds, make([]metrics.DeliverySecond, t+2-len(d.Seconds))...)
 		}
 		d.Seconds[t].T, d.Seconds[t].Accepted = t, n
 		d.Seconds[t+1].T, d.Seconds[t+1].Delivered = t+1, n-lost
 		for range n - lost {
-			RecordDuration(d.DeliveryHist, 200*time.Millisecond)
-			RecordDuration(d.EndToEndHist, 210*time.Millisecond)
+			metrics.RecordDuration(d.DeliveryHist, 200*time.Millisecond)
+			metrics.RecordDuration(d.EndToEndHist, 210*time.Millisecond)
 		}
 		d.Delivered += n - lost
 	}
@@ -44,16 +46,16 @@ func TestDeliveryMergeAndRender(t *testing.T) {
 	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	a := roundTrip(t, withDelivery(generatorResult(start, []int64{100, 200, 300}, RunConfig{}), []int64{3}, 0))
 	b := roundTrip(t, withDelivery(generatorResult(start, []int64{100, 200}, RunConfig{}), []int64{2}, 1))
-	if a.Delivery == nil || a.Phases[SeriesDelivery].Count != 3 || a.Phases[SeriesEndToEnd].Count != 3 {
-		t.Fatalf("saved delivery: %+v, phases %+v", a.Delivery, a.Phases[SeriesDelivery])
+	if a.Delivery == nil || a.Phases[metrics.SeriesDelivery].Count != 3 || a.Phases[metrics.SeriesEndToEnd].Count != 3 {
+		t.Fatalf("saved delivery: %+v, phases %+v", a.Delivery, a.Phases[metrics.SeriesDelivery])
 	}
 	m, err := Merge([]*JSONReport{a, b}, []string{"a.json", "b.json"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := m.Delivery
-	if d == nil || d.Accepted != 5 || d.Delivered != 4 || d.Lost != 1 || m.Phases[SeriesDelivery].Count != 4 {
-		t.Fatalf("merged delivery %+v, delivery count %d; want accepted 5, delivered 4, lost 1", d, m.Phases[SeriesDelivery].Count)
+	if d == nil || d.Accepted != 5 || d.Delivered != 4 || d.Lost != 1 || m.Phases[metrics.SeriesDelivery].Count != 4 {
+		t.Fatalf("merged delivery %+v, delivery count %d; want accepted 5, delivered 4, lost 1", d, m.Phases[metrics.SeriesDelivery].Count)
 	}
 	if len(d.Intervals) != 2 || d.Intervals[0].Accepted != 5 || d.Intervals[1].Delivered != 4 || d.Intervals[1].Backlog != 1 || d.BacklogMax != 5 {
 		t.Errorf("merged intervals %+v, backlog_max %d", d.Intervals, d.BacklogMax)
@@ -84,21 +86,5 @@ func TestDeliveryMergeRefusesMixed(t *testing.T) {
 	b := roundTrip(t, generatorResult(start, []int64{100}, RunConfig{}))
 	if _, err := Merge([]*JSONReport{a, b}, []string{"a", "b"}); err == nil || !strings.Contains(err.Error(), "phases.") {
 		t.Fatalf("merge of a result with a receiver and one without: %v", err)
-	}
-}
-
-// Compare gains a delivered/s line and the delivery percentiles.
-func TestDeliveryCompareLines(t *testing.T) {
-	start := time.Now()
-	a := roundTrip(t, withDelivery(generatorResult(start, []int64{100, 200}, RunConfig{}), []int64{2}, 0))
-	b := roundTrip(t, withDelivery(generatorResult(start, []int64{100, 200}, RunConfig{}), []int64{2}, 0))
-	c, err := Compare(CompareGroup{Name: "a", Runs: []*JSONReport{a}}, CompareGroup{Name: "b", Runs: []*JSONReport{b}}, CompareOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{LineDeliveredPerS, "delivery:p50", "delivery:p99"} {
-		if _, ok := c.Line(name); !ok {
-			t.Errorf("no %s line", name)
-		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/session"
 )
 
@@ -13,9 +14,9 @@ import (
 // the JSON with the hint beside the count.
 func TestHostClassesRenderWithHints(t *testing.T) {
 	res := fixedResult()
-	res.Total.Errors[ErrorKey{session.PhaseConnect, session.ClassLocalPorts, 0}] = 7
-	res.Total.Errors[ErrorKey{session.PhaseConnect, session.ClassLocalFDs, 0}] = 2
-	res.Total.Errors[ErrorKey{session.PhaseConnect, session.ClassResolve, 0}] = 1
+	res.Total.Errors[metrics.ErrorKey{Phase: session.PhaseConnect, Class: session.ClassLocalPorts, Code: 0}] = 7
+	res.Total.Errors[metrics.ErrorKey{Phase: session.PhaseConnect, Class: session.ClassLocalFDs, Code: 0}] = 2
+	res.Total.Errors[metrics.ErrorKey{Phase: session.PhaseConnect, Class: session.ClassResolve, Code: 0}] = 1
 
 	var table bytes.Buffer
 	if err := WriteTable(&table, res); err != nil {

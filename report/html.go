@@ -12,6 +12,8 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"gonum.org/v1/plot/plotter"
+
+	"github.com/smtpbench/smtpbench/metrics"
 )
 
 // WriteHTML writes one self-contained page for one or more results: summary
@@ -67,7 +69,7 @@ func WriteHTML(w io.Writer, docs []*JSONReport, labels []string) error {
 	// a reader comes for; then the SMTP phases in the order a message meets
 	// them.
 	order := orderedPhases(names)
-	front := []string{"message", SeriesService, SeriesLag}
+	front := []string{"message", metrics.SeriesService, metrics.SeriesLag}
 	sort.SliceStable(order, func(i, j int) bool {
 		return slices.Index(front, order[i]) >= 0 && slices.Index(front, order[j]) < 0
 	})
@@ -195,13 +197,13 @@ func phaseCaption(name, model string) string {
 			return "From each message's due time to its decision: what a client sending at this rate sees."
 		}
 		return "From a message's first envelope command to the reply that decided it."
-	case SeriesService:
+	case metrics.SeriesService:
 		return "From when a session began each message to its decision (not corrected for queueing)."
-	case SeriesLag:
+	case metrics.SeriesLag:
 		return "How late each message started against its schedule."
-	case SeriesDelivery:
+	case metrics.SeriesDelivery:
 		return "From the server's 250 to the end of data to the message's first arrival at the receiver: time in the server's queue."
-	case SeriesEndToEnd:
+	case metrics.SeriesEndToEnd:
 		return "From the message's start to its first arrival at the receiver."
 	}
 	return ""

@@ -9,6 +9,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/session"
 )
 
@@ -51,9 +52,10 @@ type JSONReport struct {
 	// Warmup counts what happened during --warmup; absent without one.
 	Warmup *Totals `json:"warmup,omitempty"`
 	// Phases holds one latency summary per phase name (connect, banner,
-	// ehlo, mail, rcpt, data, body, rset, quit, message) and, in the open
-	// model, message_service and start_lag. Phases with no samples are
-	// included with count 0.
+	// ehlo, tls, auth, mail, rcpt, data, bdat, body, rset, quit, message:
+	// session.Phase) and, in the open model, message_service and
+	// start_lag; with a receiver, delivery and end_to_end. Phases with no
+	// samples are included with count 0.
 	Phases map[string]Summary `json:"phases"`
 	// Replies counts reply codes per phase: phase → code → count.
 	Replies map[string]map[string]int64 `json:"replies"`
@@ -218,7 +220,8 @@ type Summary struct {
 type ErrorCount struct {
 	Phase string `json:"phase"`
 	// Class is refused, resolve, timeout, protocol, temp_reject,
-	// perm_reject, closed, aborted, local_fds or local_ports.
+	// perm_reject, closed, aborted, local_fds, local_ports, handshake,
+	// certificate or unsupported (session.Class).
 	Class string `json:"class"`
 	// Code is the reply code, 0 when there was no reply.
 	Code  int   `json:"code"`
@@ -308,7 +311,7 @@ func EncodeHistogram(h *hdrhistogram.Histogram) string {
 // more than everything else in a report, and only the JSON needs it.
 func summarize(h *hdrhistogram.Histogram, withHDR bool) Summary {
 	if h == nil {
-		h = NewHistogram()
+		h = metrics.NewHistogram()
 	}
 	s := Summary{Count: h.TotalCount()}
 	if withHDR {
@@ -330,7 +333,7 @@ func summarize(h *hdrhistogram.Histogram, withHDR bool) Summary {
 
 // totals summarises r; message rates are over window, byte rates over the
 // whole run because connections and bytes are counted for the whole run.
-func totals(r *Recorder, window, elapsed time.Duration) Totals {
+func totals(r *metrics.Recorder, window, elapsed time.Duration) Totals {
 	t := Totals{
 		MessagesAttempted:  r.Attempted,
 		MessagesOK:         r.OK,
@@ -359,8 +362,8 @@ func totals(r *Recorder, window, elapsed time.Duration) Totals {
 }
 
 // errorCounts lists errors sorted by phase, class and code.
-func errorCounts(r *Recorder) []ErrorCount {
-	keys := make([]ErrorKey, 0, len(r.Errors))
+func errorCounts(r *metrics.Recorder) []ErrorCount {
+	keys := make([]metrics.ErrorKey, 0, len(r.Errors))
 	for k := range r.Errors {
 		keys = append(keys, k)
 	}
@@ -423,8 +426,8 @@ func buildJSON(res *Result, withHDR bool) *JSONReport {
 	j.Server = serverJSON(res.Server, j.Totals.MessagesOK)
 	if res.Open {
 		j.LoadModel = "open"
-		j.Phases[SeriesService] = summarize(res.Total.Service, withHDR)
-		j.Phases[SeriesLag] = summarize(res.Total.Lag, withHDR)
+		j.Phases[metrics.SeriesService] = summarize(res.Total.Service, withHDR)
+		j.Phases[metrics.SeriesLag] = summarize(res.Total.Lag, withHDR)
 	}
 	if res.WarmupTotals != nil {
 		w := totals(res.WarmupTotals, min(res.Warmup, res.Elapsed), 0)

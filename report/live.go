@@ -9,6 +9,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/smtpbench/smtpbench/metrics"
 )
 
 // KindLive marks the first line of a live file (--live): a stream of JSON
@@ -123,7 +125,7 @@ func readLive(raw []byte) (*JSONReport, error) {
 	j := &JSONReport{Schema: Schema, HDRUnit: h.HDRUnit, Target: h.Target, Config: h.Config, StartedAt: h.StartedAt,
 		LoadModel: h.LoadModel, StopReason: "partial", Phases: map[string]Summary{}, Replies: map[string]map[string]int64{},
 		Errors: []ErrorCount{}, Intervals: []JSONInterval{}}
-	msg := NewHistogram()
+	msg := metrics.NewHistogram()
 	skipped := 0
 	for sc.Scan() {
 		var iv JSONInterval

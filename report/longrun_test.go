@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"testing"
 	"time"
+
+	"github.com/smtpbench/smtpbench/metrics"
 )
 
 // A live file cut short mid-line (a killed run) reads as a partial result
 // of its complete seconds.
 func TestReadLiveSkipsCutLine(t *testing.T) {
-	h := NewHistogram()
+	h := metrics.NewHistogram()
 	h.RecordValues(1500, 10)
 	var b bytes.Buffer
 	b.WriteString(`{"schema":"smtpbench/v1","kind":"live","hdr_unit":"us","target":"127.0.0.1:25","started_at":"2026-12-06T10:00:00Z","load_model":"open"}` + "\n")
@@ -39,7 +41,7 @@ func TestMergeStages(t *testing.T) {
 	for i := range 2 {
 		res := fixedResult()
 		res.StartedAt = res.StartedAt.Add(time.Duration(i) * time.Second)
-		h := NewHistogram()
+		h := metrics.NewHistogram()
 		h.RecordValues(int64(1000*(i+1)), 100)
 		res.Stages = []Stage{
 			{Start: 0, End: time.Second, From: 0, Target: 10, OK: 100, HDR: EncodeHistogram(h)},

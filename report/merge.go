@@ -11,6 +11,8 @@ import (
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/smtpbench/smtpbench/metrics"
 )
 
 // MergeInfo is the "merged" object of a merged result.
@@ -453,7 +455,7 @@ func mergeIntervals(docs []*JSONReport, names []string, srcs []MergeSource, span
 				iv.LengthS = max(iv.LengthS, j-k+o.iv.LengthS)
 				if o.h != nil {
 					if s.h == nil {
-						s.h = NewHistogram()
+						s.h = metrics.NewHistogram()
 					}
 					s.h.Merge(o.h)
 				}

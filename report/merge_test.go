@@ -14,6 +14,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/session"
 )
 
@@ -35,10 +36,10 @@ func roundTrip(t *testing.T, res *Result) *JSONReport {
 // generatorResult is one generator's result holding the given message
 // latencies (µs), all accepted, in interval 0.
 func generatorResult(start time.Time, us []int64, cfg RunConfig) *Result {
-	rec := NewRecorder(false)
+	rec := metrics.NewRecorder(false)
 	iv := newIvHist()
 	for _, v := range us {
-		RecordDuration(rec.Phases[session.PhaseMessage], time.Duration(v)*time.Microsecond)
+		metrics.RecordDuration(rec.Phases[session.PhaseMessage], time.Duration(v)*time.Microsecond)
 		rec.Observe(session.PhaseBody, 250, time.Duration(v)*time.Microsecond)
 		rec.Message(&session.Result{Outcome: session.OutcomeOK, RcptAccepted: 1})
 		iv.RecordValue(v)
@@ -53,14 +54,16 @@ func generatorResult(start time.Time, us []int64, cfg RunConfig) *Result {
 }
 
 // newIvHist is the per-second histogram the timeline keeps.
-func newIvHist() *hdrhistogram.Histogram { return hdrhistogram.New(1, histMax, 2) }
+func newIvHist() *hdrhistogram.Histogram {
+	return hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 2)
+}
 
 // TestMergedHistogramEqualsHistogramOfAllSamples records the same samples
 // two ways: split over three generators whose saved results are merged, and
 // all in one histogram. The merged histogram must equal it count for count.
 func TestMergedHistogramEqualsHistogramOfAllSamples(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	all := NewHistogram()
+	all := metrics.NewHistogram()
 	start := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	var docs []*JSONReport
 	var total int64
@@ -174,7 +177,7 @@ func TestMergeRefusesMismatches(t *testing.T) {
 		{"extra phase", func(d *JSONReport) { d.Phases["start_lag"] = Summary{} }, "phases.start_lag"},
 		{"missing phase", func(d *JSONReport) { delete(d.Phases, "rset") }, "phases.rset"},
 		{"precision", func(d *JSONReport) {
-			h := hdrhistogram.New(1, histMax, 2)
+			h := hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 2)
 			h.RecordValue(100)
 			s := Summarize(h)
 			d.Phases["body"] = s
@@ -244,7 +247,7 @@ func TestMergeToleratesNewerDocuments(t *testing.T) {
 		if err := json.Unmarshal(b.Bytes(), &m); err != nil {
 			t.Fatal(err)
 		}
-		h := NewHistogram()
+		h := metrics.NewHistogram()
 		h.RecordValue(int64(500 * (i + 1)))
 		m["machine"] = map[string]any{"host": host}
 		m["generator"] = map[string]any{"cores": 2 * (i + 1), "cpu_s": 1.5}

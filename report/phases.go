@@ -6,6 +6,8 @@ import (
 	"sort"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/smtpbench/smtpbench/metrics"
 )
 
 // Histogram decodes the interval's message histogram. An interval written
@@ -14,7 +16,7 @@ import (
 func (iv JSONInterval) Histogram() (*hdrhistogram.Histogram, error) {
 	if iv.HDR == "" {
 		if iv.OK+iv.Failed == 0 {
-			return NewHistogram(), nil
+			return metrics.NewHistogram(), nil
 		}
 		return nil, errors.New("interval has messages but no hdr histogram")
 	}

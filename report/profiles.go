@@ -11,79 +11,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
-
+	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/session"
 )
-
-// NormalProfile is the name of the well-behaved sessions in a mix: their
-// figures are the report's phases, totals and thresholds.
-const NormalProfile = "normal"
-
-// How a profile's session ended, as the JSON's "ended" object counts them.
-const (
-	// EndQuit: the session ended with our QUIT, as the profile planned.
-	EndQuit = "quit"
-	// EndServer421: the server said 421 and closed (RFC 5321 3.8), for
-	// example at its idle or command timeout.
-	EndServer421 = "server_421"
-	// EndServerClose: the server closed or reset the connection without a
-	// reply.
-	EndServerClose = "server_close"
-	// EndOwnTimeout: we gave up waiting: --idle-for passed for an idle
-	// session, or --timeout for a reply.
-	EndOwnTimeout = "own_timeout"
-	// EndDropped: we dropped the connection on purpose, without QUIT (the
-	// abort profiles).
-	EndDropped = "dropped"
-	// EndRunEnd: the run ended while the session was still open.
-	EndRunEnd = "run_end"
-	// EndConnectFailed: no session: the connection or its greeting
-	// failed.
-	EndConnectFailed = "connect_failed"
-	// EndError: the session broke otherwise (a protocol error, a TLS or
-	// AUTH failure that the profile did not expect).
-	EndError = "error"
-)
-
-// ProfileRecorder is what the sessions of one profile measured. Unlike a
-// worker's Recorder it is shared by all of that profile's sessions, under
-// a lock of the caller's: these sessions are few and slow, or abusive, and
-// their speed is not what the run measures.
-type ProfileRecorder struct {
-	// Recorder holds the profile's phases, replies, errors, messages,
-	// recipients, connections and bytes, counted as for normal sessions.
-	*Recorder
-	// Sessions counts sessions begun (each dial, successful or not).
-	Sessions int64
-	// Dropped counts transactions we abandoned before the end of data:
-	// never delivered. Unanswered counts messages whose end of data we
-	// wrote and then dropped the connection before the reply: the server
-	// may have delivered them. Neither is in Attempted.
-	Dropped, Unanswered int64
-	// Ended counts sessions by how they ended (End* names).
-	Ended map[string]int64
-	// Held is how long each session lasted, from the greeting (or the
-	// end of the connect, when no greeting came) to its end: for idle and
-	// slow clients, how long the server kept them once it served them.
-	Held *hdrhistogram.Histogram
-	// Bad counts replies to deliberate bad commands by reply code.
-	Bad map[int]int64
-}
-
-// NewProfileRecorder returns an empty recorder for one profile.
-func NewProfileRecorder() *ProfileRecorder {
-	return &ProfileRecorder{Recorder: NewRecorder(false), Ended: map[string]int64{}, Held: NewHistogram(), Bad: map[int]int64{}}
-}
-
-// End counts one session that ended as how, after held.
-func (p *ProfileRecorder) End(how string, held time.Duration) {
-	p.Sessions++
-	p.Ended[how]++
-	if how != EndConnectFailed {
-		RecordDuration(p.Held, held)
-	}
-}
 
 // ProfileResult is one profile of a run's mix.
 type ProfileResult struct {
@@ -91,7 +21,7 @@ type ProfileResult struct {
 	Weight  int
 	Workers int // its share of the concurrent sessions (-c)
 	// Rec is nil for the normal profile, whose figures are the run's.
-	Rec *ProfileRecorder
+	Rec *metrics.ProfileRecorder
 }
 
 // JSONProfile is one entry of the JSON's "profiles" object (--mix).
@@ -193,7 +123,7 @@ func mixTotals(res *Result, window, elapsed time.Duration) *Totals {
 	if len(res.Profiles) == 0 {
 		return nil
 	}
-	all := NewRecorder(false)
+	all := metrics.NewRecorder(false)
 	all.Attempted, all.OK, all.Rejected, all.Failed = res.Total.Attempted, res.Total.OK, res.Total.Rejected, res.Total.Failed
 	all.RcptAccepted, all.RcptRejected = res.Total.RcptAccepted, res.Total.RcptRejected
 	all.Connections, all.ConnectAttempts, all.BytesSent = res.Total.Connections, res.Total.ConnectAttempts, res.Total.BytesSent
@@ -216,7 +146,7 @@ func mixTotals(res *Result, window, elapsed time.Duration) *Totals {
 }
 
 // phasesOf summarises r's phases that have samples, and its reply codes.
-func phasesOf(r *Recorder, withHDR bool) (map[string]Summary, map[string]map[string]int64) {
+func phasesOf(r *metrics.Recorder, withHDR bool) (map[string]Summary, map[string]map[string]int64) {
 	phases := map[string]Summary{}
 	replies := map[string]map[string]int64{}
 	for i, h := range r.Phases {
@@ -245,13 +175,13 @@ func phasesOf(r *Recorder, withHDR bool) (map[string]Summary, map[string]map[str
 func ProfileNames(m map[string]JSONProfile) []string {
 	names := make([]string, 0, len(m))
 	for n := range m {
-		if n != NormalProfile {
+		if n != metrics.NormalProfile {
 			names = append(names, n)
 		}
 	}
 	sort.Strings(names)
-	if _, ok := m[NormalProfile]; ok {
-		names = append([]string{NormalProfile}, names...)
+	if _, ok := m[metrics.NormalProfile]; ok {
+		names = append([]string{metrics.NormalProfile}, names...)
 	}
 	return names
 }

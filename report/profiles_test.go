@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/session"
 )
 
@@ -12,13 +13,13 @@ import (
 // and idle ones that the server ended after the given session times (ms).
 func mixResult(start time.Time, idleMS []int64) *Result {
 	res := generatorResult(start, []int64{100, 200}, RunConfig{Mix: "normal:1,idle:2"})
-	idle := NewProfileRecorder()
+	idle := metrics.NewProfileRecorder()
 	for _, ms := range idleMS {
-		idle.End(EndServer421, time.Duration(ms)*time.Millisecond)
+		idle.End(metrics.EndServer421, time.Duration(ms)*time.Millisecond)
 		idle.Observe(session.PhaseBanner, 220, time.Millisecond)
 	}
 	idle.Unanswered = 1
-	res.Profiles = []ProfileResult{{Name: NormalProfile, Weight: 1, Workers: 1}, {Name: "idle", Weight: 2, Workers: 2, Rec: idle}}
+	res.Profiles = []ProfileResult{{Name: metrics.NormalProfile, Weight: 1, Workers: 1}, {Name: "idle", Weight: 2, Workers: 2, Rec: idle}}
 	return res
 }
 
@@ -30,10 +31,10 @@ func TestProfilesJSONTableAndMerge(t *testing.T) {
 	a := roundTrip(t, mixResult(start, []int64{2000, 2001}))
 	b := roundTrip(t, mixResult(start.Add(time.Second), []int64{4000}))
 	p := a.Profiles["idle"]
-	if p.Sessions != 2 || p.Ended[EndServer421] != 2 || p.SessionTime == nil || p.SessionTime.Count != 2 || p.MessagesUnanswered != 1 {
+	if p.Sessions != 2 || p.Ended[metrics.EndServer421] != 2 || p.SessionTime == nil || p.SessionTime.Count != 2 || p.MessagesUnanswered != 1 {
 		t.Fatalf("idle profile after the round trip: %+v", p)
 	}
-	if n := a.Profiles[NormalProfile]; n.MessagesOK != 2 || n.Workers != 1 {
+	if n := a.Profiles[metrics.NormalProfile]; n.MessagesOK != 2 || n.Workers != 1 {
 		t.Errorf("normal profile: %+v, want the totals' 2 ok", n)
 	}
 	if a.MixTotals == nil || a.MixTotals.MessagesOK != 2 {
@@ -51,7 +52,7 @@ func TestProfilesJSONTableAndMerge(t *testing.T) {
 		t.Fatal(err)
 	}
 	mp := m.Profiles["idle"]
-	if mp.Sessions != 3 || mp.Workers != 4 || mp.Ended[EndServer421] != 3 || mp.MessagesUnanswered != 2 {
+	if mp.Sessions != 3 || mp.Workers != 4 || mp.Ended[metrics.EndServer421] != 3 || mp.MessagesUnanswered != 2 {
 		t.Errorf("merged idle: %+v", mp)
 	}
 	if s := mp.SessionTime; s == nil || s.Count != 3 || s.MaxMS < 3990 || s.MinMS > 2001 {

@@ -10,6 +10,7 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/smtpbench/smtpbench/internal/readlimit"
+	"github.com/smtpbench/smtpbench/metrics"
 )
 
 // ReadJSON reads a saved smtpbench document: a single run (as run -o json or
@@ -121,7 +122,7 @@ func (s Summary) Histogram() (*hdrhistogram.Histogram, error) {
 		if s.Count != 0 {
 			return nil, errors.New("summary has samples but no hdr histogram")
 		}
-		return NewHistogram(), nil
+		return metrics.NewHistogram(), nil
 	}
 	h, err := hdrhistogram.Decode([]byte(s.HDR))
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/session"
 )
 
@@ -93,7 +94,7 @@ func TestReadJSONRefuses(t *testing.T) {
 	if _, err := (Summary{Count: 3, HDR: "HISTFAAAAgarbage"}).Histogram(); err == nil {
 		t.Error("garbage hdr decoded")
 	}
-	good := Summarize(NewHistogram())
+	good := Summarize(metrics.NewHistogram())
 	good.Count = 5
 	if _, err := good.Histogram(); err == nil || !strings.Contains(err.Error(), "count is 5") {
 		t.Errorf("count mismatch: %v", err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/smtpbench/smtpbench/internal/hgrm"
+	"github.com/smtpbench/smtpbench/metrics"
 )
 
 // TestHGRMGivesTheJSONPercentiles reads the hgrm text back with ParseHGRM and
@@ -42,7 +43,7 @@ func TestHGRMGivesTheJSONPercentiles(t *testing.T) {
 
 func TestHGRMEmptyHistogram(t *testing.T) {
 	var b bytes.Buffer
-	if err := WriteHGRM(&b, NewHistogram()); err != nil {
+	if err := WriteHGRM(&b, metrics.NewHistogram()); err != nil {
 		t.Fatal(err)
 	}
 	dist, err := hgrm.Parse(&b)

@@ -11,6 +11,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/session"
 )
 
@@ -18,14 +19,14 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 
 // fixedResult is a deterministic result: every figure below is known.
 func fixedResult() *Result {
-	rec := NewRecorder(false)
+	rec := metrics.NewRecorder(false)
 	for i := 1; i <= 1000; i++ {
 		d := time.Duration(i) * time.Microsecond
 		rec.Observe(session.PhaseMail, 250, d)
 		rec.Observe(session.PhaseRcpt, 250, d)
 		rec.Observe(session.PhaseData, 354, d)
 		rec.Observe(session.PhaseBody, 250, 2*d)
-		RecordDuration(rec.Phases[session.PhaseMessage], 3*d)
+		metrics.RecordDuration(rec.Phases[session.PhaseMessage], 3*d)
 		res := session.Result{Outcome: session.OutcomeOK, RcptAccepted: 1}
 		if i%100 == 0 {
 			res = session.Result{Outcome: session.OutcomeRejected, RcptRejected: 1,
@@ -115,29 +116,10 @@ func TestHDRRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	ha.Merge(hb)
-	direct := NewHistogram()
+	direct := metrics.NewHistogram()
 	direct.Merge(a.Total.Phases[session.PhaseMessage])
 	direct.Merge(b.Total.Phases[session.PhaseMessage])
 	if ha.TotalCount() != 2000 || !ha.Equals(direct) {
 		t.Errorf("decoded and merged histogram differs: count %d", ha.TotalCount())
-	}
-}
-
-func TestRecordDurationClamps(t *testing.T) {
-	h := NewHistogram()
-	RecordDuration(h, 0)
-	RecordDuration(h, 5*time.Hour)
-	if h.TotalCount() != 2 || h.Min() != 1 || h.Max() < int64(time.Hour/time.Microsecond)*99/100 {
-		t.Errorf("count %d min %d max %d", h.TotalCount(), h.Min(), h.Max())
-	}
-}
-
-func TestMerge(t *testing.T) {
-	a, b := fixedResult().Total, fixedResult().Total
-	a.Merge(b)
-	if a.Attempted != 2000 || a.OK != 1980 || a.Codes[session.PhaseMail][250] != 2000 ||
-		a.Errors[ErrorKey{session.PhaseRcpt, session.ClassPermReject, 550}] != 20 ||
-		a.Phases[session.PhaseMail].TotalCount() != 2000 {
-		t.Errorf("merge: attempted %d ok %d", a.Attempted, a.OK)
 	}
 }

@@ -1,6 +1,10 @@
 package report
 
-import "time"
+import (
+	"time"
+
+	"github.com/smtpbench/smtpbench/metrics"
+)
 
 // Result is everything a run measured, ready to render.
 type Result struct {
@@ -26,10 +30,10 @@ type Result struct {
 	LastDecidedAt time.Duration
 	// Grace is how long in-flight messages could take after the stop.
 	Grace time.Duration
-	Total *Recorder
+	Total *metrics.Recorder
 	// WarmupTotals holds what happened during the warm-up period, kept
 	// apart. Connections and bytes are always counted in Total.
-	WarmupTotals *Recorder
+	WarmupTotals *metrics.Recorder
 	Intervals    []Interval
 	Stages       []Stage // the load profile's stages; nil without --stages
 	Warnings     []string
@@ -55,7 +59,7 @@ type Result struct {
 	Profiles []ProfileResult
 	// Delivery is what a receiver saw of the run's messages after the
 	// server accepted them; nil without --receive.
-	Delivery *Delivery
+	Delivery *metrics.Delivery
 }
 
 // TargetTotals are one target's share of a run: messages after any
@@ -63,7 +67,7 @@ type Result struct {
 type TargetTotals struct {
 	Addr   string
 	Weight int
-	TargetCounts
+	metrics.TargetCounts
 }
 
 // SizeCount is how many messages one entry of a size mix sent.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/session"
 )
 
@@ -218,7 +219,7 @@ func phaseOrder() []string {
 	for p := session.Phase(0); p < session.NumPhases; p++ {
 		names = append(names, p.String())
 	}
-	return append(names, SeriesService, SeriesLag, SeriesDelivery, SeriesEndToEnd)
+	return append(names, metrics.SeriesService, metrics.SeriesLag, metrics.SeriesDelivery, metrics.SeriesEndToEnd)
 }
 
 // ms3 prints milliseconds to about three significant digits.

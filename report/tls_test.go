@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/session"
 )
 
@@ -16,7 +17,7 @@ import (
 // handshakes, one session refused with 535 and one without a trusted
 // certificate.
 func tlsResult() *Result {
-	a, b := NewRecorder(false), NewRecorder(false)
+	a, b := metrics.NewRecorder(false), metrics.NewRecorder(false)
 	for i := 0; i < 10; i++ {
 		rec := a
 		if i%2 == 1 {

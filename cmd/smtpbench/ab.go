@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/smtpbench/smtpbench/analysis"
 	"github.com/smtpbench/smtpbench/loadgen"
 	"github.com/smtpbench/smtpbench/report"
 )
@@ -91,7 +92,7 @@ func abCommand(args []string, stdout, stderr io.Writer) error {
 	if *rounds < 1 || *rounds > maxRounds {
 		return usagef("--rounds %d: want 1 to %d", *rounds, maxRounds)
 	}
-	if need := report.MinRunsPerSide(o.alpha, maxRounds); len(rules) > 0 && *rounds >= 2 && *rounds < need {
+	if need := analysis.MinRunsPerSide(o.alpha, maxRounds); len(rules) > 0 && *rounds >= 2 && *rounds < need {
 		// Known before any load: with so few runs a side no difference
 		// can be significant, and the check would pass unchecked.
 		return usagef("--rounds %d with --fail-if-slower: %d runs a side cannot show a difference at alpha %g; the check needs --rounds %d or more", *rounds, *rounds, o.alpha, need)
@@ -150,9 +151,9 @@ func abCommand(args []string, stdout, stderr io.Writer) error {
 	if doc.AB.Completed == 0 {
 		return exitError{exitRun, "stopped before the first round was complete: nothing to compare"}
 	}
-	c, err := report.Compare(
-		report.CompareGroup{Name: "A", Runs: doc.RunsLabeled("A")},
-		report.CompareGroup{Name: "B", Runs: doc.RunsLabeled("B")},
+	c, err := analysis.Compare(
+		analysis.CompareGroup{Name: "A", Runs: doc.RunsLabeled("A")},
+		analysis.CompareGroup{Name: "B", Runs: doc.RunsLabeled("B")},
 		o.options(rules))
 	if err != nil {
 		return exitError{exitRun, err.Error()}

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/report"
 	"github.com/smtpbench/smtpbench/sink"
 )
@@ -382,9 +383,9 @@ func TestCompareLabels(t *testing.T) {
 	dir := t.TempDir()
 	fake := func(rate float64) *report.JSONReport {
 		// A histogram to match the count: reading refuses one without.
-		h := report.NewHistogram()
+		h := metrics.NewHistogram()
 		for i := range 100 {
-			report.RecordDuration(h, time.Millisecond+time.Duration(i)*10*time.Microsecond)
+			metrics.RecordDuration(h, time.Millisecond+time.Duration(i)*10*time.Microsecond)
 		}
 		j := &report.JSONReport{Schema: report.Schema, Target: "127.0.0.1:2525", LoadModel: "closed", ElapsedS: 6,
 			Config: report.RunConfig{DurationS: 6}, Totals: report.Totals{MessagesAttempted: 100, MessagesOK: 100, MessagesPerS: rate},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/smtpbench/smtpbench/analysis"
 	"github.com/smtpbench/smtpbench/report"
 )
 
@@ -52,14 +53,14 @@ type compareFlags struct {
 }
 
 func (o *compareFlags) register(fs *pflag.FlagSet) {
-	fs.Float64Var(&o.alpha, "alpha", report.DefaultAlpha, "significance level for the whole table: the chance, at most, of calling any line different when none is")
-	fs.Float64Var(&o.confidence, "confidence", report.DefaultConfidence, "confidence level of the medians' intervals")
+	fs.Float64Var(&o.alpha, "alpha", analysis.DefaultAlpha, "significance level for the whole table: the chance, at most, of calling any line different when none is")
+	fs.Float64Var(&o.confidence, "confidence", analysis.DefaultConfidence, "confidence level of the medians' intervals")
 	fs.StringArrayVar(&o.failIfSlower, "fail-if-slower", nil, "exit 1 if B is significantly slower than A by more than PCT percent: PCT for messages/s, or LINE=PCT for a line such as message:p99=10, server-cpu=10 or server-memory=10; repeatable")
 	fs.StringVarP(&o.output, "output", "o", "table", "stdout format: table or json")
 }
 
 // failRule is one --fail-if-slower limit.
-type failRule = report.SlowerRule
+type failRule = analysis.SlowerRule
 
 // check validates the flags and returns the --fail-if-slower rules.
 func (o *compareFlags) check() ([]failRule, error) {
@@ -78,7 +79,7 @@ func (o *compareFlags) check() ([]failRule, error) {
 		if !ok {
 			line, pct = report.LineMessagesPerS, v
 		}
-		line, err := report.ParseLine(line)
+		line, err := analysis.ParseLine(line)
 		if err != nil {
 			return nil, usagef("--fail-if-slower %q: %v", v, err)
 		}
@@ -95,8 +96,8 @@ func (o *compareFlags) check() ([]failRule, error) {
 
 // options are the report.CompareOptions the flags ask for: lines named by
 // --fail-if-slower are compared even when the table would not show them.
-func (o *compareFlags) options(rules []failRule) report.CompareOptions {
-	opt := report.CompareOptions{Alpha: o.alpha, Confidence: o.confidence}
+func (o *compareFlags) options(rules []failRule) analysis.CompareOptions {
+	opt := analysis.CompareOptions{Alpha: o.alpha, Confidence: o.confidence}
 	for _, r := range rules {
 		opt.Lines = append(opt.Lines, r.Line)
 	}
@@ -107,13 +108,13 @@ func (o *compareFlags) options(rules []failRule) report.CompareOptions {
 // stderr per breach, and an exit code 1 error if there was any.
 func (o *compareFlags) verdict(name string, c *report.Comparison, rules []failRule, stderr io.Writer) error {
 	breached := false
-	for _, r := range c.CheckSlower(rules) {
+	for _, r := range analysis.CheckSlower(c, rules) {
 		switch r.Outcome {
-		case report.RuleNoSamples:
+		case analysis.RuleNoSamples:
 			fmt.Fprintf(stderr, "smtpbench %s: --fail-if-slower %s: no samples of %s on either side; not checked\n", name, r.Line, r.Line)
-		case report.RuleUntestable:
+		case analysis.RuleUntestable:
 			fmt.Fprintf(stderr, "smtpbench %s: --fail-if-slower %s: %s cannot be tested (%s); not checked\n", name, r.Line, r.Line, r.Found.Note)
-		case report.RuleBroken:
+		case analysis.RuleBroken:
 			breached = true
 			change := "from zero"
 			if r.Found.ChangePct != nil {
@@ -139,7 +140,7 @@ func compareCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var a, b report.CompareGroup
+	var a, b analysis.CompareGroup
 	in := report.Inputs{Stdin: os.Stdin}
 	switch fs.NArg() {
 	case 1:
@@ -151,13 +152,13 @@ func compareCommand(args []string, stdout, stderr io.Writer) error {
 		if label != "" {
 			// A label picks one side; silently comparing A with B
 			// instead would answer a question that was not asked.
-			if _, err := report.SelectGroup(d, fs.Arg(0), label); err != nil {
+			if _, err := analysis.SelectGroup(d, fs.Arg(0), label); err != nil {
 				return usagef("%v", err)
 			}
 			return usagef("%s is one side of a comparison: give the other as a second FILE[#LABEL], or the ab file alone to compare A with B", fs.Arg(0))
 		}
 		var ok bool
-		if a, b, ok = report.ABGroups(d); !ok {
+		if a, b, ok = analysis.ABGroups(d); !ok {
 			return usagef("%s holds %s: with one file, compare wants an ab file (runs labelled A and B); give two files, or FILE#LABEL twice",
 				fs.Arg(0), report.DescribeRuns(d))
 		}
@@ -171,7 +172,7 @@ func compareCommand(args []string, stdout, stderr io.Writer) error {
 	default:
 		return usagef("want one ab file or two result files, got %d arguments", fs.NArg())
 	}
-	c, err := report.Compare(a, b, o.options(rules))
+	c, err := analysis.Compare(a, b, o.options(rules))
 	if err != nil {
 		return exitError{exitRun, err.Error()}
 	}
@@ -189,13 +190,13 @@ func compareCommand(args []string, stdout, stderr io.Writer) error {
 }
 
 // readGroup reads one side of a comparison, FILE or FILE#LABEL.
-func readGroup(in *report.Inputs, arg string) (report.CompareGroup, error) {
+func readGroup(in *report.Inputs, arg string) (analysis.CompareGroup, error) {
 	name, label := report.SplitLabel(arg)
 	d, err := in.Read(name)
 	if err != nil {
-		return report.CompareGroup{}, readError(err)
+		return analysis.CompareGroup{}, readError(err)
 	}
-	g, err := report.SelectGroup(d, arg, label)
+	g, err := analysis.SelectGroup(d, arg, label)
 	if err != nil {
 		return g, usagef("%v", err)
 	}

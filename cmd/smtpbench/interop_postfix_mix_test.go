@@ -5,6 +5,7 @@ package main
 import (
 	"testing"
 
+	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/report"
 )
 
@@ -45,7 +46,7 @@ func TestInteropPostfixIdleMix(t *testing.T) {
 		t.Errorf("normal sessions' connect+banner p99: %.1f ms without the mix, %.1f ms with it; want the wait for a free smtpd (about 2 s) to show", wait(b), wait(m))
 	}
 	idle := m.Profiles["idle"]
-	if idle.Ended[report.EndServer421] < 20 {
+	if idle.Ended[metrics.EndServer421] < 20 {
 		t.Errorf("idle sessions ended %v, want at least 20 by Postfix's 421 (smtpd_timeout)", idle.Ended)
 	}
 	if s := idle.SessionTime; s == nil || s.P50MS < 1800 || s.P50MS > 5000 {

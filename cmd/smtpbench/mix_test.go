@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smtpbench/smtpbench/report"
+	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/sink"
 )
 
@@ -38,7 +38,7 @@ func TestMixIdleHoldsSinkSessions(t *testing.T) {
 	if idle.Workers != 30 || j.Profiles["normal"].Workers != 10 {
 		t.Errorf("workers: idle %d, normal %d; want 30 and 10", idle.Workers, j.Profiles["normal"].Workers)
 	}
-	if idle.Ended[report.EndServer421] < 20 {
+	if idle.Ended[metrics.EndServer421] < 20 {
 		t.Errorf("idle sessions ended %v, want at least 20 by the server's 421", idle.Ended)
 	}
 	if s := idle.SessionTime; s == nil || s.P50MS < 1800 || s.P50MS > 4000 {
@@ -68,7 +68,7 @@ func TestMixAbortDotCountedApart(t *testing.T) {
 	if ad.MessagesFailed != 0 || ad.MessagesAttempted != 0 {
 		t.Errorf("abort-dot counted %d failed of %d attempted; unanswered messages are neither", ad.MessagesFailed, ad.MessagesAttempted)
 	}
-	if ad.Ended[report.EndDropped]+ad.Ended[report.EndRunEnd] < ad.MessagesUnanswered {
+	if ad.Ended[metrics.EndDropped]+ad.Ended[metrics.EndRunEnd] < ad.MessagesUnanswered {
 		t.Errorf("abort-dot ended %v, want a drop per unanswered message (%d)", ad.Ended, ad.MessagesUnanswered)
 	}
 	mayHave := j.MixTotals.MessagesOK + ad.MessagesUnanswered
@@ -105,7 +105,7 @@ func TestMixSlowWritesAtRate(t *testing.T) {
 	}
 	j := r.Report
 	slow := j.Profiles["slow"]
-	if slow.MessagesOK != 1 || slow.Ended[report.EndQuit] != 1 {
+	if slow.MessagesOK != 1 || slow.Ended[metrics.EndQuit] != 1 {
 		t.Fatalf("slow: %+v, want one message accepted and a QUIT", slow)
 	}
 	if b := slow.Phases["body"]; b.P50MS < 4500 || b.P50MS > 7000 {
@@ -187,7 +187,7 @@ func TestMixEveryProfile(t *testing.T) {
 			t.Errorf("profile %s: counts do not add up: %+v", name, p)
 		}
 	}
-	if p := j.Profiles["idle"]; p.Ended[report.EndOwnTimeout] == 0 {
+	if p := j.Profiles["idle"]; p.Ended[metrics.EndOwnTimeout] == 0 {
 		t.Errorf("idle with --idle-for 5ms against a sink without an idle timeout: ended %v, want own_timeout", p.Ended)
 	}
 	if p := j.Profiles["harvest"]; p.RecipientsAccepted == 0 {

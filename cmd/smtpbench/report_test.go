@@ -16,6 +16,7 @@ import (
 
 	"github.com/smtpbench/smtpbench/internal/hgrm"
 	"github.com/smtpbench/smtpbench/loadgen"
+	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/report"
 	"github.com/smtpbench/smtpbench/sink"
 )
@@ -331,7 +332,7 @@ func TestThreeShardsMergeEqualsSink(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := report.NewHistogram()
+		want := metrics.NewHistogram()
 		for _, d := range shards {
 			h, err := d.Phases[name].Histogram()
 			if err != nil {

@@ -8,9 +8,11 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/smtpbench/smtpbench/analysis"
 	"github.com/smtpbench/smtpbench/delivery"
 	"github.com/smtpbench/smtpbench/loadgen"
 	"github.com/smtpbench/smtpbench/loadgen/profile"
+	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/report"
 )
 
@@ -111,11 +113,11 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 		}
 		// The profile's settings (--slow-rate, --idle-for…) are read as
 		// for --mix; each step then sets its own weights.
-		f.w.Mix = report.NormalProfile + ":1," + abuseName + ":1"
+		f.w.Mix = metrics.NormalProfile + ":1," + abuseName + ":1"
 		varies = report.VariesAbuse
 	}
 	var concs, rates []float64
-	var objectives []report.SLO
+	var objectives []analysis.SLO
 	var err error
 	if concs, err = parseSteps("concurrency", *concList, true, maxConcurrency); err != nil {
 		return usagef("%v", err)
@@ -130,7 +132,7 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 			return usagef("--rate and --rate-max exclude each other: the search picks the rates")
 		}
 		for _, s := range *slos {
-			o, err := report.ParseSLO(s)
+			o, err := analysis.ParseSLO(s)
 			if err != nil {
 				return usagef("--slo %v", err)
 			}
@@ -266,7 +268,7 @@ func parseAbuse(v string) (string, []int, error) {
 	if !ok || list == "" {
 		return "", nil, fmt.Errorf("--abuse %q: want PROFILE:LIST such as idle:10..100+10", v)
 	}
-	if _, err := profile.ParseMix(name + ":1"); err != nil || name == report.NormalProfile {
+	if _, err := profile.ParseMix(name + ":1"); err != nil || name == metrics.NormalProfile {
 		return "", nil, fmt.Errorf("--abuse %q: unknown abusive profile %q (profiles: %s)", v, name, strings.Join(profile.Names()[1:], ", "))
 	}
 	if rest, ok := strings.CutPrefix(list, "0.."); ok {

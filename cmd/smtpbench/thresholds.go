@@ -4,16 +4,18 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/smtpbench/smtpbench/analysis"
+	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/report"
 	"github.com/smtpbench/smtpbench/session"
 )
 
 // thresholds turn a run into a pass/fail for CI: report's evaluator with
 // the limits the flags give.
-type thresholds struct{ report.Thresholds }
+type thresholds struct{ analysis.Thresholds }
 
 func parseThresholds(f *runFlags) (thresholds, error) {
-	th := thresholds{report.Thresholds{MaxErrorPct: f.maxErrorRate, MinRate: f.minRate}}
+	th := thresholds{analysis.Thresholds{MaxErrorPct: f.maxErrorRate, MinRate: f.minRate}}
 	for _, set := range []struct {
 		flag string
 		q    string
@@ -24,22 +26,22 @@ func parseThresholds(f *runFlags) (thresholds, error) {
 			if err != nil {
 				return th, err
 			}
-			if (k == report.SeriesService || k == report.SeriesLag) && f.w.Rate == 0 {
+			if (k == metrics.SeriesService || k == metrics.SeriesLag) && f.w.Rate == 0 {
 				return th, fmt.Errorf("--%s %q: %s exists only in the open model (--rate)", set.flag, v, k)
 			}
-			if (k == report.SeriesDelivery || k == report.SeriesEndToEnd) && f.w.Receive == "" {
+			if (k == metrics.SeriesDelivery || k == metrics.SeriesEndToEnd) && f.w.Receive == "" {
 				return th, fmt.Errorf("--%s %q: %s exists only with --receive", set.flag, v, k)
 			}
-			if k != report.SeriesService && k != report.SeriesLag && k != report.SeriesDelivery && k != report.SeriesEndToEnd {
+			if k != metrics.SeriesService && k != metrics.SeriesLag && k != metrics.SeriesDelivery && k != metrics.SeriesEndToEnd {
 				if _, err := session.ParsePhase(k); err != nil {
-					return th, fmt.Errorf("--%s %q: %v, or %s or %s with --rate", set.flag, v, err, report.SeriesService, report.SeriesLag)
+					return th, fmt.Errorf("--%s %q: %v, or %s or %s with --rate", set.flag, v, err, metrics.SeriesService, metrics.SeriesLag)
 				}
 			}
 			lim, err := parseDurationPositive(set.flag, d)
 			if err != nil {
 				return th, err
 			}
-			th.Latency = append(th.Latency, report.LatencyLimit{Phase: k, Quantile: set.q, Limit: lim})
+			th.Latency = append(th.Latency, analysis.LatencyLimit{Phase: k, Quantile: set.q, Limit: lim})
 		}
 	}
 	if math.IsNaN(f.maxErrorRate) || f.maxErrorRate < 0 || f.maxErrorRate > 100 {

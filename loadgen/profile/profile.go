@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"github.com/smtpbench/smtpbench/message"
-	"github.com/smtpbench/smtpbench/report"
+	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/session"
 )
 
@@ -51,7 +51,7 @@ func Register(p Profile) {
 	regMu.Lock()
 	defer regMu.Unlock()
 	name := p.Name()
-	if name == report.NormalProfile || name == "" || strings.ContainsAny(name, ":, ") {
+	if name == metrics.NormalProfile || name == "" || strings.ContainsAny(name, ":, ") {
 		panic("profile: invalid name " + strconv.Quote(name))
 	}
 	if _, dup := registry[name]; dup {
@@ -77,7 +77,7 @@ func Names() []string {
 	}
 	regMu.Unlock()
 	sort.Strings(names)
-	return append([]string{report.NormalProfile}, names...)
+	return append([]string{metrics.NormalProfile}, names...)
 }
 
 // MaxWeight bounds one weight of a mix.
@@ -103,7 +103,7 @@ func ParseMix(s string) ([]Share, error) {
 			return nil, fmt.Errorf("%q: want NAME:WEIGHT (profiles: %s)", part, known)
 		}
 		sh := Share{Name: name}
-		if name != report.NormalProfile {
+		if name != metrics.NormalProfile {
 			p, ok := Lookup(name)
 			if !ok {
 				return nil, fmt.Errorf("unknown profile %q (profiles: %s)", name, known)
@@ -234,7 +234,7 @@ type Session struct {
 	addr     string
 	worker   int
 	seq      uint64
-	rec      *report.ProfileRecorder
+	rec      *metrics.ProfileRecorder
 	mu       *sync.Mutex
 
 	client    *session.Client
@@ -248,7 +248,7 @@ type Session struct {
 // NewSession prepares one session of a profile against addr; rec, guarded
 // by mu, receives its figures. seq numbers its message ({n}); worker is the
 // worker running it, from 1 ({w}).
-func NewSession(ctx context.Context, s *Settings, addr string, worker int, seq uint64, rec *report.ProfileRecorder, mu *sync.Mutex) *Session {
+func NewSession(ctx context.Context, s *Settings, addr string, worker int, seq uint64, rec *metrics.ProfileRecorder, mu *sync.Mutex) *Session {
 	return &Session{ctx: ctx, settings: s, addr: addr, worker: worker, seq: seq, rec: rec, mu: mu}
 }
 
@@ -280,7 +280,7 @@ func (s *Session) Dial(edit func(*session.Options)) (*session.Client, error) {
 	if edit != nil {
 		edit(&opts)
 	}
-	s.count(func(r *report.ProfileRecorder) { r.ConnectAttempts++ })
+	s.count(func(r *metrics.ProfileRecorder) { r.ConnectAttempts++ })
 	c, err := session.Dial(s.ctx, s.addr, opts)
 	if err != nil {
 		return nil, err
@@ -288,7 +288,7 @@ func (s *Session) Dial(edit func(*session.Options)) (*session.Client, error) {
 	s.client = c
 	s.connected = time.Now()
 	s.unwatch = context.AfterFunc(s.ctx, c.Abort)
-	s.count(func(r *report.ProfileRecorder) { r.Connections++ })
+	s.count(func(r *metrics.ProfileRecorder) { r.Connections++ })
 	return c, nil
 }
 
@@ -309,23 +309,23 @@ func (s *Session) Result(res *session.Result) {
 	if res.Outcome == session.OutcomeFailed && s.ctx.Err() != nil {
 		return
 	}
-	s.count(func(r *report.ProfileRecorder) {
+	s.count(func(r *metrics.ProfileRecorder) {
 		r.Message(res)
 		if !res.Start.IsZero() {
-			report.RecordDuration(r.Phases[session.PhaseMessage], res.End.Sub(res.Start))
+			metrics.RecordDuration(r.Phases[session.PhaseMessage], res.End.Sub(res.Start))
 		}
 	})
 }
 
 // Dropped counts a transaction abandoned before its end of data.
-func (s *Session) Dropped() { s.count(func(r *report.ProfileRecorder) { r.Dropped++ }) }
+func (s *Session) Dropped() { s.count(func(r *metrics.ProfileRecorder) { r.Dropped++ }) }
 
 // Unanswered counts a message whose end of data went out and whose reply
 // we did not wait for.
-func (s *Session) Unanswered() { s.count(func(r *report.ProfileRecorder) { r.Unanswered++ }) }
+func (s *Session) Unanswered() { s.count(func(r *metrics.ProfileRecorder) { r.Unanswered++ }) }
 
 // BadReply counts the reply to a deliberate bad command.
-func (s *Session) BadReply(code int) { s.count(func(r *report.ProfileRecorder) { r.Bad[code]++ }) }
+func (s *Session) BadReply(code int) { s.count(func(r *metrics.ProfileRecorder) { r.Bad[code]++ }) }
 
 // Error counts a failure that belongs to no message (a refused AUTH, a
 // greeting that never came). Failures caused by the run's end are not
@@ -338,10 +338,10 @@ func (s *Session) Error(err error) {
 	if !errors.As(err, &se) {
 		se = &session.Error{Phase: session.PhaseConnect, Class: session.ClassProtocol, Err: err}
 	}
-	s.count(func(r *report.ProfileRecorder) { r.Error(se) })
+	s.count(func(r *metrics.ProfileRecorder) { r.Error(se) })
 }
 
-func (s *Session) count(f func(*report.ProfileRecorder)) {
+func (s *Session) count(f func(*metrics.ProfileRecorder)) {
 	s.mu.Lock()
 	f(s.rec)
 	s.mu.Unlock()
@@ -351,24 +351,24 @@ func (s *Session) count(f func(*report.ProfileRecorder)) {
 // close, our own timeout, or another failure. A nil err is a QUIT.
 func (s *Session) EndOf(err error) string {
 	if s.ctx.Err() != nil {
-		return report.EndRunEnd
+		return metrics.EndRunEnd
 	}
 	if err == nil {
-		return report.EndQuit
+		return metrics.EndQuit
 	}
 	var se *session.Error
 	if !errors.As(err, &se) {
-		return report.EndError
+		return metrics.EndError
 	}
 	switch {
 	case se.Code == session.CodeServiceClosing:
-		return report.EndServer421
+		return metrics.EndServer421
 	case se.Class == session.ClassClosed:
-		return report.EndServerClose
+		return metrics.EndServerClose
 	case se.Class == session.ClassTimeout:
-		return report.EndOwnTimeout
+		return metrics.EndOwnTimeout
 	}
-	return report.EndError
+	return metrics.EndError
 }
 
 // Finish closes what is left of the session and records how it ended.
@@ -383,11 +383,11 @@ func (s *Session) Finish(how string) {
 		held = time.Since(from)
 		c.Close()
 		s.unwatch()
-		s.count(func(r *report.ProfileRecorder) { r.BytesSent += c.BytesSent() })
-	} else if how != report.EndRunEnd {
-		how = report.EndConnectFailed
+		s.count(func(r *metrics.ProfileRecorder) { r.BytesSent += c.BytesSent() })
+	} else if how != metrics.EndRunEnd {
+		how = metrics.EndConnectFailed
 	}
-	s.count(func(r *report.ProfileRecorder) { r.End(how, held) })
+	s.count(func(r *metrics.ProfileRecorder) { r.End(how, held) })
 }
 
 // Connected says whether Dial succeeded.
@@ -406,9 +406,9 @@ func (s *Session) Quit(c *session.Client) string {
 func (s *Session) Drop(c *session.Client) string {
 	c.Close()
 	if s.ctx.Err() != nil {
-		return report.EndRunEnd
+		return metrics.EndRunEnd
 	}
-	return report.EndDropped
+	return metrics.EndDropped
 }
 
 // throttle writes at most rate bytes per second, in pieces of a tenth of

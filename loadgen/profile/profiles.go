@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net"
 
-	"github.com/smtpbench/smtpbench/report"
+	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/session"
 )
 
@@ -65,11 +65,11 @@ func (idle) Play(s *Session) string {
 	if errors.As(err, &se) && se.Class == session.ClassTimeout && s.Context().Err() == nil {
 		// Our own patience ran out first: leave politely.
 		c.Quit()
-		return report.EndOwnTimeout
+		return metrics.EndOwnTimeout
 	}
 	if err == nil {
 		// A reply nobody asked for, not a 421: the server is out of step.
-		return report.EndError
+		return metrics.EndError
 	}
 	return s.EndOf(err)
 }
@@ -168,9 +168,9 @@ func (a abort) Play(s *Session) string {
 // session ends with QUIT.
 func (a abort) refused(s *Session, c *session.Client, err error) string {
 	if s.Context().Err() != nil {
-		return report.EndRunEnd // cut by the run's end: not the server's doing
+		return metrics.EndRunEnd // cut by the run's end: not the server's doing
 	}
-	s.count(func(r *report.ProfileRecorder) {
+	s.count(func(r *metrics.ProfileRecorder) {
 		r.Attempted++
 		if err != nil {
 			r.Failed++
@@ -253,7 +253,7 @@ func (harvest) Play(s *Session) string {
 	for i := 1; i <= s.Settings().HarvestRcpts; i++ {
 		r, err := c.RcptTo(&probe, i)
 		if err != nil {
-			s.count(func(r *report.ProfileRecorder) { r.RcptAccepted += int64(ok2); r.RcptRejected += int64(no) })
+			s.count(func(r *metrics.ProfileRecorder) { r.RcptAccepted += int64(ok2); r.RcptRejected += int64(no) })
 			s.Error(err)
 			return s.EndOf(err)
 		}
@@ -263,7 +263,7 @@ func (harvest) Play(s *Session) string {
 			no++
 		}
 	}
-	s.count(func(r *report.ProfileRecorder) { r.RcptAccepted += int64(ok2); r.RcptRejected += int64(no) })
+	s.count(func(r *metrics.ProfileRecorder) { r.RcptAccepted += int64(ok2); r.RcptRejected += int64(no) })
 	s.Dropped()
 	return s.Quit(c)
 }
@@ -297,7 +297,7 @@ func (authfail) Play(s *Session) string {
 		// open for another try or a QUIT.
 		s.Error(err)
 		c.Close()
-		return report.EndDropped
+		return metrics.EndDropped
 	}
 	if err != nil {
 		s.Error(err)

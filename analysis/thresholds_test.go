@@ -1,9 +1,11 @@
-package report
+package analysis
 
 import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/smtpbench/smtpbench/report"
 )
 
 // TestThresholdsRunRules checks the evaluator with run's rules, beside
@@ -37,7 +39,7 @@ func TestThresholdsRunRules(t *testing.T) {
 	// No message decided: the message limit cannot be shown met, yet the
 	// error rate and a missing RSET are not breaches under run's rules.
 	empty := fakeRun("a:25", 0, 0, nil)
-	empty.Phases = map[string]Summary{}
+	empty.Phases = map[string]report.Summary{}
 	empty.Totals.MessagesAttempted = 0
 	b := Thresholds{Latency: th.Latency[:2], MaxErrorPct: 1}.Check(empty)
 	if len(b) != 1 || b[0].String() != "p99 of message: no samples to check against 40ms" {

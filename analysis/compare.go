@@ -1,9 +1,10 @@
-package report
+package analysis
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -11,6 +12,8 @@ import (
 
 	"golang.org/x/perf/benchmath"
 
+	"github.com/smtpbench/smtpbench/metrics"
+	"github.com/smtpbench/smtpbench/report"
 	"github.com/smtpbench/smtpbench/session"
 )
 
@@ -24,42 +27,12 @@ const (
 	DefaultConfidence = 0.95
 )
 
-// Sample sources of a comparison.
-const (
-	// SamplesRuns takes one sample per run: each run's messages/s, its p50
-	// of a phase, and so on.
-	SamplesRuns = "runs"
-	// SamplesIntervals takes one sample per second of a run, from its
-	// per-second timeline; only messages/s, errors and the message phase's
-	// p50 and p99 have such samples.
-	SamplesIntervals = "intervals"
-)
-
-// Verdicts of a comparison line.
-const (
-	VerdictBetter    = "better"          // B significantly better than A
-	VerdictWorse     = "worse"           // B significantly worse than A
-	VerdictSame      = "no_difference"   // not significant: the change may be noise
-	VerdictFew       = "too_few_samples" // too few samples to call any change significant
-	VerdictUntested  = "not_tested"      // figures shown side by side, with no samples to test
-	LineMessagesPerS = "messages/s"
-	LineErrors       = "errors"
-	// LineServerCPU is the server's CPU time per accepted message (µs) and
-	// LineServerMemory its peak memory (MiB), where the runs measured the
-	// server; --fail-if-slower names them server-cpu and server-memory.
-	LineServerCPU    = "server cpu/msg"
-	LineServerMemory = "server memory"
-	// LineDeliveredPerS is the delivery object's delivered_per_s, for
-	// runs with a receiver (--receive).
-	LineDeliveredPerS = "delivered/s"
-)
-
 // CompareGroup is one side of a comparison: the runs taken as repeated
 // measurements of one thing.
 type CompareGroup struct {
 	// Name is how the side is named: "A", "B", or a file name.
 	Name string
-	Runs []*JSONReport
+	Runs []*report.JSONReport
 }
 
 // CompareOptions tune a comparison; zero fields take the defaults.
@@ -73,113 +46,12 @@ type CompareOptions struct {
 	Lines []string
 }
 
-// Comparison is the result of comparing two groups of runs, benchstat
-// style: per line, each side's median and its confidence interval, the
-// change, and whether a Mann–Whitney U test finds it significant.
-type Comparison struct {
-	// A and B describe the two sides: name, targets and number of runs.
-	A CompareSide `json:"a"`
-	B CompareSide `json:"b"`
-	// Samples is "runs" (one sample per run) or "intervals" (one per
-	// second of the runs' timelines); SamplesNote says why.
-	Samples     string `json:"samples"`
-	SamplesNote string `json:"samples_note"`
-	// Alpha is the significance level over the whole table; Confidence
-	// the level of the medians' intervals.
-	Alpha      float64 `json:"alpha"`
-	Confidence float64 `json:"confidence"`
-	// LinesTested is how many lines the p-values are adjusted for (Holm).
-	LinesTested int `json:"lines_tested"`
-	// Lines holds one entry per line, in table order.
-	Lines []CompareLine `json:"lines"`
-	// Warnings say when the comparison may mislead: different workloads,
-	// too few samples for any verdict.
-	Warnings []string `json:"warnings"`
-}
-
-// CompareSide names one side of a comparison.
-type CompareSide struct {
-	Name    string   `json:"name"`
-	Targets []string `json:"targets"`
-	Runs    int      `json:"runs"`
-}
-
-// CompareLine is one line of a comparison.
-type CompareLine struct {
-	// Line names what is compared: "messages/s", "errors" (percent of
-	// messages rejected or failed), or PHASE:pNN such as "message:p99"
-	// (milliseconds, NN in percent).
-	Line string `json:"line"`
-	// Unit is "msg/s", "%", "ms", "µs" (server cpu/msg) or "MiB" (server
-	// memory).
-	Unit string `json:"unit"`
-	// HigherIsBetter is true for messages/s only: less server CPU and
-	// memory is better.
-	HigherIsBetter bool `json:"higher_is_better"`
-	// A and B summarise each side's samples.
-	A LineStats `json:"a"`
-	B LineStats `json:"b"`
-	// ChangePct is (B's median / A's median − 1) × 100; absent when A's
-	// median is 0.
-	ChangePct *float64 `json:"change_pct,omitempty"`
-	// P is the Mann–Whitney U test's p-value adjusted for the number of
-	// lines tested (Holm), PRaw the test's own; absent for lines not tested.
-	P    *float64 `json:"p,omitempty"`
-	PRaw *float64 `json:"p_raw,omitempty"`
-	// Verdict is better, worse, no_difference, too_few_samples or
-	// not_tested; better and worse are significant.
-	Verdict string `json:"verdict"`
-	// Note explains a verdict that is not a test result.
-	Note string `json:"note,omitempty"`
-}
-
-// LineStats summarises one side of a line.
-type LineStats struct {
-	// N is the number of samples.
-	N int `json:"n"`
-	// Median of the samples; Lo and Hi bound its confidence interval
-	// (absent when too few samples give a finite one).
-	Median float64  `json:"median"`
-	Lo     *float64 `json:"lo,omitempty"`
-	Hi     *float64 `json:"hi,omitempty"`
-}
-
-// Significant reports whether the line's change is significant.
-func (l CompareLine) Significant() bool {
-	return l.Verdict == VerdictBetter || l.Verdict == VerdictWorse
-}
-
-// Line returns the comparison's line named name, if present.
-func (c *Comparison) Line(name string) (CompareLine, bool) {
-	for _, l := range c.Lines {
-		if l.Line == name {
-			return l, true
-		}
-	}
-	return CompareLine{}, false
-}
-
-// WorseBy reports whether B is significantly worse than A on line by more
-// than pct percent: lower messages/s, or a higher latency or error rate.
-func (l CompareLine) WorseBy(pct float64) bool {
-	if l.Verdict != VerdictWorse {
-		return false
-	}
-	if l.ChangePct == nil {
-		return true // A's median was 0: any worsening is infinitely large
-	}
-	if l.HigherIsBetter {
-		return -*l.ChangePct > pct
-	}
-	return *l.ChangePct > pct
-}
-
 // lineQuantiles are the quantiles (percent) a Summary holds, by line name.
-var lineQuantiles = map[string]func(Summary) float64{
-	"p50":  func(s Summary) float64 { return s.P50MS },
-	"p90":  func(s Summary) float64 { return s.P90MS },
-	"p99":  func(s Summary) float64 { return s.P99MS },
-	"p999": func(s Summary) float64 { return s.P999MS },
+var lineQuantiles = map[string]func(report.Summary) float64{
+	"p50":  func(s report.Summary) float64 { return s.P50MS },
+	"p90":  func(s report.Summary) float64 { return s.P90MS },
+	"p99":  func(s report.Summary) float64 { return s.P99MS },
+	"p999": func(s report.Summary) float64 { return s.P999MS },
 }
 
 // SeriesNames lists every latency series a report may hold, in table
@@ -189,19 +61,19 @@ func SeriesNames() []string {
 	for p := session.Phase(0); p < session.NumPhases; p++ {
 		out = append(out, p.String())
 	}
-	return append(out, SeriesService, SeriesLag, SeriesDelivery, SeriesEndToEnd)
+	return append(out, metrics.SeriesService, metrics.SeriesLag, metrics.SeriesDelivery, metrics.SeriesEndToEnd)
 }
 
 // ParseLine checks a line name as --fail-if-slower and CompareOptions.Lines
 // take it: messages/s, errors, or PHASE:pNN.
 func ParseLine(s string) (string, error) {
 	switch s {
-	case LineMessagesPerS, LineErrors, LineServerCPU, LineServerMemory, LineDeliveredPerS:
+	case report.LineMessagesPerS, report.LineErrors, report.LineServerCPU, report.LineServerMemory, report.LineDeliveredPerS:
 		return s, nil
 	case "server-cpu":
-		return LineServerCPU, nil
+		return report.LineServerCPU, nil
 	case "server-memory":
-		return LineServerMemory, nil
+		return report.LineServerMemory, nil
 	}
 	phase, q, ok := strings.Cut(s, ":")
 	if !ok {
@@ -221,13 +93,13 @@ type lineSpec struct {
 	name         string
 	unit         string
 	higherBetter bool
-	run          func(*JSONReport) (float64, bool)
-	interval     func(JSONInterval) (float64, bool) // nil: no per-interval samples
+	run          func(*report.JSONReport) (float64, bool)
+	interval     func(report.JSONInterval) (float64, bool) // nil: no per-interval samples
 }
 
 func phaseLine(phase, q string) lineSpec {
 	get := lineQuantiles[q]
-	l := lineSpec{name: phase + ":" + q, unit: "ms", run: func(j *JSONReport) (float64, bool) {
+	l := lineSpec{name: phase + ":" + q, unit: "ms", run: func(j *report.JSONReport) (float64, bool) {
 		s, ok := j.Phases[phase]
 		if !ok || s.Count == 0 {
 			return 0, false
@@ -235,7 +107,7 @@ func phaseLine(phase, q string) lineSpec {
 		return get(s), true
 	}}
 	if phase == session.PhaseMessage.String() && (q == "p50" || q == "p99") {
-		l.interval = func(iv JSONInterval) (float64, bool) {
+		l.interval = func(iv report.JSONInterval) (float64, bool) {
 			if iv.OK+iv.Failed == 0 {
 				return 0, false // a second without messages has no latency
 			}
@@ -249,53 +121,53 @@ func phaseLine(phase, q string) lineSpec {
 }
 
 var (
-	rateLine = lineSpec{name: LineMessagesPerS, unit: "msg/s", higherBetter: true,
-		run:      func(j *JSONReport) (float64, bool) { return j.Totals.MessagesPerS, true },
-		interval: func(iv JSONInterval) (float64, bool) { return iv.MessagesPerS, true }}
+	rateLine = lineSpec{name: report.LineMessagesPerS, unit: "msg/s", higherBetter: true,
+		run:      func(j *report.JSONReport) (float64, bool) { return j.Totals.MessagesPerS, true },
+		interval: func(iv report.JSONInterval) (float64, bool) { return iv.MessagesPerS, true }}
 	// deliveredLine has no per-second samples: what a second delivered
 	// belongs to messages accepted in earlier seconds.
-	deliveredLine = lineSpec{name: LineDeliveredPerS, unit: "msg/s", higherBetter: true,
-		run: func(j *JSONReport) (float64, bool) {
+	deliveredLine = lineSpec{name: report.LineDeliveredPerS, unit: "msg/s", higherBetter: true,
+		run: func(j *report.JSONReport) (float64, bool) {
 			if j.Delivery == nil {
 				return 0, false
 			}
 			return j.Delivery.DeliveredPerS, true
 		}}
-	errorLine = lineSpec{name: LineErrors, unit: "%",
-		run: func(j *JSONReport) (float64, bool) {
+	errorLine = lineSpec{name: report.LineErrors, unit: "%",
+		run: func(j *report.JSONReport) (float64, bool) {
 			t := j.Totals
 			if t.MessagesAttempted == 0 {
 				return 0, false
 			}
 			return 100 * float64(t.MessagesRejected+t.MessagesFailed) / float64(t.MessagesAttempted), true
 		},
-		interval: func(iv JSONInterval) (float64, bool) {
+		interval: func(iv report.JSONInterval) (float64, bool) {
 			if iv.OK+iv.Failed == 0 {
 				return 0, false
 			}
 			return 100 * float64(iv.Failed) / float64(iv.OK+iv.Failed), true
 		}}
-	serverCPULine = lineSpec{name: LineServerCPU, unit: "µs",
-		run: func(j *JSONReport) (float64, bool) {
+	serverCPULine = lineSpec{name: report.LineServerCPU, unit: "µs",
+		run: func(j *report.JSONReport) (float64, bool) {
 			if j.Server == nil || j.Server.CPUUSPerMessage == nil {
 				return 0, false
 			}
 			return *j.Server.CPUUSPerMessage, true
 		},
-		interval: func(iv JSONInterval) (float64, bool) {
+		interval: func(iv report.JSONInterval) (float64, bool) {
 			if iv.ServerCPUS == nil || iv.OK == 0 {
 				return 0, false
 			}
 			return *iv.ServerCPUS * 1e6 / float64(iv.OK), true
 		}}
-	serverMemoryLine = lineSpec{name: LineServerMemory, unit: "MiB",
-		run: func(j *JSONReport) (float64, bool) {
+	serverMemoryLine = lineSpec{name: report.LineServerMemory, unit: "MiB",
+		run: func(j *report.JSONReport) (float64, bool) {
 			if j.Server == nil {
 				return 0, false
 			}
 			return float64(j.Server.MemoryPeakBytes) / (1 << 20), true
 		},
-		interval: func(iv JSONInterval) (float64, bool) {
+		interval: func(iv report.JSONInterval) (float64, bool) {
 			if iv.ServerMemoryBytes == nil {
 				return 0, false
 			}
@@ -305,9 +177,9 @@ var (
 
 // Compare compares group b against group a. With at least two runs on
 // each side, each run is one sample; otherwise the samples are the runs'
-// seconds (see SamplesIntervals), which understate the spread between runs,
+// seconds (see report.SamplesIntervals), which understate the spread between runs,
 // and the comparison says so.
-func Compare(a, b CompareGroup, opt CompareOptions) (*Comparison, error) {
+func Compare(a, b CompareGroup, opt CompareOptions) (*report.Comparison, error) {
 	if len(a.Runs) == 0 || len(b.Runs) == 0 {
 		return nil, fmt.Errorf("nothing to compare: %s has %d runs, %s has %d", a.Name, len(a.Runs), b.Name, len(b.Runs))
 	}
@@ -320,12 +192,12 @@ func Compare(a, b CompareGroup, opt CompareOptions) (*Comparison, error) {
 	if opt.Alpha <= 0 || opt.Alpha >= 1 || opt.Confidence <= 0 || opt.Confidence >= 1 {
 		return nil, fmt.Errorf("alpha %g and confidence %g must lie between 0 and 1", opt.Alpha, opt.Confidence)
 	}
-	c := &Comparison{A: side(a), B: side(b), Alpha: opt.Alpha, Confidence: opt.Confidence, Warnings: []string{}}
+	c := &report.Comparison{A: side(a), B: side(b), Alpha: opt.Alpha, Confidence: opt.Confidence, Warnings: []string{}}
 	if len(a.Runs) >= 2 && len(b.Runs) >= 2 {
-		c.Samples = SamplesRuns
+		c.Samples = report.SamplesRuns
 		c.SamplesNote = "one sample per run"
 	} else {
-		c.Samples = SamplesIntervals
+		c.Samples = report.SamplesIntervals
 		c.SamplesNote = "one sample per second of each run, the only spread a single run shows; seconds of one run share its connections and " +
 			"the machine's state, so they vary less than runs do and overstate significance: save several runs per side (smtpbench ab) for a verdict to rely on"
 	}
@@ -339,15 +211,15 @@ func Compare(a, b CompareGroup, opt CompareOptions) (*Comparison, error) {
 	thr := benchmath.DefaultThresholds
 	thr.CompareAlpha = opt.Alpha
 	for _, spec := range specs {
-		va, vb := c.values(spec, a.Runs), c.values(spec, b.Runs)
-		line := CompareLine{Line: spec.name, Unit: spec.unit, HigherIsBetter: spec.higherBetter}
-		if va == nil && vb == nil && c.Samples == SamplesIntervals {
+		va, vb := values(c, spec, a.Runs), values(c, spec, b.Runs)
+		line := report.CompareLine{Line: spec.name, Unit: spec.unit, HigherIsBetter: spec.higherBetter}
+		if va == nil && vb == nil && c.Samples == report.SamplesIntervals {
 			// No per-second figures for this line: show the runs' own
 			// figures side by side, untested.
 			fa, fb := runValues(spec, a.Runs), runValues(spec, b.Runs)
 			line.A, line.B = plainStats(fa), plainStats(fb)
 			line.ChangePct = change(line.A.Median, line.B.Median)
-			line.Verdict = VerdictUntested
+			line.Verdict = report.VerdictUntested
 			line.Note = "no per-second samples for this line"
 			c.Lines = append(c.Lines, line)
 			continue
@@ -357,7 +229,7 @@ func Compare(a, b CompareGroup, opt CompareOptions) (*Comparison, error) {
 		line.B = stats(sb, opt.Confidence)
 		line.ChangePct = change(line.A.Median, line.B.Median)
 		if minP(len(va), len(vb)) > opt.Alpha {
-			line.Verdict = VerdictFew
+			line.Verdict = report.VerdictFew
 			switch {
 			case len(va) == 0:
 				line.Note = a.Name + " has no samples"
@@ -371,7 +243,7 @@ func Compare(a, b CompareGroup, opt CompareOptions) (*Comparison, error) {
 			// clamped at the histogram's 1 µs, say): the test could only
 			// answer p = 1, so the line is left out of the adjustment
 			// rather than diluting the others.
-			line.Verdict = VerdictSame
+			line.Verdict = report.VerdictSame
 			line.Note = "every sample is the same"
 		} else {
 			p := benchmath.AssumeNothing.Compare(sa, sb).P
@@ -379,12 +251,12 @@ func Compare(a, b CompareGroup, opt CompareOptions) (*Comparison, error) {
 		}
 		c.Lines = append(c.Lines, line)
 	}
-	c.adjust()
+	adjust(c)
 	return c, nil
 }
 
-func side(g CompareGroup) CompareSide {
-	s := CompareSide{Name: g.Name, Runs: len(g.Runs), Targets: []string{}}
+func side(g CompareGroup) report.CompareSide {
+	s := report.CompareSide{Name: g.Name, Runs: len(g.Runs), Targets: []string{}}
 	for _, r := range g.Runs {
 		if !slices.Contains(s.Targets, r.Target) {
 			s.Targets = append(s.Targets, r.Target)
@@ -397,7 +269,7 @@ func side(g CompareGroup) CompareSide {
 // run had some, then p50 and p99 (and any quantile asked for) of every
 // series with samples on either side.
 func lineSpecs(a, b CompareGroup, extra []string) ([]lineSpec, error) {
-	runs := append(append([]*JSONReport{}, a.Runs...), b.Runs...)
+	runs := append(append([]*report.JSONReport{}, a.Runs...), b.Runs...)
 	specs := []lineSpec{rateLine}
 	withDelivery := false
 	for _, r := range runs {
@@ -406,14 +278,14 @@ func lineSpecs(a, b CompareGroup, extra []string) ([]lineSpec, error) {
 	if withDelivery {
 		specs = append(specs, deliveredLine)
 	}
-	withErrors := slices.Contains(extra, LineErrors)
+	withErrors := slices.Contains(extra, report.LineErrors)
 	for _, r := range runs {
 		withErrors = withErrors || r.Totals.MessagesRejected+r.Totals.MessagesFailed > 0
 	}
 	if withErrors {
 		specs = append(specs, errorLine)
 	}
-	measured := slices.Contains(extra, LineServerCPU) || slices.Contains(extra, LineServerMemory)
+	measured := slices.Contains(extra, report.LineServerCPU) || slices.Contains(extra, report.LineServerMemory)
 	for _, r := range runs {
 		measured = measured || r.Server != nil
 	}
@@ -451,11 +323,11 @@ func lineSpecs(a, b CompareGroup, extra []string) ([]lineSpec, error) {
 // each profile's sessions lasted, p50 and p99, for profiles either side
 // has; the normal sessions' figures are the lines above. They have no
 // per-second samples.
-func profileLines(runs []*JSONReport) []lineSpec {
+func profileLines(runs []*report.JSONReport) []lineSpec {
 	var names []string
 	for _, r := range runs {
 		for name, p := range r.Profiles {
-			if name != NormalProfile && p.SessionTime != nil && !slices.Contains(names, name) {
+			if name != metrics.NormalProfile && p.SessionTime != nil && !slices.Contains(names, name) {
 				names = append(names, name)
 			}
 		}
@@ -465,7 +337,7 @@ func profileLines(runs []*JSONReport) []lineSpec {
 	for _, name := range names {
 		for _, q := range []string{"p50", "p99"} {
 			get := lineQuantiles[q]
-			specs = append(specs, lineSpec{name: "profile " + name + " session:" + q, unit: "ms", run: func(j *JSONReport) (float64, bool) {
+			specs = append(specs, lineSpec{name: "profile " + name + " session:" + q, unit: "ms", run: func(j *report.JSONReport) (float64, bool) {
 				p, ok := j.Profiles[name]
 				if !ok || p.SessionTime == nil {
 					return 0, false
@@ -481,7 +353,7 @@ func profileLines(runs []*JSONReport) []lineSpec {
 // every run has the same number of them: each stage's messages/s and
 // message p99. A stage has one figure per run, so with single runs these
 // lines are shown side by side, untested.
-func stageLines(runs []*JSONReport) []lineSpec {
+func stageLines(runs []*report.JSONReport) []lineSpec {
 	n := len(runs[0].Stages)
 	for _, r := range runs {
 		if len(r.Stages) != n {
@@ -492,9 +364,9 @@ func stageLines(runs []*JSONReport) []lineSpec {
 	for k := range n {
 		out = append(out,
 			lineSpec{name: fmt.Sprintf("stage %d msg/s", k+1), unit: "msg/s", higherBetter: true,
-				run: func(j *JSONReport) (float64, bool) { return j.Stages[k].MessagesPerS, true }},
+				run: func(j *report.JSONReport) (float64, bool) { return j.Stages[k].MessagesPerS, true }},
 			lineSpec{name: fmt.Sprintf("stage %d p99", k+1), unit: "ms",
-				run: func(j *JSONReport) (float64, bool) {
+				run: func(j *report.JSONReport) (float64, bool) {
 					st := j.Stages[k]
 					return st.P99MS, st.MessagesOK+st.Errors > 0
 				}})
@@ -504,8 +376,8 @@ func stageLines(runs []*JSONReport) []lineSpec {
 
 // values gathers one side's samples of a line: one per run, or one per
 // measured second. It returns nil when the line has no per-second samples.
-func (c *Comparison) values(spec lineSpec, runs []*JSONReport) []float64 {
-	if c.Samples == SamplesRuns {
+func values(c *report.Comparison, spec lineSpec, runs []*report.JSONReport) []float64 {
+	if c.Samples == report.SamplesRuns {
 		return runValues(spec, runs)
 	}
 	if spec.interval == nil {
@@ -522,7 +394,7 @@ func (c *Comparison) values(spec lineSpec, runs []*JSONReport) []float64 {
 	return out
 }
 
-func runValues(spec lineSpec, runs []*JSONReport) []float64 {
+func runValues(spec lineSpec, runs []*report.JSONReport) []float64 {
 	out := []float64{}
 	for _, r := range runs {
 		if v, ok := spec.run(r); ok {
@@ -536,13 +408,13 @@ func runValues(spec lineSpec, runs []*JSONReport) []float64 {
 // warm-up and before its end: the warm-up's seconds are not in its figures,
 // and the last second is cut short or holds only the messages still in
 // flight after -d.
-func measuredSeconds(r *JSONReport) []JSONInterval {
+func measuredSeconds(r *report.JSONReport) []report.JSONInterval {
 	warmup := r.Config.WarmupS
 	end := r.ElapsedS
 	if d := r.Config.DurationS; d > 0 {
 		end = min(end, d)
 	}
-	var out []JSONInterval
+	var out []report.JSONInterval
 	for _, iv := range r.Intervals {
 		if iv.LengthS > 1 {
 			// A folded minute (before the detail window) is an average
@@ -566,7 +438,7 @@ func workloadDifferences(a, b CompareGroup) []string {
 	if a.Runs[0].LoadModel != b.Runs[0].LoadModel {
 		diffs = append(diffs, fmt.Sprintf("load model %s vs %s", a.Runs[0].LoadModel, b.Runs[0].LoadModel))
 	}
-	ca, cb := rawMembers(a.Runs[0].Config), rawMembers(b.Runs[0].Config)
+	ca, cb := configMembers(a.Runs[0].Config), configMembers(b.Runs[0].Config)
 	if ca != nil && cb != nil {
 		ignore := map[string]bool{"shard": true, "start_at": true, "seed_given": true}
 		if !givenSeed(ca) || !givenSeed(cb) {
@@ -579,7 +451,7 @@ func workloadDifferences(a, b CompareGroup) []string {
 		for k := range cb {
 			keys[k] = true
 		}
-		for _, k := range sortedKeys(keys) {
+		for _, k := range slices.Sorted(maps.Keys(keys)) {
 			va, vb := compact(ca[k]), compact(cb[k])
 			if !ignore[k] && !bytes.Equal(va, vb) {
 				diffs = append(diffs, fmt.Sprintf("%s %s vs %s", k, show(va), show(vb)))
@@ -611,12 +483,12 @@ func show(v json.RawMessage) string {
 	return string(v)
 }
 
-// adjust turns the raw p-values into Holm-adjusted ones and sets each
+// adjust turns c's raw p-values into Holm-adjusted ones and sets each
 // line's verdict. Holm's step-down keeps the chance of calling any line of
 // the table different, when none is, at most alpha, however many lines
 // there are; without it a table of twenty lines would show a false
 // difference in most comparisons of identical servers.
-func (c *Comparison) adjust() {
+func adjust(c *report.Comparison) {
 	var tested []int
 	for i, l := range c.Lines {
 		if l.PRaw != nil {
@@ -635,13 +507,13 @@ func (c *Comparison) adjust() {
 		l.P = &p
 		switch {
 		case p > c.Alpha:
-			l.Verdict = VerdictSame
+			l.Verdict = report.VerdictSame
 		case l.A.Median == l.B.Median:
-			l.Verdict = VerdictSame // distributions differ but the medians agree
+			l.Verdict = report.VerdictSame // distributions differ but the medians agree
 		case (l.B.Median > l.A.Median) == l.HigherIsBetter:
-			l.Verdict = VerdictBetter
+			l.Verdict = report.VerdictBetter
 		default:
-			l.Verdict = VerdictWorse
+			l.Verdict = report.VerdictWorse
 		}
 	}
 	// Say so when the sample sizes make every verdict "no difference" in
@@ -687,8 +559,8 @@ func minP(n1, n2 int) float64 {
 	return min(1, 2*math.Exp(-(lg(n1+n2)-lg(n1)-lg(n2))))
 }
 
-func stats(s *benchmath.Sample, confidence float64) LineStats {
-	st := LineStats{N: len(s.Values)}
+func stats(s *benchmath.Sample, confidence float64) report.LineStats {
+	st := report.LineStats{N: len(s.Values)}
 	if st.N == 0 {
 		return st
 	}
@@ -702,8 +574,8 @@ func stats(s *benchmath.Sample, confidence float64) LineStats {
 
 // plainStats is the median of a few values without an interval, for lines
 // shown untested.
-func plainStats(v []float64) LineStats {
-	st := LineStats{N: len(v)}
+func plainStats(v []float64) report.LineStats {
+	st := report.LineStats{N: len(v)}
 	if len(v) == 0 {
 		return st
 	}
@@ -767,11 +639,11 @@ const (
 type RuleResult struct {
 	SlowerRule
 	Outcome RuleOutcome
-	Found   CompareLine
+	Found   report.CompareLine
 }
 
-// CheckSlower checks each rule against c.
-func (c *Comparison) CheckSlower(rules []SlowerRule) []RuleResult {
+// CheckSlower checks each rule against the comparison c.
+func CheckSlower(c *report.Comparison, rules []SlowerRule) []RuleResult {
 	var out []RuleResult
 	for _, r := range rules {
 		l, ok := c.Line(r.Line)
@@ -779,7 +651,7 @@ func (c *Comparison) CheckSlower(rules []SlowerRule) []RuleResult {
 		switch {
 		case !ok:
 			res.Outcome = RuleNoSamples
-		case l.Verdict == VerdictFew || l.Verdict == VerdictUntested:
+		case l.Verdict == report.VerdictFew || l.Verdict == report.VerdictUntested:
 			res.Outcome = RuleUntestable
 		case l.WorseBy(r.Pct):
 			res.Outcome = RuleBroken
@@ -787,4 +659,56 @@ func (c *Comparison) CheckSlower(rules []SlowerRule) []RuleResult {
 		out = append(out, res)
 	}
 	return out
+}
+
+// unattributedWarnings names, for a comparison, the phases some run could
+// not time command by command: their lines leave those runs out, and a
+// phase no run of a side could time is not compared at all.
+func unattributedWarnings(groups ...CompareGroup) []string {
+	var out []string
+	for _, g := range groups {
+		count := map[string]int{}
+		var names []string
+		for _, r := range g.Runs {
+			for _, name := range report.Unattributed(r) {
+				if count[name] == 0 {
+					names = append(names, name)
+				}
+				count[name]++
+			}
+		}
+		for _, name := range names {
+			out = append(out, fmt.Sprintf("%s: %d of %d runs of %s have no figures: the server answered pipelined commands in one write "+
+				"and no message went lock-step (--lockstep-every 0), so how the time split between the commands is unknown (docs/phases.md)",
+				name, count[name], len(g.Runs), g.Name))
+		}
+	}
+	return out
+}
+
+// configMembers turns a run's config into its JSON members, for comparing
+// two runs' configs member by member; nil when it cannot.
+func configMembers(c report.RunConfig) map[string]json.RawMessage {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(b, &m) != nil {
+		return nil
+	}
+	return m
+}
+
+// compact removes the insignificant space of a JSON value, so that two
+// equal values compare equal byte for byte.
+func compact(v json.RawMessage) json.RawMessage {
+	if v == nil {
+		return nil
+	}
+	var b bytes.Buffer
+	if json.Compact(&b, v) != nil {
+		return v
+	}
+	return b.Bytes()
 }

@@ -1,8 +1,12 @@
-// Package report aggregates what a run measured and renders it as a table or
-// as JSON. Recorders are filled by one goroutine each and merged afterwards,
-// because hdrhistogram-go is not safe for concurrent use and a lock per
-// sample would cost more than the sample.
-package report
+// Package metrics is the recorder of the hot path: per-phase HdrHistograms,
+// reply codes, errors by key and the run's counters, filled while a run
+// goes on. A worker keeps its samples until a message is decided and then
+// moves them into the recorder it shares with a few other workers (a shard
+// of the run, in loadgen) under that shard's lock: hdrhistogram-go is not
+// safe for concurrent use, and a lock per sample would cost more than the
+// sample. Package report turns a recorder's content into the result
+// document; this package knows nothing of the document.
+package metrics
 
 import (
 	"time"
@@ -58,13 +62,16 @@ type ErrorKey struct {
 // maxCode bounds reply codes kept per phase; anything from 200 to 599 fits.
 const maxCode = 600
 
-// Recorder is one worker's view of a run: counters, one histogram per
-// phase, reply codes per phase and errors by key.
+// Recorder is what a group of workers measured: counters, one histogram
+// per phase, reply codes per phase and errors by key. It has no lock of its
+// own: the caller guards it (loadgen keeps one per shard of workers, each
+// under the shard's lock), and recorders are merged when the run ends and
+// once a second for the timeline.
 type Recorder struct {
 	// Phases holds, per phase, the replies to commands answered one by
 	// one; Pipelined those to commands written in a group with others (nil
 	// for a phase that had none). Which of them a report shows depends on
-	// how the server wrote its replies (phaseFigures, batching.go).
+	// how the server wrote its replies (report/batching.go).
 	Phases    [session.NumPhases]*hdrhistogram.Histogram
 	Pipelined [session.NumPhases]*hdrhistogram.Histogram
 
@@ -83,7 +90,7 @@ type Recorder struct {
 	BytesSent                       int64
 	IdleCloses                      int64 // sessions closed by the server while idle
 	// Ended counts sessions the server ended after some messages
-	// (pipelining.go).
+	// (SessionEnds).
 	Ended SessionEnds
 	// Abandoned counts messages whose envelope had gone out ahead, behind
 	// the previous content, when the run stopped: their content was never

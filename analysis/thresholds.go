@@ -1,8 +1,10 @@
-package report
+package analysis
 
 import (
 	"fmt"
 	"time"
+
+	"github.com/smtpbench/smtpbench/report"
 )
 
 // One evaluator serves both judgements made on a run's figures: run's
@@ -50,7 +52,7 @@ type BreachKind int
 
 const (
 	// BreachUnattributed: the phase's time cannot be told apart from
-	// another's (see UnattributedBreach), so the limit cannot be checked.
+	// another's (see report.UnattributedBreach), so the limit cannot be checked.
 	BreachUnattributed BreachKind = iota
 	// BreachNoSamples: a limited phase has no samples.
 	BreachNoSamples
@@ -73,7 +75,7 @@ type Breach struct {
 	Kind BreachKind
 	// Limit is the latency limit (phase kinds only).
 	LatencyLimit
-	// Why is UnattributedBreach's sentence (BreachUnattributed).
+	// Why is report.UnattributedBreach's sentence (BreachUnattributed).
 	Why string
 	// GotMS is the quantile measured (BreachLatency).
 	GotMS float64
@@ -90,11 +92,11 @@ type Breach struct {
 }
 
 // Check returns every limit j breaks, latency limits first in their order.
-func (t Thresholds) Check(j *JSONReport) []Breach {
+func (t Thresholds) Check(j *report.JSONReport) []Breach {
 	var out []Breach
 	for _, l := range t.Latency {
 		s, ok := j.Phases[l.Phase]
-		if why := UnattributedBreach(j, l.Phase); why != "" {
+		if why := report.UnattributedBreach(j, l.Phase); why != "" {
 			out = append(out, Breach{Kind: BreachUnattributed, LatencyLimit: l, Why: why})
 			continue
 		}

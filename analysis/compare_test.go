@@ -1,4 +1,4 @@
-package report
+package analysis
 
 import (
 	"bytes"
@@ -7,27 +7,29 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/smtpbench/smtpbench/report"
 )
 
 // fakeRun is a run report with the figures compare reads: messages/s, the
 // p50 and p99 of the message and body phases, and per-second intervals.
-func fakeRun(target string, rate, p50 float64, seconds []float64) *JSONReport {
-	j := &JSONReport{Schema: Schema, Target: target, LoadModel: "closed", ElapsedS: float64(len(seconds)),
-		Config: RunConfig{Concurrency: 4, DurationS: float64(len(seconds))},
-		Totals: Totals{MessagesAttempted: 1000, MessagesOK: 1000, MessagesPerS: rate},
-		Phases: map[string]Summary{
+func fakeRun(target string, rate, p50 float64, seconds []float64) *report.JSONReport {
+	j := &report.JSONReport{Schema: report.Schema, Target: target, LoadModel: "closed", ElapsedS: float64(len(seconds)),
+		Config: report.RunConfig{Concurrency: 4, DurationS: float64(len(seconds))},
+		Totals: report.Totals{MessagesAttempted: 1000, MessagesOK: 1000, MessagesPerS: rate},
+		Phases: map[string]report.Summary{
 			"message": {Count: 1000, P50MS: p50, P90MS: 1.1 * p50, P99MS: 1.2 * p50, P999MS: 1.3 * p50},
 			"body":    {Count: 1000, P50MS: p50 / 2, P90MS: 0.55 * p50, P99MS: 0.6 * p50, P999MS: 0.65 * p50},
 			"rset":    {},
 		},
 	}
 	for i, r := range seconds {
-		j.Intervals = append(j.Intervals, JSONInterval{T: i, OK: int64(r), MessagesPerS: r, P50MS: p50 * r / rate, P99MS: 1.2 * p50 * r / rate})
+		j.Intervals = append(j.Intervals, report.JSONInterval{T: i, OK: int64(r), MessagesPerS: r, P50MS: p50 * r / rate, P99MS: 1.2 * p50 * r / rate})
 	}
 	return j
 }
 
-func group(name string, runs ...*JSONReport) CompareGroup {
+func group(name string, runs ...*report.JSONReport) CompareGroup {
 	return CompareGroup{Name: name, Runs: runs}
 }
 
@@ -35,7 +37,7 @@ func noisy(rng *rand.Rand, v, spread float64) float64 { return v * (1 + spread*(
 
 func TestCompareRunsFindsTheSlowerSide(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	var a, b []*JSONReport
+	var a, b []*report.JSONReport
 	for range 6 {
 		a = append(a, fakeRun("a:25", noisy(rng, 400, 0.02), noisy(rng, 10, 0.02), nil))
 		b = append(b, fakeRun("b:25", noisy(rng, 330, 0.02), noisy(rng, 12, 0.02), nil))
@@ -44,7 +46,7 @@ func TestCompareRunsFindsTheSlowerSide(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Samples != SamplesRuns {
+	if c.Samples != report.SamplesRuns {
 		t.Errorf("samples %q, want runs", c.Samples)
 	}
 	// messages/s, then p50 and p99 of body and message; rset has no samples.
@@ -52,7 +54,7 @@ func TestCompareRunsFindsTheSlowerSide(t *testing.T) {
 		t.Fatalf("%d lines, %d tested, want 5: %+v", len(c.Lines), c.LinesTested, c.Lines)
 	}
 	for _, l := range c.Lines {
-		if l.Verdict != VerdictWorse || !l.Significant() {
+		if l.Verdict != report.VerdictWorse || !l.Significant() {
 			t.Errorf("%s: verdict %s, want worse", l.Line, l.Verdict)
 		}
 		// All six B runs beyond all six A runs: p = 2/924, times 5 lines.
@@ -63,7 +65,7 @@ func TestCompareRunsFindsTheSlowerSide(t *testing.T) {
 			t.Errorf("%s: stats %+v", l.Line, l.A)
 		}
 	}
-	rate, _ := c.Line(LineMessagesPerS)
+	rate, _ := c.Line(report.LineMessagesPerS)
 	if !rate.HigherIsBetter || *rate.ChangePct > -15 || *rate.ChangePct < -20 {
 		t.Errorf("messages/s change %v", *rate.ChangePct)
 	}
@@ -78,7 +80,7 @@ func TestCompareRunsFindsTheSlowerSide(t *testing.T) {
 		t.Errorf("summary %q", got)
 	}
 	var buf bytes.Buffer
-	if err := WriteCompareTable(&buf, c); err != nil {
+	if err := report.WriteCompareTable(&buf, c); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"messages/s", "message p50 (ms)", "B slower", "p=0.0", "n=6", "Holm"} {
@@ -89,7 +91,7 @@ func TestCompareRunsFindsTheSlowerSide(t *testing.T) {
 	// Swapped, B is the faster one.
 	c2, _ := Compare(group("A", b...), group("B", a...), CompareOptions{})
 	for _, l := range c2.Lines {
-		if l.Verdict != VerdictBetter {
+		if l.Verdict != report.VerdictBetter {
 			t.Errorf("swapped %s: %s", l.Line, l.Verdict)
 		}
 	}
@@ -103,7 +105,7 @@ func TestCompareFalseAlarms(t *testing.T) {
 	const trials = 400
 	alarms := 0
 	for range trials {
-		var a, b []*JSONReport
+		var a, b []*report.JSONReport
 		for range 6 {
 			a = append(a, fakeRun("x:25", noisy(rng, 400, 0.1), noisy(rng, 10, 0.1), nil))
 			b = append(b, fakeRun("x:25", noisy(rng, 400, 0.1), noisy(rng, 10, 0.1), nil))
@@ -136,14 +138,14 @@ func TestCompareFalseAlarms(t *testing.T) {
 }
 
 func TestCompareFewSamples(t *testing.T) {
-	a := []*JSONReport{fakeRun("a:25", 400, 10, nil), fakeRun("a:25", 401, 10, nil), fakeRun("a:25", 399, 10, nil)}
-	b := []*JSONReport{fakeRun("b:25", 300, 12, nil), fakeRun("b:25", 301, 12, nil), fakeRun("b:25", 299, 12, nil)}
+	a := []*report.JSONReport{fakeRun("a:25", 400, 10, nil), fakeRun("a:25", 401, 10, nil), fakeRun("a:25", 399, 10, nil)}
+	b := []*report.JSONReport{fakeRun("b:25", 300, 12, nil), fakeRun("b:25", 301, 12, nil), fakeRun("b:25", 299, 12, nil)}
 	c, err := Compare(group("A", a...), group("B", b...), CompareOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, l := range c.Lines {
-		if l.Verdict != VerdictFew || l.P != nil {
+		if l.Verdict != report.VerdictFew || l.P != nil {
 			t.Errorf("%s with 3+3 samples: %s", l.Line, l.Verdict)
 		}
 	}
@@ -175,15 +177,15 @@ func TestCompareIntervals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Samples != SamplesIntervals || !strings.Contains(c.SamplesNote, "second") {
+	if c.Samples != report.SamplesIntervals || !strings.Contains(c.SamplesNote, "second") {
 		t.Errorf("samples %q: %q", c.Samples, c.SamplesNote)
 	}
-	rate, _ := c.Line(LineMessagesPerS)
-	if rate.A.N != 10 || rate.Verdict != VerdictWorse {
+	rate, _ := c.Line(report.LineMessagesPerS)
+	if rate.A.N != 10 || rate.Verdict != report.VerdictWorse {
 		t.Errorf("messages/s over seconds: %+v", rate)
 	}
 	body, _ := c.Line("body:p50")
-	if body.Verdict != VerdictUntested || body.P != nil || body.A.Median != 5 {
+	if body.Verdict != report.VerdictUntested || body.P != nil || body.A.Median != 5 {
 		t.Errorf("body p50 has no per-second samples, want it shown untested: %+v", body)
 	}
 	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "concurrency 4 vs 8") {
@@ -198,7 +200,7 @@ func TestCompareIntervals(t *testing.T) {
 }
 
 func TestCompareExtraLinesAndErrors(t *testing.T) {
-	var a, b []*JSONReport
+	var a, b []*report.JSONReport
 	for i := range 6 {
 		a = append(a, fakeRun("a:25", 400+float64(i), 10, nil))
 		r := fakeRun("b:25", 400+float64(i), 10, nil)
@@ -213,8 +215,8 @@ func TestCompareExtraLinesAndErrors(t *testing.T) {
 	if _, ok := c.Line("message:p999"); !ok {
 		t.Error("asked-for line message:p999 missing")
 	}
-	errs, ok := c.Line(LineErrors)
-	if !ok || errs.Verdict != VerdictWorse || errs.ChangePct != nil {
+	errs, ok := c.Line(report.LineErrors)
+	if !ok || errs.Verdict != report.VerdictWorse || errs.ChangePct != nil {
 		t.Errorf("errors line %+v", errs)
 	}
 	if _, err := Compare(group("A", a...), group("B", b...), CompareOptions{Lines: []string{"message:p42"}}); err == nil {
@@ -252,20 +254,20 @@ func TestMinP(t *testing.T) {
 }
 
 func TestKnee(t *testing.T) {
-	step := func(c int, rate, p99 float64) StepJSON {
-		return StepJSON{Label: "c=" + string(rune('0'+c)), Concurrency: c, MessagesPerS: rate, MessageP99MS: p99}
+	step := func(c int, rate, p99 float64) report.StepJSON {
+		return report.StepJSON{Label: "c=" + string(rune('0'+c)), Concurrency: c, MessagesPerS: rate, MessageP99MS: p99}
 	}
-	sessions := func(s StepJSON) float64 { return float64(s.Concurrency) }
+	sessions := func(s report.StepJSON) float64 { return float64(s.Concurrency) }
 	tests := []struct {
 		name  string
-		steps []StepJSON
+		steps []report.StepJSON
 		want  int // -1: no knee
 	}{
-		{"saturates at 4", []StepJSON{step(1, 200, 5), step(2, 400, 5.1), step(4, 790, 5.3), step(8, 800, 10), step(16, 801, 20)}, 2},
-		{"linear", []StepJSON{step(1, 200, 5), step(2, 400, 5), step(4, 800, 5.1)}, -1},
-		{"flat but p99 flat too", []StepJSON{step(1, 200, 5), step(2, 201, 5.1)}, -1},
-		{"throughput falls", []StepJSON{step(1, 200, 5), step(2, 150, 9)}, 0},
-		{"one step", []StepJSON{step(1, 200, 5)}, -1},
+		{"saturates at 4", []report.StepJSON{step(1, 200, 5), step(2, 400, 5.1), step(4, 790, 5.3), step(8, 800, 10), step(16, 801, 20)}, 2},
+		{"linear", []report.StepJSON{step(1, 200, 5), step(2, 400, 5), step(4, 800, 5.1)}, -1},
+		{"flat but p99 flat too", []report.StepJSON{step(1, 200, 5), step(2, 201, 5.1)}, -1},
+		{"throughput falls", []report.StepJSON{step(1, 200, 5), step(2, 150, 9)}, 0},
+		{"one step", []report.StepJSON{step(1, 200, 5)}, -1},
 	}
 	for _, tt := range tests {
 		k := Knee(tt.steps, sessions)
@@ -301,16 +303,16 @@ func TestSLO(t *testing.T) {
 
 func TestWriteSweepTable(t *testing.T) {
 	met, breached := true, false
-	steps := []StepJSON{
+	steps := []report.StepJSON{
 		{Label: "c=1", Concurrency: 1, MessagesPerS: 195, MessageP50MS: 10.2, MessageP99MS: 10.9},
 		{Label: "c=2", Concurrency: 2, MessagesPerS: 390, MessageP50MS: 10.2, MessageP99MS: 11},
 		{Label: "c=4", Concurrency: 4, MessagesPerS: 770, MessageP50MS: 10.3, MessageP99MS: 11.5},
 		{Label: "c=8", Concurrency: 8, MessagesPerS: 790, MessageP50MS: 20.1, MessageP99MS: 22, Errors: 3, ErrorPct: 0.05, Warnings: []string{"boo"}},
 	}
-	sw := &SweepJSON{Varies: VariesConcurrency, Target: "127.0.0.1:2525", WarmupS: 1, DurationS: 5, Steps: steps}
-	sw.Knee = Knee(steps, func(s StepJSON) float64 { return float64(s.Concurrency) })
+	sw := &report.SweepJSON{Varies: report.VariesConcurrency, Target: "127.0.0.1:2525", WarmupS: 1, DurationS: 5, Steps: steps}
+	sw.Knee = Knee(steps, func(s report.StepJSON) float64 { return float64(s.Concurrency) })
 	var b bytes.Buffer
-	if err := WriteSweepTable(&b, &Document{Kind: KindSweep, Sweep: sw}); err != nil {
+	if err := report.WriteSweepTable(&b, &report.Document{Kind: report.KindSweep, Sweep: sw}); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"closed loop, 4 steps of 5s after a 1s warm-up each", "770.0", "<- knee", "3 (0.05%)",
@@ -323,14 +325,14 @@ func TestWriteSweepTable(t *testing.T) {
 		t.Errorf("trailing spaces:\n%q", b.String())
 	}
 
-	search := &SweepJSON{Varies: VariesSearch, Target: "127.0.0.1:2525", WarmupS: 1, DurationS: 5, Steps: []StepJSON{
+	search := &report.SweepJSON{Varies: report.VariesSearch, Target: "127.0.0.1:2525", WarmupS: 1, DurationS: 5, Steps: []report.StepJSON{
 		{Label: "rate=2000", Concurrency: 64, Rate: 2000, MessagesPerS: 800, MessageP99MS: 900, SLOMet: &breached, Breaches: []string{"message p99 900 ms > 50ms"}},
 		{Label: "rate=1000", Concurrency: 64, Rate: 1000, MessagesPerS: 800, MessageP99MS: 400, SLOMet: &breached, Breaches: []string{"message p99 400 ms > 50ms"}},
 		{Label: "rate=500", Concurrency: 64, Rate: 500, MessagesPerS: 500, MessageP99MS: 11, SLOMet: &met},
-	}, Search: &SearchJSON{Method: "bisection", SLO: []string{"message:p99<=50ms"}, MaxErrorPct: 1, RateMax: 2000, PrecisionPct: 5, MaxProbes: 3,
+	}, Search: &report.SearchJSON{Method: "bisection", SLO: []string{"message:p99<=50ms"}, MaxErrorPct: 1, RateMax: 2000, PrecisionPct: 5, MaxProbes: 3,
 		Capacity: 500, FailedAt: 1000, Stopped: "probes"}}
 	b.Reset()
-	if err := WriteSweepTable(&b, &Document{Kind: KindSweep, Sweep: search}); err != nil {
+	if err := report.WriteSweepTable(&b, &report.Document{Kind: report.KindSweep, Sweep: search}); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"message:p99<=50ms and errors <= 1%", "bisection between 0 and 2000/s, at most 3 probes", "breached: message p99 900 ms > 50ms",
@@ -342,11 +344,11 @@ func TestWriteSweepTable(t *testing.T) {
 }
 
 func TestCompareAllEqualLineLeftOut(t *testing.T) {
-	var a, b []*JSONReport
+	var a, b []*report.JSONReport
 	for i := range 6 {
 		ra, rb := fakeRun("a:25", 400+float64(i), 10+float64(i)/10, nil), fakeRun("b:25", 300+float64(i), 12+float64(i)/10, nil)
-		for _, r := range []*JSONReport{ra, rb} {
-			r.Phases["mail"] = Summary{Count: 1000, P50MS: 0.001, P99MS: 0.001}
+		for _, r := range []*report.JSONReport{ra, rb} {
+			r.Phases["mail"] = report.Summary{Count: 1000, P50MS: 0.001, P99MS: 0.001}
 		}
 		a, b = append(a, ra), append(b, rb)
 	}
@@ -355,20 +357,20 @@ func TestCompareAllEqualLineLeftOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	mail, _ := c.Line("mail:p50")
-	if mail.Verdict != VerdictSame || mail.P != nil || c.LinesTested != 5 {
+	if mail.Verdict != report.VerdictSame || mail.P != nil || c.LinesTested != 5 {
 		t.Errorf("a line of equal samples: %+v; %d lines tested, want 5 (mail left out)", mail, c.LinesTested)
 	}
 }
 
 func TestCompareTableHasNoTrailingSpaces(t *testing.T) {
-	var a, b []*JSONReport
+	var a, b []*report.JSONReport
 	for i := range 6 {
 		a = append(a, fakeRun("a:25", 400+float64(i), 10, nil))
 		b = append(b, fakeRun("b:25", 400-float64(i), 10, nil))
 	}
 	c, _ := Compare(group("A", a...), group("B", b...), CompareOptions{})
 	var buf bytes.Buffer
-	WriteCompareTable(&buf, c)
+	report.WriteCompareTable(&buf, c)
 	if strings.Contains(buf.String(), " \n") {
 		t.Errorf("trailing spaces:\n%q", buf.String())
 	}
@@ -378,7 +380,7 @@ func TestCompareTableHasNoTrailingSpaces(t *testing.T) {
 // shards and start instants are not workloads; a seed given on both sides
 // is, and prints as the integer it is.
 func TestWorkloadDifferencesIgnoreWhatIsNotWorkload(t *testing.T) {
-	withConfig := func(set func(c *RunConfig)) *JSONReport {
+	withConfig := func(set func(c *report.RunConfig)) *report.JSONReport {
 		r := fakeRun("a", 100, 1, []float64{100})
 		if set != nil {
 			set(&r.Config)
@@ -387,15 +389,15 @@ func TestWorkloadDifferencesIgnoreWhatIsNotWorkload(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		a, b func(c *RunConfig)
+		a, b func(c *report.RunConfig)
 		want string // "" for no warning
 	}{
-		{"random seeds", func(c *RunConfig) { c.Seed = 3445585893709640 }, func(c *RunConfig) { c.Seed = 8079219322337808 }, ""},
-		{"one seed given", func(c *RunConfig) { c.Seed, c.SeedGiven = 1, true }, func(c *RunConfig) { c.Seed = 2 }, ""},
-		{"shards and starts", func(c *RunConfig) { c.Shard, c.StartAt = "1/3", "x" }, func(c *RunConfig) { c.Shard = "2/3" }, ""},
-		{"given seeds differ", func(c *RunConfig) { c.Seed, c.SeedGiven = 3445585893709640, true },
-			func(c *RunConfig) { c.Seed, c.SeedGiven = 8079219322337808, true }, "seed 3445585893709640 vs 8079219322337808"},
-		{"sessions differ", func(c *RunConfig) { c.Concurrency = 8 }, nil, "concurrency 8 vs 4"},
+		{"random seeds", func(c *report.RunConfig) { c.Seed = 3445585893709640 }, func(c *report.RunConfig) { c.Seed = 8079219322337808 }, ""},
+		{"one seed given", func(c *report.RunConfig) { c.Seed, c.SeedGiven = 1, true }, func(c *report.RunConfig) { c.Seed = 2 }, ""},
+		{"shards and starts", func(c *report.RunConfig) { c.Shard, c.StartAt = "1/3", "x" }, func(c *report.RunConfig) { c.Shard = "2/3" }, ""},
+		{"given seeds differ", func(c *report.RunConfig) { c.Seed, c.SeedGiven = 3445585893709640, true },
+			func(c *report.RunConfig) { c.Seed, c.SeedGiven = 8079219322337808, true }, "seed 3445585893709640 vs 8079219322337808"},
+		{"sessions differ", func(c *report.RunConfig) { c.Concurrency = 8 }, nil, "concurrency 8 vs 4"},
 	}
 	for _, tt := range tests {
 		w := workloadDifferences(group("A", withConfig(tt.a)), group("B", withConfig(tt.b)))

@@ -8,6 +8,8 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/pflag"
+
+	"github.com/smtpbench/smtpbench/internal/cliflag"
 )
 
 // Exit codes, documented in docs/run.md.
@@ -129,7 +131,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 func parseFlags(fs *pflag.FlagSet, args []string, usage string, stdout io.Writer) error {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	wrapNumbers(fs)
+	cliflag.Wrap(fs, numberRules)
 	err := fs.Parse(args)
 	if errors.Is(err, pflag.ErrHelp) {
 		fs.SetOutput(stdout)
@@ -138,7 +140,7 @@ func parseFlags(fs *pflag.FlagSet, args []string, usage string, stdout io.Writer
 		return err
 	}
 	if err != nil {
-		return usageError{flagError(err)}
+		return usageError{cliflag.Error(err)}
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/smtpbench/smtpbench/internal/cliflag"
 	"github.com/smtpbench/smtpbench/internal/sysres"
 	"github.com/smtpbench/smtpbench/sink"
 )
@@ -82,11 +83,11 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := checkDuration("idle-timeout", *idle); err != nil {
+	if err := cliflag.CheckDuration("idle-timeout", *idle); err != nil {
 		return usagef("%v", err)
 	}
 	cfg.IdleTimeout = *idle
-	if err := checkDuration("command-timeout", *cmdTimeout); err != nil {
+	if err := cliflag.CheckDuration("command-timeout", *cmdTimeout); err != nil {
 		return usagef("%v", err)
 	}
 	cfg.CommandTimeout = *cmdTimeout

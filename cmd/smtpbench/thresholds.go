@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/smtpbench/smtpbench/analysis"
+	"github.com/smtpbench/smtpbench/internal/cliflag"
 	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/report"
 	"github.com/smtpbench/smtpbench/session"
@@ -22,7 +23,7 @@ func parseThresholds(f *runFlags) (thresholds, error) {
 		vals []string
 	}{{"max-p50", "p50", f.maxP50}, {"max-p99", "p99", f.maxP99}} {
 		for _, v := range set.vals {
-			k, d, err := splitKV(set.flag, v)
+			k, d, err := cliflag.SplitKV(set.flag, v)
 			if err != nil {
 				return th, err
 			}
@@ -37,7 +38,7 @@ func parseThresholds(f *runFlags) (thresholds, error) {
 					return th, fmt.Errorf("--%s %q: %v, or %s or %s with --rate", set.flag, v, err, metrics.SeriesService, metrics.SeriesLag)
 				}
 			}
-			lim, err := parseDurationPositive(set.flag, d)
+			lim, err := cliflag.Duration(set.flag, d)
 			if err != nil {
 				return th, err
 			}
@@ -47,7 +48,7 @@ func parseThresholds(f *runFlags) (thresholds, error) {
 	if math.IsNaN(f.maxErrorRate) || f.maxErrorRate < 0 || f.maxErrorRate > 100 {
 		return th, fmt.Errorf("--max-error-rate %g: want a percent from 0 to 100", f.maxErrorRate)
 	}
-	if err := checkFloat("min-rate", f.minRate, 0, maxRate); err != nil {
+	if err := cliflag.CheckFloat("min-rate", f.minRate, 0, maxRate); err != nil {
 		return th, err
 	}
 	return th, nil

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/smtpbench/smtpbench/internal/cliflag"
 )
 
 // Every numeric flag refuses what is out of range with one line and exit 2,
@@ -110,18 +112,6 @@ func TestNumericFlagsOutOfRange(t *testing.T) {
 	}
 }
 
-func FuzzParseDurationPositive(f *testing.F) {
-	for _, s := range []string{"0", "250ms", "2s", "8760h", "8761h", "-1s", "9999999999h", "1e3s", "NaN", "", "1h1h"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		d, err := parseDurationPositive("x", s)
-		if err == nil && (d < 0 || d > maxDuration) {
-			t.Errorf("parseDurationPositive(%q) = %v, outside 0 to %v", s, d, maxDuration)
-		}
-	})
-}
-
 // FuzzSinkConfig feeds the sink's --delay, --reject and --stall parsers.
 func FuzzSinkConfig(f *testing.F) {
 	f.Add("body=5ms", "rcpt=10:450", "4s:1s")
@@ -183,7 +173,7 @@ func FuzzNumericFlags(f *testing.F) {
 	var flags []numFlag
 	for i := range 2 {
 		flagSet(i).VisitAll(func(fl *pflag.Flag) {
-			if numberKinds[fl.Value.Type()] {
+			if cliflag.Kinds[fl.Value.Type()] {
 				flags = append(flags, numFlag{i, fl.Name})
 			}
 		})
@@ -206,7 +196,7 @@ func FuzzNumericFlags(f *testing.F) {
 			v := fs.Lookup(name).Value
 			if rule, ok := numberRules[name]; ok {
 				// The value as the flag now holds it is within range.
-				if _, err := parseNumber(v.Type(), v.String(), rule); err != nil {
+				if _, err := cliflag.Parse(v.Type(), v.String(), rule); err != nil {
 					t.Errorf("--%s=%q accepted as %s, outside its range: %v", name, s, v.String(), err)
 				}
 			}

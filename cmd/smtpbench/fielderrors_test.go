@@ -17,6 +17,7 @@ func TestFieldFlagsNameFields(t *testing.T) {
 	spec := reflect.TypeOf(message.Spec{})
 	work := reflect.TypeOf(loadgen.Workload{})
 	conf := reflect.TypeOf(loadgen.Config{})
+	sweep := reflect.TypeOf(loadgen.SweepSpec{})
 	for field, flag := range specFlags {
 		if _, ok := spec.FieldByName(field); !ok {
 			t.Errorf("specFlags[%q] = %q: message.Spec has no such field", field, flag)
@@ -25,13 +26,14 @@ func TestFieldFlagsNameFields(t *testing.T) {
 	for field, flag := range workloadFlags {
 		_, inWork := work.FieldByName(field)
 		_, inConf := conf.FieldByName(field)
-		if !inWork && !inConf {
-			t.Errorf("workloadFlags[%q] = %q: neither loadgen.Workload nor Config has such a field", field, flag)
+		_, inSweep := sweep.FieldByName(field)
+		if !inWork && !inConf && !inSweep {
+			t.Errorf("workloadFlags[%q] = %q: none of loadgen.Workload, Config and SweepSpec has such a field", field, flag)
 		}
 	}
 	// Set by smtpbench itself, not by a flag of their own.
 	internal := map[string]bool{"DataName": true, "Token": true, "Tracked": true, "NoTarget": true, "Given": true, "Server": true}
-	for _, typ := range []reflect.Type{spec, work} {
+	for _, typ := range []reflect.Type{spec, work, sweep} {
 		for i := 0; i < typ.NumField(); i++ {
 			if f := typ.Field(i).Name; !internal[f] && !strings.HasPrefix(specFlag(f), "--") {
 				t.Errorf("%s.%s has no flag", typ, f)

@@ -62,7 +62,8 @@ type runFlags struct {
 	long         longRunFlags // longrun.go
 }
 
-// workloadFlags names the flag of each loadgen.Workload and Config field,
+// workloadFlags names the flag of each field of loadgen.Workload, Config
+// and SweepSpec,
 // for errors (see configError).
 var workloadFlags = map[string]string{
 	"Concurrency": "--concurrency", "Messages": "--messages", "Duration": "--duration", "PerConn": "--per-conn",
@@ -74,6 +75,8 @@ var workloadFlags = map[string]string{
 	"Rate": "--rate", "Arrival": "--arrival", "Warmup": "--warmup", "Ramp": "--ramp", "Grace": "--grace",
 	"Stages": "--stages", "Mix": "--mix", "SlowRate": "--slow-rate", "IdleFor": "--idle-for", "HarvestTo": "--harvest-to",
 	"HarvestRcpts": "--harvest-rcpts", "Shard": "--shard", "StartAt": "--start-at", "Receive": "--receive", "Drain": "--drain",
+	"SLOs": "--slo", "RateMax": "--rate-max", "Probes": "--probes", "PrecisionPct": "--precision", "MaxErrorPct": "--max-error-rate",
+	"Abuse": "--abuse",
 }
 
 func (f *runFlags) register(fs *pflag.FlagSet) {
@@ -343,6 +346,11 @@ func configError(err error) error {
 	return usagef("%s", flagText(err))
 }
 
+// given says whether the flag of a loadgen field was on the command line.
+func (f *runFlags) given(fs *pflag.FlagSet) func(field string) bool {
+	return func(field string) bool { return fs.Changed(strings.TrimPrefix(flagName(field), "--")) }
+}
+
 // flagName names the flag of a loadgen field.
 func flagName(field string) string {
 	if flag, ok := workloadFlags[field]; ok {
@@ -376,7 +384,7 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, report.RunConfig, 
 		return bad(usagef("%v", err))
 	}
 	f.w.Stages, f.w.Tracked, f.w.NoTarget = f.long.stages, f.w.Receive != "", fs.NArg() == 0
-	f.w.Given = func(field string) bool { return fs.Changed(strings.TrimPrefix(flagName(field), "--")) }
+	f.w.Given = f.given(fs)
 	cfg, cj, err := f.w.Build()
 	if err != nil {
 		// A file that cannot be read is not a usage error.

@@ -4,15 +4,11 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 
 	"github.com/spf13/pflag"
 
-	"github.com/smtpbench/smtpbench/analysis"
 	"github.com/smtpbench/smtpbench/delivery"
 	"github.com/smtpbench/smtpbench/loadgen"
-	"github.com/smtpbench/smtpbench/loadgen/profile"
-	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/report"
 )
 
@@ -96,90 +92,16 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	if err := distinctOutputs([]pathFlag{{"--out", f.outFile}}, f.inputs()); err != nil {
 		return err
 	}
-	search := len(*slos) > 0 || fs.Changed("rate-max")
-	varies := report.VariesConcurrency
-	var abuseName string
-	var abuseSteps []int
-	if *abuseFlag != "" {
-		var err error
-		if abuseName, abuseSteps, err = parseAbuse(*abuseFlag); err != nil {
-			return usagef("%v", err)
-		}
-		if search || fs.Changed("rate") && strings.Contains(*rateList, ",") || strings.Contains(*rateList, "..") {
-			return usagef("--abuse varies the abusive sessions: give one --rate at most, and no capacity search")
-		}
-		if f.w.Mix != "" {
-			return usagef("--abuse and --mix exclude each other: the sweep makes each step's mix")
-		}
-		// The profile's settings (--slow-rate, --idle-for…) are read as
-		// for --mix; each step then sets its own weights.
-		f.w.Mix = metrics.NormalProfile + ":1," + abuseName + ":1"
-		varies = report.VariesAbuse
+	plan := loadgen.SweepPlan{Arrival: f.w.Arrival, Warmup: f.w.Warmup, Duration: f.w.Duration}
+	spec := loadgen.SweepSpec{Concurrency: *concList, Rate: *rateList, SLOs: *slos, RateMax: *rateMax, Probes: *probes,
+		PrecisionPct: *precision, MaxErrorPct: f.maxErrorRate, Abuse: *abuseFlag, Given: f.given(fs)}
+	most, err := spec.Steps(&plan, &f.w)
+	if err != nil {
+		return configError(err)
 	}
-	var concs, rates []float64
-	var objectives []analysis.SLO
-	var err error
-	if concs, err = parseSteps("concurrency", *concList, true, maxConcurrency); err != nil {
-		return usagef("%v", err)
-	}
-	switch {
-	case search:
-		varies = report.VariesSearch
-		if len(*slos) == 0 || *rateMax <= 0 {
-			return usagef("a capacity search needs --slo and a positive --rate-max")
-		}
-		if fs.Changed("rate") {
-			return usagef("--rate and --rate-max exclude each other: the search picks the rates")
-		}
-		for _, s := range *slos {
-			o, err := analysis.ParseSLO(s)
-			if err != nil {
-				return usagef("--slo %v", err)
-			}
-			objectives = append(objectives, o)
-		}
-		if *probes < 1 || *probes > loadgen.MaxSteps {
-			return usagef("--probes %d: want 1 to %d", *probes, loadgen.MaxSteps)
-		}
-		if !(*precision > 0 && *precision < 100) {
-			return usagef("--precision %g: want a percentage between 0 and 100", *precision)
-		}
-		if f.maxErrorRate < 0 || f.maxErrorRate > 100 {
-			return usagef("--max-error-rate %g: want a percent from 0 to 100", f.maxErrorRate)
-		}
-		f.w.Rate = *rateMax
-	case fs.Changed("rate") && varies == report.VariesAbuse:
-		if rates, err = parseSteps("rate", *rateList, false, maxRate); err != nil {
-			return usagef("%v", err)
-		}
-		f.w.Rate, rates = rates[0], nil
-	case fs.Changed("rate"):
-		varies = report.VariesRate
-		if rates, err = parseSteps("rate", *rateList, false, maxRate); err != nil {
-			return usagef("%v", err)
-		}
-		f.w.Rate = rates[0]
-	default:
-		for _, name := range []string{"slo", "probes", "precision", "max-error-rate"} {
-			if fs.Changed(name) {
-				return usagef("--%s belongs to a capacity search: give --slo and --rate-max", name)
-			}
-		}
-	}
-	if varies != report.VariesConcurrency && len(concs) > 1 {
-		return usagef("-c %q: with --rate or a search, -c is one number (the most sessions that may be open); a sweep varies one thing", *concList)
-	}
-	f.w.Concurrency = int(concs[0])
 	base, cj, err := f.seriesConfig(fs)
 	if err != nil {
 		return err
-	}
-	most := f.w.Concurrency
-	if varies == report.VariesConcurrency {
-		most = int(concs[len(concs)-1])
-	}
-	if varies == report.VariesAbuse {
-		most += abuseSteps[len(abuseSteps)-1]
 	}
 	sec, parseTarget, err := f.seriesTarget(fs, &base, &cj, most, stderr)
 	if err != nil {
@@ -188,13 +110,7 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	if base.Target, err = parseTarget(fs.Arg(0)); err != nil {
 		return usagef("%v", err)
 	}
-	plan := loadgen.SweepPlan{Base: base, Echo: cj, Arrival: f.w.Arrival, Warmup: f.w.Warmup, Duration: f.w.Duration,
-		Varies: varies, Rates: rates, AbuseProfile: abuseName, AbuseSessions: abuseSteps,
-		RateMax: *rateMax, PrecisionPct: *precision, Probes: *probes, Objectives: objectives, MaxErrorPct: f.maxErrorRate,
-		Warnings: sec.warnings()}
-	for _, c := range concs {
-		plan.Concurrencies = append(plan.Concurrencies, int(c))
-	}
+	plan.Base, plan.Echo, plan.Warnings = base, cj, sec.warnings()
 	if *serverCmd != "" {
 		if plan.Server, err = sf.runner("--server-cmd", *serverCmd, base.Target, "server", *restart); err != nil {
 			return err
@@ -258,38 +174,4 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "smtpbench sweep: stopped by a signal after %d of the steps\n", len(sw.Steps))
 	}
 	return nil
-}
-
-// parseAbuse reads --abuse PROFILE:LIST: a profile other than normal and
-// the numbers of its sessions per step, a list as -c takes (a leading 0,
-// or a range from 0, stands for the first step, which always runs).
-func parseAbuse(v string) (string, []int, error) {
-	name, list, ok := strings.Cut(v, ":")
-	if !ok || list == "" {
-		return "", nil, fmt.Errorf("--abuse %q: want PROFILE:LIST such as idle:10..100+10", v)
-	}
-	if _, err := profile.ParseMix(name + ":1"); err != nil || name == metrics.NormalProfile {
-		return "", nil, fmt.Errorf("--abuse %q: unknown abusive profile %q (profiles: %s)", v, name, strings.Join(profile.Names()[1:], ", "))
-	}
-	if rest, ok := strings.CutPrefix(list, "0.."); ok {
-		// 0..B+S: the first step, then S, 2S, … B.
-		if i := strings.IndexByte(rest, '+'); i > 0 {
-			list = rest[i+1:] + ".." + rest
-		}
-	}
-	list = strings.TrimPrefix(list, "0,")
-	steps := []int{0}
-	if list != "0" {
-		vals, err := parseSteps("abuse", list, true, 0)
-		if err != nil {
-			return "", nil, err
-		}
-		for _, n := range vals {
-			if n > maxConcurrency {
-				return "", nil, fmt.Errorf("--abuse %q: %g sessions is more than %d", v, n, maxConcurrency)
-			}
-			steps = append(steps, int(n))
-		}
-	}
-	return name, steps, nil
 }

@@ -72,7 +72,7 @@ func commitOutput(flag string, f *atomicfile.File) error {
 func (f *runFlags) inputs() []pathFlag {
 	return []pathFlag{
 		{"--data", f.w.DataFile}, {"--message", f.w.Template}, {"--corpus", f.w.Corpus}, {"--to-file", f.w.ToFile},
-		{"--ca", f.sec.ca}, {"--cert", f.sec.cert}, {"--key", f.sec.key}, {"--password-file", f.sec.passwordFile},
+		{"--ca", f.sec.CA}, {"--cert", f.sec.Cert}, {"--key", f.sec.Key}, {"--password-file", f.sec.PasswordFile},
 		{"--html-baseline", f.htmlBaseline},
 	}
 }

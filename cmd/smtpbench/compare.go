@@ -2,12 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
-	"strconv"
-	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -75,21 +73,11 @@ func (o *compareFlags) check() ([]failRule, error) {
 	}
 	var rules []failRule
 	for _, v := range o.failIfSlower {
-		line, pct, ok := strings.Cut(v, "=")
-		if !ok {
-			line, pct = report.LineMessagesPerS, v
-		}
-		line, err := analysis.ParseLine(line)
+		r, err := analysis.ParseSlowerRule(v)
 		if err != nil {
-			return nil, usagef("--fail-if-slower %q: %v", v, err)
+			return nil, usagef("--fail-if-slower %v", err)
 		}
-		// NaN compares false with everything, so a check against it would
-		// pass whatever the change: refused, as infinity is.
-		p, err := strconv.ParseFloat(pct, 64)
-		if err != nil || math.IsNaN(p) || math.IsInf(p, 0) || p < 0 {
-			return nil, usagef("--fail-if-slower %q: want PCT or LINE=PCT with PCT a percentage such as 5", v)
-		}
-		rules = append(rules, failRule{Line: line, Pct: p})
+		rules = append(rules, r)
 	}
 	return rules, nil
 }
@@ -140,37 +128,13 @@ func compareCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var a, b analysis.CompareGroup
-	in := report.Inputs{Stdin: os.Stdin}
-	switch fs.NArg() {
-	case 1:
-		name, label := report.SplitLabel(fs.Arg(0))
-		d, err := in.Read(name)
-		if err != nil {
-			return readError(err)
-		}
-		if label != "" {
-			// A label picks one side; silently comparing A with B
-			// instead would answer a question that was not asked.
-			if _, err := analysis.SelectGroup(d, fs.Arg(0), label); err != nil {
-				return usagef("%v", err)
-			}
-			return usagef("%s is one side of a comparison: give the other as a second FILE[#LABEL], or the ab file alone to compare A with B", fs.Arg(0))
-		}
-		var ok bool
-		if a, b, ok = analysis.ABGroups(d); !ok {
-			return usagef("%s holds %s: with one file, compare wants an ab file (runs labelled A and B); give two files, or FILE#LABEL twice",
-				fs.Arg(0), report.DescribeRuns(d))
-		}
-	case 2:
-		if a, err = readGroup(&in, fs.Arg(0)); err != nil {
-			return err
-		}
-		if b, err = readGroup(&in, fs.Arg(1)); err != nil {
-			return err
-		}
-	default:
-		return usagef("want one ab file or two result files, got %d arguments", fs.NArg())
+	a, b, err := analysis.Groups(&report.Inputs{Stdin: os.Stdin}, fs.Args())
+	var ae *analysis.ArgError
+	var se *analysis.SelectError
+	if errors.As(err, &ae) || errors.As(err, &se) {
+		return usagef("%v", err)
+	} else if err != nil {
+		return readError(err)
 	}
 	c, err := analysis.Compare(a, b, o.options(rules))
 	if err != nil {
@@ -187,18 +151,4 @@ func compareCommand(args []string, stdout, stderr io.Writer) error {
 		return exitError{exitRun, fmt.Sprintf("writing the comparison: %v", err)}
 	}
 	return o.verdict("compare", c, rules, stderr)
-}
-
-// readGroup reads one side of a comparison, FILE or FILE#LABEL.
-func readGroup(in *report.Inputs, arg string) (analysis.CompareGroup, error) {
-	name, label := report.SplitLabel(arg)
-	d, err := in.Read(name)
-	if err != nil {
-		return analysis.CompareGroup{}, readError(err)
-	}
-	g, err := analysis.SelectGroup(d, arg, label)
-	if err != nil {
-		return g, usagef("%v", err)
-	}
-	return g, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/smtpbench/smtpbench/analysis"
 	"github.com/smtpbench/smtpbench/report"
 )
 
@@ -28,10 +29,14 @@ type ABPlan struct {
 	Warnings []string
 	// Abort drops every connection of the run under way when closed.
 	Abort <-chan struct{}
+	// Compare, when set, compares B with A after the rounds
+	// (analysis.Compare) into the document's Comparison, whose warnings
+	// then say if a signal cut the rounds short.
+	Compare *analysis.CompareOptions
 }
 
-// AB runs the plan's rounds and returns them as an ab document without
-// its comparison (see analysis.Compare): its Completed rounds, each run
+// AB runs the plan's rounds and returns them as an ab document, with its
+// comparison when the plan asks for one: its Completed rounds, each run
 // labeled A or B. A signal (the end of ctx) stops it after the last whole
 // round: a short or unpaired run would tilt the comparison. A run that
 // could establish no session is kept and ends the rounds with a
@@ -90,5 +95,24 @@ rounds:
 	if p.Servers[1] != nil {
 		doc.AB.BCmd = p.Servers[1].Command.Command
 	}
-	return doc, runErr
+	if runErr != nil || p.Compare == nil || doc.AB.Completed == 0 {
+		return doc, runErr
+	}
+	c, err := analysis.Compare(
+		analysis.CompareGroup{Name: "A", Runs: doc.RunsLabeled("A")},
+		analysis.CompareGroup{Name: "B", Runs: doc.RunsLabeled("B")}, *p.Compare)
+	if err != nil {
+		return doc, &CompareError{err}
+	}
+	if doc.AB.Completed < p.Rounds {
+		c.Warnings = append(c.Warnings, fmt.Sprintf("stopped by a signal after %d of %d rounds", doc.AB.Completed, p.Rounds))
+	}
+	doc.Comparison = c
+	return doc, nil
 }
+
+// CompareError is a comparison that could not be made of the rounds run.
+type CompareError struct{ Err error }
+
+func (e *CompareError) Error() string { return e.Err.Error() }
+func (e *CompareError) Unwrap() error { return e.Err }

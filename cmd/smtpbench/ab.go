@@ -97,7 +97,7 @@ func abCommand(args []string, stdout, stderr io.Writer) error {
 		// can be significant, and the check would pass unchecked.
 		return usagef("--rounds %d with --fail-if-slower: %d runs a side cannot show a difference at alpha %g; the check needs --rounds %d or more", *rounds, *rounds, o.alpha, need)
 	}
-	if err := distinctOutputs([]pathFlag{{"--out", f.outFile}}, f.inputs()); err != nil {
+	if err := distinctOutputs([]pathFlag{{"--out", f.outFile}, {"--html", f.htmlFile}}, f.inputs()); err != nil {
 		return err
 	}
 	cfg, cj, err := f.seriesConfig(fs)
@@ -108,7 +108,8 @@ func abCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	plan := loadgen.ABPlan{Base: cfg, Echo: cj, Warmup: f.w.Warmup, Duration: f.w.Duration, Rounds: *rounds, Warnings: sec.warnings()}
+	opts := o.options(rules)
+	plan := loadgen.ABPlan{Base: cfg, Echo: cj, Warmup: f.w.Warmup, Duration: f.w.Duration, Rounds: *rounds, Warnings: sec.warnings(), Compare: &opts}
 	for i := range plan.Targets {
 		if plan.Targets[i], err = parseTarget(fs.Arg(min(i, fs.NArg()-1))); err != nil {
 			return usagef("%v", err)
@@ -124,9 +125,12 @@ func abCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if out != nil {
-		defer out.Close()
+	defer out.Close()
+	page, err := createOutput("--html", f.htmlFile)
+	if err != nil {
+		return err
 	}
+	defer page.Close()
 
 	ctx, abort, release := stopOnSignals(stderr, cfg.Grace)
 	defer release()
@@ -151,17 +155,7 @@ func abCommand(args []string, stdout, stderr io.Writer) error {
 	if doc.AB.Completed == 0 {
 		return exitError{exitRun, "stopped before the first round was complete: nothing to compare"}
 	}
-	c, err := analysis.Compare(
-		analysis.CompareGroup{Name: "A", Runs: doc.RunsLabeled("A")},
-		analysis.CompareGroup{Name: "B", Runs: doc.RunsLabeled("B")},
-		o.options(rules))
-	if err != nil {
-		return exitError{exitRun, err.Error()}
-	}
-	doc.Comparison = c
-	if doc.AB.Completed < *rounds {
-		c.Warnings = append(c.Warnings, fmt.Sprintf("stopped by a signal after %d of %d rounds", doc.AB.Completed, *rounds))
-	}
+	c := doc.Comparison
 	if o.output == "json" {
 		err = report.WriteDocument(stdout, doc)
 	} else {
@@ -173,8 +167,13 @@ func abCommand(args []string, stdout, stderr io.Writer) error {
 	if err := writeOut(out, doc); err != nil {
 		return err
 	}
-	if err := writeABPage(f.htmlFile, doc); err != nil {
-		return err
+	if page != nil {
+		if err := report.WriteABHTML(page, doc); err != nil {
+			return exitError{exitRun, fmt.Sprintf("--html: %v", err)}
+		}
+		if err := commitOutput("--html", page); err != nil {
+			return err
+		}
 	}
 	if err := acceptedNothing(doc.Runs); err != nil {
 		return err

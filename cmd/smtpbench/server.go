@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"strings"
@@ -10,7 +9,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/smtpbench/smtpbench/loadgen"
-	"github.com/smtpbench/smtpbench/report"
 	"github.com/smtpbench/smtpbench/servercost"
 )
 
@@ -82,19 +80,4 @@ func (f *serverCmdFlags) runner(flag, cmd, addr, name string, restart bool) (*lo
 	}
 	return &loadgen.ServerRunner{RestartEachRun: restart, Command: loadgen.ServerCommand{Command: cmd, Addr: addr,
 		StartTimeout: f.startTimeout, StopGrace: f.stopGrace, LogDir: dir, Name: name}}, nil
-}
-
-// writeABPage writes ab's --html page, if asked for.
-func writeABPage(name string, doc *report.Document) error {
-	if name == "" {
-		return nil
-	}
-	var buf bytes.Buffer
-	if err := report.WriteABHTML(&buf, doc); err != nil {
-		return exitError{exitRun, fmt.Sprintf("--html: %v", err)}
-	}
-	if err := os.WriteFile(name, buf.Bytes(), 0o644); err != nil {
-		return exitError{exitRun, fmt.Sprintf("--html: %v", err)}
-	}
-	return nil
 }

@@ -97,6 +97,7 @@ func noSession(res *report.Result, cfg loadgen.Config, hint func(string) string)
 func seriesError(err error, hint func(string) string) error {
 	var ns *loadgen.NoSessionError
 	var se *loadgen.ServerStartError
+	var ce *loadgen.CompareError
 	switch {
 	case err == nil:
 		return nil
@@ -108,6 +109,8 @@ func seriesError(err error, hint func(string) string) error {
 		return exitError{exitRun, msg}
 	case errors.As(err, &se):
 		return exitError{exitRun, se.Error()}
+	case errors.As(err, &ce):
+		return exitError{exitRun, ce.Error()}
 	}
 	return configError(err)
 }

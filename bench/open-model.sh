@@ -7,12 +7,17 @@
 #   open:   smtpbench run -c 50 --rate 2000 -d DURATION
 # and prints, per run and as medians, smtpbench's CPU (user+system, from
 # getrusage as the JSON's generator.cpu_s) per message, the rate, the
-# voluntary context switches per message, and for the open model how late
-# messages started against their schedule (start_lag p50/p99). The last line
-# is the ratio of the medians, open over closed; the goal is at most 1.5.
-# Open-model runs that fell behind their schedule (start lag p50 over 1 ms)
-# are left out of the medians: behind schedule the open model sends as a
-# closed loop does, and a busy machine would flatter it.
+# voluntary context switches per message, the message latency's median
+# (a change that saves CPU by making messages wait shows there), and for the
+# open model how late messages started against their schedule (start_lag
+# p50/p99). The last line is the ratio of the medians, open over closed; the
+# goal is at most 1.5.
+# Open-model runs that fell behind their schedule (start lag p50 over 1 ms,
+# or p99 over 10 ms) are left out of the medians: behind schedule the open
+# model sends as a closed loop does, and a busy machine would flatter it.
+# A run whose median kept time but that fell behind for stretches is
+# cheaper too (such runs, with a p99 of hundreds of milliseconds, have cost
+# half as much as one that kept time), hence the p99 bound.
 #
 # Usage: bench/open-model.sh [ROUNDS] [DURATION]   (defaults 3 and 10s;
 # Linux, needs python3 and /usr/bin/time)
@@ -53,9 +58,10 @@ n = d["totals"]["messages_attempted"]
 cpu = d["generator"]["cpu_s"]
 csw = int(open(tm).read().split()[-1])
 lag = d["phases"].get("start_lag")
+msg = d["phases"]["message"]
 lagtxt = f", start lag p50 {lag['p50_ms']:.3f} ms p99 {lag['p99_ms']:.2f} ms" if lag else ""
-print(f"{name} {1e6 * cpu / n:.1f} {lag['p50_ms'] if lag else 0}")
-print(f"  {name:6} {n / d['elapsed_s']:7.0f} msg/s  {1e6 * cpu / n:6.1f} µs CPU/message  {csw / n:4.2f} switches/message{lagtxt}", file=sys.stderr)
+print(f"{name} {1e6 * cpu / n:.1f} {lag['p50_ms'] if lag else 0} {lag['p99_ms'] if lag else 0}")
+print(f"  {name:6} {n / d['elapsed_s']:7.0f} msg/s  {1e6 * cpu / n:6.1f} µs CPU/message  {csw / n:4.2f} switches/message, message p50 {msg['p50_ms']:.2f} ms{lagtxt}", file=sys.stderr)
 PY
 }
 
@@ -69,8 +75,8 @@ import statistics, sys
 vals = {}
 behind = 0
 for line in open(sys.argv[1]):
-    name, v, lag = line.split()
-    if name == "open" and float(lag) > 1:
+    name, v, lag, lag99 = line.split()
+    if name == "open" and (float(lag) > 1 or float(lag99) > 10):
         # Behind its schedule, the open model pipelines messages that are
         # already due behind the previous content, as the closed loop does,
         # and costs less: such a run does not measure the open model.
@@ -78,7 +84,7 @@ for line in open(sys.argv[1]):
         continue
     vals.setdefault(name, []).append(float(v))
 if behind:
-    print(f"left out: {behind} open-model runs that fell behind their schedule (start lag p50 over 1 ms: the machine was too busy)")
+    print(f"left out: {behind} open-model runs that fell behind their schedule (start lag p50 over 1 ms or p99 over 10 ms: the machine was too busy)")
 if not vals.get("open"):
     sys.exit("no open-model run kept its schedule")
 c, o = statistics.median(vals["closed"]), statistics.median(vals["open"])

@@ -379,14 +379,14 @@ func TestInteropHaraka(t *testing.T) {
 		r := runBench(t, "-c", "10", "-n", "500", "--pipelining", mode, "--timeout", "30s", h.Addr)
 		checkInvariants(t, r)
 		checkOnTime(t, r, 20*time.Second)
-		checkPipelining(t, r, mode, "--pipelining "+mode, 0)
+		checkPipelining(t, r, mode, "set to "+mode, 0)
 		if r.Report.Totals.MessagesOK != 500 {
 			t.Errorf("%s: %d ok, want 500", r, r.Report.Totals.MessagesOK)
 		}
 	}
 	r = runBench(t, "-c", "2", "-n", "20", "--pipelining", "on", "--timeout", "30s", h.Addr)
 	checkInvariants(t, r)
-	checkPipelining(t, r, "full", "--pipelining on", 0)
+	checkPipelining(t, r, "full", "set to on", 0)
 	if got := r.errorCounts()[ek("mail", "perm_reject", 503)]; got == 0 || r.Report.Errors[0].Text == "" {
 		t.Errorf("%s: errors %+v, want Haraka's 503s with their text", r, r.Report.Errors)
 	}

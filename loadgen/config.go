@@ -7,11 +7,11 @@ package loadgen
 import (
 	"errors"
 	"fmt"
+	"github.com/smtpbench/smtpbench/internal/fielderr"
 	"io"
 	"math"
 	"net/netip"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/smtpbench/smtpbench/loadgen/profile"
@@ -38,36 +38,13 @@ const (
 	MaxDuration = 365 * 24 * time.Hour
 )
 
-// ConfigError names the field of a Config or a Workload that a value was
-// refused for, so that a command line can name its own flag for it. Want
-// names any other setting it speaks of as {Field}. Without a Value (a
-// rule between settings, or a value the reason quotes itself) Want
-// follows the field's name directly, with its own separator.
-type ConfigError struct {
-	Field string // Concurrency, Messages, Duration, …
-	Value any
-	Want  string
-}
+// ConfigError names the field of a Config, a Workload, a SweepSpec or a
+// SecuritySpec that a value was refused for, so that a command line can
+// name its own flag for it (see its Explain).
+type ConfigError = fielderr.Error
 
-func (e *ConfigError) Error() string { return e.Explain(func(field string) string { return field }) }
-
-// Explain words the error with name(field) for each setting it names: a
-// command line passes the names of its flags.
-func (e *ConfigError) Explain(name func(field string) string) string {
-	want := e.Want
-	for {
-		i := strings.IndexByte(want, '{')
-		j := strings.IndexByte(want, '}')
-		if i < 0 || j < i {
-			break
-		}
-		want = want[:i] + name(want[i+1:j]) + want[j+1:]
-	}
-	if e.Value == nil {
-		return name(e.Field) + want
-	}
-	return fmt.Sprintf("%s %v: %s", name(e.Field), e.Value, want)
-}
+// refuse is the ConfigError on field for value.
+var refuse = fielderr.New
 
 // Defaults the CLI shows as flag defaults.
 const (
@@ -232,7 +209,7 @@ func (c *Config) Validate() error {
 		c.Concurrency = DefaultConcurrency
 	}
 	if c.Concurrency < 0 || c.Concurrency > MaxConcurrency {
-		return &ConfigError{"Concurrency", c.Concurrency, fmt.Sprintf("must be 1 to %d", MaxConcurrency)}
+		return refuse("Concurrency", c.Concurrency, fmt.Sprintf("must be 1 to %d", MaxConcurrency))
 	}
 	if c.Mail == nil {
 		spec := message.Spec{Rcpts: message.Range{Min: c.Rcpts, Max: c.Rcpts}, Data: c.Data}
@@ -245,33 +222,33 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.Messages < 0 {
-		return &ConfigError{"Messages", c.Messages, "must not be negative"}
+		return refuse("Messages", c.Messages, "must not be negative")
 	}
 	if c.PerConn < 0 {
-		return &ConfigError{"PerConn", c.PerConn, "must not be negative"}
+		return refuse("PerConn", c.PerConn, "must not be negative")
 	}
 	for _, d := range []struct {
 		field string
 		v     time.Duration
 	}{{"Duration", c.Duration}, {"Warmup", c.Warmup}, {"Ramp", c.Ramp}, {"Timeout", c.Session.Timeout}, {"DataTimeout", c.Session.DataTimeout}} {
 		if d.v < 0 || d.v > MaxDuration {
-			return &ConfigError{d.field, d.v, fmt.Sprintf("want 0 to %s", MaxDuration)}
+			return refuse(d.field, d.v, fmt.Sprintf("want 0 to %s", MaxDuration))
 		}
 	}
 	if c.Grace != NoGrace && (c.Grace < 0 || c.Grace > MaxDuration) {
-		return &ConfigError{"Grace", c.Grace, fmt.Sprintf("want 0 to %s, or NoGrace", MaxDuration)}
+		return refuse("Grace", c.Grace, fmt.Sprintf("want 0 to %s, or NoGrace", MaxDuration))
 	}
 	if math.IsNaN(c.Rate) || c.Rate < 0 || c.Rate > MaxRate || c.Rate > 0 && c.Rate < MinRate {
-		return &ConfigError{"Rate", c.Rate, fmt.Sprintf("want 0 (closed loop) or %g to %g messages/s", MinRate, MaxRate)}
+		return refuse("Rate", c.Rate, fmt.Sprintf("want 0 (closed loop) or %g to %g messages/s", MinRate, MaxRate))
 	}
 	if c.Messages == 0 && c.Duration == 0 {
 		return errors.New("give a message count or a duration")
 	}
 	if c.Duration > 0 && c.Warmup >= c.Duration {
-		return &ConfigError{"Warmup", c.Warmup, fmt.Sprintf("must be shorter than the run (%s), or nothing would be measured", c.Duration)}
+		return refuse("Warmup", c.Warmup, fmt.Sprintf("must be shorter than the run (%s), or nothing would be measured", c.Duration))
 	}
 	if c.Duration > 0 && c.Ramp >= c.Duration {
-		return &ConfigError{"Ramp", c.Ramp, fmt.Sprintf("must be shorter than the run (%s), or the run would end before its full load", c.Duration)}
+		return refuse("Ramp", c.Ramp, fmt.Sprintf("must be shorter than the run (%s), or the run would end before its full load", c.Duration))
 	}
 	if c.Grace == 0 {
 		c.Grace = DefaultGrace
@@ -302,14 +279,14 @@ func (c *Config) checkMix() error {
 	c.Profiles.Session.BusyPoll = -1 // these sessions wait on purpose
 	c.Profiles.Mail = c.Mail
 	if err := c.Profiles.Normalize(); err != nil {
-		return &ConfigError{"Mix", "", err.Error()}
+		return refuse("Mix", "", err.Error())
 	}
 	for _, sh := range c.Mix {
 		if sh.Profile == nil || sh.Weight == 0 {
 			continue
 		}
 		if err := sh.Profile.Check(&c.Profiles); err != nil {
-			return &ConfigError{"Mix", sh.Name, err.Error()}
+			return refuse("Mix", sh.Name, err.Error())
 		}
 	}
 	return nil

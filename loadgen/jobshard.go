@@ -32,7 +32,7 @@ func (s JobShard) Apply(cfg *Config) error {
 			share++
 		}
 		if share == 0 {
-			return &ConfigError{"Messages", n, fmt.Sprintf("shard %s would send no message", s)}
+			return refuse("Messages", n, fmt.Sprintf("shard %s would send no message", s))
 		}
 		cfg.Messages = share
 	}

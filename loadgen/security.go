@@ -141,17 +141,17 @@ func (s *SecuritySpec) loadTLS(sec *Security) error {
 	files := session.TLSFiles{CA: s.CA, Insecure: s.Insecure, Cert: s.Cert, Key: s.Key, Resume: s.Resume, Sessions: s.Sessions}
 	versions := map[string]uint16{"1.2": tls.VersionTLS12, "1.3": tls.VersionTLS13}
 	if files.MinVersion = versions[s.TLSMin]; files.MinVersion == 0 {
-		return &ConfigError{"TLSMin", strconv.Quote(s.TLSMin), "want 1.2 or 1.3"}
+		return refuse("TLSMin", strconv.Quote(s.TLSMin), "want 1.2 or 1.3")
 	}
 	if files.MaxVersion = versions[s.TLSMax]; files.MaxVersion == 0 {
-		return &ConfigError{"TLSMax", strconv.Quote(s.TLSMax), "want 1.2 or 1.3"}
+		return refuse("TLSMax", strconv.Quote(s.TLSMax), "want 1.2 or 1.3")
 	}
 	if files.MaxVersion < files.MinVersion {
 		return relation("TLSMax", fmt.Sprintf(" %s is below {TLSMin} %s", s.TLSMax, s.TLSMin))
 	}
 	if s.SNI != "" {
 		if strings.ContainsAny(s.SNI, " \t\r\n/:") {
-			return &ConfigError{"SNI", strconv.Quote(s.SNI), "want a host name"}
+			return refuse("SNI", strconv.Quote(s.SNI), "want a host name")
 		}
 		files.ServerName = s.SNI
 	}

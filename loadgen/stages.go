@@ -184,33 +184,33 @@ func (c *Config) validateStages() error {
 		return nil
 	}
 	if c.Ramp > 0 {
-		return &ConfigError{"Ramp", c.Ramp, "cannot be combined with stages (a ramp is the one-stage profile)"}
+		return refuse("Ramp", c.Ramp, "cannot be combined with stages (a ramp is the one-stage profile)")
 	}
 	if len(c.Stages) > MaxStages {
-		return &ConfigError{"Stages", len(c.Stages), fmt.Sprintf("at most %d stages", MaxStages)}
+		return refuse("Stages", len(c.Stages), fmt.Sprintf("at most %d stages", MaxStages))
 	}
 	var total time.Duration
 	most := c.StageStart
 	for i, s := range c.Stages {
 		if s.Duration < 0 || s.Duration > MaxDuration {
-			return &ConfigError{"Stages", fmt.Sprintf("stage %d duration %s", i+1, s.Duration), fmt.Sprintf("want 0 to %s", MaxDuration)}
+			return refuse("Stages", fmt.Sprintf("stage %d duration %s", i+1, s.Duration), fmt.Sprintf("want 0 to %s", MaxDuration))
 		}
 		lim, what := float64(MaxConcurrency), "sessions"
 		if c.Rate > 0 {
 			lim, what = MaxRate, "messages/s"
 		}
 		if math.IsNaN(s.Target) || s.Target < 0 || s.Target > lim || c.Rate == 0 && s.Target != math.Trunc(s.Target) {
-			return &ConfigError{"Stages", fmt.Sprintf("stage %d target %g", i+1, s.Target), fmt.Sprintf("want 0 to %g %s, whole sessions in the closed loop", lim, what)}
+			return refuse("Stages", fmt.Sprintf("stage %d target %g", i+1, s.Target), fmt.Sprintf("want 0 to %g %s, whole sessions in the closed loop", lim, what))
 		}
 		total += s.Duration
 		most = max(most, s.Target)
 	}
 	if total > MaxDuration {
-		return &ConfigError{"Stages", total, fmt.Sprintf("take at most %s in all", MaxDuration)}
+		return refuse("Stages", total, fmt.Sprintf("take at most %s in all", MaxDuration))
 	}
 	if c.Rate == 0 {
 		if most < 1 {
-			return &ConfigError{"Stages", "all targets 0", "want at least one session"}
+			return refuse("Stages", "all targets 0", "want at least one session")
 		}
 		c.Concurrency = int(most)
 	}

@@ -86,13 +86,13 @@ func (s *SweepSpec) Steps(p *SweepPlan, w *Workload) (most int, err error) {
 			p.Objectives = append(p.Objectives, o)
 		}
 		if s.Probes < 1 || s.Probes > MaxSteps {
-			return 0, &ConfigError{"Probes", s.Probes, fmt.Sprintf("want 1 to %d", MaxSteps)}
+			return 0, refuse("Probes", s.Probes, fmt.Sprintf("want 1 to %d", MaxSteps))
 		}
 		if !(s.PrecisionPct > 0 && s.PrecisionPct < 100) {
-			return 0, &ConfigError{"PrecisionPct", s.PrecisionPct, "want a percentage between 0 and 100"}
+			return 0, refuse("PrecisionPct", s.PrecisionPct, "want a percentage between 0 and 100")
 		}
 		if s.MaxErrorPct < 0 || s.MaxErrorPct > 100 {
-			return 0, &ConfigError{"MaxErrorPct", s.MaxErrorPct, "want a percent from 0 to 100"}
+			return 0, refuse("MaxErrorPct", s.MaxErrorPct, "want a percent from 0 to 100")
 		}
 		p.RateMax, p.Probes, p.PrecisionPct, p.MaxErrorPct = s.RateMax, s.Probes, s.PrecisionPct, s.MaxErrorPct
 		w.Rate = s.RateMax
@@ -113,7 +113,7 @@ func (s *SweepSpec) Steps(p *SweepPlan, w *Workload) (most int, err error) {
 		}
 	}
 	if p.Varies != report.VariesConcurrency && len(concs) > 1 {
-		return 0, &ConfigError{"Concurrency", strconv.Quote(s.Concurrency), "with a rate or a search, it is one number (the most sessions that may be open); a sweep varies one thing"}
+		return 0, refuse("Concurrency", strconv.Quote(s.Concurrency), "with a rate or a search, it is one number (the most sessions that may be open); a sweep varies one thing")
 	}
 	w.Concurrency = int(concs[0])
 	most = w.Concurrency

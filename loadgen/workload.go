@@ -3,6 +3,7 @@ package loadgen
 import (
 	"errors"
 	"fmt"
+	"github.com/smtpbench/smtpbench/internal/fielderr"
 	"math/rand/v2"
 	"net/netip"
 	"os"
@@ -80,9 +81,8 @@ type Workload struct {
 
 func (w *Workload) given(field string) bool { return w.Given != nil && w.Given(field) }
 
-// relation is a ConfigError on two or more settings: Want follows the
-// field's name directly and names the others as {Field}.
-func relation(field, want string) *ConfigError { return &ConfigError{Field: field, Want: want} }
+// relation is the error of a rule between settings (see fielderr.Relation).
+var relation = fielderr.Relation
 
 // DefaultPort is the port of a target given without one: 25, or 24 for
 // LMTP (RFC 2033 7 asks that LMTP not use 25).
@@ -102,21 +102,21 @@ func (w *Workload) Build() (Config, report.RunConfig, error) {
 	bad := func(err error) (Config, report.RunConfig, error) { return cfg, cj, err }
 	// An empty address would silently become the default template.
 	if w.From == "" {
-		return bad(&ConfigError{"From", `""`, "want an address (the null reverse-path <> is not supported)"})
+		return bad(refuse("From", `""`, "want an address (the null reverse-path <> is not supported)"))
 	}
 	if w.To == "" {
-		return bad(&ConfigError{"To", `""`, "want an address"})
+		return bad(refuse("To", `""`, "want an address"))
 	}
 	// Where the Config's zero means its default, a zero given is a
 	// mistake: the default is shown already.
 	if w.Concurrency == 0 {
-		return bad(&ConfigError{"Concurrency", 0, fmt.Sprintf("must be 1 to %d", MaxConcurrency)})
+		return bad(refuse("Concurrency", 0, fmt.Sprintf("must be 1 to %d", MaxConcurrency)))
 	}
 	if w.Timeout == 0 {
-		return bad(&ConfigError{"Timeout", "0s", "must be positive"})
+		return bad(refuse("Timeout", "0s", "must be positive"))
 	}
 	if w.DataTimeout == 0 {
-		return bad(&ConfigError{"DataTimeout", "0s", "must be positive"})
+		return bad(refuse("DataTimeout", "0s", "must be positive"))
 	}
 	var stages []Stage
 	if w.Stages != "" {
@@ -140,7 +140,7 @@ func (w *Workload) Build() (Config, report.RunConfig, error) {
 		return bad(relation("Pipelining", ": "+err.Error()))
 	}
 	if w.Lockstep < 0 {
-		return bad(&ConfigError{"Lockstep", w.Lockstep, "must not be negative (0 = never)"})
+		return bad(refuse("Lockstep", w.Lockstep, "must not be negative (0 = never)"))
 	}
 	lockstep := w.Lockstep
 	if lockstep == 0 {
@@ -155,7 +155,7 @@ func (w *Workload) Build() (Config, report.RunConfig, error) {
 	case "poisson":
 		arrival = ArrivalPoisson
 	default:
-		return bad(&ConfigError{"Arrival", strconv.Quote(w.Arrival), "want constant or poisson"})
+		return bad(refuse("Arrival", strconv.Quote(w.Arrival), "want constant or poisson"))
 	}
 	if w.given("Arrival") && w.Rate == 0 {
 		return bad(relation("Arrival", " needs {Rate}"))
@@ -174,7 +174,7 @@ func (w *Workload) Build() (Config, report.RunConfig, error) {
 	}
 	chunkSize, err := message.ParseSize(w.ChunkSize)
 	if err != nil || chunkSize < 1 || chunkSize > message.MaxSize {
-		return bad(&ConfigError{"ChunkSize", strconv.Quote(w.ChunkSize), "want a size from 1 byte to 1GiB"})
+		return bad(refuse("ChunkSize", strconv.Quote(w.ChunkSize), "want a size from 1 byte to 1GiB"))
 	}
 	if w.given("ChunkSize") && chunking == session.ChunkingOff {
 		return bad(relation("ChunkSize", " needs {Chunking} auto or on"))
@@ -204,7 +204,7 @@ func (w *Workload) Build() (Config, report.RunConfig, error) {
 		busyPoll = -1
 	default:
 		if busyPoll, err = time.ParseDuration(w.BusyPoll); err != nil || busyPoll <= 0 || busyPoll > time.Second {
-			return bad(&ConfigError{"BusyPoll", strconv.Quote(w.BusyPoll), "want auto, off or a duration up to 1s"})
+			return bad(refuse("BusyPoll", strconv.Quote(w.BusyPoll), "want auto, off or a duration up to 1s"))
 		}
 	}
 	if w.StartAt != "" {
@@ -322,7 +322,7 @@ func (w *Workload) messageSpec() (message.Spec, error) {
 	}
 	var err error
 	if spec.Rcpts, err = message.ParseRange(w.Rcpts); err != nil || spec.Rcpts.Min < 1 || spec.Rcpts.Max > message.MaxRcpts {
-		return spec, &ConfigError{"Rcpts", strconv.Quote(w.Rcpts), fmt.Sprintf("want N or MIN-MAX from 1 to %d", message.MaxRcpts)}
+		return spec, refuse("Rcpts", strconv.Quote(w.Rcpts), fmt.Sprintf("want N or MIN-MAX from 1 to %d", message.MaxRcpts))
 	}
 	if w.given("Size") {
 		if spec.Sizes, err = message.ParseSizes(w.Size); err != nil {
@@ -367,13 +367,13 @@ func (w *Workload) applyMix(cfg *Config) error {
 		return relation("Mix", ": "+err.Error())
 	}
 	if w.SlowRate < 1 || w.SlowRate > 1<<30 {
-		return &ConfigError{"SlowRate", w.SlowRate, fmt.Sprintf("want 1 to %d bytes per second", 1<<30)}
+		return refuse("SlowRate", w.SlowRate, fmt.Sprintf("want 1 to %d bytes per second", 1<<30))
 	}
 	if w.IdleFor < 0 || w.IdleFor > MaxDuration {
-		return &ConfigError{"IdleFor", w.IdleFor, fmt.Sprintf("want 0 to %s", MaxDuration)}
+		return refuse("IdleFor", w.IdleFor, fmt.Sprintf("want 0 to %s", MaxDuration))
 	}
 	if w.HarvestRcpts < 1 || w.HarvestRcpts > 10000 {
-		return &ConfigError{"HarvestRcpts", w.HarvestRcpts, "want 1 to 10000"}
+		return refuse("HarvestRcpts", w.HarvestRcpts, "want 1 to 10000")
 	}
 	to, err := message.ParseTemplate(w.HarvestTo)
 	if err != nil {
@@ -393,7 +393,7 @@ func ParseTargets(vals []string, port int) ([]Target, error) {
 		if i := strings.LastIndexByte(v, '='); i >= 0 {
 			wt, err := strconv.Atoi(v[i+1:])
 			if err != nil || wt < 1 || wt > MaxWeight {
-				return nil, &ConfigError{"Targets", strconv.Quote(v), fmt.Sprintf("weight %q: want a whole number from 1 to %d", v[i+1:], MaxWeight)}
+				return nil, refuse("Targets", strconv.Quote(v), fmt.Sprintf("weight %q: want a whole number from 1 to %d", v[i+1:], MaxWeight))
 			}
 			addr, weight = v[:i], wt
 		}

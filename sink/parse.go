@@ -3,9 +3,12 @@ package sink
 import (
 	"fmt"
 	"math"
+	"net"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/smtpbench/smtpbench/internal/fielderr"
 )
 
 // MaxDelay bounds a configured delay or stall, as a run's durations are
@@ -105,4 +108,121 @@ func (s *Server) Summary(cfg Config) string {
 		fmt.Fprintf(&b, "; %d idle timeouts, %d command timeouts", s.IdleTimeouts(), s.CommandTimeouts())
 	}
 	return b.String()
+}
+
+// SpecError names the field of a Spec (or Security) that a value was
+// refused for, so a command line can name its flag (see its Explain).
+type SpecError = fielderr.Error
+
+// refuse is the SpecError on field for value.
+var refuse = fielderr.New
+
+// maxSessions bounds MaxSessions and Workers, as a run's sessions are.
+const maxSessions = 1_000_000
+
+// Spec is the sink as a user describes it, each setting in the form a
+// command line gives it. Build checks it and makes the Config.
+type Spec struct {
+	Delays, Rejects []string // STEP=DURATION (ParseDelay), STEP=PERCENT[:CODE] (ParseReject)
+	Stall           string   // START:LENGTH (ParseStall)
+	IdleTimeout     time.Duration
+	CommandTimeout  time.Duration
+	MaxSessions     int
+	OverLimit       string // wait or refuse (ParseSessionLimit)
+	Chunking        bool
+	BatchReplies    bool
+	Workers         int
+	CPU             time.Duration
+	AfterDot        string // serve, drop or reject (ParseAfterDot)
+	MaxPerSession   string // N[:CODE] (ParsePerSession)
+	// Store and forward (Relay): the address, and how each message is held,
+	// dropped or duplicated.
+	RelayTo                   string
+	Hold                      time.Duration
+	DropEvery, DuplicateEvery int
+	// Given says whether a field was set explicitly; nil means none was.
+	Given func(field string) bool
+}
+
+func (s *Spec) given(f string) bool { return s.Given != nil && s.Given(f) }
+
+// relation is the error of a rule between settings (see fielderr.Relation).
+var relation = fielderr.Relation
+
+// Build checks the spec and returns its Config (without TLS and AUTH:
+// see Security.Apply).
+func (s *Spec) Build() (Config, error) {
+	var cfg Config
+	var err error
+	for _, d := range s.Delays {
+		step, v, err := ParseDelay(d)
+		if err != nil {
+			return cfg, relation("Delays", " "+err.Error())
+		}
+		cfg.Delay[step] = v
+	}
+	for _, r := range s.Rejects {
+		step, rj, err := ParseReject(r)
+		if err != nil {
+			return cfg, relation("Rejects", " "+err.Error())
+		}
+		cfg.Reject[step] = rj
+	}
+	if s.Stall != "" {
+		if cfg.StallAt, cfg.StallFor, err = ParseStall(s.Stall); err != nil {
+			return cfg, relation("Stall", " "+err.Error())
+		}
+	}
+	for name, d := range map[string]time.Duration{"IdleTimeout": s.IdleTimeout, "CommandTimeout": s.CommandTimeout, "Hold": s.Hold} {
+		if d < 0 || d > MaxDelay {
+			return cfg, refuse(name, d, "want a duration from 0s to 8760h (such as 250ms or 2s)")
+		}
+	}
+	cfg.IdleTimeout, cfg.CommandTimeout = s.IdleTimeout, s.CommandTimeout
+	if s.MaxSessions < 0 || s.MaxSessions > maxSessions {
+		return cfg, refuse("MaxSessions", s.MaxSessions, fmt.Sprintf("want 0 to %d", maxSessions))
+	}
+	cfg.MaxSessions = s.MaxSessions
+	if cfg.SessionLimit, err = ParseSessionLimit(s.OverLimit); err != nil {
+		return cfg, relation("OverLimit", ": "+err.Error())
+	}
+	if s.given("OverLimit") && cfg.MaxSessions == 0 {
+		return cfg, relation("OverLimit", " needs {MaxSessions}")
+	}
+	if s.Workers < 0 || s.Workers > maxSessions {
+		return cfg, refuse("Workers", s.Workers, fmt.Sprintf("want 0 to %d", maxSessions))
+	}
+	if s.Workers > 0 && cfg.Delay[StepBody] == 0 {
+		return cfg, relation("Workers", " needs {Delays} body=D: the workers spend the body delay")
+	}
+	cfg.Workers = s.Workers
+	if s.CPU < 0 || s.CPU > time.Second {
+		return cfg, refuse("CPU", s.CPU, "want 0 to 1s")
+	}
+	cfg.CPU = s.CPU
+	if cfg.AfterDot, err = ParseAfterDot(s.AfterDot); err != nil {
+		return cfg, relation("AfterDot", ": "+err.Error())
+	}
+	if s.MaxPerSession != "" {
+		if cfg.MaxPerSession, cfg.MaxPerSessionCode, err = ParsePerSession(s.MaxPerSession); err != nil {
+			return cfg, relation("MaxPerSession", " "+err.Error())
+		}
+	}
+	cfg.Chunking, cfg.BatchReplies = s.Chunking, s.BatchReplies
+	if s.RelayTo == "" {
+		for _, name := range []string{"Hold", "DropEvery", "DuplicateEvery"} {
+			if s.given(name) {
+				return cfg, relation(name, " needs {RelayTo}")
+			}
+		}
+		return cfg, nil
+	}
+	if _, _, err := net.SplitHostPort(s.RelayTo); err != nil {
+		return cfg, refuse("RelayTo", strconv.Quote(s.RelayTo), "want HOST:PORT")
+	}
+	if s.DropEvery < 0 || s.DuplicateEvery < 0 {
+		return cfg, relation("DropEvery", " and {DuplicateEvery}: must not be negative (0 = never)")
+	}
+	cfg.Relay = &Relay{To: s.RelayTo, Hold: s.Hold, DropEvery: s.DropEvery, DuplicateEvery: s.DuplicateEvery}
+	return cfg, nil
 }

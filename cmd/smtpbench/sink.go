@@ -2,18 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/spf13/pflag"
 
-	"github.com/smtpbench/smtpbench/internal/cliflag"
 	"github.com/smtpbench/smtpbench/internal/sysres"
 	"github.com/smtpbench/smtpbench/sink"
 )
@@ -47,27 +45,28 @@ Flags:
 
 func sinkCommand(args []string, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("sink", pflag.ContinueOnError)
+	var spec sink.Spec
 	listen := fs.String("listen", "127.0.0.1:2525", "address to listen on")
-	delays := fs.StringArray("delay", nil, "delay the reply to STEP, as STEP=DURATION; repeatable")
-	rejects := fs.StringArray("reject", nil, "reject PERCENT of STEP's replies, as STEP=PERCENT[:CODE]; repeatable")
-	stall := fs.String("stall", "", "hold every reply due in a window, as START:LENGTH after start (e.g. 4s:1s)")
-	idle := fs.Duration("idle-timeout", 0, "end a session that sends no command for this long with 421, as real servers do (0 = never)")
-	cmdTimeout := fs.Duration("command-timeout", 0, "end with 421 a session whose command line, or whose content from 354 to the end of data, takes longer than this to arrive (0 = never)")
-	maxSessions := fs.Int("max-sessions", 0, "serve at most N sessions at once (0 = no limit); see --over-limit")
-	overLimit := fs.String("over-limit", "wait", "what a connection beyond --max-sessions gets: wait (accepted, greeted when a session ends) or refuse (421 and close)")
-	chunking := fs.Bool("chunking", false, "offer CHUNKING and BINARYMIME (RFC 3030); BDAT is understood either way")
-	batch := fs.Bool("batch-replies", false, "keep the replies of a pipelined group in one write even across --delay, as Postfix does (without it a delayed reply leaves on its own)")
-	workers := fs.Int("workers", 0, "end-of-data work goes through N shared workers, each taking the body delay: at most N/delay messages per second (0 = one per session)")
-	cpu := fs.Duration("cpu", 0, "spend this much CPU time on each message after its end of data (real work, not a sleep), to check a measurement of the server's cost against")
+	fs.StringArrayVar(&spec.Delays, "delay", nil, "delay the reply to STEP, as STEP=DURATION; repeatable")
+	fs.StringArrayVar(&spec.Rejects, "reject", nil, "reject PERCENT of STEP's replies, as STEP=PERCENT[:CODE]; repeatable")
+	fs.StringVar(&spec.Stall, "stall", "", "hold every reply due in a window, as START:LENGTH after start (e.g. 4s:1s)")
+	fs.DurationVar(&spec.IdleTimeout, "idle-timeout", 0, "end a session that sends no command for this long with 421, as real servers do (0 = never)")
+	fs.DurationVar(&spec.CommandTimeout, "command-timeout", 0, "end with 421 a session whose command line, or whose content from 354 to the end of data, takes longer than this to arrive (0 = never)")
+	fs.IntVar(&spec.MaxSessions, "max-sessions", 0, "serve at most N sessions at once (0 = no limit); see --over-limit")
+	fs.StringVar(&spec.OverLimit, "over-limit", "wait", "what a connection beyond --max-sessions gets: wait (accepted, greeted when a session ends) or refuse (421 and close)")
+	fs.BoolVar(&spec.Chunking, "chunking", false, "offer CHUNKING and BINARYMIME (RFC 3030); BDAT is understood either way")
+	fs.BoolVar(&spec.BatchReplies, "batch-replies", false, "keep the replies of a pipelined group in one write even across --delay, as Postfix does (without it a delayed reply leaves on its own)")
+	fs.IntVar(&spec.Workers, "workers", 0, "end-of-data work goes through N shared workers, each taking the body delay: at most N/delay messages per second (0 = one per session)")
+	fs.DurationVar(&spec.CPU, "cpu", 0, "spend this much CPU time on each message after its end of data (real work, not a sleep), to check a measurement of the server's cost against")
 	var sec sinkSecFlags // sinktls.go
 	sec.register(fs)
-	afterDot := fs.String("after-dot", "serve", "what to do with commands that arrive in the same read as the end of data: serve, drop (leave them unanswered) or reject (answer 503)")
-	relayTo := fs.String("relay-to", "", "store and forward: hold each accepted message, then relay it over SMTP to this address (docs/delivery.md)")
-	hold := fs.Duration("hold", 0, "with --relay-to: how long each message waits before it is forwarded")
-	dropEvery := fs.Int("drop-every", 0, "with --relay-to: never forward the Nth, 2Nth, … accepted message")
-	dupEvery := fs.Int("duplicate-every", 0, "with --relay-to: forward the (N/2)th, (N/2+N)th, … accepted message twice")
+	fs.StringVar(&spec.AfterDot, "after-dot", "serve", "what to do with commands that arrive in the same read as the end of data: serve, drop (leave them unanswered) or reject (answer 503)")
+	fs.StringVar(&spec.RelayTo, "relay-to", "", "store and forward: hold each accepted message, then relay it over SMTP to this address (docs/delivery.md)")
+	fs.DurationVar(&spec.Hold, "hold", 0, "with --relay-to: how long each message waits before it is forwarded")
+	fs.IntVar(&spec.DropEvery, "drop-every", 0, "with --relay-to: never forward the Nth, 2Nth, … accepted message")
+	fs.IntVar(&spec.DuplicateEvery, "duplicate-every", 0, "with --relay-to: forward the (N/2)th, (N/2+N)th, … accepted message twice")
 	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics (messages accepted, sessions, bytes received) on http://HOST:PORT/metrics")
-	perSession := fs.String("max-per-session", "", "refuse MAIL after N accepted messages in a session, as N[:CODE]; CODE 421 (the default) also closes the session")
+	fs.StringVar(&spec.MaxPerSession, "max-per-session", "", "refuse MAIL after N accepted messages in a session, as N[:CODE]; CODE 421 (the default) also closes the session")
 	if err := parseFlags(fs, args, sinkUsage, stdout); err != nil {
 		return err
 	}
@@ -79,51 +78,12 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 		// port: a sink reachable from the network that no one asked for.
 		return usagef("--listen \"\": want HOST:PORT, such as 127.0.0.1:2525")
 	}
-	cfg, err := sinkConfig(*delays, *rejects, *stall)
-	if err != nil {
-		return err
-	}
-	if err := cliflag.CheckDuration("idle-timeout", *idle); err != nil {
-		return usagef("%v", err)
-	}
-	cfg.IdleTimeout = *idle
-	if err := cliflag.CheckDuration("command-timeout", *cmdTimeout); err != nil {
-		return usagef("%v", err)
-	}
-	cfg.CommandTimeout = *cmdTimeout
-	if *maxSessions < 0 || *maxSessions > maxConcurrency {
-		return usagef("--max-sessions %d: want 0 to %d", *maxSessions, maxConcurrency)
-	}
-	cfg.MaxSessions = *maxSessions
-	if cfg.SessionLimit, err = sink.ParseSessionLimit(*overLimit); err != nil {
-		return usagef("--over-limit: %v", err)
-	}
-	if fs.Changed("over-limit") && cfg.MaxSessions == 0 {
-		return usagef("--over-limit needs --max-sessions")
-	}
-	if *workers < 0 || *workers > maxConcurrency {
-		return usagef("--workers %d: want 0 to %d", *workers, maxConcurrency)
-	}
-	if *workers > 0 && cfg.Delay[sink.StepBody] == 0 {
-		return usagef("--workers needs --delay body=D: the workers spend the body delay")
-	}
-	cfg.Workers = *workers
-	if *cpu < 0 || *cpu > time.Second {
-		return usagef("--cpu %s: want 0 to 1s", *cpu)
-	}
-	cfg.CPU = *cpu
-	if cfg.AfterDot, err = sink.ParseAfterDot(*afterDot); err != nil {
-		return usagef("--after-dot: %v", err)
-	}
-	if *perSession != "" {
-		if cfg.MaxPerSession, cfg.MaxPerSessionCode, err = sink.ParsePerSession(*perSession); err != nil {
-			return usagef("--max-per-session %v", err)
-		}
-	}
-	cfg.Chunking = *chunking
-	cfg.BatchReplies = *batch
-	if cfg.Relay, err = relayConfig(fs, *relayTo, *hold, *dropEvery, *dupEvery); err != nil {
-		return err
+	flag := func(field string) string { return "--" + sinkFlags[field] }
+	spec.Given = func(field string) bool { return fs.Changed(sinkFlags[field]) }
+	cfg, err := spec.Build()
+	var se *sink.SpecError
+	if errors.As(err, &se) {
+		return usagef("%s", se.Explain(flag))
 	}
 	// Every client session holds one of our descriptors: allow as many as
 	// the system lets us.
@@ -156,49 +116,8 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func sinkConfig(delays, rejects []string, stall string) (sink.Config, error) {
-	var cfg sink.Config
-	for _, d := range delays {
-		step, v, err := sink.ParseDelay(d)
-		if err != nil {
-			return cfg, usagef("--delay %v", err)
-		}
-		cfg.Delay[step] = v
-	}
-	for _, r := range rejects {
-		step, rj, err := sink.ParseReject(r)
-		if err != nil {
-			return cfg, usagef("--reject %v", err)
-		}
-		cfg.Reject[step] = rj
-	}
-	if stall != "" {
-		var err error
-		if cfg.StallAt, cfg.StallFor, err = sink.ParseStall(stall); err != nil {
-			return cfg, usagef("--stall %v", err)
-		}
-	}
-	return cfg, nil
-}
-
-// relayConfig checks the store-and-forward flags of the sink.
-func relayConfig(fs *pflag.FlagSet, to string, hold time.Duration, dropEvery, dupEvery int) (*sink.Relay, error) {
-	if to == "" {
-		for _, name := range []string{"hold", "drop-every", "duplicate-every"} {
-			if fs.Changed(name) {
-				return nil, usagef("--%s needs --relay-to", name)
-			}
-		}
-		return nil, nil
-	}
-	if _, _, err := net.SplitHostPort(to); err != nil {
-		return nil, usagef("--relay-to %q: want HOST:PORT", to)
-	}
-	if hold < 0 || hold > maxDuration {
-		return nil, usagef("--hold %s: want a duration from 0 to %s", hold, maxDuration)
-	}
-	if dropEvery < 0 || dupEvery < 0 {
-		return nil, usagef("--drop-every and --duplicate-every: must not be negative (0 = never)")
-	}
-	return &sink.Relay{To: to, Hold: hold, DropEvery: dropEvery, DuplicateEvery: dupEvery}, nil
-}
+// sinkFlags names the flag of each sink.Spec field.
+var sinkFlags = map[string]string{"Delays": "delay", "Rejects": "reject", "Stall": "stall", "IdleTimeout": "idle-timeout",
+	"CommandTimeout": "command-timeout", "MaxSessions": "max-sessions", "OverLimit": "over-limit", "Workers": "workers",
+	"CPU": "cpu", "AfterDot": "after-dot", "MaxPerSession": "max-per-session", "RelayTo": "relay-to", "Hold": "hold",
+	"DropEvery": "drop-every", "DuplicateEvery": "duplicate-every"}

@@ -112,33 +112,6 @@ func TestNumericFlagsOutOfRange(t *testing.T) {
 	}
 }
 
-// FuzzSinkConfig feeds the sink's --delay, --reject and --stall parsers.
-func FuzzSinkConfig(f *testing.F) {
-	f.Add("body=5ms", "rcpt=10:450", "4s:1s")
-	f.Add("body=9000h", "rcpt=NaN", "1s:9000h")
-	f.Add("x", "rcpt=5:99999999999999999999", "-1s:1s")
-	f.Add("quit=0s", "mail=100", ":")
-	f.Fuzz(func(t *testing.T, delay, reject, stall string) {
-		cfg, err := sinkConfig([]string{delay}, []string{reject}, stall)
-		if err != nil {
-			return
-		}
-		for _, d := range cfg.Delay {
-			if d < 0 || d > maxDuration {
-				t.Errorf("delay %v accepted from %q", d, delay)
-			}
-		}
-		for _, r := range cfg.Reject {
-			if !(r.Percent >= 0 && r.Percent <= 100) || r.Code != 0 && (r.Code < 400 || r.Code > 599) {
-				t.Errorf("reject %+v accepted from %q", r, reject)
-			}
-		}
-		if cfg.StallAt < 0 || cfg.StallAt > maxDuration || cfg.StallFor < 0 || cfg.StallFor > maxDuration {
-			t.Errorf("stall %v:%v accepted from %q", cfg.StallAt, cfg.StallFor, stall)
-		}
-	})
-}
-
 // FuzzNumericFlags feeds every numeric flag: a value is either refused in
 // one line that names the flag and says what it wants (never strconv's or
 // Go's words), or accepted within the flag's range.

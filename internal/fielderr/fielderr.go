@@ -1,0 +1,50 @@
+// Package fielderr is the error type of settings refused by field name,
+// shared by loadgen and sink (which loadgen imports, so it cannot import
+// loadgen's). Each
+// re-exports it under its own name (loadgen.ConfigError, sink.SpecError).
+package fielderr
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Error names the field of a settings type that a value was refused for,
+// so that a command line can name its own flag for it. Want
+// names any other setting it speaks of as {Field}. Without a Value (a
+// rule between settings, or a value the reason quotes itself) Want
+// follows the field's name directly, with its own separator.
+type Error struct {
+	Field string // Concurrency, Messages, Duration, …
+	Value any
+	Want  string
+}
+
+func (e *Error) Error() string { return e.Explain(func(field string) string { return field }) }
+
+// Explain words the error with name(field) for each setting it names: a
+// command line passes the names of its flags.
+func (e *Error) Explain(name func(field string) string) string {
+	want := e.Want
+	for {
+		i := strings.IndexByte(want, '{')
+		j := strings.IndexByte(want, '}')
+		if i < 0 || j < i {
+			break
+		}
+		want = want[:i] + name(want[i+1:j]) + want[j+1:]
+	}
+	if e.Value == nil {
+		return name(e.Field) + want
+	}
+	return fmt.Sprintf("%s %v: %s", name(e.Field), e.Value, want)
+}
+
+// New is the Error on field for value, with what is wanted.
+func New(field string, value any, want string) *Error {
+	return &Error{Field: field, Value: value, Want: want}
+}
+
+// Relation is the Error of a rule between settings, or of a value the
+// reason quotes itself: want follows the field's name directly.
+func Relation(field, want string) *Error { return &Error{Field: field, Want: want} }

@@ -2,9 +2,12 @@ package analysis
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/report"
+	"github.com/smtpbench/smtpbench/session"
 )
 
 // One evaluator serves both judgements made on a run's figures: run's
@@ -173,3 +176,36 @@ func (b Breach) sloString() string {
 	}
 	return b.String()
 }
+
+// ParseLatencyLimit reads PHASE=DURATION, a limit on a phase's quantile q
+// (p50, p99…). Series that exist only in the open model or with delivery
+// tracking are refused unless open or tracked says the run has them.
+// Errors quote the value; the caller names the setting.
+func ParseLatencyLimit(v, q string, open, tracked bool) (LatencyLimit, error) {
+	k, d, ok := strings.Cut(v, "=")
+	if !ok || k == "" || d == "" {
+		return LatencyLimit{}, fmt.Errorf("%q: want NAME=VALUE", v)
+	}
+	switch k {
+	case metrics.SeriesService, metrics.SeriesLag:
+		if !open {
+			return LatencyLimit{}, fmt.Errorf("%q: %s exists only in the open model", v, k)
+		}
+	case metrics.SeriesDelivery, metrics.SeriesEndToEnd:
+		if !tracked {
+			return LatencyLimit{}, fmt.Errorf("%q: %s exists only with delivery tracking", v, k)
+		}
+	default:
+		if _, err := session.ParsePhase(k); err != nil {
+			return LatencyLimit{}, fmt.Errorf("%q: %v, or %s or %s in the open model", v, err, metrics.SeriesService, metrics.SeriesLag)
+		}
+	}
+	lim, err := time.ParseDuration(d)
+	if err != nil || lim < 0 || lim > maxLimit {
+		return LatencyLimit{}, fmt.Errorf("%s: want a duration from 0s to 8760h (such as 250ms or 2s)", d)
+	}
+	return LatencyLimit{Phase: k, Quantile: q, Limit: lim}, nil
+}
+
+// maxLimit bounds a latency limit: a longer one is a typo.
+const maxLimit = 365 * 24 * time.Hour

@@ -73,8 +73,18 @@ type Security struct {
 // Apply reads the files s names, sets TLS and AUTH on cfg, and describes
 // the result in a phrase ("STARTTLS with cert.pem; AUTH ... for 2 users")
 // for the line that says where the server listens. A self-signed
-// certificate also names listen's host. File errors are *LoadError.
+// certificate also names listen's host. File errors are *LoadError,
+// settings that do not go together a *SpecError.
 func (s Security) Apply(cfg *Config, listen string) (string, error) {
+	if (s.Cert == "") != (s.Key == "") {
+		return "", relation("Cert", " and {Key} go together")
+	}
+	if s.NoTLS && (s.Cert != "" || s.ImplicitTLS || s.RequireTLS) {
+		return "", relation("NoTLS", " excludes {Cert}, {ImplicitTLS} and {RequireTLS}")
+	}
+	if s.RequireAuth && s.Users == "" {
+		return "", relation("RequireAuth", " needs {Users}")
+	}
 	desc := "no TLS"
 	if !s.NoTLS {
 		var cert tls.Certificate

@@ -116,8 +116,9 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// sinkFlags names the flag of each sink.Spec field.
+// sinkFlags names the flag of each sink.Spec and sink.Security field.
 var sinkFlags = map[string]string{"Delays": "delay", "Rejects": "reject", "Stall": "stall", "IdleTimeout": "idle-timeout",
 	"CommandTimeout": "command-timeout", "MaxSessions": "max-sessions", "OverLimit": "over-limit", "Workers": "workers",
 	"CPU": "cpu", "AfterDot": "after-dot", "MaxPerSession": "max-per-session", "RelayTo": "relay-to", "Hold": "hold",
-	"DropEvery": "drop-every", "DuplicateEvery": "duplicate-every"}
+	"DropEvery": "drop-every", "DuplicateEvery": "duplicate-every", "Cert": "cert", "Key": "key", "NoTLS": "no-tls",
+	"ImplicitTLS": "implicit-tls", "Users": "users", "RequireTLS": "require-tls", "RequireAuth": "require-auth"}

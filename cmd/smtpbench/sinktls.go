@@ -10,58 +10,36 @@ import (
 )
 
 // sinkSecFlags are the sink's TLS and AUTH flags.
-type sinkSecFlags struct {
-	cert, key   string
-	implicit    bool
-	noTLS       bool
-	users       string
-	requireTLS  bool
-	requireAuth bool
-}
+type sinkSecFlags struct{ sink.Security }
 
 func (f *sinkSecFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&f.cert, "cert", "", "server certificate (PEM) for TLS; default: a self-signed ECDSA P-256 certificate made at start")
-	fs.StringVar(&f.key, "key", "", "private key (PEM) of --cert")
-	fs.BoolVar(&f.implicit, "implicit-tls", false, "speak TLS from the first byte (RFC 8314, as on port 465) instead of offering STARTTLS")
-	fs.BoolVar(&f.noTLS, "no-tls", false, "offer no TLS at all")
-	fs.StringVar(&f.users, "users", "", "offer AUTH PLAIN, LOGIN and CRAM-MD5 for the user:password lines of this file")
-	fs.BoolVar(&f.requireTLS, "require-tls", false, "refuse MAIL (530) before STARTTLS, and AUTH (538) outside TLS")
-	fs.BoolVar(&f.requireAuth, "require-auth", false, "refuse MAIL (530) before a successful AUTH")
+	fs.StringVar(&f.Cert, "cert", "", "server certificate (PEM) for TLS; default: a self-signed ECDSA P-256 certificate made at start")
+	fs.StringVar(&f.Key, "key", "", "private key (PEM) of --cert")
+	fs.BoolVar(&f.ImplicitTLS, "implicit-tls", false, "speak TLS from the first byte (RFC 8314, as on port 465) instead of offering STARTTLS")
+	fs.BoolVar(&f.NoTLS, "no-tls", false, "offer no TLS at all")
+	fs.StringVar(&f.Users, "users", "", "offer AUTH PLAIN, LOGIN and CRAM-MD5 for the user:password lines of this file")
+	fs.BoolVar(&f.RequireTLS, "require-tls", false, "refuse MAIL (530) before STARTTLS, and AUTH (538) outside TLS")
+	fs.BoolVar(&f.RequireAuth, "require-auth", false, "refuse MAIL (530) before a successful AUTH")
 }
 
 // apply sets up TLS and AUTH on cfg and describes the result for the
-// "listening" line.
+// "listening" line. A file that cannot be read is exit 1, content or
+// settings that cannot be used a usage error.
 func (f *sinkSecFlags) apply(cfg *sink.Config, listen string) (string, error) {
-	if (f.cert == "") != (f.key == "") {
-		return "", usagef("--cert and --key go together")
-	}
-	if f.noTLS && (f.cert != "" || f.implicit || f.requireTLS) {
-		return "", usagef("--no-tls excludes --cert, --implicit-tls and --require-tls")
-	}
-	if f.requireAuth && f.users == "" {
-		return "", usagef("--require-auth needs --users")
-	}
-	desc, err := sink.Security{Cert: f.cert, Key: f.key, NoTLS: f.noTLS, ImplicitTLS: f.implicit,
-		Users: f.users, RequireTLS: f.requireTLS, RequireAuth: f.requireAuth}.Apply(cfg, listen)
-	if err != nil {
-		return "", f.loadError(err)
-	}
-	return desc, nil
-}
-
-// loadError names the flag behind a sink.LoadError: a file that cannot be
-// read is exit 1, content that cannot be used is a usage error.
-func (f *sinkSecFlags) loadError(err error) error {
+	desc, err := f.Security.Apply(cfg, listen)
 	var le *sink.LoadError
-	if !errors.As(err, &le) {
-		return exitError{exitRun, err.Error()}
-	}
-	flag := map[string]string{"Cert": "--cert", "Key": "--key", "Users": "--users"}[le.Field]
+	var se *sink.SpecError
 	switch {
+	case err == nil:
+		return desc, nil
+	case errors.As(err, &se):
+		return "", usagef("%s", se.Explain(func(field string) string { return "--" + sinkFlags[field] }))
+	case !errors.As(err, &le):
+		return "", exitError{exitRun, err.Error()}
 	case le.Unreadable:
-		return exitError{exitRun, fmt.Sprintf("%s: %v", flag, le.Err)}
+		return "", exitError{exitRun, fmt.Sprintf("--%s: %v", sinkFlags[le.Field], le.Err)}
 	case le.Field == "KeyPair":
-		return usagef("--cert %s --key %s: %v", f.cert, f.key, le.Err)
+		return "", usagef("--cert %s --key %s: %v", f.Cert, f.Key, le.Err)
 	}
-	return usagef("%s %s: %v", flag, le.Value, le.Err)
+	return "", usagef("--%s %s: %v", sinkFlags[le.Field], le.Value, le.Err)
 }

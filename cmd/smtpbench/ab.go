@@ -24,23 +24,13 @@ const abUsage = `Usage: smtpbench ab [flags] A_HOST[:PORT] B_HOST[:PORT]
        smtpbench ab --a-cmd CMD --b-cmd CMD [flags] HOST[:PORT]
 
 Compares two servers (two builds of one, say) fairly on one machine: the
-same workload runs against A, then B, then A, then B ... for --rounds
-rounds, each run after its own warm-up, so that drift in the machine's
-state (other load, frequency scaling, caches) falls on both sides alike.
-Then it prints the comparison, as "smtpbench compare" does: each side's
-median over the rounds with its confidence interval, the change, and
-whether a Mann-Whitney U test finds it significant. --out saves every
-round, histograms included, in one file that "smtpbench compare" re-reads.
-
-With --a-cmd and --b-cmd, ab starts each build itself (through the
-shell, in a process group of its own) before each of its runs, waits for
-its 220 greeting on HOST:PORT, and stops it after the run (SIGTERM, then
-SIGKILL after --server-stop-grace), so only one build runs at a time; the
-comparison then includes the server's CPU per message and memory,
-measured from the started process tree.
-
-Each run lasts --warmup plus -d (default 1s + 10s); the workload flags
-are those of "smtpbench run".
+same workload runs against A, then B, A, B ... for --rounds rounds, each
+run after its own warm-up (default 1s + 10s; the workload flags are
+run's), so that drift in the machine falls on both sides alike; then it
+prints the comparison as "smtpbench compare" does. With --a-cmd and
+--b-cmd it starts and stops each build itself around each of its runs
+and also compares the server's CPU per message and memory. --out keeps
+every round. docs/sweep-and-ab.md says how it works.
 
 Exit status: 1 when --fail-if-slower finds B significantly slower than A
 by more than the percentage allowed, or no session could be established;

@@ -16,18 +16,12 @@ import (
 const compareUsage = `Usage: smtpbench compare [flags] A.json[#LABEL] [B.json[#LABEL]]
 
 Compares saved results the way benchstat compares Go benchmarks: for
-messages/s, the error rate and the p50 and p99 of every phase, each side's
-median with its 95% confidence interval, the change from A to B, and a
-Mann-Whitney U test of whether the change is more than noise. p-values are
-adjusted (Holm) for the number of lines, so a table of identical servers
-shows a false difference at most 5% of the time (alpha).
-
-Samples come from several runs when each side has at least two (a file
-from "smtpbench ab" or "sweep" holds several; LABEL picks its runs, such as
-ab.json#A or sweep.json#c=8). With one run a side, the samples are the
-runs' seconds, which only messages/s, errors and the message p50 and p99
-have; the table says so, and why runs are better. With one argument, an ab
-file is compared A against B.
+messages/s, the error rate and each phase's p50 and p99, each side's
+median with its confidence interval, the change, and a Mann-Whitney U
+test (Holm-adjusted, at --alpha) of whether it is more than noise. Each
+side's samples are its runs (ab and sweep files hold several; LABEL picks
+them, as ab.json#A or sweep.json#c=8), or with one run a side its seconds.
+One ab file alone compares A with B. docs/analysis.md says more.
 
 Exit status: 1 when --fail-if-slower finds B significantly slower than A
 by more than the percentage allowed, or a file cannot be read; 2 on usage

@@ -18,33 +18,16 @@ const defaultSearchMaxErrorPct = 1.0
 
 const sweepUsage = `Usage: smtpbench sweep [flags] HOST[:PORT]
 
-Runs the same workload at a series of concurrencies (-c) or, in the open
-model, of rates (--rate), each step -d long after its own warm-up, and
-prints one row per step: sessions or rate, messages/s, message p50 and
-p99, errors. It marks the knee: the first step after which messages/s
-grows by less than 5% while the message p99 grows by more than 5%, where
-more load only adds waiting.
-
-Lists: 1,2,4,8 or ranges, A..BxF multiplying by F (1..256x2 doubles) and
-A..B+S adding S (100..2000+100); items combine: 1,2..10+2,16..64x2.
-
+Runs one workload at a series of concurrencies (-c) or open-model rates
+(--rate), each step -d long after its own warm-up, and prints a row per
+step (messages/s, message p50 and p99, errors) with the knee: the step
+after which more load only adds waiting. Lists: 1,2,4,8, or ranges
+A..BxF (multiply by F) and A..B+S (add S), combined as 1,2..10+2,16..64x2.
 With --slo and --rate-max it searches for capacity instead: the highest
-open-model rate at which every objective holds and errors stay at most
---max-error-rate, by bisection between 0 and --rate-max (first probe at
---rate-max, then halfway between the best rate that held and the lowest
-that did not), until the bracket is within --precision or --probes are
-spent. Every probe is a row.
-
-With --abuse PROFILE:LIST it answers the stress question instead: -c
-normal sessions send the same load at every step, and each step adds the
-number of PROFILE sessions (idle, slow, …; see --mix) the list names,
-after a first step with none. Each row shows the normal sessions'
-messages/s and p99s; the line after the table names the first step at
-which the good mail suffered (docs/profiles.md). A server's session
-limit shows when the normal sessions reconnect (--per-conn 1) or in the
-open model (--rate).
-
--o json (or --out) gives every step's full result, histograms included.
+rate at which every objective holds, by bisection. With --abuse
+PROFILE:LIST each step adds that many abusive sessions beside -c normal
+ones and shows what the normal mail suffered. -o json (or --out) keeps
+every step's full result. docs/sweep-and-ab.md says how each works.
 
 Examples:
   smtpbench sweep -c 1,2,4,8,16 -d 5s 127.0.0.1:2525

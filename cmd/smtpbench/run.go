@@ -62,8 +62,8 @@ type runFlags struct {
 	long         longRunFlags // longrun.go
 }
 
-// workloadFlags names the flag of each field of loadgen.Workload, Config
-// and SweepSpec,
+// workloadFlags names the flag of each field of loadgen.Workload, Config,
+// SweepSpec and message.Spec,
 // for errors (see configError).
 var workloadFlags = map[string]string{
 	"Concurrency": "--concurrency", "Messages": "--messages", "Duration": "--duration", "PerConn": "--per-conn",
@@ -76,7 +76,7 @@ var workloadFlags = map[string]string{
 	"Stages": "--stages", "Mix": "--mix", "SlowRate": "--slow-rate", "IdleFor": "--idle-for", "HarvestTo": "--harvest-to",
 	"HarvestRcpts": "--harvest-rcpts", "Shard": "--shard", "StartAt": "--start-at", "Receive": "--receive", "Drain": "--drain",
 	"SLOs": "--slo", "RateMax": "--rate-max", "Probes": "--probes", "PrecisionPct": "--precision", "MaxErrorPct": "--max-error-rate",
-	"Abuse": "--abuse",
+	"Abuse": "--abuse", "Sizes": "--size", "Data": "--data", "Hostname": "--helo", // message.Spec's own names
 }
 
 func (f *runFlags) register(fs *pflag.FlagSet) {

@@ -66,10 +66,12 @@ type Workload struct {
 	HarvestTo    string
 	HarvestRcpts int
 
-	// Beside the load: the server measured, this generator's share of a
-	// job, the job's start, the delivery receiver and its drain.
-	Server  servercost.Source
-	Shard   JobShard
+	// Beside the load: the server whose cost is measured (its process
+	// trees or its cgroup), this generator's share of a job, the job's
+	// start, the delivery receiver and its drain.
+	ServerPIDs   []int
+	ServerCgroup string
+	Shard        JobShard
 	StartAt string
 	Receive string
 	Drain   time.Duration
@@ -207,6 +209,10 @@ func (w *Workload) Build() (Config, report.RunConfig, error) {
 			return bad(refuse("BusyPoll", strconv.Quote(w.BusyPoll), "want auto, off or a duration up to 1s"))
 		}
 	}
+	server, err := w.server()
+	if err != nil {
+		return bad(err)
+	}
 	if w.StartAt != "" {
 		if _, err := ParseStartAt(w.StartAt); err != nil {
 			return bad(relation("StartAt", " "+err.Error()))
@@ -228,7 +234,7 @@ func (w *Workload) Build() (Config, report.RunConfig, error) {
 		Ramp:    w.Ramp,
 		Stages:  stages,
 		Grace:   w.Grace,
-		Server:  w.Server,
+		Server:  server,
 	}
 	if cfg.Grace == 0 {
 		cfg.Grace = NoGrace // a grace of 0 given means abort at once
@@ -350,6 +356,25 @@ func (w *Workload) messageSpec() (message.Spec, error) {
 		}
 	}
 	return spec, nil
+}
+
+// server is what to measure of the server's own cost, checked.
+func (w *Workload) server() (servercost.Source, error) {
+	src := servercost.Source{PIDs: w.ServerPIDs, Cgroup: w.ServerCgroup}
+	switch {
+	case len(src.PIDs) == 0 && src.Cgroup == "":
+		return src, nil
+	case !servercost.Supported:
+		return src, relation("ServerPIDs", " and {ServerCgroup}: "+servercost.ErrUnsupported.Error())
+	case len(src.PIDs) > 0 && src.Cgroup != "":
+		return src, relation("ServerPIDs", " and {ServerCgroup}: give one or the other")
+	}
+	for _, p := range src.PIDs {
+		if p <= 0 {
+			return src, refuse("ServerPIDs", p, "want a process ID")
+		}
+	}
+	return src, servercost.Check(src)
 }
 
 // applyMix puts the session mix into cfg; its settings need a mix.

@@ -58,6 +58,10 @@ type seen struct {
 type tree struct {
 	proc  string
 	roots []int
+	// rootStart is each root's start time: once a root exits its PID may
+	// be given to an unrelated process, which must not pass for the
+	// server (on a busy machine PIDs wrap within seconds).
+	rootStart map[int]uint64
 	last  map[procKey]seen
 	total uint64 // clock ticks since the baseline
 	// outside holds processes found outside the tree, by PID with their
@@ -74,17 +78,19 @@ type tree struct {
 const fullScanEvery = 10
 
 func openTree(proc string, pids []int) (*tree, error) {
-	t := &tree{proc: proc, roots: pids, outside: map[int]uint64{}, buf: make([]byte, 1024)}
+	t := &tree{proc: proc, roots: pids, rootStart: map[int]uint64{}, outside: map[int]uint64{}, buf: make([]byte, 1024)}
 	for _, pid := range pids {
 		if pid <= 0 {
 			return nil, fmt.Errorf("server PID %d: want a positive process ID", pid)
 		}
-		if _, err := t.stat(pid); err != nil {
+		st, err := t.stat(pid)
+		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
 				return nil, fmt.Errorf("server PID %d: no such process", pid)
 			}
 			return nil, fmt.Errorf("server PID %d: %v", pid, err)
 		}
+		t.rootStart[pid] = st.start
 	}
 	// The baseline: what the tree used before the run is not counted.
 	procs, err := t.scan()
@@ -187,7 +193,12 @@ func (t *tree) scan() (map[procKey]procStat, error) {
 		}
 	}
 	out := map[procKey]procStat{}
-	queue := append([]int(nil), t.roots...)
+	var queue []int
+	for _, pid := range t.roots {
+		if st, ok := all[pid]; ok && st.start == t.rootStart[pid] {
+			queue = append(queue, pid)
+		}
+	}
 	for len(queue) > 0 {
 		pid := queue[0]
 		queue = queue[1:]

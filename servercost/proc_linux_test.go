@@ -139,3 +139,25 @@ func BenchmarkSampleTree500(b *testing.B) {
 	b.ReportMetric(float64(perRead.Microseconds()), "cpu-µs/read")
 	b.ReportMetric(100*perRead.Seconds()/DefaultInterval.Seconds(), "%core")
 }
+
+// TestTreeRootPIDReused: the server exits and its PID goes to an unrelated
+// process (PIDs wrap within seconds on a busy machine); that process, with
+// another start time, is not the server: the tree is gone.
+func TestTreeRootPIDReused(t *testing.T) {
+	f := fakeProc{t, t.TempDir()}
+	f.set(10, 1, 100, 0, 10)
+	tr, err := openTree(f.dir, []int{10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, procs, gone, err := tr.read(); err != nil || gone || procs != 1 {
+		t.Fatalf("the server: %d processes, gone %v, %v", procs, gone, err)
+	}
+	stat := "10 (other) S 1 0 0 0 -1 0 0 0 0 0 3 0 0 0 20 0 1 0 987654 1000 4\n"
+	if err := os.WriteFile(filepath.Join(f.dir, "10", "stat"), []byte(stat), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, procs, gone, err := tr.read(); err != nil || !gone || procs != 0 {
+		t.Fatalf("PID 10 reused: %d processes, gone %v, %v; want the tree gone", procs, gone, err)
+	}
+}

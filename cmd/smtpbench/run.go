@@ -57,7 +57,6 @@ type runFlags struct {
 	htmlBaseline string
 	shard        string
 	shards       int
-	server       serverFlags  // server.go
 	maxLost      int64        // receive.go
 	long         longRunFlags // longrun.go
 }
@@ -76,7 +75,7 @@ var workloadFlags = map[string]string{
 	"Stages": "--stages", "Mix": "--mix", "SlowRate": "--slow-rate", "IdleFor": "--idle-for", "HarvestTo": "--harvest-to",
 	"HarvestRcpts": "--harvest-rcpts", "Shard": "--shard", "StartAt": "--start-at", "Receive": "--receive", "Drain": "--drain",
 	"SLOs": "--slo", "RateMax": "--rate-max", "Probes": "--probes", "PrecisionPct": "--precision", "MaxErrorPct": "--max-error-rate",
-	"Abuse": "--abuse", "Sizes": "--size", "Data": "--data", "Hostname": "--helo", // message.Spec's own names
+	"Abuse": "--abuse", "ServerPIDs": "--server-pid", "ServerCgroup": "--server-cgroup", "Sizes": "--size", "Data": "--data", "Hostname": "--helo", // message.Spec's own names
 }
 
 func (f *runFlags) register(fs *pflag.FlagSet) {
@@ -98,7 +97,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.w.StartAt, "start-at", "", "wait until this time (RFC 3339, e.g. 2026-11-25T20:30:00Z) before starting, so generators on several machines start together")
 	fs.StringVar(&f.shard, "shard", "", "run shard I of N (as I/N, I from 0): 1/N of -n and --rate, with message numbers of its own")
 	fs.IntVar(&f.shards, "shards", 0, "run one of N shards, its index taken from $JOB_COMPLETION_INDEX (a Kubernetes Indexed Job)")
-	f.server.register(fs)
+	registerServer(fs, &f.w)
 	f.registerReceive(fs)
 	f.long.register(fs)
 }
@@ -371,9 +370,6 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, report.RunConfig, 
 		return bad(usagef("--trace %d: must not be negative", f.trace))
 	}
 	var err error
-	if f.w.Server, err = f.server.source(); err != nil {
-		return bad(usagef("%v", err))
-	}
 	if th, err = parseThresholds(f); err != nil {
 		return bad(usagef("%v", err))
 	}

@@ -72,9 +72,9 @@ type Workload struct {
 	ServerPIDs   []int
 	ServerCgroup string
 	Shard        JobShard
-	StartAt string
-	Receive string
-	Drain   time.Duration
+	StartAt      string
+	Receive      string
+	Drain        time.Duration
 
 	// Given says whether a field was set explicitly rather than left at
 	// its default; nil means none was.

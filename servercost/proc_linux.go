@@ -62,8 +62,8 @@ type tree struct {
 	// be given to an unrelated process, which must not pass for the
 	// server (on a busy machine PIDs wrap within seconds).
 	rootStart map[int]uint64
-	last  map[procKey]seen
-	total uint64 // clock ticks since the baseline
+	last      map[procKey]seen
+	total     uint64 // clock ticks since the baseline
 	// outside holds processes found outside the tree, by PID with their
 	// start time: a process does not change its parent to one in the tree
 	// (but for a subreaper's orphans), so their stat is not read again

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smtpbench/smtpbench/internal/fielderr"
 	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/report"
 	"github.com/smtpbench/smtpbench/session"
@@ -180,7 +181,8 @@ func (b Breach) sloString() string {
 // ParseLatencyLimit reads PHASE=DURATION, a limit on a phase's quantile q
 // (p50, p99…). Series that exist only in the open model or with delivery
 // tracking are refused unless open or tracked says the run has them.
-// Errors quote the value; the caller names the setting.
+// Errors quote the value, and name other settings as fielderr does
+// ({Rate}, {Receive}); the caller names the setting.
 func ParseLatencyLimit(v, q string, open, tracked bool) (LatencyLimit, error) {
 	k, d, ok := strings.Cut(v, "=")
 	if !ok || k == "" || d == "" {
@@ -189,15 +191,15 @@ func ParseLatencyLimit(v, q string, open, tracked bool) (LatencyLimit, error) {
 	switch k {
 	case metrics.SeriesService, metrics.SeriesLag:
 		if !open {
-			return LatencyLimit{}, fmt.Errorf("%q: %s exists only in the open model", v, k)
+			return LatencyLimit{}, fielderr.Relation("", fmt.Sprintf("%q: %s exists only in the open model ({Rate})", v, k))
 		}
 	case metrics.SeriesDelivery, metrics.SeriesEndToEnd:
 		if !tracked {
-			return LatencyLimit{}, fmt.Errorf("%q: %s exists only with delivery tracking", v, k)
+			return LatencyLimit{}, fielderr.Relation("", fmt.Sprintf("%q: %s exists only with {Receive}", v, k))
 		}
 	default:
 		if _, err := session.ParsePhase(k); err != nil {
-			return LatencyLimit{}, fmt.Errorf("%q: %v, or %s or %s in the open model", v, err, metrics.SeriesService, metrics.SeriesLag)
+			return LatencyLimit{}, fielderr.Relation("", fmt.Sprintf("%q: %v, or %s or %s with {Rate}", v, err, metrics.SeriesService, metrics.SeriesLag))
 		}
 	}
 	lim, err := time.ParseDuration(d)

@@ -71,10 +71,16 @@ type Workload struct {
 	// start, the delivery receiver and its drain.
 	ServerPIDs   []int
 	ServerCgroup string
-	Shard        JobShard
-	StartAt      string
-	Receive      string
-	Drain        time.Duration
+	// ShardOf is this generator's shard as I/N; Shards, a shard count
+	// whose index comes from JobIndexEnv (read by Getenv, os.Getenv when
+	// nil). Build sets Shard from either.
+	ShardOf string
+	Shards  int
+	Getenv  func(string) string
+	Shard   JobShard
+	StartAt string
+	Receive string
+	Drain   time.Duration
 
 	// Given says whether a field was set explicitly rather than left at
 	// its default; nil means none was.
@@ -213,6 +219,18 @@ func (w *Workload) Build() (Config, report.RunConfig, error) {
 	if err != nil {
 		return bad(err)
 	}
+	if w.Shard, err = w.shard(); err != nil {
+		return bad(err)
+	}
+	if w.Receive == "" {
+		for _, name := range []string{"Drain"} {
+			if w.given(name) {
+				return bad(relation(name, " needs {Receive}"))
+			}
+		}
+	} else if w.Drain < 0 || w.Drain > MaxDuration {
+		return bad(relation("Drain", fmt.Sprintf(" %s: want a duration from 0 to %s", w.Drain, MaxDuration)))
+	}
 	if w.StartAt != "" {
 		if _, err := ParseStartAt(w.StartAt); err != nil {
 			return bad(relation("StartAt", " "+err.Error()))
@@ -257,7 +275,7 @@ func (w *Workload) Build() (Config, report.RunConfig, error) {
 		cfg.Duration = duration
 	}
 	if n := cfg.Messages; w.Shard.Apply(&cfg) != nil {
-		return bad(relation("Shard", fmt.Sprintf(" %s with {Messages} %d: this shard would send no message", w.Shard, n)))
+		return bad(relation("ShardOf", fmt.Sprintf(" %s with {Messages} %d: this shard would send no message", w.Shard, n)))
 	}
 	cj = w.echo(cfg, spec, duration)
 	return cfg, cj, nil
@@ -356,6 +374,31 @@ func (w *Workload) messageSpec() (message.Spec, error) {
 		}
 	}
 	return spec, nil
+}
+
+// shard is this generator's share of the job, from ShardOf or Shards.
+func (w *Workload) shard() (JobShard, error) {
+	switch {
+	case w.ShardOf != "" && w.given("Shards"):
+		return JobShard{}, relation("ShardOf", fmt.Sprintf(" and {Shards} exclude each other ({Shards} takes the index from $%s)", JobIndexEnv))
+	case w.ShardOf != "":
+		sh, err := ParseShard(w.ShardOf)
+		if err != nil {
+			return sh, relation("ShardOf", " "+err.Error())
+		}
+		return sh, nil
+	case w.given("Shards"):
+		getenv := w.Getenv
+		if getenv == nil {
+			getenv = os.Getenv
+		}
+		sh, err := ShardFromEnv(w.Shards, getenv)
+		if err != nil {
+			return sh, relation("Shards", fmt.Sprintf(" %d: %v; elsewhere use {ShardOf} I/N", w.Shards, err))
+		}
+		return sh, nil
+	}
+	return w.Shard, nil
 }
 
 // server is what to measure of the server's own cost, checked.

@@ -27,7 +27,7 @@ func TestFieldFlagsNameFields(t *testing.T) {
 		}
 	}
 	// Set by smtpbench itself, not by a flag of their own.
-	internal := map[string]bool{"DataName": true, "Token": true, "Tracked": true, "NoTarget": true, "Given": true, "Server": true}
+	internal := map[string]bool{"DataName": true, "Token": true, "Tracked": true, "NoTarget": true, "Given": true, "Getenv": true, "Shard": true}
 	for _, typ := range []reflect.Type{spec, work, sweep} {
 		for i := 0; i < typ.NumField(); i++ {
 			if f := typ.Field(i).Name; !internal[f] && !strings.HasPrefix(flagName(f), "--") {

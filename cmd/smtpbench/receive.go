@@ -18,24 +18,18 @@ func (f *runFlags) registerReceive(fs *pflag.FlagSet) {
 	fs.Int64Var(&f.maxLost, "max-lost", 0, "with --receive: fail (exit 1) if more than N accepted messages never arrived")
 }
 
-// checkReceive refuses delivery flags without --receive.
+// checkReceive refuses --max-lost without --receive (loadgen checks
+// --drain).
 func (f *runFlags) checkReceive(fs *pflag.FlagSet, th *thresholds) error {
 	th.MaxLost = -1
-	if f.w.Receive == "" {
-		for _, name := range []string{"drain", "max-lost"} {
-			if fs.Changed(name) {
-				return fmt.Errorf("--%s needs --receive", name)
-			}
-		}
-		return nil
-	}
-	if f.w.Drain < 0 || f.w.Drain > loadgen.MaxDuration {
-		return fmt.Errorf("--drain %s: want a duration from 0 to %s", f.w.Drain, loadgen.MaxDuration)
-	}
-	if f.maxLost < 0 {
+	switch {
+	case f.w.Receive == "" && fs.Changed("max-lost"):
+		return fmt.Errorf("--max-lost needs --receive")
+	case f.maxLost < 0:
 		return fmt.Errorf("--max-lost %d: must not be negative", f.maxLost)
+	case f.w.Receive != "":
+		th.MaxLost = f.maxLost
 	}
-	th.MaxLost = f.maxLost
 	return nil
 }
 

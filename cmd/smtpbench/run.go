@@ -55,8 +55,6 @@ type runFlags struct {
 	sec          secFlags // tlsflags.go
 	htmlFile     string
 	htmlBaseline string
-	shard        string
-	shards       int
 	maxLost      int64        // receive.go
 	long         longRunFlags // longrun.go
 }
@@ -73,7 +71,7 @@ var workloadFlags = map[string]string{
 	"BinaryMIME": "--binarymime", "LMTP": "--lmtp", "Timeout": "--timeout", "DataTimeout": "--data-timeout",
 	"Rate": "--rate", "Arrival": "--arrival", "Warmup": "--warmup", "Ramp": "--ramp", "Grace": "--grace",
 	"Stages": "--stages", "Mix": "--mix", "SlowRate": "--slow-rate", "IdleFor": "--idle-for", "HarvestTo": "--harvest-to",
-	"HarvestRcpts": "--harvest-rcpts", "Shard": "--shard", "StartAt": "--start-at", "Receive": "--receive", "Drain": "--drain",
+	"HarvestRcpts": "--harvest-rcpts", "ShardOf": "--shard", "Shards": "--shards", "StartAt": "--start-at", "Receive": "--receive", "Drain": "--drain",
 	"SLOs": "--slo", "RateMax": "--rate-max", "Probes": "--probes", "PrecisionPct": "--precision", "MaxErrorPct": "--max-error-rate",
 	"Abuse": "--abuse", "ServerPIDs": "--server-pid", "ServerCgroup": "--server-cgroup", "Sizes": "--size", "Data": "--data", "Hostname": "--helo", // message.Spec's own names
 }
@@ -95,8 +93,8 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.htmlFile, "html", "", "also write the results as a self-contained HTML page with charts to this file")
 	fs.StringVar(&f.htmlBaseline, "html-baseline", "", "with --html, draw this saved result (a JSON report, e.g. the same load without --mix) beside this run, curve for curve")
 	fs.StringVar(&f.w.StartAt, "start-at", "", "wait until this time (RFC 3339, e.g. 2026-11-25T20:30:00Z) before starting, so generators on several machines start together")
-	fs.StringVar(&f.shard, "shard", "", "run shard I of N (as I/N, I from 0): 1/N of -n and --rate, with message numbers of its own")
-	fs.IntVar(&f.shards, "shards", 0, "run one of N shards, its index taken from $JOB_COMPLETION_INDEX (a Kubernetes Indexed Job)")
+	fs.StringVar(&f.w.ShardOf, "shard", "", "run shard I of N (as I/N, I from 0): 1/N of -n and --rate, with message numbers of its own")
+	fs.IntVar(&f.w.Shards, "shards", 0, "run one of N shards, its index taken from $JOB_COMPLETION_INDEX (a Kubernetes Indexed Job)")
 	registerServer(fs, &f.w)
 	f.registerReceive(fs)
 	f.long.register(fs)
@@ -374,9 +372,6 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, report.RunConfig, 
 		return bad(usagef("%v", err))
 	}
 	if err := f.checkReceive(fs, &th); err != nil {
-		return bad(usagef("%v", err))
-	}
-	if f.w.Shard, err = f.parseShard(fs, os.Getenv); err != nil {
 		return bad(usagef("%v", err))
 	}
 	f.w.Stages, f.w.Tracked, f.w.NoTarget = f.long.stages, f.w.Receive != "", fs.NArg() == 0

@@ -6,32 +6,8 @@ import (
 	"io"
 	"time"
 
-	"github.com/spf13/pflag"
-
 	"github.com/smtpbench/smtpbench/loadgen"
 )
-
-// parseShard reads --shard I/N, or --shards N with the index from the
-// environment.
-func (f *runFlags) parseShard(fs *pflag.FlagSet, getenv func(string) string) (loadgen.JobShard, error) {
-	switch {
-	case f.shard != "" && fs.Changed("shards"):
-		return loadgen.JobShard{}, fmt.Errorf("--shard and --shards exclude each other (--shards takes the index from $%s)", loadgen.JobIndexEnv)
-	case f.shard != "":
-		sh, err := loadgen.ParseShard(f.shard)
-		if err != nil {
-			return sh, fmt.Errorf("--shard %v", err)
-		}
-		return sh, nil
-	case fs.Changed("shards"):
-		sh, err := loadgen.ShardFromEnv(f.shards, getenv)
-		if err != nil {
-			return sh, fmt.Errorf("--shards %d: %v; elsewhere use --shard I/N", f.shards, err)
-		}
-		return sh, nil
-	}
-	return loadgen.JobShard{}, nil
-}
 
 // startTime is when the run should start: --start-at, and for shard I of a
 // constant-rate job a little later still (loadgen.ShardStart).

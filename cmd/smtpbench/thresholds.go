@@ -1,11 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
 	"github.com/smtpbench/smtpbench/analysis"
 	"github.com/smtpbench/smtpbench/internal/cliflag"
+	"github.com/smtpbench/smtpbench/loadgen"
 	"github.com/smtpbench/smtpbench/report"
 )
 
@@ -21,7 +23,10 @@ func parseThresholds(f *runFlags) (thresholds, error) {
 	}{{"max-p50", "p50", f.maxP50}, {"max-p99", "p99", f.maxP99}} {
 		for _, v := range set.vals {
 			l, err := analysis.ParseLatencyLimit(v, set.q, f.w.Rate > 0, f.w.Receive != "")
-			if err != nil {
+			var ce *loadgen.ConfigError
+			if errors.As(err, &ce) {
+				return th, fmt.Errorf("--%s %s", set.flag, ce.Explain(flagName))
+			} else if err != nil {
 				return th, fmt.Errorf("--%s %v", set.flag, err)
 			}
 			th.Latency = append(th.Latency, l)

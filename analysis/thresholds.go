@@ -1,7 +1,9 @@
 package analysis
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -211,3 +213,55 @@ func ParseLatencyLimit(v, q string, open, tracked bool) (LatencyLimit, error) {
 
 // maxLimit bounds a latency limit: a longer one is a typo.
 const maxLimit = 365 * 24 * time.Hour
+
+// ThresholdSpec is a run's thresholds as a user gives them: latency
+// limits as PHASE=DURATION, the error rate in percent, the fewest
+// messages/s, and the most lost messages (with delivery tracking; Given
+// says it was set). Build checks it; its errors name its fields as
+// fielderr does.
+type ThresholdSpec struct {
+	MaxP50, MaxP99 []string
+	MaxErrorPct    float64
+	MinRate        float64
+	MaxLost        int64
+	Given          func(field string) bool
+}
+
+// Build returns the thresholds of a run in the open model or not, with
+// delivery tracking or not.
+func (s ThresholdSpec) Build(open, tracked bool) (Thresholds, error) {
+	th := Thresholds{MaxErrorPct: s.MaxErrorPct, MinRate: s.MinRate, MaxLost: -1}
+	for _, set := range []struct {
+		field, q string
+		vals     []string
+	}{{"MaxP50", "p50", s.MaxP50}, {"MaxP99", "p99", s.MaxP99}} {
+		for _, v := range set.vals {
+			l, err := ParseLatencyLimit(v, set.q, open, tracked)
+			var fe *fielderr.Error
+			if errors.As(err, &fe) {
+				return th, fielderr.Relation(set.field, " "+fe.Want) // keeps its {Field}s
+			} else if err != nil {
+				return th, fielderr.Relation(set.field, " "+err.Error())
+			}
+			th.Latency = append(th.Latency, l)
+		}
+	}
+	if math.IsNaN(s.MaxErrorPct) || s.MaxErrorPct < 0 || s.MaxErrorPct > 100 {
+		return th, fielderr.New("MaxErrorPct", s.MaxErrorPct, "want a percent from 0 to 100")
+	}
+	if math.IsNaN(s.MinRate) || s.MinRate < 0 || s.MinRate > maxRate {
+		return th, fielderr.New("MinRate", s.MinRate, "want a number from 0 to 10000000")
+	}
+	switch {
+	case !tracked && s.Given != nil && s.Given("MaxLost"):
+		return th, fielderr.Relation("MaxLost", " needs {Receive}")
+	case s.MaxLost < 0:
+		return th, fielderr.New("MaxLost", s.MaxLost, "must not be negative")
+	case tracked:
+		th.MaxLost = s.MaxLost
+	}
+	return th, nil
+}
+
+// maxRate bounds MinRate as the generator's rates are bounded.
+const maxRate = 1e7

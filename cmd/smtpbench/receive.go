@@ -15,22 +15,7 @@ import (
 func (f *runFlags) registerReceive(fs *pflag.FlagSet) {
 	fs.StringVar(&f.w.Receive, "receive", "", "track delivery: receive what the server relays on this SMTP/LMTP address (HOST:PORT), or watch maildir:DIR (docs/delivery.md)")
 	fs.DurationVar(&f.w.Drain, "drain", delivery.DefaultDrain, "with --receive: after the load, wait up to this long for accepted messages to arrive")
-	fs.Int64Var(&f.maxLost, "max-lost", 0, "with --receive: fail (exit 1) if more than N accepted messages never arrived")
-}
-
-// checkReceive refuses --max-lost without --receive (loadgen checks
-// --drain).
-func (f *runFlags) checkReceive(fs *pflag.FlagSet, th *thresholds) error {
-	th.MaxLost = -1
-	switch {
-	case f.w.Receive == "" && fs.Changed("max-lost"):
-		return fmt.Errorf("--max-lost needs --receive")
-	case f.maxLost < 0:
-		return fmt.Errorf("--max-lost %d: must not be negative", f.maxLost)
-	case f.w.Receive != "":
-		th.MaxLost = f.maxLost
-	}
-	return nil
+	fs.Int64Var(&f.th.MaxLost, "max-lost", 0, "with --receive: fail (exit 1) if more than N accepted messages never arrived")
 }
 
 // startReceiving opens the receiver of --receive (a usage error when the

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/smtpbench/smtpbench/analysis"
 	"github.com/smtpbench/smtpbench/loadgen"
 	"github.com/smtpbench/smtpbench/message"
 	"github.com/smtpbench/smtpbench/report"
@@ -46,16 +47,12 @@ type runFlags struct {
 	output       string
 	outFile      string
 	progress     bool
-	maxP50       []string
-	maxP99       []string
-	maxErrorRate float64
-	minRate      float64
+	th           analysis.ThresholdSpec
 	trace        int
 	cpuProfile   string
 	sec          secFlags // tlsflags.go
 	htmlFile     string
 	htmlBaseline string
-	maxLost      int64        // receive.go
 	long         longRunFlags // longrun.go
 }
 
@@ -73,7 +70,7 @@ var workloadFlags = map[string]string{
 	"Stages": "--stages", "Mix": "--mix", "SlowRate": "--slow-rate", "IdleFor": "--idle-for", "HarvestTo": "--harvest-to",
 	"HarvestRcpts": "--harvest-rcpts", "ShardOf": "--shard", "Shards": "--shards", "StartAt": "--start-at", "Receive": "--receive", "Drain": "--drain",
 	"SLOs": "--slo", "RateMax": "--rate-max", "Probes": "--probes", "PrecisionPct": "--precision", "MaxErrorPct": "--max-error-rate",
-	"Abuse": "--abuse", "ServerPIDs": "--server-pid", "ServerCgroup": "--server-cgroup", "Sizes": "--size", "Data": "--data", "Hostname": "--helo", // message.Spec's own names
+	"MaxP50": "--max-p50", "MaxP99": "--max-p99", "MinRate": "--min-rate", "MaxLost": "--max-lost", "Abuse": "--abuse", "ServerPIDs": "--server-pid", "ServerCgroup": "--server-cgroup", "Sizes": "--size", "Data": "--data", "Hostname": "--helo", // message.Spec's own names
 }
 
 func (f *runFlags) register(fs *pflag.FlagSet) {
@@ -84,10 +81,10 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.outFile, "out", "", "also write the JSON report to this file")
 	fs.Float64VarP(&f.w.Rate, "rate", "r", 0, "open model: messages per second on a fixed schedule (0 = closed loop)")
 	fs.BoolVar(&f.progress, "progress", false, "print progress to stderr every second (default: when stderr is a terminal and, with -o json, stdout too)")
-	fs.StringArrayVar(&f.maxP50, "max-p50", nil, "fail (exit 1) if PHASE's p50 exceeds DURATION, as PHASE=DURATION; repeatable")
-	fs.StringArrayVar(&f.maxP99, "max-p99", nil, "fail (exit 1) if PHASE's p99 exceeds DURATION, as PHASE=DURATION; repeatable")
-	fs.Float64Var(&f.maxErrorRate, "max-error-rate", 100, "fail (exit 1) if more than PERCENT of messages were rejected or failed")
-	fs.Float64Var(&f.minRate, "min-rate", 0, "fail (exit 1) if fewer than R messages/s were accepted")
+	fs.StringArrayVar(&f.th.MaxP50, "max-p50", nil, "fail (exit 1) if PHASE's p50 exceeds DURATION, as PHASE=DURATION; repeatable")
+	fs.StringArrayVar(&f.th.MaxP99, "max-p99", nil, "fail (exit 1) if PHASE's p99 exceeds DURATION, as PHASE=DURATION; repeatable")
+	fs.Float64Var(&f.th.MaxErrorPct, "max-error-rate", 100, "fail (exit 1) if more than PERCENT of messages were rejected or failed")
+	fs.Float64Var(&f.th.MinRate, "min-rate", 0, "fail (exit 1) if fewer than R messages/s were accepted")
 	fs.IntVar(&f.trace, "trace", 0, "print the SMTP conversation of the first N sessions to stderr")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of smtpbench itself to this file")
 	fs.StringVar(&f.htmlFile, "html", "", "also write the results as a self-contained HTML page with charts to this file")
@@ -368,11 +365,9 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, report.RunConfig, 
 		return bad(usagef("--trace %d: must not be negative", f.trace))
 	}
 	var err error
-	if th, err = parseThresholds(f); err != nil {
-		return bad(usagef("%v", err))
-	}
-	if err := f.checkReceive(fs, &th); err != nil {
-		return bad(usagef("%v", err))
+	f.th.Given = f.given(fs)
+	if th.Thresholds, err = f.th.Build(f.w.Rate > 0, f.w.Receive != ""); err != nil {
+		return bad(configError(err))
 	}
 	f.w.Stages, f.w.Tracked, f.w.NoTarget = f.long.stages, f.w.Receive != "", fs.NArg() == 0
 	f.w.Given = f.given(fs)
@@ -418,4 +413,17 @@ func isTerminal(f *os.File) bool {
 
 func fmtDur(d time.Duration) string {
 	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 2, 64) + "ms"
+}
+
+// thresholds turn a run into a pass/fail for CI: analysis's evaluator
+// with the limits the flags give.
+type thresholds struct{ analysis.Thresholds }
+
+// check returns one line per breached threshold.
+func (th thresholds) check(res *report.Result) []string {
+	var out []string
+	for _, b := range th.Check(report.Figures(res)) {
+		out = append(out, b.String())
+	}
+	return out
 }

@@ -52,7 +52,7 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	rateMax := fs.Float64("rate-max", 0, "capacity search: the highest rate to try, and the first probe")
 	probes := fs.Int("probes", loadgen.DefaultSearchProbes, "capacity search: at most this many probes")
 	precision := fs.Float64("precision", 100*loadgen.DefaultSearchPrecision, "capacity search: stop when the best rate that held is within PCT percent of the lowest that did not")
-	fs.Float64Var(&f.maxErrorRate, "max-error-rate", defaultSearchMaxErrorPct, "capacity search: a probe with more than PCT percent of messages rejected or failed fails")
+	fs.Float64Var(&f.th.MaxErrorPct, "max-error-rate", defaultSearchMaxErrorPct, "capacity search: a probe with more than PCT percent of messages rejected or failed fails")
 	fs.StringVarP(&f.output, "output", "o", "table", "stdout format: table or json")
 	fs.StringVar(&f.outFile, "out", "", "also write every step's full result to this JSON file")
 	fs.BoolVar(&f.progress, "progress", false, "print a line per step to stderr (default: when stderr is a terminal)")
@@ -77,7 +77,7 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	plan := loadgen.SweepPlan{Arrival: f.w.Arrival, Warmup: f.w.Warmup, Duration: f.w.Duration}
 	spec := loadgen.SweepSpec{Concurrency: *concList, Rate: *rateList, SLOs: *slos, RateMax: *rateMax, Probes: *probes,
-		PrecisionPct: *precision, MaxErrorPct: f.maxErrorRate, Abuse: *abuseFlag, Given: f.given(fs)}
+		PrecisionPct: *precision, MaxErrorPct: f.th.MaxErrorPct, Abuse: *abuseFlag, Given: f.given(fs)}
 	most, err := spec.Steps(&plan, &f.w)
 	if err != nil {
 		return configError(err)

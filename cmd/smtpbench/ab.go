@@ -62,7 +62,7 @@ func abCommand(args []string, stdout, stderr io.Writer) error {
 	var cmds [2]string
 	fs.StringVar(&cmds[0], "a-cmd", "", "start build A with this shell command before each of its runs, and stop it after")
 	fs.StringVar(&cmds[1], "b-cmd", "", "start build B with this shell command before each of its runs, and stop it after")
-	var sf serverCmdFlags // server.go
+	var sf serverCmdFlags // workload.go
 	sf.register(fs)
 	fs.StringVar(&f.htmlFile, "html", "", "also write the comparison as a self-contained HTML page with charts to this file")
 	if err := parseFlags(fs, args, abUsage, stdout); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/smtpbench/smtpbench/analysis"
 	"github.com/smtpbench/smtpbench/loadgen"
+	"github.com/smtpbench/smtpbench/loadgen/profile"
 	"github.com/smtpbench/smtpbench/message"
 	"github.com/smtpbench/smtpbench/report"
 	"github.com/smtpbench/smtpbench/session"
@@ -426,4 +428,37 @@ func (th thresholds) check(res *report.Result) []string {
 		out = append(out, b.String())
 	}
 	return out
+}
+
+// startTime is when the run should start: --start-at, and for shard I of a
+// constant-rate job a little later still (loadgen.ShardStart).
+func (f *runFlags) startTime(cfg loadgen.Config) (time.Time, error) {
+	if f.w.StartAt == "" {
+		return time.Time{}, nil
+	}
+	at, err := loadgen.ParseStartAt(f.w.StartAt)
+	if err != nil {
+		return time.Time{}, usagef("--start-at %v", err)
+	}
+	return loadgen.ShardStart(at, cfg), nil
+}
+
+// waitUntil sleeps until at, saying so; a signal ends the wait and the run.
+func waitUntil(ctx context.Context, at time.Time, stderr io.Writer) error {
+	say := func(wait time.Duration) {
+		fmt.Fprintf(stderr, "smtpbench: waiting until %s (%.1f s) to start\n", at.UTC().Format(time.RFC3339Nano), wait.Seconds())
+	}
+	if !loadgen.WaitUntil(ctx, at, say) {
+		return exitError{exitRun, "interrupted while waiting for --start-at; nothing was measured"}
+	}
+	return nil
+}
+
+// registerMix registers the session-mix flags (docs/profiles.md).
+func registerMix(fs *pflag.FlagSet, w *loadgen.Workload) {
+	fs.StringVar(&w.Mix, "mix", "", "share the sessions (-c) among client profiles by weight, as NAME:WEIGHT,…: "+strings.Join(profile.Names(), ", ")+" (default: all normal; a profile not named has weight 0)")
+	fs.IntVar(&w.SlowRate, "slow-rate", profile.DefaultSlowRate, "bytes per second the slow profile writes, commands and content alike")
+	fs.DurationVar(&w.IdleFor, "idle-for", 0, "how long an idle session waits for the server to give up before it says QUIT (0: until the server ends it or the run ends)")
+	fs.StringVar(&w.HarvestTo, "harvest-to", profile.DefaultHarvestTo, "recipients the harvest profile tries, addresses the server should refuse; {n} the message number, {r} the recipient number")
+	fs.IntVar(&w.HarvestRcpts, "harvest-rcpts", profile.DefaultHarvestRcpts, "RCPTs per harvest session")
 }

@@ -58,7 +58,7 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&spec.BatchReplies, "batch-replies", false, "keep the replies of a pipelined group in one write even across --delay, as Postfix does (without it a delayed reply leaves on its own)")
 	fs.IntVar(&spec.Workers, "workers", 0, "end-of-data work goes through N shared workers, each taking the body delay: at most N/delay messages per second (0 = one per session)")
 	fs.DurationVar(&spec.CPU, "cpu", 0, "spend this much CPU time on each message after its end of data (real work, not a sleep), to check a measurement of the server's cost against")
-	var sec sinkSecFlags // sinktls.go
+	var sec sinkSecFlags
 	sec.register(fs)
 	fs.StringVar(&spec.AfterDot, "after-dot", "serve", "what to do with commands that arrive in the same read as the end of data: serve, drop (leave them unanswered) or reject (answer 503)")
 	fs.StringVar(&spec.RelayTo, "relay-to", "", "store and forward: hold each accepted message, then relay it over SMTP to this address (docs/delivery.md)")
@@ -122,3 +122,38 @@ var sinkFlags = map[string]string{"Delays": "delay", "Rejects": "reject", "Stall
 	"CPU": "cpu", "AfterDot": "after-dot", "MaxPerSession": "max-per-session", "RelayTo": "relay-to", "Hold": "hold",
 	"DropEvery": "drop-every", "DuplicateEvery": "duplicate-every", "Cert": "cert", "Key": "key", "NoTLS": "no-tls",
 	"ImplicitTLS": "implicit-tls", "Users": "users", "RequireTLS": "require-tls", "RequireAuth": "require-auth"}
+
+// sinkSecFlags are the sink's TLS and AUTH flags.
+type sinkSecFlags struct{ sink.Security }
+
+func (f *sinkSecFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.Cert, "cert", "", "server certificate (PEM) for TLS; default: a self-signed ECDSA P-256 certificate made at start")
+	fs.StringVar(&f.Key, "key", "", "private key (PEM) of --cert")
+	fs.BoolVar(&f.ImplicitTLS, "implicit-tls", false, "speak TLS from the first byte (RFC 8314, as on port 465) instead of offering STARTTLS")
+	fs.BoolVar(&f.NoTLS, "no-tls", false, "offer no TLS at all")
+	fs.StringVar(&f.Users, "users", "", "offer AUTH PLAIN, LOGIN and CRAM-MD5 for the user:password lines of this file")
+	fs.BoolVar(&f.RequireTLS, "require-tls", false, "refuse MAIL (530) before STARTTLS, and AUTH (538) outside TLS")
+	fs.BoolVar(&f.RequireAuth, "require-auth", false, "refuse MAIL (530) before a successful AUTH")
+}
+
+// apply sets up TLS and AUTH on cfg and describes the result for the
+// "listening" line. A file that cannot be read is exit 1, content or
+// settings that cannot be used a usage error.
+func (f *sinkSecFlags) apply(cfg *sink.Config, listen string) (string, error) {
+	desc, err := f.Security.Apply(cfg, listen)
+	var le *sink.LoadError
+	var se *sink.SpecError
+	switch {
+	case err == nil:
+		return desc, nil
+	case errors.As(err, &se):
+		return "", usagef("%s", se.Explain(func(field string) string { return "--" + sinkFlags[field] }))
+	case !errors.As(err, &le):
+		return "", exitError{exitRun, err.Error()}
+	case le.Unreadable:
+		return "", exitError{exitRun, fmt.Sprintf("--%s: %v", sinkFlags[le.Field], le.Err)}
+	case le.Field == "KeyPair":
+		return "", usagef("--cert %s --key %s: %v", f.Cert, f.Key, le.Err)
+	}
+	return "", usagef("--%s %s: %v", sinkFlags[le.Field], le.Value, le.Err)
+}

@@ -59,7 +59,7 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	abuseFlag := fs.String("abuse", "", "abuse sweep: PROFILE:LIST, sessions of PROFILE added beside the -c normal ones, a step each after one with none, such as idle:10..100+10")
 	serverCmd := fs.String("server-cmd", "", "start the server with this shell command before the first step (and stop it after the last), measuring its cost")
 	restart := fs.Bool("restart-each-step", false, "with --server-cmd: stop and start the server again for each step, so each meets a cold server")
-	var sf serverCmdFlags // server.go
+	var sf serverCmdFlags // workload.go
 	sf.register(fs)
 	fs.StringVar(&f.w.Receive, "receive", "", "track delivery in every step: receive on this SMTP/LMTP address or watch maildir:DIR; steps are then judged by delivered/s, lost mail and a bounded backlog (docs/delivery.md)")
 	fs.DurationVar(&f.w.Drain, "drain", delivery.DefaultDrain, "with --receive: after each step's load, wait up to this long for its accepted messages to arrive")

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
+	"github.com/smtpbench/smtpbench/delivery"
 	"github.com/smtpbench/smtpbench/internal/cliflag"
 	"github.com/smtpbench/smtpbench/loadgen"
+	"github.com/smtpbench/smtpbench/message"
 )
 
 // Bounds on numeric flags: loadgen's, so that the CLI and a library user
@@ -53,4 +56,22 @@ func parseSteps(flag, s string, whole bool, most float64) ([]float64, error) {
 		return nil, fmt.Errorf("--%s %v", flag, err)
 	}
 	return v, nil
+}
+
+// flagText words a library's refusal of a setting with the flags that set
+// it: message.Prepare's SpecError and ExcludeError, delivery.Open's
+// UsageError (--receive). Any other error keeps its own words.
+func flagText(err error) string {
+	var se *message.SpecError
+	var xe *message.ExcludeError
+	var ue *delivery.UsageError
+	switch {
+	case errors.As(err, &se):
+		return se.Text(flagName)
+	case errors.As(err, &xe):
+		return xe.Text(flagName)
+	case errors.As(err, &ue):
+		return ue.Text("--receive")
+	}
+	return err.Error()
 }

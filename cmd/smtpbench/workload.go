@@ -17,8 +17,10 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/smtpbench/smtpbench/internal/atomicfile"
+	"github.com/smtpbench/smtpbench/internal/sysres"
 	"github.com/smtpbench/smtpbench/loadgen"
 	"github.com/smtpbench/smtpbench/report"
+	"github.com/smtpbench/smtpbench/servercost"
 	"github.com/smtpbench/smtpbench/session"
 )
 
@@ -199,4 +201,74 @@ func acceptedNothing(runs []report.LabeledRun) error {
 		return nil
 	}
 	return exitError{exitRun, fmt.Sprintf("the server accepted no message in %s (see the warnings)", strings.Join(names, ", "))}
+}
+
+// checkFileLimit raises the open-file limit and refuses, before anything
+// starts, a -c that cannot fit: each session holds a socket, and the
+// built-in sink holds the other end of each in the same process.
+func checkFileLimit(concurrency int, builtinSink bool) error {
+	need := uint64(concurrency) + sysres.Headroom
+	if builtinSink {
+		need += uint64(concurrency)
+	}
+	lim, ok := sysres.FitFiles(need)
+	if ok {
+		return nil
+	}
+	what := fmt.Sprintf("-c %d", concurrency)
+	if builtinSink {
+		what += " with the built-in sink"
+	}
+	if need <= lim.Hard {
+		// Only a refused raise gets here.
+		return exitError{exitUsage, fmt.Sprintf("%s needs about %d open files but the limit is %d: run `ulimit -n %d` first, or lower -c", what, need, lim.Soft, need)}
+	}
+	return exitError{exitUsage, fmt.Sprintf("%s needs about %d open files but the limit is %d (hard limit %d): raise the hard limit (as root: `ulimit -Hn %d`, or nofile in /etc/security/limits.conf), then `ulimit -n %d`; or lower -c",
+		what, need, lim.Soft, lim.Hard, need, need)}
+}
+
+// registerServer registers the flags that name the server whose own cost
+// a run measures.
+func registerServer(fs *pflag.FlagSet, w *loadgen.Workload) {
+	fs.IntSliceVar(&w.ServerPIDs, "server-pid", nil, "measure the server's CPU and memory: this process and all its descendants, sampled once a second (Linux); repeatable")
+	fs.StringVar(&w.ServerCgroup, "server-cgroup", "", "measure the server's CPU and memory from this cgroup directory (v2, or a v1 cpuacct or memory group; Linux)")
+}
+
+// serverCmdFlags are the flags of ab and sweep that start the server
+// themselves.
+type serverCmdFlags struct {
+	startTimeout time.Duration
+	stopGrace    time.Duration
+	logDir       string
+}
+
+func (f *serverCmdFlags) register(fs *pflag.FlagSet) {
+	fs.DurationVar(&f.startTimeout, "server-start-timeout", loadgen.DefaultServerStartTimeout, "how long a started server has to greet (220) on the target before the command fails")
+	fs.DurationVar(&f.stopGrace, "server-stop-grace", loadgen.DefaultServerStopGrace, "how long a started server has to exit after SIGTERM before its process group is killed")
+	fs.StringVar(&f.logDir, "server-log-dir", "", "keep each started server's output here (default: a new temporary directory)")
+}
+
+// runner checks the flags and returns a runner for command cmd answering
+// on addr; name labels its output files.
+func (f *serverCmdFlags) runner(flag, cmd, addr, name string, restart bool) (*loadgen.ServerRunner, error) {
+	if strings.TrimSpace(cmd) == "" {
+		return nil, usagef("%s: want a command", flag)
+	}
+	if !servercost.Supported {
+		return nil, usagef("%s: %v", flag, servercost.ErrUnsupported)
+	}
+	if f.startTimeout <= 0 || f.stopGrace <= 0 {
+		return nil, usagef("--server-start-timeout and --server-stop-grace: want positive durations")
+	}
+	dir := f.logDir
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "smtpbench-servers-"); err != nil {
+			return nil, exitError{exitRun, err.Error()}
+		}
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, exitError{exitRun, fmt.Sprintf("--server-log-dir: %v", err)}
+	}
+	return &loadgen.ServerRunner{RestartEachRun: restart, Command: loadgen.ServerCommand{Command: cmd, Addr: addr,
+		StartTimeout: f.startTimeout, StopGrace: f.stopGrace, LogDir: dir, Name: name}}, nil
 }

@@ -642,6 +642,24 @@ type RuleResult struct {
 	Found   report.CompareLine
 }
 
+// String says what the check found, for a line of its own; empty for a
+// rule that held.
+func (r RuleResult) String() string {
+	switch r.Outcome {
+	case RuleNoSamples:
+		return fmt.Sprintf("%s: no samples of %s on either side; not checked", r.Line, r.Line)
+	case RuleUntestable:
+		return fmt.Sprintf("%s: %s cannot be tested (%s); not checked", r.Line, r.Line, r.Found.Note)
+	case RuleBroken:
+		change := "from zero"
+		if r.Found.ChangePct != nil {
+			change = fmt.Sprintf("%+.1f%%", *r.Found.ChangePct)
+		}
+		return fmt.Sprintf("B is slower than A on %s: %s (p=%.2g), more than the %g%% allowed", r.Line, change, *r.Found.P, r.Pct)
+	}
+	return ""
+}
+
 // CheckSlower checks each rule against the comparison c.
 func CheckSlower(c *report.Comparison, rules []SlowerRule) []RuleResult {
 	var out []RuleResult

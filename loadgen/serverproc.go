@@ -277,3 +277,25 @@ func (sr *ServerRunner) Close() error {
 	sr.current = nil
 	return err
 }
+
+// Prepare checks the command's settings and makes its LogDir (a new
+// temporary directory when empty), before any load. Its refusals are
+// ConfigErrors on Command, StartTimeout and StopGrace; a directory that
+// cannot be made is any other error.
+func (c *ServerCommand) Prepare() error {
+	switch {
+	case strings.TrimSpace(c.Command) == "":
+		return relation("Command", ": want a command")
+	case !servercost.Supported:
+		return relation("Command", ": "+servercost.ErrUnsupported.Error())
+	case c.StartTimeout <= 0 || c.StopGrace <= 0:
+		return relation("StartTimeout", " and {StopGrace}: want positive durations")
+	}
+	var err error
+	if c.LogDir == "" {
+		c.LogDir, err = os.MkdirTemp("", "smtpbench-servers-")
+	} else {
+		err = os.MkdirAll(c.LogDir, 0o755)
+	}
+	return err
+}

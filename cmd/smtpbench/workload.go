@@ -20,7 +20,6 @@ import (
 	"github.com/smtpbench/smtpbench/internal/sysres"
 	"github.com/smtpbench/smtpbench/loadgen"
 	"github.com/smtpbench/smtpbench/report"
-	"github.com/smtpbench/smtpbench/servercost"
 	"github.com/smtpbench/smtpbench/session"
 )
 
@@ -248,27 +247,16 @@ func (f *serverCmdFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.logDir, "server-log-dir", "", "keep each started server's output here (default: a new temporary directory)")
 }
 
-// runner checks the flags and returns a runner for command cmd answering
-// on addr; name labels its output files.
+// runner checks the flags and returns a runner for command cmd (given
+// by flag) answering on addr; name labels its output files.
 func (f *serverCmdFlags) runner(flag, cmd, addr, name string, restart bool) (*loadgen.ServerRunner, error) {
-	if strings.TrimSpace(cmd) == "" {
-		return nil, usagef("%s: want a command", flag)
-	}
-	if !servercost.Supported {
-		return nil, usagef("%s: %v", flag, servercost.ErrUnsupported)
-	}
-	if f.startTimeout <= 0 || f.stopGrace <= 0 {
-		return nil, usagef("--server-start-timeout and --server-stop-grace: want positive durations")
-	}
-	dir := f.logDir
-	if dir == "" {
-		var err error
-		if dir, err = os.MkdirTemp("", "smtpbench-servers-"); err != nil {
-			return nil, exitError{exitRun, err.Error()}
-		}
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+	c := loadgen.ServerCommand{Command: cmd, Addr: addr, StartTimeout: f.startTimeout, StopGrace: f.stopGrace, LogDir: f.logDir, Name: name}
+	var ce *loadgen.ConfigError
+	if err := c.Prepare(); errors.As(err, &ce) {
+		names := map[string]string{"Command": flag, "StartTimeout": "--server-start-timeout", "StopGrace": "--server-stop-grace"}
+		return nil, usagef("%s", ce.Explain(func(field string) string { return names[field] }))
+	} else if err != nil {
 		return nil, exitError{exitRun, fmt.Sprintf("--server-log-dir: %v", err)}
 	}
-	return &loadgen.ServerRunner{RestartEachRun: restart, Command: loadgen.ServerCommand{Command: cmd, Addr: addr,
-		StartTimeout: f.startTimeout, StopGrace: f.stopGrace, LogDir: dir, Name: name}}, nil
+	return &loadgen.ServerRunner{RestartEachRun: restart, Command: c}, nil
 }

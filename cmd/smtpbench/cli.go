@@ -6,6 +6,7 @@ import (
 	"io"
 	"runtime"
 	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -57,15 +58,7 @@ Usage:
   smtpbench <command> [flags] [arguments]
 
 Commands:
-  run       benchmark an SMTP server (the built-in sink when no target is given)
-  sweep     run one workload at a series of concurrencies or rates; find the knee or the capacity
-  ab        compare two servers, alternating runs A B A B ...
-  compare   compare saved results, with a significance test per line
-  report    render saved results as a table, JSON, CSV, hgrm or an HTML page
-  merge     merge the results of generators that ran side by side
-  sink      run the built-in SMTP sink server
-  version   print the version
-
+%s
 Examples:
   smtpbench run                                  # 10 s against a built-in sink
   smtpbench run -c 50 -n 100000 127.0.0.1:2525   # 100000 messages over 50 sessions
@@ -79,11 +72,23 @@ Examples:
 Run "smtpbench <command> --help" for a command's flags.
 `
 
+// commandOrder is the order of the commands in the help.
+var commandOrder = []string{"run", "sweep", "ab", "compare", "report", "merge", "sink", "version"}
+
+// help is the main usage with the commands' summaries.
+func help() string {
+	var b strings.Builder
+	for _, name := range commandOrder {
+		fmt.Fprintf(&b, "  %-9s %s\n", name, commands[name].summary)
+	}
+	return fmt.Sprintf(mainUsage, b.String())
+}
+
 // Main runs the command line and returns the process exit code; only main
 // exits.
 func Main(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, mainUsage)
+		fmt.Fprint(stderr, help())
 		return exitUsage
 	}
 	name := args[0]
@@ -94,14 +99,14 @@ func Main(args []string, stdout, stderr io.Writer) int {
 				return Main([]string{args[1], "--help"}, stdout, stderr)
 			}
 		}
-		fmt.Fprint(stdout, mainUsage)
+		fmt.Fprint(stdout, help())
 		return exitOK
 	case "-v", "--version":
 		name = "version"
 	}
 	cmd, ok := commands[name]
 	if !ok {
-		fmt.Fprintf(stderr, "smtpbench: unknown command %q (want one of run, sweep, ab, compare, report, merge, sink, version; see smtpbench --help)\n", name)
+		fmt.Fprintf(stderr, "smtpbench: unknown command %q (want one of %s; see smtpbench --help)\n", name, strings.Join(commandOrder, ", "))
 		return exitUsage
 	}
 	err := cmd.run(args[1:], stdout, stderr)

@@ -16,7 +16,7 @@ import (
 // user sets by a flag has one.
 func TestFieldFlagsNameFields(t *testing.T) {
 	types := []reflect.Type{reflect.TypeOf(loadgen.Workload{}), reflect.TypeOf(loadgen.SweepSpec{}),
-		reflect.TypeOf(message.Spec{}), reflect.TypeOf(analysis.ThresholdSpec{})}
+		reflect.TypeOf(message.Spec{}), reflect.TypeOf(analysis.ThresholdSpec{}), reflect.TypeOf(loadgen.SecuritySpec{})}
 	for field, flag := range workloadFlags {
 		found := false
 		for _, typ := range append(types, reflect.TypeOf(loadgen.Config{})) {
@@ -28,10 +28,10 @@ func TestFieldFlagsNameFields(t *testing.T) {
 		}
 	}
 	// Set by smtpbench itself, not by a flag of their own.
-	internal := map[string]bool{"DataName": true, "Token": true, "Tracked": true, "NoTarget": true, "Given": true, "Getenv": true, "Shard": true}
+	internal := map[string]bool{"DataName": true, "Token": true, "Tracked": true, "NoTarget": true, "Given": true, "Getenv": true, "Shard": true, "SecretFrom": true, "Sessions": true, "Exposed": true}
 	for _, typ := range types {
 		for i := 0; i < typ.NumField(); i++ {
-			if f := typ.Field(i).Name; !internal[f] && !strings.HasPrefix(flagName(f), "--") {
+			if f := typ.Field(i).Name; !internal[f] && !strings.HasPrefix(flagName(f), "-") && !strings.HasPrefix(flagName(f), "$") {
 				t.Errorf("%s.%s has no flag", typ, f)
 			}
 		}

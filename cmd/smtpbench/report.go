@@ -17,12 +17,10 @@ import (
 
 const reportUsage = `Usage: smtpbench report [flags] FILE...
 
-Renders results saved with "run --out" (or "merge --out") again: as the
-table, the JSON document, the per-second timeline as CSV, HdrHistogram's
-percentile distribution (.hgrm) per phase, or one self-contained HTML page
-with charts. Several FILEs are shown one after another (table), side by side
-in one CSV with a file column, or overlaid in the same charts (html).
-FILE - reads standard input.
+Renders saved results again: as the table, the JSON document, the
+per-second timeline (CSV), each phase's percentile distribution (.hgrm),
+or one HTML page with charts, several FILEs overlaid. FILE - reads
+standard input.
 
 Examples:
   smtpbench report result.json
@@ -37,13 +35,11 @@ Flags:
 
 const mergeUsage = `Usage: smtpbench merge [flags] FILE...
 
-Merges the results of generators that ran side by side (for example with
---shard and --start-at) into one result, as if one generator had done all
-their work: histograms are added from their HDR encodings, so percentiles are
-those of all samples (never a mean of percentiles); counters are summed;
-per-second intervals are aligned by wall-clock time; settings that differ are
-listed. Results whose load model, phases or histogram units differ cannot be
-merged. Prints the table of the merged result; --out writes its JSON.
+Merges the results of generators that ran side by side (--shard,
+--start-at) into one, as if one generator had done all their work:
+histograms are added (percentiles of all samples, never a mean of
+percentiles), counters summed, seconds aligned by the clock, differing
+settings listed. docs/distributed.md says more.
 
 Examples:
   smtpbench merge --out merged.json shard-0.json shard-1.json shard-2.json

@@ -59,7 +59,7 @@ type runFlags struct {
 }
 
 // workloadFlags names the flag of each field of loadgen.Workload, Config,
-// SweepSpec and message.Spec,
+// SweepSpec, SecuritySpec, message.Spec and analysis.ThresholdSpec,
 // for errors (see configError).
 var workloadFlags = map[string]string{
 	"Concurrency": "--concurrency", "Messages": "--messages", "Duration": "--duration", "PerConn": "--per-conn",
@@ -70,9 +70,15 @@ var workloadFlags = map[string]string{
 	"BinaryMIME": "--binarymime", "LMTP": "--lmtp", "Timeout": "--timeout", "DataTimeout": "--data-timeout",
 	"Rate": "--rate", "Arrival": "--arrival", "Warmup": "--warmup", "Ramp": "--ramp", "Grace": "--grace",
 	"Stages": "--stages", "Mix": "--mix", "SlowRate": "--slow-rate", "IdleFor": "--idle-for", "HarvestTo": "--harvest-to",
-	"HarvestRcpts": "--harvest-rcpts", "ShardOf": "--shard", "Shards": "--shards", "StartAt": "--start-at", "Receive": "--receive", "Drain": "--drain",
+	"HarvestRcpts": "--harvest-rcpts", "ShardOf": "--shard", "Shards": "--shards", "StartAt": "--start-at",
+	"Receive": "--receive", "Drain": "--drain",
 	"SLOs": "--slo", "RateMax": "--rate-max", "Probes": "--probes", "PrecisionPct": "--precision", "MaxErrorPct": "--max-error-rate",
-	"MaxP50": "--max-p50", "MaxP99": "--max-p99", "MinRate": "--min-rate", "MaxLost": "--max-lost", "Abuse": "--abuse", "ServerPIDs": "--server-pid", "ServerCgroup": "--server-cgroup", "Sizes": "--size", "Data": "--data", "Hostname": "--helo", // message.Spec's own names
+	"MaxP50": "--max-p50", "MaxP99": "--max-p99", "MinRate": "--min-rate", "MaxLost": "--max-lost", "Abuse": "--abuse",
+	"TLS": "--tls", "CA": "--ca", "Insecure": "--insecure", "SNI": "--sni", "TLSMin": "--tls-min", "TLSMax": "--tls-max",
+	"Cert": "--cert", "Key": "--key", "Resume": "--tls-resume", "Auth": "--auth", "User": "--user",
+	"PasswordFile": "--password-file", "AuthPlaintext": "--auth-plaintext", "Secret": "$" + passwordEnv,
+	"ServerPIDs": "--server-pid", "ServerCgroup": "--server-cgroup",
+	"Sizes": "--size", "Data": "--data", "Hostname": "--helo", // message.Spec's own names
 }
 
 func (f *runFlags) register(fs *pflag.FlagSet) {

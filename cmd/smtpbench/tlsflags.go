@@ -46,7 +46,7 @@ type security struct{ loadgen.Security }
 func (f *secFlags) load(fset *pflag.FlagSet, concurrency int, stderr io.Writer) (*security, error) {
 	spec := f.SecuritySpec
 	spec.Sessions, spec.Secret, spec.SecretFrom = concurrency, os.Getenv(passwordEnv), "environment"
-	spec.Given = func(field string) bool { return fset.Changed(strings.TrimPrefix(secFlag(field), "--")) }
+	spec.Given = func(field string) bool { return fset.Changed(strings.TrimPrefix(flagName(field), "--")) }
 	spec.Exposed = func(mode uint32) {
 		fmt.Fprintf(stderr, "smtpbench run: warning: --password-file %s can be read by every user of this machine (mode %04o); chmod 600 it\n", f.PasswordFile, mode)
 	}
@@ -57,27 +57,19 @@ func (f *secFlags) load(fset *pflag.FlagSet, concurrency int, stderr io.Writer) 
 	return &security{*sec}, nil
 }
 
-// secFlags names the flag of each loadgen.SecuritySpec field.
-func secFlag(field string) string {
-	flags := map[string]string{"TLS": "--tls", "CA": "--ca", "Insecure": "--insecure", "SNI": "--sni", "TLSMin": "--tls-min",
-		"TLSMax": "--tls-max", "Cert": "--cert", "Key": "--key", "Resume": "--tls-resume", "Auth": "--auth", "User": "--user",
-		"PasswordFile": "--password-file", "AuthPlaintext": "--auth-plaintext", "Secret": passwordEnv}
-	return flags[field]
-}
-
 // loadError names the flag behind a refusal: a file that cannot be read is
 // exit 1 (as --data), a value or content that cannot be used is a usage
 // error.
 func (f *secFlags) loadError(err error) error {
 	var ce *loadgen.ConfigError
 	if errors.As(err, &ce) {
-		return usagef("%s", ce.Explain(secFlag))
+		return usagef("%s", ce.Explain(flagName))
 	}
 	var le *session.LoadError
 	if !errors.As(err, &le) {
 		return exitError{exitRun, err.Error()}
 	}
-	flag := map[string]string{"CA": "--ca", "Cert": "--cert", "Key": "--key", "PasswordFile": "--password-file"}[le.Field]
+	flag := flagName(le.Field)
 	switch {
 	case le.Unreadable:
 		return exitError{exitRun, fmt.Sprintf("%s: %v", flag, le.Err)}

@@ -7,9 +7,11 @@ package loadgen
 import (
 	"context"
 	"fmt"
+	"github.com/smtpbench/smtpbench/internal/fielderr"
 	"strings"
 
 	"github.com/smtpbench/smtpbench/report"
+	"github.com/smtpbench/smtpbench/session"
 )
 
 // SeriesHooks is how Sweep and AB tell their caller about each run, for a
@@ -33,6 +35,14 @@ func (noHooks) RunDone(string, *report.JSONReport) {}
 type NoSessionError struct {
 	Targets    []string
 	FirstError string // the first error a session met, "" if none was seen
+	// Hint, when not empty, suggests the setting that fixes FirstError,
+	// naming settings as {Field} (of SecuritySpec): see Words.
+	Hint string
+}
+
+// Words is the error with name(field) for each setting the hint names.
+func (e *NoSessionError) Words(name func(field string) string) string {
+	return e.Error() + fielderr.Words(e.Hint, name)
 }
 
 func (e *NoSessionError) Error() string {
@@ -57,7 +67,22 @@ func CheckSession(res *report.Result, cfg Config) *NoSessionError {
 	for _, t := range cfg.Targets {
 		names = append(names, t.Addr)
 	}
-	return &NoSessionError{Targets: names, FirstError: res.FirstError}
+	return &NoSessionError{Targets: names, FirstError: res.FirstError, Hint: sessionHint(res.FirstError, cfg.Session.TLS.Mode)}
+}
+
+// sessionHint suggests, for the failures a setting fixes, which one.
+func sessionHint(firstError string, mode session.TLSMode) string {
+	switch {
+	case strings.HasPrefix(firstError, "tls: certificate"):
+		return " (trust the server's CA with {CA} FILE, or skip the check with {Insecure})"
+	case strings.HasPrefix(firstError, "tls: handshake") && mode == session.TLSImplicit && strings.Contains(firstError, "plain SMTP"):
+		return " (on a plaintext port use {TLS} starttls or {TLS} none)"
+	case strings.HasPrefix(firstError, "banner: timeout") && mode != session.TLSImplicit:
+		return "; for TLS on connect (port 465) use {TLS} implicit"
+	case strings.HasPrefix(firstError, "tls: unsupported"):
+		return " ({TLS} opportunistic goes on without TLS)"
+	}
+	return ""
 }
 
 // runWith runs cfg, through sr when the series starts its server.

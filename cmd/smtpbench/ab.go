@@ -126,7 +126,7 @@ func abCommand(args []string, stdout, stderr io.Writer) error {
 	defer release()
 	plan.Abort = abort
 	doc, runErr := loadgen.AB(ctx, plan, newSeriesProgress(stderr, f.progress, o.output))
-	if runErr = seriesError(runErr, sec.hint); doc == nil {
+	if runErr = seriesError(runErr); doc == nil {
 		return runErr
 	}
 	if runErr != nil {

@@ -320,7 +320,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	if err := noSession(res, cfg, sec.hint); err != nil {
+	if err := noSession(res, cfg); err != nil {
 		return err
 	}
 	if breaches := th.check(res); len(breaches) > 0 {

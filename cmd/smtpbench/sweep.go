@@ -127,7 +127,7 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	defer release()
 	plan.Abort = abort
 	doc, runErr := loadgen.Sweep(ctx, plan, newSeriesProgress(stderr, f.progress, f.output))
-	runErr = seriesError(runErr, sec.hint)
+	runErr = seriesError(runErr)
 	sw := doc.Sweep
 	if len(sw.Steps) == 0 {
 		if runErr != nil {

@@ -90,19 +90,3 @@ func (s *security) warnings() []string {
 	}
 	return nil
 }
-
-// hint adds a suggestion to the line that says why no session could be
-// established, for the failures that a flag fixes.
-func (s *security) hint(firstError string) string {
-	switch {
-	case strings.HasPrefix(firstError, "tls: certificate"):
-		return " (trust the server's CA with --ca FILE, or skip the check with --insecure)"
-	case strings.HasPrefix(firstError, "tls: handshake") && s.Mode == session.TLSImplicit && strings.Contains(firstError, "plain SMTP"):
-		return " (on a plaintext port use --tls starttls or --tls none)"
-	case strings.HasPrefix(firstError, "banner: timeout") && s.Mode != session.TLSImplicit:
-		return "; for TLS on connect (port 465) use --tls implicit"
-	case strings.HasPrefix(firstError, "tls: unsupported"):
-		return " (--tls opportunistic goes on without TLS)"
-	}
-	return ""
-}

@@ -83,19 +83,19 @@ func stopOnSignals(stderr io.Writer, grace time.Duration) (ctx context.Context, 
 }
 
 // noSession says why a run measured nothing: no session could be
-// established with its targets; hint adds what a flag might fix. It returns
-// nil for a run that got through.
-func noSession(res *report.Result, cfg loadgen.Config, hint func(string) string) error {
+// established with its targets. It returns nil for a run that got through.
+func noSession(res *report.Result, cfg loadgen.Config) error {
 	if err := loadgen.CheckSession(res, cfg); err != nil {
-		return seriesError(err, hint)
+		return seriesError(err)
 	}
 	return nil
 }
 
 // seriesError turns the error of a run, a sweep or ab into the command's:
-// no session (with hint's suggestion), a server that would not start, or
-// a refused configuration (in the words of the flags).
-func seriesError(err error, hint func(string) string) error {
+// no session (with a hint at the flag that fixes it), a server that would
+// not start, a comparison that could not be made, or a refused
+// configuration (in the words of the flags).
+func seriesError(err error) error {
 	var ns *loadgen.NoSessionError
 	var se *loadgen.ServerStartError
 	var ce *loadgen.CompareError
@@ -103,11 +103,7 @@ func seriesError(err error, hint func(string) string) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &ns):
-		msg := ns.Error()
-		if ns.FirstError != "" {
-			msg += hint(ns.FirstError)
-		}
-		return exitError{exitRun, msg}
+		return exitError{exitRun, ns.Words(flagName)}
 	case errors.As(err, &se):
 		return exitError{exitRun, se.Error()}
 	case errors.As(err, &ce):

@@ -25,15 +25,7 @@ func (e *Error) Error() string { return e.Explain(func(field string) string { re
 // Explain words the error with name(field) for each setting it names: a
 // command line passes the names of its flags.
 func (e *Error) Explain(name func(field string) string) string {
-	want := e.Want
-	for {
-		i := strings.IndexByte(want, '{')
-		j := strings.IndexByte(want, '}')
-		if i < 0 || j < i {
-			break
-		}
-		want = want[:i] + name(want[i+1:j]) + want[j+1:]
-	}
+	want := Words(e.Want, name)
 	if e.Value == nil {
 		return name(e.Field) + want
 	}
@@ -48,3 +40,15 @@ func New(field string, value any, want string) *Error {
 // Relation is the Error of a rule between settings, or of a value the
 // reason quotes itself: want follows the field's name directly.
 func Relation(field, want string) *Error { return &Error{Field: field, Want: want} }
+
+// Words puts name(field) for every {Field} in text.
+func Words(text string, name func(field string) string) string {
+	for {
+		i := strings.IndexByte(text, '{')
+		j := strings.IndexByte(text, '}')
+		if i < 0 || j < i {
+			return text
+		}
+		text = text[:i] + name(text[i+1:j]) + text[j+1:]
+	}
+}

@@ -24,8 +24,11 @@ type Security struct {
 }
 
 // ParseTarget is session.ParseTargetPort with the default port of the
-// TLS mode (465 for implicit TLS, RFC 8314 7.3).
-func (s *Security) ParseTarget(arg string) (string, error) {
+// TLS mode (465 for implicit TLS, RFC 8314 7.3), or of LMTP (24).
+func (s *Security) ParseTarget(arg string, lmtp bool) (string, error) {
+	if lmtp {
+		return session.ParseTargetPort(arg, 24)
+	}
 	return session.ParseTargetPort(arg, session.DefaultPort(s.Mode))
 }
 

@@ -401,6 +401,17 @@ func (w *Workload) shard() (JobShard, error) {
 	return w.Shard, nil
 }
 
+// StartTime is when the run built from w (cfg) starts: zero for at once,
+// else StartAt, and for shard I of a constant-rate job a little later
+// still (ShardStart). Build has checked StartAt.
+func (w *Workload) StartTime(cfg Config) time.Time {
+	if w.StartAt == "" {
+		return time.Time{}
+	}
+	at, _ := ParseStartAt(w.StartAt)
+	return ShardStart(at, cfg)
+}
+
 // server is what to measure of the server's own cost, checked.
 func (w *Workload) server() (servercost.Source, error) {
 	src := servercost.Source{PIDs: w.ServerPIDs, Cgroup: w.ServerCgroup}

@@ -94,14 +94,14 @@ func abCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sec, parseTarget, err := f.seriesTarget(fs, &cfg, &cj, f.w.Concurrency, stderr)
+	sec, err := f.seriesTarget(fs, &cfg, &cj, f.w.Concurrency, stderr)
 	if err != nil {
 		return err
 	}
 	opts := o.options(rules)
 	plan := loadgen.ABPlan{Base: cfg, Echo: cj, Warmup: f.w.Warmup, Duration: f.w.Duration, Rounds: *rounds, Warnings: sec.warnings(), Compare: &opts}
 	for i := range plan.Targets {
-		if plan.Targets[i], err = parseTarget(fs.Arg(min(i, fs.NArg()-1))); err != nil {
+		if plan.Targets[i], err = sec.ParseTarget(fs.Arg(min(i, fs.NArg()-1)), f.w.LMTP); err != nil {
 			return usagef("%v", err)
 		}
 		if started {
@@ -135,7 +135,7 @@ func abCommand(args []string, stdout, stderr io.Writer) error {
 		if o.output == "json" {
 			report.WriteDocument(stdout, doc)
 		} else {
-			writeDocumentTable(stdout, doc)
+			report.WriteDocumentTable(stdout, doc)
 		}
 		if err := writeOut(out, doc); err != nil {
 			return err

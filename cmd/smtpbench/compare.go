@@ -56,8 +56,8 @@ type failRule = analysis.SlowerRule
 
 // check validates the flags and returns the --fail-if-slower rules.
 func (o *compareFlags) check() ([]failRule, error) {
-	if o.output != "table" && o.output != "json" {
-		return nil, usagef("--output %q: want table or json", o.output)
+	if err := checkOutput(o.output); err != nil {
+		return nil, err
 	}
 	if !(o.alpha > 0 && o.alpha < 1) {
 		return nil, usagef("--alpha %g: want a level between 0 and 1, such as 0.05", o.alpha)

@@ -132,8 +132,8 @@ func mergeCommand(args []string, stdout, _ io.Writer) error {
 	if err := parseFlags(fs, args, mergeUsage, stdout); err != nil {
 		return err
 	}
-	if *output != "table" && *output != "json" {
-		return usagef("--output %q: want table or json", *output)
+	if err := checkOutput(*output); err != nil {
+		return err
 	}
 	if fs.NArg() == 0 {
 		return usagef("no FILE given")
@@ -163,11 +163,6 @@ func mergeCommand(args []string, stdout, _ io.Writer) error {
 		return err
 	}
 	return report.WriteRunTable(stdout, merged)
-}
-
-// writeDocumentTable renders a saved document as its own command would.
-func writeDocumentTable(w io.Writer, d *report.Document) error {
-	return report.WriteDocumentTable(w, d)
 }
 
 // readResults reads every FILE ("-" is stdin, once), naming the bad one.

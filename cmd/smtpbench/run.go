@@ -160,12 +160,9 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	start, err := f.startTime(cfg)
-	if err != nil {
+	start := f.w.StartTime(cfg)
+	if err := checkOutput(f.output); err != nil {
 		return err
-	}
-	if f.output != "table" && f.output != "json" {
-		return usagef("--output %q: want table or json", f.output)
 	}
 	if err := checkFileLimit(f.w.Concurrency, fs.NArg() == 0); err != nil {
 		return err
@@ -214,11 +211,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	defer profFile.Close()
 
 	if fs.NArg() == 1 {
-		parse := sec.ParseTarget
-		if f.w.LMTP {
-			parse = func(arg string) (string, error) { return session.ParseTargetPort(arg, f.w.DefaultPort()) }
-		}
-		if cfg.Target, err = parse(fs.Arg(0)); err != nil {
+		if cfg.Target, err = sec.ParseTarget(fs.Arg(0), f.w.LMTP); err != nil {
 			return usagef("%v", err)
 		}
 		if len(cj.Targets) > 0 {
@@ -405,6 +398,14 @@ func fileFlag(f *runFlags, name string) string {
 	return "--corpus " + name
 }
 
+// checkOutput refuses an --output other than table or json.
+func checkOutput(o string) error {
+	if o != "table" && o != "json" {
+		return usagef("--output %q: want table or json", o)
+	}
+	return nil
+}
+
 // wantProgress shows progress by default only on a terminal, and not when
 // JSON goes to a pipe (a script is reading; it did not ask).
 func wantProgress(output string) bool {
@@ -434,19 +435,6 @@ func (th thresholds) check(res *report.Result) []string {
 		out = append(out, b.String())
 	}
 	return out
-}
-
-// startTime is when the run should start: --start-at, and for shard I of a
-// constant-rate job a little later still (loadgen.ShardStart).
-func (f *runFlags) startTime(cfg loadgen.Config) (time.Time, error) {
-	if f.w.StartAt == "" {
-		return time.Time{}, nil
-	}
-	at, err := loadgen.ParseStartAt(f.w.StartAt)
-	if err != nil {
-		return time.Time{}, usagef("--start-at %v", err)
-	}
-	return loadgen.ShardStart(at, cfg), nil
 }
 
 // waitUntil sleeps until at, saying so; a signal ends the wait and the run.

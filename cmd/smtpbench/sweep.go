@@ -69,8 +69,8 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() != 1 {
 		return usagef("want one target, got %d (start a server with smtpbench sink if you have none)", fs.NArg())
 	}
-	if f.output != "table" && f.output != "json" {
-		return usagef("--output %q: want table or json", f.output)
+	if err := checkOutput(f.output); err != nil {
+		return err
 	}
 	if err := distinctOutputs([]pathFlag{{"--out", f.outFile}}, f.inputs()); err != nil {
 		return err
@@ -86,11 +86,11 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sec, parseTarget, err := f.seriesTarget(fs, &base, &cj, most, stderr)
+	sec, err := f.seriesTarget(fs, &base, &cj, most, stderr)
 	if err != nil {
 		return err
 	}
-	if base.Target, err = parseTarget(fs.Arg(0)); err != nil {
+	if base.Target, err = sec.ParseTarget(fs.Arg(0), f.w.LMTP); err != nil {
 		return usagef("%v", err)
 	}
 	plan.Base, plan.Echo, plan.Warnings = base, cj, sec.warnings()

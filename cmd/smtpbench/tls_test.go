@@ -311,7 +311,7 @@ func TestTLSTargetPort(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := sec.ParseTarget(tc.in)
+		got, err := sec.ParseTarget(tc.in, false)
 		if err != nil || got != tc.want {
 			t.Errorf("%v %q: %q, %v; want %q", tc.mode, tc.in, got, err, tc.want)
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"math"
 
 	"github.com/smtpbench/smtpbench/delivery"
@@ -47,15 +46,6 @@ var numberRules = map[string]cliflag.Rule{
 	"idle-timeout":   {Lo: 0, Hi: float64(maxDuration)},
 	"timeout":        {Lo: 0, Hi: float64(maxDuration), LoOpen: true},
 	"data-timeout":   {Lo: 0, Hi: float64(maxDuration), LoOpen: true},
-}
-
-// parseSteps is loadgen.ParseSteps in the words of flag.
-func parseSteps(flag, s string, whole bool, most float64) ([]float64, error) {
-	v, err := loadgen.ParseSteps(s, whole, most)
-	if err != nil {
-		return nil, fmt.Errorf("--%s %v", flag, err)
-	}
-	return v, nil
 }
 
 // flagText words a library's refusal of a setting with the flags that set

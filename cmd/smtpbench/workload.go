@@ -20,7 +20,6 @@ import (
 	"github.com/smtpbench/smtpbench/internal/sysres"
 	"github.com/smtpbench/smtpbench/loadgen"
 	"github.com/smtpbench/smtpbench/report"
-	"github.com/smtpbench/smtpbench/session"
 )
 
 // defaultSeriesWarmup is the warm-up before each step of a sweep and each
@@ -113,23 +112,18 @@ func seriesError(err error) error {
 }
 
 // seriesTarget resolves what sweep and ab need beyond the run config, as
-// run does: the open-file limit for the most sessions any run opens, TLS
-// and AUTH (applied to cfg), and a target parser with the right default
-// port (465 under --tls implicit, 24 for LMTP).
-func (f *runFlags) seriesTarget(fs *pflag.FlagSet, cfg *loadgen.Config, cj *report.RunConfig, sessions int, stderr io.Writer) (*security, func(string) (string, error), error) {
+// run does: the open-file limit for the most sessions any run opens, and
+// TLS and AUTH (applied to cfg).
+func (f *runFlags) seriesTarget(fs *pflag.FlagSet, cfg *loadgen.Config, cj *report.RunConfig, sessions int, stderr io.Writer) (*security, error) {
 	if err := checkFileLimit(sessions, false); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	sec, err := f.sec.load(fs, sessions, stderr)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	sec.Apply(cfg, cj, nil)
-	parse := sec.ParseTarget
-	if f.w.LMTP {
-		parse = func(arg string) (string, error) { return session.ParseTargetPort(arg, f.w.DefaultPort()) }
-	}
-	return sec, parse, nil
+	return sec, nil
 }
 
 // seriesProgress reports the runs of a sweep or ab on stderr: on a terminal

@@ -157,13 +157,8 @@ func abCommand(args []string, stdout, stderr io.Writer) error {
 	if err := writeOut(out, doc); err != nil {
 		return err
 	}
-	if page != nil {
-		if err := report.WriteABHTML(page, doc); err != nil {
-			return exitError{exitRun, fmt.Sprintf("--html: %v", err)}
-		}
-		if err := commitOutput("--html", page); err != nil {
-			return err
-		}
+	if err := writeFile("--html", page, func(w io.Writer) error { return report.WriteABHTML(w, doc) }); err != nil {
+		return err
 	}
 	if err := acceptedNothing(doc.Runs); err != nil {
 		return err

@@ -255,6 +255,18 @@ func createOutput(flag, name string) (*atomicfile.File, error) {
 	return f, nil
 }
 
+// writeFile writes an output started by createOutput (none if f is nil)
+// with write, and puts it in place.
+func writeFile(flag string, f *atomicfile.File, write func(io.Writer) error) error {
+	if f == nil {
+		return nil
+	}
+	if err := write(f); err != nil {
+		return exitError{exitRun, fmt.Sprintf("%s: %v", flag, err)}
+	}
+	return commitOutput(flag, f)
+}
+
 // commitOutput puts a finished output in place.
 func commitOutput(flag string, f *atomicfile.File) error {
 	if f == nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -181,6 +182,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	var baseRuns []*report.JSONReport
 	var baseLabels []string
+	var baseLabel string // this run's label beside a baseline
 	if f.htmlBaseline != "" {
 		if f.htmlFile == "" {
 			return usagef("--html-baseline needs --html")
@@ -190,6 +192,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		baseRuns, baseLabels = report.RunsOf(docs, []string{f.htmlBaseline})
+		baseLabel = "this run"
 	}
 	// Every output is written to a temporary file and renamed into place
 	// when complete: a run that fails or is interrupted leaves the user's
@@ -265,18 +268,11 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		}
 		defer rcv.Stop()
 	}
-	res, err := loadgen.Run(ctx, cfg, abort)
+	res, err := loadgen.RunTracked(ctx, cfg, cj, start, rcv, abort)
 	if err != nil {
 		return usagef("%v", err)
 	}
-	if rcv != nil {
-		res.Delivery = rcv.Drain(ctx, abort)
-	}
-	res.Config = cj
 	res.Warnings = append(res.Warnings, sec.warnings()...)
-	if late := res.StartedAt.Sub(start); !start.IsZero() && late > loadgen.LateStart {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("started %.2f s after --start-at %s: other generators of this job may have started earlier", late.Seconds(), f.w.StartAt))
-	}
 
 	if f.output == "json" {
 		err = report.WriteJSON(stdout, res)
@@ -292,26 +288,14 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	if outFile != nil {
-		if err := report.WriteJSON(outFile, res); err != nil {
-			return exitError{exitRun, fmt.Sprintf("--out: %v", err)}
-		}
-		if err := commitOutput("--out", outFile); err != nil {
-			return err
-		}
+	if err := writeFile("--out", outFile, func(w io.Writer) error { return report.WriteJSON(w, res) }); err != nil {
+		return err
 	}
-	if htmlFile != nil {
-		label := res.Target
-		if baseRuns != nil {
-			label = "this run"
-		}
-		runs := append(baseRuns, report.BuildJSON(res))
-		if err := report.WriteHTML(htmlFile, runs, append(baseLabels, label)); err != nil {
-			return exitError{exitRun, fmt.Sprintf("--html: %v", err)}
-		}
-		if err := commitOutput("--html", htmlFile); err != nil {
-			return err
-		}
+	if err := writeFile("--html", htmlFile, func(w io.Writer) error {
+		label := cmp.Or(baseLabel, res.Target)
+		return report.WriteHTML(w, append(baseRuns, report.BuildJSON(res)), append(baseLabels, label))
+	}); err != nil {
+		return err
 	}
 	if err := noSession(res, cfg); err != nil {
 		return err
@@ -322,11 +306,8 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		}
 		return exitError{exitRun, ""}
 	}
-	measuredNothing := res.Total.Attempted == 0 && res.WarmupTotals != nil && res.WarmupTotals.Attempted > 0
-	if (res.Total.Attempted > 0 || measuredNothing) && res.Total.OK == 0 && res.StopReason != loadgen.StopSignal {
-		// The report's warning says why; a benchmark in which the server
-		// accepted nothing measured nothing, and a script must notice.
-		return exitError{exitRun, ""}
+	if loadgen.MeasuredNothing(res) {
+		return exitError{exitRun, ""} // the report's warning says why
 	}
 	return nil
 }

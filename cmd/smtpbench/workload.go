@@ -172,13 +172,7 @@ func openOut(name string) (*atomicfile.File, error) {
 
 // writeOut writes a document to the --out file and puts it in place.
 func writeOut(f *atomicfile.File, d *report.Document) error {
-	if f == nil {
-		return nil
-	}
-	if err := report.WriteDocument(f, d); err != nil {
-		return exitError{exitRun, fmt.Sprintf("--out: %v", err)}
-	}
-	return commitOutput("--out", f)
+	return writeFile("--out", f, func(w io.Writer) error { return report.WriteDocument(w, d) })
 }
 
 // acceptedNothing fails a sweep or ab, as run fails, when a run attempted
@@ -192,28 +186,13 @@ func acceptedNothing(runs []report.LabeledRun) error {
 	return exitError{exitRun, fmt.Sprintf("the server accepted no message in %s (see the warnings)", strings.Join(names, ", "))}
 }
 
-// checkFileLimit raises the open-file limit and refuses, before anything
-// starts, a -c that cannot fit: each session holds a socket, and the
-// built-in sink holds the other end of each in the same process.
+// checkFileLimit refuses, before anything starts, a -c that cannot fit
+// under the open-file limit.
 func checkFileLimit(concurrency int, builtinSink bool) error {
-	need := uint64(concurrency) + sysres.Headroom
-	if builtinSink {
-		need += uint64(concurrency)
+	if err := sysres.CheckSessions(concurrency, builtinSink); err != nil {
+		return exitError{exitUsage, err.Error()}
 	}
-	lim, ok := sysres.FitFiles(need)
-	if ok {
-		return nil
-	}
-	what := fmt.Sprintf("-c %d", concurrency)
-	if builtinSink {
-		what += " with the built-in sink"
-	}
-	if need <= lim.Hard {
-		// Only a refused raise gets here.
-		return exitError{exitUsage, fmt.Sprintf("%s needs about %d open files but the limit is %d: run `ulimit -n %d` first, or lower -c", what, need, lim.Soft, need)}
-	}
-	return exitError{exitUsage, fmt.Sprintf("%s needs about %d open files but the limit is %d (hard limit %d): raise the hard limit (as root: `ulimit -Hn %d`, or nofile in /etc/security/limits.conf), then `ulimit -n %d`; or lower -c",
-		what, need, lim.Soft, lim.Hard, need, need)}
+	return nil
 }
 
 // registerServer registers the flags that name the server whose own cost

@@ -2,11 +2,13 @@ package report
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -166,6 +168,14 @@ func (e *PhaseError) Error() string {
 type HGRMPart struct {
 	Run, Phase string
 	Body       []byte // the .hgrm text
+}
+
+// HGRMFile names the file of one phase's distribution when out names
+// them all: the phase before the extension (.hgrm when out has none), as
+// result.message.hgrm for result.hgrm.
+func HGRMFile(out, phase string) string {
+	ext := filepath.Ext(out)
+	return strings.TrimSuffix(out, ext) + "." + phase + cmp.Or(ext, ".hgrm")
 }
 
 // HGRMParts renders the percentile distribution of each phase of each run

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -104,14 +103,9 @@ func writeHGRMs(docs []*report.JSONReport, labels, only []string, outFile string
 	if outFile == "" || len(parts) == 1 {
 		return writeOutput(outFile, report.JoinHGRMs(parts), stdout)
 	}
-	ext := filepath.Ext(outFile)
-	base := strings.TrimSuffix(outFile, ext)
-	if ext == "" {
-		ext = ".hgrm"
-	}
 	var names []pathFlag
 	for _, p := range parts {
-		names = append(names, pathFlag{"--out (phase " + p.Phase + ")", base + "." + p.Phase + ext})
+		names = append(names, pathFlag{"--out (phase " + p.Phase + ")", report.HGRMFile(outFile, p.Phase)})
 	}
 	if err := distinctOutputs(names, inputs); err != nil {
 		return err

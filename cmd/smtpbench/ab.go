@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"strings"
 
@@ -51,10 +50,7 @@ func abCommand(args []string, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("ab", pflag.ContinueOnError)
 	fs.IntVarP(&f.w.Concurrency, "concurrency", "c", loadgen.DefaultConcurrency, "concurrent SMTP sessions (with --rate: the most that may be open)")
 	fs.Float64VarP(&f.w.Rate, "rate", "r", 0, "open model: messages per second on a fixed schedule (0 = closed loop)")
-	f.registerWorkload(fs)
-	setDefault(fs, "warmup", defaultSeriesWarmup.String())
-	fs.Lookup("warmup").Usage = "warm-up before each run's measured -d"
-	fs.Lookup("duration").Usage = "how long each run is measured, after its warm-up (default 10s when -n is not given either)"
+	f.registerSeries(fs, "run")
 	o.register(fs)
 	rounds := fs.Int("rounds", defaultRounds, "rounds; each runs A, then B")
 	fs.StringVar(&f.outFile, "out", "", "also write every round's full result and the comparison to this JSON file")
@@ -78,9 +74,6 @@ func abCommand(args []string, stdout, stderr io.Writer) error {
 	rules, err := o.check()
 	if err != nil {
 		return err
-	}
-	if *rounds < 1 || *rounds > maxRounds {
-		return usagef("--rounds %d: want 1 to %d", *rounds, maxRounds)
 	}
 	if need := analysis.MinRunsPerSide(o.alpha, maxRounds); len(rules) > 0 && *rounds >= 2 && *rounds < need {
 		// Known before any load: with so few runs a side no difference
@@ -132,11 +125,7 @@ func abCommand(args []string, stdout, stderr io.Writer) error {
 	if runErr != nil {
 		// What was measured is printed and saved, as run does, though
 		// there is nothing to compare.
-		if o.output == "json" {
-			report.WriteDocument(stdout, doc)
-		} else {
-			report.WriteDocumentTable(stdout, doc)
-		}
+		printDoc(stdout, o.output, doc, report.WriteDocumentTable)
 		if err := writeOut(out, doc); err != nil {
 			return err
 		}
@@ -146,13 +135,9 @@ func abCommand(args []string, stdout, stderr io.Writer) error {
 		return exitError{exitRun, "stopped before the first round was complete: nothing to compare"}
 	}
 	c := doc.Comparison
-	if o.output == "json" {
-		err = report.WriteDocument(stdout, doc)
-	} else {
-		err = report.WriteCompareTable(stdout, c)
-	}
-	if err != nil {
-		return exitError{exitRun, fmt.Sprintf("writing the comparison: %v", err)}
+	table := func(w io.Writer, _ *report.Document) error { return report.WriteCompareTable(w, c) }
+	if err := printDoc(stdout, o.output, doc, table); err != nil {
+		return err
 	}
 	if err := writeOut(out, doc); err != nil {
 		return err

@@ -44,10 +44,7 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("sweep", pflag.ContinueOnError)
 	concList := fs.StringP("concurrency", "c", strconv.Itoa(loadgen.DefaultConcurrency), "sessions per step: N, a list 1,2,4,8 or a range 1..256x2; with --rate or --slo one N, the most that may be open")
 	rateList := fs.StringP("rate", "r", "", "open model: messages per second per step: R, a list or a range such as 100..2000+100")
-	f.registerWorkload(fs)
-	setDefault(fs, "warmup", defaultSeriesWarmup.String())
-	fs.Lookup("warmup").Usage = "warm-up before each step's measured -d"
-	fs.Lookup("duration").Usage = "how long each step is measured, after its warm-up (default 10s when -n is not given either)"
+	f.registerSeries(fs, "step")
 	slos := fs.StringArray("slo", nil, "capacity search objective, PHASE:pNN=DURATION such as message:p99=50ms; repeatable")
 	rateMax := fs.Float64("rate-max", 0, "capacity search: the highest rate to try, and the first probe")
 	probes := fs.Int("probes", loadgen.DefaultSearchProbes, "capacity search: at most this many probes")
@@ -136,13 +133,8 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 		return exitError{exitRun, "stopped before the first step ended: nothing measured"}
 	}
 	// What was measured is printed even when a step could not run.
-	if f.output == "json" {
-		err = report.WriteDocument(stdout, doc)
-	} else {
-		err = report.WriteSweepTable(stdout, doc)
-	}
-	if err != nil {
-		return exitError{exitRun, fmt.Sprintf("writing the sweep: %v", err)}
+	if err := printDoc(stdout, f.output, doc, report.WriteSweepTable); err != nil {
+		return err
 	}
 	if err := writeOut(out, doc); err != nil {
 		return err

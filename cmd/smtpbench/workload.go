@@ -27,11 +27,14 @@ import (
 // anything is measured, so steps compare like with like.
 const defaultSeriesWarmup = time.Second
 
-// setDefault changes a registered flag's default, as shown in --help too.
-func setDefault(fs *pflag.FlagSet, name, value string) {
-	fl := fs.Lookup(name)
-	fl.Value.Set(value)
-	fl.DefValue = value
+// registerSeries registers the workload flags of a series of runs (each
+// a step or a run of a round: what), whose warm-up comes before -d.
+func (f *runFlags) registerSeries(fs *pflag.FlagSet, what string) {
+	f.registerWorkload(fs)
+	fl := fs.Lookup("warmup")
+	fl.Value.Set(defaultSeriesWarmup.String())
+	fl.DefValue, fl.Usage = defaultSeriesWarmup.String(), "warm-up before each "+what+"'s measured -d"
+	fs.Lookup("duration").Usage = "how long each " + what + " is measured, after its warm-up (default 10s when -n is not given either)"
 }
 
 // seriesConfig turns the workload flags of sweep and ab into a run config.
@@ -168,6 +171,19 @@ func (p *seriesProgress) RunDone(name string, j *report.JSONReport) {
 // only when writeOut completes it.
 func openOut(name string) (*atomicfile.File, error) {
 	return createOutput("--out", name)
+}
+
+// printDoc prints a series' document on stdout as JSON, or as table
+// renders it.
+func printDoc(stdout io.Writer, output string, doc *report.Document, table func(io.Writer, *report.Document) error) error {
+	write := table
+	if output == "json" {
+		write = report.WriteDocument
+	}
+	if err := write(stdout, doc); err != nil {
+		return exitError{exitRun, fmt.Sprintf("writing the result: %v", err)}
+	}
+	return nil
 }
 
 // writeOut writes a document to the --out file and puts it in place.

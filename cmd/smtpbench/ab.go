@@ -75,10 +75,10 @@ func abCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if need := analysis.MinRunsPerSide(o.alpha, maxRounds); len(rules) > 0 && *rounds >= 2 && *rounds < need {
+	if need := analysis.MinRunsPerSide(o.opt.Alpha, maxRounds); len(rules) > 0 && *rounds >= 2 && *rounds < need {
 		// Known before any load: with so few runs a side no difference
 		// can be significant, and the check would pass unchecked.
-		return usagef("--rounds %d with --fail-if-slower: %d runs a side cannot show a difference at alpha %g; the check needs --rounds %d or more", *rounds, *rounds, o.alpha, need)
+		return usagef("--rounds %d with --fail-if-slower: %d runs a side cannot show a difference at alpha %g; the check needs --rounds %d or more", *rounds, *rounds, o.opt.Alpha, need)
 	}
 	if err := distinctOutputs([]pathFlag{{"--out", f.outFile}, {"--html", f.htmlFile}}, f.inputs()); err != nil {
 		return err
@@ -91,8 +91,7 @@ func abCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	opts := o.options(rules)
-	plan := loadgen.ABPlan{Base: cfg, Echo: cj, Warmup: f.w.Warmup, Duration: f.w.Duration, Rounds: *rounds, Warnings: sec.warnings(), Compare: &opts}
+	plan := loadgen.ABPlan{Base: cfg, Echo: cj, Warmup: f.w.Warmup, Duration: f.w.Duration, Rounds: *rounds, Warnings: sec.warnings(), Compare: &o.opt}
 	for i := range plan.Targets {
 		if plan.Targets[i], err = sec.ParseTarget(fs.Arg(min(i, fs.NArg()-1)), f.w.LMTP); err != nil {
 			return usagef("%v", err)

@@ -38,15 +38,14 @@ Flags:
 
 // compareFlags are the flags compare and ab share.
 type compareFlags struct {
-	alpha        float64
-	confidence   float64
+	opt          analysis.CompareOptions
 	failIfSlower []string
 	output       string
 }
 
 func (o *compareFlags) register(fs *pflag.FlagSet) {
-	fs.Float64Var(&o.alpha, "alpha", analysis.DefaultAlpha, "significance level for the whole table: the chance, at most, of calling any line different when none is")
-	fs.Float64Var(&o.confidence, "confidence", analysis.DefaultConfidence, "confidence level of the medians' intervals")
+	fs.Float64Var(&o.opt.Alpha, "alpha", analysis.DefaultAlpha, "significance level for the whole table: the chance, at most, of calling any line different when none is")
+	fs.Float64Var(&o.opt.Confidence, "confidence", analysis.DefaultConfidence, "confidence level of the medians' intervals")
 	fs.StringArrayVar(&o.failIfSlower, "fail-if-slower", nil, "exit 1 if B is significantly slower than A by more than PCT percent: PCT for messages/s, or LINE=PCT for a line such as message:p99=10, server-cpu=10 or server-memory=10; repeatable")
 	fs.StringVarP(&o.output, "output", "o", "table", "stdout format: table or json")
 }
@@ -59,12 +58,6 @@ func (o *compareFlags) check() ([]failRule, error) {
 	if err := checkOutput(o.output); err != nil {
 		return nil, err
 	}
-	if !(o.alpha > 0 && o.alpha < 1) {
-		return nil, usagef("--alpha %g: want a level between 0 and 1, such as 0.05", o.alpha)
-	}
-	if !(o.confidence > 0 && o.confidence < 1) {
-		return nil, usagef("--confidence %g: want a level between 0 and 1, such as 0.95", o.confidence)
-	}
 	var rules []failRule
 	for _, v := range o.failIfSlower {
 		r, err := analysis.ParseSlowerRule(v)
@@ -72,18 +65,9 @@ func (o *compareFlags) check() ([]failRule, error) {
 			return nil, usagef("--fail-if-slower %v", err)
 		}
 		rules = append(rules, r)
+		o.opt.Lines = append(o.opt.Lines, r.Line) // compared even where the table would not show it
 	}
 	return rules, nil
-}
-
-// options are the report.CompareOptions the flags ask for: lines named by
-// --fail-if-slower are compared even when the table would not show them.
-func (o *compareFlags) options(rules []failRule) analysis.CompareOptions {
-	opt := analysis.CompareOptions{Alpha: o.alpha, Confidence: o.confidence}
-	for _, r := range rules {
-		opt.Lines = append(opt.Lines, r.Line)
-	}
-	return opt
 }
 
 // verdict prints the comparison and applies --fail-if-slower: one line on
@@ -124,7 +108,7 @@ func compareCommand(args []string, stdout, stderr io.Writer) error {
 	} else if err != nil {
 		return readError(err)
 	}
-	c, err := analysis.Compare(a, b, o.options(rules))
+	c, err := analysis.Compare(a, b, o.opt)
 	if err != nil {
 		return exitError{exitRun, err.Error()}
 	}

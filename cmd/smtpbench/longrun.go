@@ -13,76 +13,52 @@ import (
 	"github.com/smtpbench/smtpbench/loadgen"
 	"github.com/smtpbench/smtpbench/promexport"
 	"github.com/smtpbench/smtpbench/report"
-	"github.com/smtpbench/smtpbench/sink"
 )
 
 // longRunFlags are the flags for runs watched while they go on: live
-// metrics, the streamed timeline and load stages (docs/live-metrics.md).
-type longRunFlags struct {
-	metricsAddr string
-	live        string
-	stages      string
-}
+// metrics and the streamed timeline (docs/live-metrics.md).
+type longRunFlags struct{ metricsAddr, live string }
 
-func (l *longRunFlags) register(fs *pflag.FlagSet) {
+func (l *longRunFlags) register(fs *pflag.FlagSet, w *loadgen.Workload) {
 	fs.StringVar(&l.metricsAddr, "metrics-addr", "", "serve live Prometheus metrics on http://HOST:PORT/metrics while the run goes on")
 	fs.StringVar(&l.live, "live", "", "append one JSON line per completed second to this file as the run goes on (smtpbench report and merge read it)")
-	fs.StringVar(&l.stages, "stages", "", "load stages as DURATION:TARGET[,...]: each moves linearly from the previous target (0 at first) to TARGET, sessions in the closed loop or messages/s with --rate")
+	fs.StringVar(&w.Stages, "stages", "", "load stages as DURATION:TARGET[,...]: each moves linearly from the previous target (0 at first) to TARGET, sessions in the closed loop or messages/s with --rate")
 }
 
-// longRun is what the flags started before the load: closed after it.
-type longRun struct {
-	metrics *promexport.Server
-	live    *report.LiveWriter
+// closers are what the flags started before the load, closed after it.
+type closers []io.Closer
+
+func (cs closers) close() {
+	for _, c := range cs {
+		c.Close()
+	}
 }
 
 // start opens the metrics address and the live file before any load, so
 // that an address in use or a file that cannot be written is a usage error
 // in a second, not a surprise after hours. startAt is --start-at's
 // instant, zero without it.
-func (l *longRunFlags) start(cfg *loadgen.Config, cj report.RunConfig, startAt time.Time, stderr io.Writer) (*longRun, error) {
-	lr := &longRun{}
+func (l *longRunFlags) start(cfg *loadgen.Config, cj report.RunConfig, startAt time.Time, stderr io.Writer) (closers, error) {
+	var cs closers
 	if l.metricsAddr != "" {
 		srv, err := promexport.ServeRun(l.metricsAddr, cfg)
 		if err != nil {
 			return nil, usagef("--metrics-addr %s: %v", l.metricsAddr, err)
 		}
-		lr.metrics = srv
+		cs = append(cs, srv)
 		fmt.Fprintf(stderr, "smtpbench: metrics on http://%s/metrics\n", srv.Addr())
 	}
 	if l.live != "" {
 		lw, err := cfg.StartLive(l.live, cj, startAt)
 		if err != nil {
-			lr.close()
+			cs.close()
 			return nil, usagef("--live: %v", err)
 		}
 		var once sync.Once
 		lw.Warn = func(s string) { once.Do(func() { fmt.Fprintf(stderr, "smtpbench run: %s\n", s) }) }
-		lr.live = lw
+		cs = append(cs, lw)
 	}
-	return lr, nil
-}
-
-func (lr *longRun) close() {
-	if lr.metrics != nil {
-		lr.metrics.Close()
-	}
-	if lr.live != nil {
-		lr.live.Close()
-	}
-}
-
-// sinkMetrics serves the sink's counters on addr, if given.
-func sinkMetrics(addr string, srv *sink.Server, stderr io.Writer) (*promexport.Server, error) {
-	if addr == "" {
-		return nil, nil
-	}
-	ms, err := promexport.ServeSink(addr, srv)
-	if err != nil {
-		return nil, usagef("--metrics-addr %s: %v", addr, err)
-	}
-	fmt.Fprintf(stderr, "smtpbench sink: metrics on http://%s/metrics\n", ms.Addr())
-	return ms, nil
+	return cs, nil
 }
 
 func (f *runFlags) registerReceive(fs *pflag.FlagSet) {

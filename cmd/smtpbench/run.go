@@ -103,7 +103,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.w.Shards, "shards", 0, "run one of N shards, its index taken from $JOB_COMPLETION_INDEX (a Kubernetes Indexed Job)")
 	registerServer(fs, &f.w)
 	f.registerReceive(fs)
-	f.long.register(fs)
+	f.long.register(fs, &f.w)
 }
 
 // registerWorkload registers the flags that describe the load itself, which
@@ -351,7 +351,7 @@ func (f *runFlags) config(fs *pflag.FlagSet) (loadgen.Config, report.RunConfig, 
 	if th.Thresholds, err = f.th.Build(f.w.Rate > 0, f.w.Receive != ""); err != nil {
 		return bad(configError(err))
 	}
-	f.w.Stages, f.w.Tracked, f.w.NoTarget = f.long.stages, f.w.Receive != "", fs.NArg() == 0
+	f.w.Tracked, f.w.NoTarget = f.w.Receive != "", fs.NArg() == 0
 	f.w.Given = f.given(fs)
 	cfg, cj, err := f.w.Build()
 	if err != nil {

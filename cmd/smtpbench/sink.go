@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/smtpbench/smtpbench/internal/sysres"
+	"github.com/smtpbench/smtpbench/promexport"
 	"github.com/smtpbench/smtpbench/sink"
 )
 
@@ -96,20 +97,20 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return exitError{exitRun, err.Error()}
 	}
-	ms, err := sinkMetrics(*metricsAddr, srv, stderr)
-	if err != nil {
-		srv.Close()
-		return err
-	}
-	if ms != nil {
+	if *metricsAddr != "" {
+		ms, err := promexport.ServeSink(*metricsAddr, srv)
+		if err != nil {
+			srv.Close()
+			return usagef("--metrics-addr %s: %v", *metricsAddr, err)
+		}
 		defer ms.Close()
+		fmt.Fprintf(stderr, "smtpbench sink: metrics on http://%s/metrics\n", ms.Addr())
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	fmt.Fprintf(stderr, "smtpbench sink: listening on %s (%s)\n", srv.Addr(), secDesc)
 	err = srv.Serve(ctx)
-	fmt.Fprintf(stdout, "smtpbench sink: %s", srv.Summary(cfg))
-	fmt.Fprintln(stdout)
+	fmt.Fprintln(stdout, "smtpbench sink: "+srv.Summary(cfg))
 	if err != nil {
 		return exitError{exitRun, err.Error()}
 	}

@@ -15,7 +15,6 @@ import (
 const (
 	maxConcurrency = loadgen.MaxConcurrency
 	maxRate        = loadgen.MaxRate
-	minRate        = loadgen.MinRate
 	maxDuration    = loadgen.MaxDuration
 )
 

@@ -438,7 +438,7 @@ func workloadDifferences(a, b CompareGroup) []string {
 	if a.Runs[0].LoadModel != b.Runs[0].LoadModel {
 		diffs = append(diffs, fmt.Sprintf("load model %s vs %s", a.Runs[0].LoadModel, b.Runs[0].LoadModel))
 	}
-	ca, cb := configMembers(a.Runs[0].Config), configMembers(b.Runs[0].Config)
+	ca, cb := report.ConfigMembers(a.Runs[0].Config), report.ConfigMembers(b.Runs[0].Config)
 	if ca != nil && cb != nil {
 		ignore := map[string]bool{"shard": true, "start_at": true, "seed_given": true}
 		if !givenSeed(ca) || !givenSeed(cb) {
@@ -452,7 +452,7 @@ func workloadDifferences(a, b CompareGroup) []string {
 			keys[k] = true
 		}
 		for _, k := range slices.Sorted(maps.Keys(keys)) {
-			va, vb := compact(ca[k]), compact(cb[k])
+			va, vb := report.CompactJSON(ca[k]), report.CompactJSON(cb[k])
 			if !ignore[k] && !bytes.Equal(va, vb) {
 				diffs = append(diffs, fmt.Sprintf("%s %s vs %s", k, show(va), show(vb)))
 			}
@@ -467,7 +467,7 @@ func workloadDifferences(a, b CompareGroup) []string {
 
 // givenSeed says whether a run's config records a seed chosen with --seed.
 func givenSeed(c map[string]json.RawMessage) bool {
-	return string(compact(c["seed_given"])) == "true"
+	return string(report.CompactJSON(c["seed_given"])) == "true"
 }
 
 // show prints a config value as the JSON has it, so integers stay exact;
@@ -702,31 +702,4 @@ func unattributedWarnings(groups ...CompareGroup) []string {
 		}
 	}
 	return out
-}
-
-// configMembers turns a run's config into its JSON members, for comparing
-// two runs' configs member by member; nil when it cannot.
-func configMembers(c report.RunConfig) map[string]json.RawMessage {
-	b, err := json.Marshal(c)
-	if err != nil {
-		return nil
-	}
-	var m map[string]json.RawMessage
-	if json.Unmarshal(b, &m) != nil {
-		return nil
-	}
-	return m
-}
-
-// compact removes the insignificant space of a JSON value, so that two
-// equal values compare equal byte for byte.
-func compact(v json.RawMessage) json.RawMessage {
-	if v == nil {
-		return nil
-	}
-	var b bytes.Buffer
-	if json.Compact(&b, v) != nil {
-		return v
-	}
-	return b.Bytes()
 }

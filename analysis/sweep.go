@@ -8,7 +8,6 @@ package analysis
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -52,7 +51,7 @@ func Hurt(steps []report.StepJSON) *report.HurtJSON {
 			a, b float64
 		}{{"message p99", a.MessageP99MS, b.MessageP99MS}, {"connect p99", a.ConnectP99MS, b.ConnectP99MS}, {"banner p99", a.BannerP99MS, b.BannerP99MS}} {
 			if f.a > 0 && f.b > 2*f.a {
-				why = append(why, fmt.Sprintf("%s %s -> %s ms", f.name, ms3(f.a), ms3(f.b)))
+				why = append(why, fmt.Sprintf("%s %s -> %s ms", f.name, report.FormatMS(f.a), report.FormatMS(f.b)))
 			}
 		}
 		if len(why) > 0 {
@@ -145,19 +144,4 @@ func CheckSLO(j *report.JSONReport, slos []SLO, maxErrorPct float64) []string {
 		out = append(out, b.sloString())
 	}
 	return out
-}
-
-// ms3 prints milliseconds to about three significant digits, as the
-// report's tables do (report's own ms3).
-func ms3(v float64) string {
-	switch {
-	case v >= 100:
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	case v >= 10:
-		return strconv.FormatFloat(v, 'f', 1, 64)
-	case v >= 1:
-		return strconv.FormatFloat(v, 'f', 2, 64)
-	default:
-		return strconv.FormatFloat(v, 'f', 3, 64)
-	}
 }

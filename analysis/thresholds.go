@@ -171,7 +171,7 @@ func (b Breach) sloString() string {
 	case BreachNoSamples:
 		return fmt.Sprintf("%s %s: no samples", b.Phase, b.Quantile)
 	case BreachLatency:
-		return fmt.Sprintf("%s %s %s ms > %s", b.Phase, b.Quantile, ms3(b.GotMS), b.Limit)
+		return fmt.Sprintf("%s %s %s ms > %s", b.Phase, b.Quantile, report.FormatMS(b.GotMS), b.Limit)
 	case BreachErrorRate:
 		return fmt.Sprintf("errors %.2f%% > %g%%", b.ErrorPct, b.MaxErrorPct)
 	case BreachLost:

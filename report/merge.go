@@ -707,6 +707,15 @@ func difference(field string, vals []json.RawMessage) (Difference, bool) {
 	return Difference{Field: field, Values: vals}, differ
 }
 
+// ConfigMembers turns a config (as read back, or as a struct) into its
+// JSON members, for comparing two configs member by member; nil when it
+// cannot.
+func ConfigMembers(v any) map[string]json.RawMessage { return rawMembers(v) }
+
+// CompactJSON removes the insignificant space of a JSON value, so that two
+// equal values compare equal byte for byte.
+func CompactJSON(v json.RawMessage) json.RawMessage { return compact(v) }
+
 // rawMembers turns a config (as read back, or as a struct) into its members.
 func rawMembers(v any) map[string]json.RawMessage {
 	if v == nil {

@@ -222,6 +222,10 @@ func phaseOrder() []string {
 	return append(names, metrics.SeriesService, metrics.SeriesLag, metrics.SeriesDelivery, metrics.SeriesEndToEnd)
 }
 
+// FormatMS prints milliseconds to about three significant digits, as the
+// tables do.
+func FormatMS(v float64) string { return ms3(v) }
+
 // ms3 prints milliseconds to about three significant digits.
 func ms3(v float64) string {
 	switch {

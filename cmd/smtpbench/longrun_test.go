@@ -346,7 +346,6 @@ scrape_configs:
 		t.Errorf("promtool check metrics: %v\n%s", err, msg)
 	}
 
-
 	b, err := os.ReadFile(filepath.Join("..", "..", "deploy", "grafana", "smtpbench.json"))
 	if err != nil {
 		t.Fatal(err)

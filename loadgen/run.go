@@ -42,6 +42,11 @@ type run struct {
 
 	stopOnce   sync.Once
 	stopped    chan struct{}
+	// claimedAll closes when a closed loop has started its last message
+	// (-n): workers still waiting for their turn in a ramp or a stage
+	// have nothing left to send and must not hold the run's end.
+	claimedAll     chan struct{}
+	claimedAllOnce sync.Once
 	stopReason atomic.Value
 	abortCtx   context.Context
 	abort      context.CancelFunc
@@ -80,7 +85,7 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	r := &run{cfg: cfg, stopped: make(chan struct{}), dialPlan: dialPlan(cfg.Targets)}
+	r := &run{cfg: cfg, stopped: make(chan struct{}), claimedAll: make(chan struct{}), dialPlan: dialPlan(cfg.Targets)}
 	for range cfg.Targets {
 		r.pipe = append(r.pipe, session.NewPipeliningState())
 	}
@@ -481,6 +486,7 @@ func (r *run) claim() (uint64, time.Time, bool) {
 			// open model workers claim ahead of the schedule; its end
 			// is noted by waitScheduleEnd.)
 			r.noteStop()
+			r.claimedAllOnce.Do(func() { close(r.claimedAll) })
 		}
 		return 0, time.Time{}, false
 	}

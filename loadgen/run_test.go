@@ -519,3 +519,25 @@ func TestOpenModelDeadTargetStops(t *testing.T) {
 		t.Errorf("stop %q after %s, want %q within a few messages", res.StopReason, time.Since(start), StopConnect)
 	}
 }
+
+// TestCountEndsRampAndStages: a closed loop bounded by -n ends when its
+// last message is decided, not when the workers still waiting for their
+// turn in a ramp or a stage would have joined (it once waited 3 s for a
+// 4 s ramp, and reported the wait as time in flight).
+func TestCountEndsRampAndStages(t *testing.T) {
+	srv := startSink(t, sink.Config{})
+	for _, tc := range []struct {
+		name   string
+		ramp   time.Duration
+		stages []Stage
+	}{
+		{"ramp", 4 * time.Second, nil},
+		{"stages", 0, []Stage{{Duration: 0, Target: 1}, {Duration: 8 * time.Second, Target: 1}, {Duration: 0, Target: 4}}},
+	} {
+		cfg := Config{Target: srv.Addr(), Concurrency: 4, Messages: 10, Ramp: tc.ramp, Stages: tc.stages}
+		res := runBounded(t, context.Background(), cfg, nil, 20*time.Second)
+		if res.Total.OK != 10 || res.Elapsed > 2*time.Second {
+			t.Errorf("%s: %d ok in %s; want 10 in well under the ramp's or stages' length", tc.name, res.Total.OK, res.Elapsed)
+		}
+	}
+}

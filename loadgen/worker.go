@@ -498,6 +498,9 @@ func (w *worker) sleepUntil(t time.Time) bool {
 	case <-w.r.stopped:
 		w.timer.Stop()
 		return false
+	case <-w.r.claimedAll:
+		w.timer.Stop()
+		return false
 	}
 }
 

@@ -154,7 +154,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 1 {
 		return usagef("want at most one target, got %d: %s", fs.NArg(), strings.Join(fs.Args(), " "))
 	}
-	if err := distinctOutputs([]pathFlag{{"--out", f.outFile}, {"--html", f.htmlFile}, {"--cpuprofile", f.cpuProfile}}, f.inputs()); err != nil {
+	if err := distinctOutputs([]pathFlag{{"--out", f.outFile}, {"--html", f.htmlFile}, {"--cpuprofile", f.cpuProfile}, {"--live", f.long.live}}, f.inputs()); err != nil {
 		return err
 	}
 	cfg, cj, th, err := f.config(fs)

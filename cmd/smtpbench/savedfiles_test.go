@@ -58,6 +58,8 @@ func TestOutputThatIsAnInputIsRefused(t *testing.T) {
 		{"run cpuprofile=out", []string{"run", "-n", "10", "--cpuprofile", same, "--out", same, dead}, same, "--cpuprofile"},
 		{"run out=data", []string{"run", "-n", "10", "--data", same, "--out", same, dead}, same, "--data"},
 		{"run html=message", []string{"run", "-n", "10", "--message", same, "--html", same, dead}, same, "--message"},
+		{"run live=data", []string{"run", "-n", "10", "--data", same, "--live", same, dead}, same, "--data"},
+		{"run live=out", []string{"run", "-n", "10", "--out", same, "--live", same, dead}, same, "--live"},
 		{"sweep out=to-file", []string{"sweep", "-c", "1", "-d", "1s", "--to-file", same, "--out", same, dead}, same, "--to-file"},
 		{"ab out=data", []string{"ab", "-d", "1s", "--data", same, "--out", same, dead, dead}, same, "--data"},
 		{"report html over its input", []string{"report", "-o", "html", "--out", c1, c1}, c1, "input"},

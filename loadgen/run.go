@@ -40,16 +40,16 @@ type run struct {
 
 	claimed atomic.Uint64 // next message index to hand out
 
-	stopOnce   sync.Once
-	stopped    chan struct{}
+	stopOnce sync.Once
+	stopped  chan struct{}
 	// claimedAll closes when a closed loop has started its last message
 	// (-n): workers still waiting for their turn in a ramp or a stage
 	// have nothing left to send and must not hold the run's end.
 	claimedAll     chan struct{}
 	claimedAllOnce sync.Once
-	stopReason atomic.Value
-	abortCtx   context.Context
-	abort      context.CancelFunc
+	stopReason     atomic.Value
+	abortCtx       context.Context
+	abort          context.CancelFunc
 	// graceOut is set when --grace ran out after a stop and the run
 	// dropped the connections still waiting (see dropped).
 	graceOut atomic.Bool

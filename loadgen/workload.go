@@ -127,6 +127,9 @@ func (w *Workload) Build() (Config, report.RunConfig, error) {
 		return bad(refuse("DataTimeout", "0s", "must be positive"))
 	}
 	var stages []Stage
+	if w.Stages == "" && w.given("Stages") {
+		return bad(relation("Stages", ` "": want DURATION:TARGET[,...], e.g. 30s:50`))
+	}
 	if w.Stages != "" {
 		var err error
 		if stages, err = ParseStages(w.Stages, w.Rate > 0); err != nil {
@@ -137,6 +140,13 @@ func (w *Workload) Build() (Config, report.RunConfig, error) {
 		}
 		if w.Rate == 0 && w.given("Concurrency") {
 			return bad(relation("Concurrency", " and {Stages} exclude each other in the closed loop: the stages set the sessions"))
+		}
+		var total time.Duration
+		for _, st := range stages {
+			total += st.Duration
+		}
+		if total == 0 && w.Messages == 0 && w.Duration == 0 {
+			return bad(relation("Stages", fmt.Sprintf(" %q last 0s: give a stage a duration, or {Messages} or {Duration}", w.Stages)))
 		}
 	}
 	duration := w.Duration
@@ -167,6 +177,15 @@ func (w *Workload) Build() (Config, report.RunConfig, error) {
 	}
 	if w.given("Arrival") && w.Rate == 0 {
 		return bad(relation("Arrival", " needs {Rate}"))
+	}
+	stdin := 0
+	for _, name := range []string{w.DataFile, w.Template, w.Corpus, w.ToFile} {
+		if name == "-" {
+			stdin++
+		}
+	}
+	if stdin > 1 {
+		return bad(relation("", "standard input (-) is given twice among {DataFile}, {Template}, {Corpus} and {ToFile}: it can be read once"))
 	}
 	spec, err := w.messageSpec()
 	if err == nil {

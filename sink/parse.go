@@ -123,6 +123,7 @@ const maxSessions = 1_000_000
 // Spec is the sink as a user describes it, each setting in the form a
 // command line gives it. Build checks it and makes the Config.
 type Spec struct {
+	Listen          string   // HOST:PORT
 	Delays, Rejects []string // STEP=DURATION (ParseDelay), STEP=PERCENT[:CODE] (ParseReject)
 	Stall           string   // START:LENGTH (ParseStall)
 	IdleTimeout     time.Duration
@@ -154,6 +155,12 @@ var relation = fielderr.Relation
 func (s *Spec) Build() (Config, error) {
 	var cfg Config
 	var err error
+	// An empty address would listen on every interface on a random port:
+	// a sink reachable from the network that no one asked for.
+	_, port, perr := net.SplitHostPort(s.Listen)
+	if p, err := strconv.Atoi(port); perr != nil || err != nil || p < 0 || p > 65535 {
+		return cfg, refuse("Listen", strconv.Quote(s.Listen), "want HOST:PORT, such as 127.0.0.1:2525")
+	}
 	for _, d := range s.Delays {
 		step, v, err := ParseDelay(d)
 		if err != nil {

@@ -10,7 +10,7 @@ func FuzzSpecBuild(f *testing.F) {
 	f.Add("x", "rcpt=5:99999999999999999999", "-1s:1s")
 	f.Add("quit=0s", "mail=100", ":")
 	f.Fuzz(func(t *testing.T, delay, reject, stall string) {
-		spec := Spec{Delays: []string{delay}, Rejects: []string{reject}, Stall: stall, OverLimit: "wait", AfterDot: "serve"}
+		spec := Spec{Listen: "127.0.0.1:0", Delays: []string{delay}, Rejects: []string{reject}, Stall: stall, OverLimit: "wait", AfterDot: "serve"}
 		cfg, err := spec.Build()
 		if err != nil {
 			return

@@ -187,9 +187,9 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		if f.htmlFile == "" {
 			return usagef("--html-baseline needs --html")
 		}
-		docs, err := readResults([]string{f.htmlBaseline})
+		docs, err := (&report.Inputs{Stdin: os.Stdin}).ReadAll([]string{f.htmlBaseline})
 		if err != nil {
-			return err
+			return exitError{exitRun, fmt.Sprintf("--html-baseline: %v", err)}
 		}
 		baseRuns, baseLabels = report.RunsOf(docs, []string{f.htmlBaseline})
 		baseLabel = "this run"

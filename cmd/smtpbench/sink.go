@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/pflag"
@@ -47,7 +46,7 @@ Flags:
 func sinkCommand(args []string, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("sink", pflag.ContinueOnError)
 	var spec sink.Spec
-	listen := fs.String("listen", "127.0.0.1:2525", "address to listen on")
+	fs.StringVar(&spec.Listen, "listen", "127.0.0.1:2525", "address to listen on")
 	fs.StringArrayVar(&spec.Delays, "delay", nil, "delay the reply to STEP, as STEP=DURATION; repeatable")
 	fs.StringArrayVar(&spec.Rejects, "reject", nil, "reject PERCENT of STEP's replies, as STEP=PERCENT[:CODE]; repeatable")
 	fs.StringVar(&spec.Stall, "stall", "", "hold every reply due in a window, as START:LENGTH after start (e.g. 4s:1s)")
@@ -74,11 +73,6 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
-	if strings.TrimSpace(*listen) == "" {
-		// An empty address would listen on every interface on a random
-		// port: a sink reachable from the network that no one asked for.
-		return usagef("--listen \"\": want HOST:PORT, such as 127.0.0.1:2525")
-	}
 	flag := func(field string) string { return "--" + sinkFlags[field] }
 	spec.Given = func(field string) bool { return fs.Changed(sinkFlags[field]) }
 	cfg, err := spec.Build()
@@ -89,11 +83,11 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 	// Every client session holds one of our descriptors: allow as many as
 	// the system lets us.
 	sysres.RaiseFileLimit()
-	secDesc, err := sec.apply(&cfg, *listen)
+	secDesc, err := sec.apply(&cfg, spec.Listen)
 	if err != nil {
 		return err
 	}
-	srv, err := sink.Listen(*listen, cfg)
+	srv, err := sink.Listen(spec.Listen, cfg)
 	if err != nil {
 		return exitError{exitRun, err.Error()}
 	}
@@ -118,7 +112,7 @@ func sinkCommand(args []string, stdout, stderr io.Writer) error {
 }
 
 // sinkFlags names the flag of each sink.Spec and sink.Security field.
-var sinkFlags = map[string]string{"Delays": "delay", "Rejects": "reject", "Stall": "stall", "IdleTimeout": "idle-timeout",
+var sinkFlags = map[string]string{"Listen": "listen", "Delays": "delay", "Rejects": "reject", "Stall": "stall", "IdleTimeout": "idle-timeout",
 	"CommandTimeout": "command-timeout", "MaxSessions": "max-sessions", "OverLimit": "over-limit", "Workers": "workers",
 	"CPU": "cpu", "AfterDot": "after-dot", "MaxPerSession": "max-per-session", "RelayTo": "relay-to", "Hold": "hold",
 	"DropEvery": "drop-every", "DuplicateEvery": "duplicate-every", "Cert": "cert", "Key": "key", "NoTLS": "no-tls",

@@ -85,6 +85,9 @@ func Wrap(fs *pflag.FlagSet, rules map[string]Rule) {
 			rule = typeRule(fl.Value.Type())
 		}
 		fl.Value = &number{Value: fl.Value, rule: rule}
+		if fl.DefValue == "0s" {
+			fl.DefValue = "0" // the zero pflag leaves out of the help, as it does for its own durations
+		}
 	})
 }
 

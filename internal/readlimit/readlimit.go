@@ -5,13 +5,18 @@
 package readlimit
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 )
 
+// errNotFile refuses a device: /dev/zero would never end.
+var errNotFile = errors.New("not a regular file or a pipe")
+
 // File reads name, refusing more than limit bytes and devices (a pipe is
-// read up to the limit).
+// read up to the limit). Its refusals are *os.PathError, as a file that
+// cannot be opened is, so a caller names the file the same way.
 func File(name string, limit int64) ([]byte, error) {
 	f, err := os.Open(name)
 	if err != nil {
@@ -24,9 +29,9 @@ func File(name string, limit int64) ([]byte, error) {
 	}
 	switch {
 	case fi.Mode().IsRegular() && fi.Size() > limit:
-		return nil, fmt.Errorf("%s: %d bytes, more than the %d allowed", name, fi.Size(), limit)
+		return nil, &os.PathError{Op: "read", Path: name, Err: fmt.Errorf("%d bytes, more than the %d allowed", fi.Size(), limit)}
 	case fi.Mode()&(os.ModeDevice|os.ModeCharDevice|os.ModeSocket) != 0:
-		return nil, fmt.Errorf("%s: not a regular file or a pipe", name)
+		return nil, &os.PathError{Op: "read", Path: name, Err: errNotFile}
 	}
 	return Reader(f, name, limit)
 }

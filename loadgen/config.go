@@ -146,6 +146,10 @@ type Config struct {
 	// order, as it is made final (shortly after it ends), from the
 	// goroutine that finalizes them; the last ones when the run ends.
 	OnSecond func(report.Interval)
+	// OnEnd, if set, is called once after the last second went to
+	// OnSecond, with how long the run lasted and why it stopped: the last
+	// second is usually cut short, and its rate needs its length.
+	OnEnd func(elapsed time.Duration, stopReason string)
 	// Watch, if set, is attached to the run so that its figures can be
 	// read while it goes on (live metrics).
 	Watch *Watch

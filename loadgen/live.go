@@ -28,6 +28,6 @@ func (c *Config) StartLive(name string, cj report.RunConfig, startAt time.Time) 
 	if err != nil {
 		return nil, err
 	}
-	c.OnSecond = lw.WriteSecond
+	c.OnSecond, c.OnEnd = lw.WriteSecond, lw.End
 	return lw, nil
 }

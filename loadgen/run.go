@@ -279,6 +279,9 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 		res.StoppedAt = elapsed
 	}
 	res.Intervals = r.tl.intervals(elapsed)
+	if cfg.OnEnd != nil {
+		cfg.OnEnd(elapsed, res.StopReason)
+	}
 	if sampler != nil {
 		res.Server = serverCost(sampler.Stop(), res, cfg.Server)
 		if res.Server.GoneAt > 0 {

@@ -89,6 +89,27 @@ func (w *LiveWriter) WriteSecond(iv Interval) {
 	}
 }
 
+// liveEnd is the last line of the live file of a run that ended rather
+// than was killed: how long it lasted and why it stopped. The last second
+// is usually cut short, and its rate, and the run's, need its length.
+type liveEnd struct {
+	End        bool    `json:"end"`
+	ElapsedS   float64 `json:"elapsed_s"`
+	StopReason string  `json:"stop_reason"`
+}
+
+// End appends the line that says the run ended, after elapsed, for reason.
+func (w *LiveWriter) End(elapsed time.Duration, reason string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopped {
+		return
+	}
+	if line, err := json.Marshal(liveEnd{End: true, ElapsedS: elapsed.Seconds(), StopReason: reason}); err == nil {
+		w.f.Write(append(line, '\n'))
+	}
+}
+
 // Close closes the file.
 func (w *LiveWriter) Close() error {
 	w.mu.Lock()
@@ -127,7 +148,11 @@ func readLive(raw []byte) (*JSONReport, error) {
 		Errors: []ErrorCount{}, Intervals: []JSONInterval{}}
 	msg := metrics.NewHistogram()
 	skipped := 0
+	var end liveEnd
 	for sc.Scan() {
+		if json.Unmarshal(sc.Bytes(), &end) == nil && end.End {
+			break // the run's last line
+		}
 		var iv JSONInterval
 		if err := json.Unmarshal(sc.Bytes(), &iv); err != nil {
 			skipped++
@@ -164,11 +189,27 @@ func readLive(raw []byte) (*JSONReport, error) {
 		last := j.Intervals[n-1]
 		j.ElapsedS = float64(last.T + last.Seconds())
 		j.StoppedAtS, j.LastMessageAtS = j.ElapsedS, j.ElapsedS
+	}
+	what := fmt.Sprintf("partial result from a live file: %d complete seconds", len(j.Intervals))
+	if end.End && end.ElapsedS > 0 {
+		// The run ended: its length is known, and its last second's rate is
+		// taken over what the run had of it, as in its own report.
+		j.ElapsedS, j.StoppedAtS, j.StopReason = end.ElapsedS, end.ElapsedS, end.StopReason
+		j.LastMessageAtS = min(j.LastMessageAtS, end.ElapsedS)
+		if n := len(j.Intervals); n > 0 {
+			last := &j.Intervals[n-1]
+			if span := end.ElapsedS - float64(last.T); span < float64(last.Seconds()) {
+				last.MessagesPerS = float64(last.OK) / max(0.5, span)
+			}
+		}
+		what = fmt.Sprintf("result from the live file of a run that ended: %d seconds", len(j.Intervals))
+	}
+	if j.ElapsedS > 0 {
 		j.Totals.MessagesPerS = float64(j.Totals.MessagesOK) / j.ElapsedS
 	}
 	j.Phases["message"] = Summarize(msg)
-	j.Warnings = append(j.Warnings, fmt.Sprintf("partial result from a live file: %d complete seconds; totals are the sum of those seconds "+
-		"(rejected messages counted as failed), and only the message phase is known, at 2 significant digits", len(j.Intervals)))
+	j.Warnings = append(j.Warnings, what+"; totals are the sum of those seconds "+
+		"(rejected messages counted as failed), and only the message phase is known, at 2 significant digits")
 	if skipped > 0 {
 		j.Warnings = append(j.Warnings, fmt.Sprintf("%d lines of the live file were cut short or unreadable and were skipped", skipped))
 	}

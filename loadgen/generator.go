@@ -158,11 +158,26 @@ func (r *run) generatorWarnings(res *report.Result, wake *hdrhistogram.Histogram
 		started += res.WarmupTotals.Attempted
 	}
 	if r.cfg.Messages == 0 && due > 0 && float64(started) < 0.95*float64(due) {
-		lag := res.Total.Lag
-		out = append(out, fmt.Sprintf("could not keep the rate: %d of %d due messages started (%.0f/s of %.0f/s asked; start lag p50 %.1f ms, p99 %.1f ms, max %.1f ms). "+
+		// The start lag of every message started, warm-up included: a run
+		// that fell far behind may have started none after its warm-up.
+		var lag *hdrhistogram.Histogram
+		for _, h := range []*hdrhistogram.Histogram{res.Total.Lag, warmupLag(res)} {
+			switch {
+			case h == nil:
+			case lag == nil:
+				lag = hdrhistogram.Import(h.Export())
+			default:
+				lag.Merge(h)
+			}
+		}
+		lagText := "no message started"
+		if lag != nil && lag.TotalCount() > 0 {
+			lagText = fmt.Sprintf("start lag p50 %.1f ms, p99 %.1f ms, max %.1f ms",
+				float64(lag.ValueAtQuantile(50))/1000, float64(lag.ValueAtQuantile(99))/1000, float64(lag.Max())/1000)
+		}
+		out = append(out, fmt.Sprintf("could not keep the rate: %d of %d due messages started (%.0f/s of %.0f/s asked; %s). "+
 			"Raise -c if every session was busy; otherwise smtpbench itself could not keep up",
-			started, due, float64(started)/res.Elapsed.Seconds(), r.cfg.Rate,
-			float64(lag.ValueAtQuantile(50))/1000, float64(lag.ValueAtQuantile(99))/1000, float64(lag.Max())/1000))
+			started, due, float64(started)/res.Elapsed.Seconds(), r.cfg.Rate, lagText))
 	}
 	if r.cfg.Messages > 0 {
 		// A count-bounded run always starts every message eventually; it
@@ -173,6 +188,14 @@ func (r *run) generatorWarnings(res *report.Result, wake *hdrhistogram.Histogram
 		}
 	}
 	return out
+}
+
+// warmupLag is the start lag of the warm-up's messages, nil without one.
+func warmupLag(res *report.Result) *hdrhistogram.Histogram {
+	if res.WarmupTotals == nil {
+		return nil
+	}
+	return res.WarmupTotals.Lag
 }
 
 func fmtMS(d time.Duration) string {

@@ -188,7 +188,7 @@ func (b Breach) sloString() string {
 func ParseLatencyLimit(v, q string, open, tracked bool) (LatencyLimit, error) {
 	k, d, ok := strings.Cut(v, "=")
 	if !ok || k == "" || d == "" {
-		return LatencyLimit{}, fmt.Errorf("%q: want NAME=VALUE", v)
+		return LatencyLimit{}, fmt.Errorf("%q: want PHASE=DURATION", v)
 	}
 	switch k {
 	case metrics.SeriesService, metrics.SeriesLag:

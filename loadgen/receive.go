@@ -137,10 +137,11 @@ func RunTracked(ctx context.Context, cfg Config, cj report.RunConfig, start time
 }
 
 // MeasuredNothing says whether a run that attempted messages (in its
-// measured part or its warm-up) had none accepted, for a reason other
-// than a signal: a benchmark that measured nothing, which a script must
-// notice.
+// measured part or its warm-up), or skipped every one as too large for the
+// server, had none accepted, for a reason other than a signal: a benchmark
+// that measured nothing, which a script must notice.
 func MeasuredNothing(res *report.Result) bool {
 	attempted := res.Total.Attempted > 0 || res.WarmupTotals != nil && res.WarmupTotals.Attempted > 0
-	return attempted && res.Total.OK == 0 && res.StopReason != StopSignal
+	skippedAll := res.Total.Attempted == 0 && res.Total.Skipped > 0 // every message over the server's SIZE
+	return (attempted || skippedAll) && res.Total.OK == 0 && res.StopReason != StopSignal
 }

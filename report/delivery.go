@@ -95,8 +95,12 @@ func writeDeliveryLine(w io.Writer, j *JSONReport) {
 		return
 	}
 	drained := fmt.Sprintf("drained in %.1f s", d.DrainS)
-	if d.DrainInterrupted {
+	switch {
+	case d.DrainInterrupted:
 		drained = fmt.Sprintf("drain interrupted after %.1f s", d.DrainS)
+	case d.Lost > 0:
+		// The drain waited its whole time and some never came.
+		drained = fmt.Sprintf("gave up waiting after %.1f s", d.DrainS)
 	}
 	fmt.Fprintf(w, "delivery (%s): accepted %.1f/s, delivered %.1f/s, backlog peaked at %d, %s, lost %d, duplicates %d\n",
 		d.Receiver, j.Totals.MessagesPerS, d.DeliveredPerS, d.BacklogMax, drained, d.Lost, d.Duplicates)

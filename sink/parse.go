@@ -23,7 +23,7 @@ const MaxDelay = 365 * 24 * time.Hour
 func ParseDelay(s string) (Step, time.Duration, error) {
 	k, v, ok := strings.Cut(s, "=")
 	if !ok || k == "" || v == "" {
-		return 0, 0, fmt.Errorf("%q: want NAME=VALUE", s)
+		return 0, 0, fmt.Errorf("%q: want STEP=DURATION", s)
 	}
 	step, err := ParseStep(k)
 	if err != nil {
@@ -41,7 +41,7 @@ func ParseDelay(s string) (Step, time.Duration, error) {
 func ParseReject(s string) (Step, Reject, error) {
 	k, v, ok := strings.Cut(s, "=")
 	if !ok || k == "" || v == "" {
-		return 0, Reject{}, fmt.Errorf("%q: want NAME=VALUE", s)
+		return 0, Reject{}, fmt.Errorf("%q: want STEP=PERCENT[:CODE]", s)
 	}
 	step, err := ParseStep(k)
 	if err != nil {

@@ -239,8 +239,11 @@ func distinctOutputs(outs, ins []pathFlag) error {
 // createOutput starts an output file (written whole at the end, see
 // atomicfile), failing at once on a path that cannot be written.
 func createOutput(flag, name string) (*atomicfile.File, error) {
-	if name == "" {
+	switch name {
+	case "":
 		return nil, nil
+	case "-":
+		return nil, usagef("%s -: standard output has the report already (-o json for JSON); give a file name", flag)
 	}
 	f, err := atomicfile.Create(name)
 	if err != nil {

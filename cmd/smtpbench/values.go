@@ -27,7 +27,7 @@ var numberRules = map[string]cliflag.Rule{
 	"per-conn":       {Lo: 0, Hi: math.MaxInt32},
 	"domains":        {Lo: 0, Hi: math.MaxInt32},
 	"trace":          {Lo: 0, Hi: maxConcurrency},
-	"shards":         {Lo: 0, Hi: maxConcurrency},
+	"shards":         {Lo: 1, Hi: maxConcurrency},
 	"workers":        {Lo: 0, Hi: maxConcurrency},
 	"rounds":         {Lo: 1, Hi: maxRounds},
 	"probes":         {Lo: 1, Hi: loadgen.MaxSteps},

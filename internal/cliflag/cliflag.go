@@ -21,41 +21,6 @@ import (
 // which a duration is taken for a typo.
 const MaxDuration = 365 * 24 * time.Hour
 
-// SplitKV splits "KEY=VALUE", the value of flag.
-func SplitKV(flag, s string) (string, string, error) {
-	k, v, ok := strings.Cut(s, "=")
-	if !ok || k == "" || v == "" {
-		return "", "", fmt.Errorf("--%s %q: want NAME=VALUE", flag, s)
-	}
-	return k, v, nil
-}
-
-// Duration is time.ParseDuration that refuses negatives and anything
-// above MaxDuration, worded as every numeric flag is.
-func Duration(flag, s string) (time.Duration, error) {
-	v, err := Parse("duration", s, Rule{Lo: 0, Hi: float64(MaxDuration)})
-	if err != nil {
-		return 0, fmt.Errorf("--%s %s: %v", flag, s, err)
-	}
-	return time.Duration(v), nil
-}
-
-// CheckDuration refuses a negative duration or one above MaxDuration.
-func CheckDuration(flag string, d time.Duration) error {
-	if d < 0 || d > MaxDuration {
-		return fmt.Errorf("--%s %s: %s", flag, d, Rule{Lo: 0, Hi: float64(MaxDuration)}.Want("duration"))
-	}
-	return nil
-}
-
-// CheckFloat refuses NaN, infinities and values outside [lo, hi].
-func CheckFloat(flag string, v, lo, hi float64) error {
-	if math.IsNaN(v) || v < lo || v > hi {
-		return fmt.Errorf("--%s %g: %s", flag, v, Rule{Lo: lo, Hi: hi}.Want("float64"))
-	}
-	return nil
-}
-
 // Rule is the range a numeric flag accepts. Open ends exclude the bound
 // itself (a timeout of 0 would never wait).
 type Rule struct {

@@ -16,7 +16,7 @@ func TestRefusedBeforeAnything(t *testing.T) {
 		want string
 	}{
 		{[]string{"sink", "--listen", ""}, `--listen "": want HOST:PORT`},
-		{[]string{"sink", "--listen", " "}, `--listen "": want HOST:PORT`},
+		{[]string{"sink", "--listen", " "}, `--listen " ": want HOST:PORT`},
 		{[]string{"run", "-n", "1", "--from", "{r}@x.y"}, "{r} is the recipient's number"},
 	} {
 		code, _, stderr := cliRun(t, tc.args...)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -161,7 +162,18 @@ type PhaseError struct {
 }
 
 func (e *PhaseError) Error() string {
-	return fmt.Sprintf("%q: %s has no such phase (it has %s)", e.Phase, e.Run, strings.Join(e.Has, ", "))
+	return fmt.Sprintf("%q: %s has no samples of such a phase (it has %s)", e.Phase, e.Run, strings.Join(e.Has, ", "))
+}
+
+// sampledPhases are the phases of d with samples.
+func sampledPhases(d *JSONReport) []string {
+	var names []string
+	for _, name := range PhaseNames(d) {
+		if d.Phases[name].Count > 0 {
+			names = append(names, name)
+		}
+	}
+	return names
 }
 
 // HGRMPart is one percentile distribution: one phase of one run.
@@ -184,19 +196,24 @@ func HGRMFile(out, phase string) string {
 // all is an error too.
 func HGRMParts(runs []*JSONReport, labels, only []string) ([]HGRMPart, error) {
 	var parts []HGRMPart
+	var once []string // a phase named twice is one distribution
+	for _, name := range only {
+		if !slices.Contains(once, name) {
+			once = append(once, name)
+		}
+	}
+	only = once
 	for i, d := range runs {
 		names := only
 		if len(names) == 0 {
-			for _, name := range PhaseNames(d) {
-				if d.Phases[name].Count > 0 {
-					names = append(names, name)
-				}
-			}
+			names = sampledPhases(d)
 		}
 		for _, name := range names {
 			s, ok := d.Phases[name]
-			if !ok {
-				return nil, &PhaseError{Phase: name, Run: labels[i], Has: PhaseNames(d)}
+			if !ok || s.Count == 0 {
+				// A phase without samples (tls in a run without TLS) has
+				// no distribution to print.
+				return nil, &PhaseError{Phase: name, Run: labels[i], Has: sampledPhases(d)}
 			}
 			h, err := s.Histogram()
 			if err != nil {

@@ -68,7 +68,7 @@ func stopOnSignals(stderr io.Writer, grace time.Duration) (ctx context.Context, 
 		case <-done:
 			return
 		}
-		fmt.Fprintf(stderr, "smtpbench: stopping; in-flight messages have %s to finish (signal again to abort)\n", grace)
+		fmt.Fprintf(stderr, "smtpbench: stopping; messages in flight, if any, have %s to finish (signal again to abort)\n", grace)
 		cancel()
 		select {
 		case <-sigs:

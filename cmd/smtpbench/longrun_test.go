@@ -249,49 +249,9 @@ func promQuery(t *testing.T, base, q string) ([]float64, error) {
 	return promQueryAt(t, base, q, time.Time{})
 }
 
-// promSamples asks Prometheus for the raw samples of a range selector q at
-// the instant at, and sums them by their time (milliseconds): the series of
-// one target are scraped together.
-func promSamples(t *testing.T, base, q string, at time.Time) (map[int64]float64, error) {
-	t.Helper()
-	resp, err := http.Get(base + "/api/v1/query?query=" + url.QueryEscape(q) + fmt.Sprintf("&time=%.3f", float64(at.UnixMilli())/1000))
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	var body struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-		Data   struct {
-			Result []struct {
-				Values [][2]any `json:"values"`
-			} `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return nil, err
-	}
-	if body.Status != "success" {
-		return nil, fmt.Errorf("%s: %s", q, body.Error)
-	}
-	out := map[int64]float64{}
-	for _, r := range body.Data.Result {
-		for _, p := range r.Values {
-			ts, _ := p[0].(float64)
-			s, _ := p[1].(string)
-			v, err := strconv.ParseFloat(s, 64)
-			if err != nil {
-				return nil, err
-			}
-			out[int64(math.Round(ts*1000))] += v
-		}
-	}
-	return out, nil
-}
-
-// promQueryAt evaluates q at the instant at (now when zero).
-func promQueryAt(t *testing.T, base, q string, at time.Time) ([]float64, error) {
-	t.Helper()
+// promResults asks Prometheus's HTTP API to evaluate q at the instant at
+// (now when zero) and returns its results.
+func promResults[R any](base, q string, at time.Time) ([]R, error) {
 	u := base + "/api/v1/query?query=" + url.QueryEscape(q)
 	if !at.IsZero() {
 		u += fmt.Sprintf("&time=%.3f", float64(at.UnixMilli())/1000)
@@ -305,9 +265,7 @@ func promQueryAt(t *testing.T, base, q string, at time.Time) ([]float64, error) 
 		Status string `json:"status"`
 		Error  string `json:"error"`
 		Data   struct {
-			Result []struct {
-				Value [2]any `json:"value"`
-			} `json:"result"`
+			Result []R `json:"result"`
 		} `json:"data"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
@@ -316,8 +274,47 @@ func promQueryAt(t *testing.T, base, q string, at time.Time) ([]float64, error) 
 	if body.Status != "success" {
 		return nil, fmt.Errorf("%s: %s", q, body.Error)
 	}
+	return body.Data.Result, nil
+}
+
+// promSamples asks Prometheus for the raw samples of a range selector q at
+// the instant at, and sums them by their time (milliseconds): the series of
+// one target are scraped together.
+func promSamples(t *testing.T, base, q string, at time.Time) (map[int64]float64, error) {
+	t.Helper()
+	res, err := promResults[struct {
+		Values [][2]any `json:"values"`
+	}](base, q, at)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64]float64{}
+	for _, r := range res {
+		for _, p := range r.Values {
+			ts, _ := p[0].(float64)
+			s, _ := p[1].(string)
+			v, err := strconv.ParseFloat(s, 64)
+			if err != nil {
+				return nil, err
+			}
+			out[int64(math.Round(ts*1000))] += v
+		}
+	}
+	return out, nil
+}
+
+// promQueryAt evaluates q at the instant at (now when zero): an instant
+// vector's values.
+func promQueryAt(t *testing.T, base, q string, at time.Time) ([]float64, error) {
+	t.Helper()
+	res, err := promResults[struct {
+		Value [2]any `json:"value"`
+	}](base, q, at)
+	if err != nil {
+		return nil, err
+	}
 	var out []float64
-	for _, r := range body.Data.Result {
+	for _, r := range res {
 		s, _ := r.Value[1].(string)
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil {

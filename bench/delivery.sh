@@ -24,15 +24,10 @@ cd "$(dirname "$0")/.."
 rounds=${1:-3}
 n=${2:-20000}
 m=${3:-300000}
-command -v python3 >/dev/null || { echo "missing python3" >&2; exit 1; }
+need "" python3
 
-work=$(mktemp -d)
 pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
+with_work pids
 
 
 go build -o "$work/smtpbench" ./cmd/smtpbench

@@ -27,16 +27,9 @@ cd "$(dirname "$0")/.."
 
 rounds=${1:-3}
 duration=${2:-10s}
-for tool in python3 /usr/bin/time; do
-	command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 1; }
-done
-work=$(mktemp -d)
+need "" python3 /usr/bin/time
 sink_pid=
-cleanup() {
-	[ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
+with_work sink_pid
 
 go build -o "$work/smtpbench" ./cmd/smtpbench
 port=$(free_port)

@@ -19,22 +19,15 @@ cd "$(dirname "$0")/.."
 
 rounds=${1:-1}
 PATH="$PATH:/usr/sbin"
-for tool in smtp-source /usr/bin/time python3; do
-	command -v "$tool" >/dev/null || { echo "missing $tool (Debian: apt-get install postfix time python3)" >&2; exit 1; }
-done
+need "Debian: apt-get install postfix time python3" smtp-source /usr/bin/time python3
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 if [ "$(ulimit -n)" -lt 20000 ]; then
 	echo "open-file limit $(ulimit -n) is below 20000: 10000 sessions cannot fit" >&2
 	exit 1
 fi
 
-work=$(mktemp -d)
 sink_pid=
-cleanup() {
-	[ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
+with_work sink_pid
 
 go build -o "$work/smtpbench" ./cmd/smtpbench
 port=$(free_port)

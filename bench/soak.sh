@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 
 duration=${1:-30m}
-command -v python3 >/dev/null || { echo "missing python3" >&2; exit 1; }
+need "" python3
 secs=$(python3 -c "
 import re,sys
 t=0
@@ -23,14 +23,8 @@ for n,u in re.findall(r'(\d+(?:\.\d+)?)(h|m|s)', '$duration'): t+=float(n)*{'h':
 print(int(t))")
 [ "$secs" -gt 0 ] || { echo "bad duration $duration" >&2; exit 2; }
 
-work=$(mktemp -d)
 sink_pid= run_pid=
-cleanup() {
-	[ -n "$run_pid" ] && kill "$run_pid" 2>/dev/null || true
-	[ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
+with_work run_pid sink_pid
 
 go build -o "$work/smtpbench" ./cmd/smtpbench
 port=$(free_port)

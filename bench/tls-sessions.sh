@@ -30,18 +30,11 @@ cd "$(dirname "$0")/.."
 rounds=${1:-5}
 sessions=${2:-2000}
 conc=4
-for tool in openssl python3; do
-	command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 1; }
-done
+need "" openssl python3
 [ -r /proc/self/stat ] || { echo "needs /proc (Linux)" >&2; exit 1; }
 
-work=$(mktemp -d)
 sink_pid=
-cleanup() {
-	[ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
+with_work sink_pid
 
 go build -o "$work/smtpbench" ./cmd/smtpbench
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \

@@ -19,17 +19,10 @@ cd "$(dirname "$0")/.."
 
 rounds=${1:-3}
 PATH="$PATH:/usr/sbin"
-for tool in smtp-sink smtp-source /usr/bin/time; do
-	command -v "$tool" >/dev/null || { echo "missing $tool (Debian: apt-get install postfix time)" >&2; exit 1; }
-done
+need "Debian: apt-get install postfix time" smtp-sink smtp-source /usr/bin/time
 
-work=$(mktemp -d)
 sink_pid=
-cleanup() {
-	[ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
+with_work sink_pid
 
 go build -o "$work/smtpbench" ./cmd/smtpbench
 

@@ -2,40 +2,21 @@ package session_test
 
 import (
 	"crypto/tls"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
 
+	"github.com/smtpbench/smtpbench/internal/testpki"
 	"github.com/smtpbench/smtpbench/session"
-	"github.com/smtpbench/smtpbench/sink"
 )
-
-// writePEMs writes a self-signed certificate and its key as PEM files.
-func writePEMs(t *testing.T, dir string) (certFile, keyFile string) {
-	t.Helper()
-	cert, err := sink.SelfSigned("127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o600)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}), 0o600)
-	return certFile, keyFile
-}
 
 // TestLoadTLS reads real PEM files into a client configuration, and names
 // the setting and the kind of failure for each file that cannot be used.
 func TestLoadTLS(t *testing.T) {
 	dir := t.TempDir()
-	certFile, keyFile := writePEMs(t, dir)
+	certFile, keyFile := testpki.WritePEMs(t, dir)
 	cfg, err := session.LoadTLS(session.TLSFiles{CA: certFile, Cert: certFile, Key: keyFile, ServerName: "mx.test",
 		MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13, Resume: true, Sessions: 4})
 	if err != nil {

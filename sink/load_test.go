@@ -2,12 +2,12 @@ package sink_test
 
 import (
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/smtpbench/smtpbench/internal/testpki"
 	"github.com/smtpbench/smtpbench/sink"
 )
 
@@ -15,17 +15,8 @@ import (
 // the kind of failure for each that cannot be used.
 func TestLoadCertAndUsers(t *testing.T) {
 	dir := t.TempDir()
-	cert, err := sink.SelfSigned("127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile, users := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), filepath.Join(dir, "users")
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o600)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}), 0o600)
+	certFile, keyFile := testpki.WritePEMs(t, dir)
+	users := filepath.Join(dir, "users")
 	os.WriteFile(users, []byte("alice:pw1\nbob:pw2\n"), 0o600)
 	if got, err := sink.LoadCert(certFile, keyFile); err != nil || len(got.Certificate) != 1 {
 		t.Errorf("LoadCert = %v, %v", got.Certificate, err)
@@ -41,7 +32,7 @@ func TestLoadCertAndUsers(t *testing.T) {
 			t.Errorf("%s: %#v", name, err)
 		}
 	}
-	_, err = sink.LoadCert(missing, keyFile)
+	_, err := sink.LoadCert(missing, keyFile)
 	check("cert missing", err, "Cert", true)
 	_, err = sink.LoadCert(certFile, certFile)
 	check("key is a cert", err, "KeyPair", false)

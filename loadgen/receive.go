@@ -4,12 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"time"
 
 	"github.com/smtpbench/smtpbench/delivery"
 	"github.com/smtpbench/smtpbench/metrics"
-	"github.com/smtpbench/smtpbench/report"
 )
 
 // Receiving is a run's delivery receiver (delivery.Open) and the tracker
@@ -113,35 +111,4 @@ func (r *Receiving) Stop() {
 		r.stopped = true
 		r.rcv.Stop()
 	}
-}
-
-// RunTracked runs cfg (Run), and with rcv drains what the server
-// delivers of it (Drain) into the result, whose configuration is cj. A
-// run meant to start at start (not zero) that began later than LateStart
-// says so in its warnings: other generators of its job may have started
-// earlier.
-func RunTracked(ctx context.Context, cfg Config, cj report.RunConfig, start time.Time, rcv *Receiving, abort <-chan struct{}) (*report.Result, error) {
-	res, err := Run(ctx, cfg, abort)
-	if err != nil {
-		return nil, err
-	}
-	if rcv != nil {
-		res.Delivery = rcv.Drain(ctx, abort)
-	}
-	res.Config = cj
-	if late := res.StartedAt.Sub(start); !start.IsZero() && late > LateStart {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("started %.2f s after its start time %s: other generators of this job may have started earlier",
-			late.Seconds(), start.UTC().Format(time.RFC3339Nano)))
-	}
-	return res, nil
-}
-
-// MeasuredNothing says whether a run that attempted messages (in its
-// measured part or its warm-up), or skipped every one as too large for the
-// server, had none accepted, for a reason other than a signal: a benchmark
-// that measured nothing, which a script must notice.
-func MeasuredNothing(res *report.Result) bool {
-	attempted := res.Total.Attempted > 0 || res.WarmupTotals != nil && res.WarmupTotals.Attempted > 0
-	skippedAll := res.Total.Attempted == 0 && res.Total.Skipped > 0 // every message over the server's SIZE
-	return (attempted || skippedAll) && res.Total.OK == 0 && res.StopReason != StopSignal
 }

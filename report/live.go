@@ -98,6 +98,10 @@ type liveEnd struct {
 	StopReason string  `json:"stop_reason"`
 }
 
+// liveEndPrefix starts the end line as End writes it, so that readers
+// parse only that line as one, not every second's line twice.
+var liveEndPrefix = []byte(`{"end":`)
+
 // End appends the line that says the run ended, after elapsed, for reason.
 func (w *LiveWriter) End(elapsed time.Duration, reason string) {
 	w.mu.Lock()
@@ -150,8 +154,10 @@ func readLive(raw []byte) (*JSONReport, error) {
 	skipped := 0
 	var end liveEnd
 	for sc.Scan() {
-		if json.Unmarshal(sc.Bytes(), &end) == nil && end.End {
-			break // the run's last line
+		if bytes.HasPrefix(sc.Bytes(), liveEndPrefix) {
+			if json.Unmarshal(sc.Bytes(), &end) == nil && end.End {
+				break // the run's last line
+			}
 		}
 		var iv JSONInterval
 		if err := json.Unmarshal(sc.Bytes(), &iv); err != nil {

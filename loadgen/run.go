@@ -11,6 +11,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/smtpbench/smtpbench/internal/finesleep"
 	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/report"
 	"github.com/smtpbench/smtpbench/servercost"
@@ -47,9 +48,14 @@ type run struct {
 	// have nothing left to send and must not hold the run's end.
 	claimedAll     chan struct{}
 	claimedAllOnce sync.Once
-	stopReason     atomic.Value
-	abortCtx       context.Context
-	abort          context.CancelFunc
+	// dueTimers are the open-model workers' timers, which the stop
+	// interrupts; dueStopped says it has.
+	dueMu      sync.Mutex
+	dueTimers  []*finesleep.Timer
+	dueStopped bool
+	stopReason atomic.Value
+	abortCtx   context.Context
+	abort      context.CancelFunc
 	// graceOut is set when --grace ran out after a stop and the run
 	// dropped the connections still waiting (see dropped).
 	graceOut atomic.Bool
@@ -464,7 +470,27 @@ func (r *run) stop(reason string) {
 	r.stopOnce.Do(func() {
 		r.stopReason.Store(reason)
 		close(r.stopped)
+		r.dueMu.Lock()
+		r.dueStopped = true
+		for _, t := range r.dueTimers {
+			t.Interrupt()
+		}
+		r.dueMu.Unlock()
 	})
+}
+
+// newDueTimer makes an open-model worker's timer for due times, which the
+// stop interrupts: a worker waiting for a message due later must not hold
+// the run's end.
+func (r *run) newDueTimer() *finesleep.Timer {
+	t := finesleep.NewTimer(r.cfg.Rate <= fineMaxRate)
+	r.dueMu.Lock()
+	defer r.dueMu.Unlock()
+	if r.dueStopped {
+		t.Interrupt()
+	}
+	r.dueTimers = append(r.dueTimers, t)
+	return t
 }
 
 func (r *run) isStopped() bool {

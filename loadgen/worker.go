@@ -40,11 +40,15 @@ type worker struct {
 	held   pending
 	target int // the current connection's index in Config.Targets
 	timer  *time.Timer
+	due    *finesleep.Timer // the open model's due times; nil in the closed loop
 }
 
 func newWorker(r *run, id int, sh *shard) *worker {
 	w := &worker{r: r, id: id, sh: sh, timer: time.NewTimer(time.Hour)}
 	w.timer.Stop()
+	if r.pacer != nil {
+		w.due = r.newDueTimer()
+	}
 	return w
 }
 
@@ -504,34 +508,17 @@ func (w *worker) sleepUntil(t time.Time) bool {
 	}
 }
 
-// fineWindow is the last stretch before a due time that waitDue sleeps in
-// the kernel rather than on a Go timer. Go's timers wake up to about a
-// millisecond late on Linux (the network poller waits in whole
-// milliseconds), which would otherwise add about 0.5 ms to every open-model
-// latency; nanosleep is late only by the kernel's timer slack. It is not
-// free: the blocking call makes the runtime hand the worker's CPU slot to
-// another thread and take it back, which costs roughly as much CPU again as
-// sending a message on loopback. So it is used only up to fineMaxRate, where
-// the cost stays small and the precision matters most; above it, messages
-// are due less than a millisecond apart and sessions are rarely idle long.
-const (
-	fineWindow  = 2 * time.Millisecond
-	fineMaxRate = 1000
-)
+// fineMaxRate is the highest rate at which the portable due timer (where
+// there is no timerfd) spends the last stretch of each wait in a fine
+// sleep: above it, messages are due less than a millisecond apart, sessions
+// are rarely idle long, and the blocked thread would cost more than the
+// precision is worth (see finesleep.NewTimer).
+const fineMaxRate = 1000
 
-// waitDue waits for a message's due time: on the worker's timer, and for
-// the last stretch, at rates up to fineMaxRate, in the kernel (finesleep.Sleep).
+// waitDue waits for a message's due time on the worker's due timer; it
+// returns false when the run stopped first.
 func (w *worker) waitDue(due time.Time) bool {
-	if w.r.cfg.Rate > fineMaxRate {
-		return w.sleepUntil(due)
-	}
-	if time.Until(due) > fineWindow && !w.sleepUntil(due.Add(-fineWindow)) {
-		return false
-	}
-	if d := time.Until(due); d > 0 {
-		finesleep.Sleep(d)
-	}
-	return !w.r.isStopped()
+	return w.due.Wait(due) && !w.r.isStopped()
 }
 
 // closeSession ends the current session with QUIT when it is still healthy.
@@ -576,6 +563,9 @@ func (w *worker) count(attempts, bytes int64) {
 func (w *worker) finish() {
 	w.closeSession()
 	w.flush() // QUIT's reply, and replies of a message never recorded
+	if w.due != nil {
+		w.due.Close()
+	}
 }
 
 // noteLast keeps the start lag of a count-bounded open run's final message.

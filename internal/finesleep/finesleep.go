@@ -1,7 +1,9 @@
-// Package finesleep sleeps more precisely than a Go timer, which on Linux
-// can wake up to a millisecond late: in the kernel where the platform
-// offers nanosleep to Go, by a timer and a short spin elsewhere. It blocks
-// an OS thread for the whole sleep, so callers keep it for short waits.
+// Package finesleep waits more precisely than a Go timer, which on Linux
+// can wake up to a millisecond late. Sleep sleeps in the kernel where the
+// platform offers nanosleep to Go, by a timer and a short spin elsewhere;
+// it blocks an OS thread for the whole sleep, so callers keep it for short
+// waits. Timer waits for instants without blocking a thread where the
+// platform has a timerfd (Linux).
 package finesleep
 
 import (

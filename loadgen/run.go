@@ -12,6 +12,7 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/smtpbench/smtpbench/internal/finesleep"
+	"github.com/smtpbench/smtpbench/internal/sysres"
 	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/report"
 	"github.com/smtpbench/smtpbench/servercost"
@@ -53,6 +54,7 @@ type run struct {
 	dueMu      sync.Mutex
 	dueTimers  []*finesleep.Timer
 	dueStopped bool
+	dueTimerFD bool // the due timers may each take a file descriptor
 	stopReason atomic.Value
 	abortCtx   context.Context
 	abort      context.CancelFunc
@@ -137,6 +139,13 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 		// there makes its CPU time exact.
 		t := time.AfterFunc(cfg.Warmup, sampler.Sample)
 		defer t.Stop()
+	}
+	if r.pacer != nil {
+		// A timerfd per worker doubles the descriptors the sessions hold
+		// (three times, with a built-in sink in this process); where they
+		// would not fit, the workers wait on Go timers and the sessions
+		// keep the room.
+		_, r.dueTimerFD = sysres.FitFiles(3*uint64(cfg.Concurrency) + sysres.Headroom)
 	}
 	r.shards = make([]*shard, numShards(cfg.Concurrency))
 	for i := range r.shards {
@@ -483,7 +492,11 @@ func (r *run) stop(reason string) {
 // stop interrupts: a worker waiting for a message due later must not hold
 // the run's end.
 func (r *run) newDueTimer() *finesleep.Timer {
-	t := finesleep.NewTimer(r.cfg.Rate <= fineMaxRate)
+	fine := r.cfg.Rate <= fineMaxRate
+	t := finesleep.NewGoTimer(fine)
+	if r.dueTimerFD {
+		t = finesleep.NewTimer(fine)
+	}
 	r.dueMu.Lock()
 	defer r.dueMu.Unlock()
 	if r.dueStopped {

@@ -24,21 +24,14 @@ func TestFineSleepNeverEarly(t *testing.T) {
 	}
 }
 
-// newPortable is a Timer without the timerfd, as on platforms that have none.
-func newPortable(fine bool) *Timer {
-	t := &Timer{stop: make(chan struct{}), fine: fine, t: time.NewTimer(time.Hour)}
-	t.t.Stop()
-	return t
-}
-
 // Each kind of Timer this platform can have must never end a wait early,
 // must end a wait in progress when interrupted, and after that refuse
 // every wait at once.
 func TestTimer(t *testing.T) {
 	kinds := map[string]func() *Timer{
 		"platform":      func() *Timer { return NewTimer(false) },
-		"portable":      func() *Timer { return newPortable(false) },
-		"portable fine": func() *Timer { return newPortable(true) },
+		"portable":      func() *Timer { return NewGoTimer(false) },
+		"portable fine": func() *Timer { return NewGoTimer(true) },
 	}
 	if runtime.GOOS == "linux" && NewTimer(false).fd == nil {
 		t.Error("no timerfd on Linux")

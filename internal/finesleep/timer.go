@@ -32,19 +32,24 @@ type Timer struct {
 // spends in Sleep when fine.
 const fineTail = 2 * time.Millisecond
 
-// NewTimer returns a stopped Timer. fine says whether the portable timer
-// may spend the last fineTail of each wait in Sleep: that blocks an OS
-// thread, which makes the runtime hand the goroutine's processor to
-// another thread and take it back, costing about as much CPU as sending a
-// message on loopback; callers that wait thousands of times a second
-// leave it off. The timerfd is precise either way.
+// NewTimer returns a Timer on a timerfd where the platform has one, else
+// the portable timer (NewGoTimer). A timerfd is a file descriptor: callers
+// that make one per session check first that twice as many fit under the
+// open-file limit.
 func NewTimer(fine bool) *Timer {
-	t := &Timer{stop: make(chan struct{}), fine: fine}
 	if f, err := newTimerFD(); err == nil {
-		t.fd = f
-		return t
+		return &Timer{fd: f, stop: make(chan struct{})}
 	}
-	t.t = time.NewTimer(time.Hour)
+	return NewGoTimer(fine)
+}
+
+// NewGoTimer returns the portable timer: a Go timer, whose last fineTail
+// is spent in Sleep when fine. Sleep blocks an OS thread, which makes the
+// runtime hand the goroutine's processor to another thread and take it
+// back, costing about as much CPU as sending a message on loopback; callers
+// that wait thousands of times a second leave fine off.
+func NewGoTimer(fine bool) *Timer {
+	t := &Timer{stop: make(chan struct{}), fine: fine, t: time.NewTimer(time.Hour)}
 	t.t.Stop()
 	return t
 }

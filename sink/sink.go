@@ -233,9 +233,10 @@ type Server struct {
 	served   chan struct{}  // closed when Serve, begun by Start, returns
 	serveErr error
 	tlsStats tlsStats
-	precise  chan struct{} // slots for precise delays (see sleep)
-	slots    chan struct{} // one per session being served; nil without MaxSessions
-	relay    *relayer      // nil unless Config.Relay
+	precise  chan *finesleep.Timer // idle precise timers (see sleep)
+	timers   []*finesleep.Timer    // every precise timer made, for Close to interrupt
+	slots    chan struct{}         // one per session being served; nil without MaxSessions
+	relay    *relayer              // nil unless Config.Relay
 
 	idleTimeouts, commandTimeouts, refused, waited atomic.Uint64
 }
@@ -251,7 +252,7 @@ func Listen(addr string, cfg Config) (*Server, error) {
 		cfg.Hostname = "smtpbench-sink"
 	}
 	s := &Server{cfg: cfg, ln: ln, conns: map[net.Conn]struct{}{}, done: make(chan struct{}),
-		precise: make(chan struct{}, preciseSlots)}
+		precise: make(chan *finesleep.Timer, preciseSlots)}
 	if cfg.Workers > 0 {
 		s.workers = make(chan time.Time, cfg.Workers)
 		for range cfg.Workers {
@@ -427,6 +428,12 @@ func (s *Server) Close() error {
 	}
 	s.closed = true
 	close(s.done)
+	for _, t := range s.timers {
+		t.Interrupt()
+	}
+	for len(s.precise) > 0 {
+		(<-s.precise).Close()
+	}
 	for c := range s.conns {
 		c.Close()
 	}
@@ -865,45 +872,62 @@ func (c *conn) readData() (int64, error) {
 
 // sleep waits for d or until the server closes. A Go timer can wake up to
 // a millisecond late on Linux, which would blur the per-phase figures of a
-// test that delays MAIL by 2 ms; so a delay of up to preciseMax spends its
-// last preciseTail in a fine sleep (finesleep.Sleep), which blocks an OS
-// thread for that long. At most preciseSlots do so at once, so a sink with
-// thousands of sessions does not spawn a thread for each: the others fall
-// back to the timer.
+// test that delays MAIL by 2 ms; so a delay of up to preciseMax waits on a
+// precise timer (finesleep.Timer: a timerfd on Linux; elsewhere a Go timer
+// whose last stretch blocks an OS thread in a fine sleep). At most
+// preciseSlots such timers exist, so that a sink with thousands of sessions
+// holds no descriptor or thread for each: the others fall back to a Go
+// timer.
 func (s *Server) sleep(d time.Duration) {
-	fine := d <= preciseMax
-	if fine {
-		select {
-		case s.precise <- struct{}{}:
-			defer func() { <-s.precise }()
-		default:
-			fine = false
-		}
-	}
 	until := time.Now().Add(d)
-	if fine {
-		d -= preciseTail
-	}
-	if d > 0 {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-s.done:
+	if d <= preciseMax {
+		if t := s.takeTimer(); t != nil {
+			t.Wait(until) // false when Close interrupted it
+			s.putTimer(t)
 			return
 		}
 	}
-	if fine {
-		if rest := time.Until(until); rest > 0 {
-			finesleep.Sleep(rest)
-		}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-s.done:
 	}
+}
+
+// takeTimer returns an idle precise timer, a new one while fewer than
+// preciseSlots exist, or nil.
+func (s *Server) takeTimer() *finesleep.Timer {
+	select {
+	case t := <-s.precise:
+		return t
+	default:
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || len(s.timers) >= preciseSlots {
+		return nil
+	}
+	t := finesleep.NewTimer(true)
+	s.timers = append(s.timers, t)
+	return t
+}
+
+// putTimer returns t to the idle ones; after Close, which interrupted
+// every timer, it is closed instead.
+func (s *Server) putTimer(t *finesleep.Timer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		t.Close()
+		return
+	}
+	s.precise <- t // never blocks: at most preciseSlots exist
 }
 
 // Precise delays: see sleep.
 const (
 	preciseMax   = 100 * time.Millisecond
-	preciseTail  = 2 * time.Millisecond
 	preciseSlots = 64
 )
 

@@ -613,10 +613,12 @@ func (r *run) tick(done <-chan struct{}, exited chan<- struct{}) {
 	}
 }
 
-// dueBy counts the messages scheduled before elapsed, capped by -n.
+// dueBy counts the messages scheduled by elapsed, capped by -n. Under -d
+// it counts only those due before the duration's end, as claim does: one
+// due at exactly -d is not part of the run.
 func (r *run) dueBy(elapsed time.Duration) int64 {
-	if r.cfg.Duration > 0 {
-		elapsed = min(elapsed, r.cfg.Duration)
+	if r.cfg.Duration > 0 && elapsed >= r.cfg.Duration {
+		elapsed = r.cfg.Duration - time.Nanosecond
 	}
 	n := int64(math.Max(0, math.Floor(r.pacer.DueBy(elapsed))))
 	if r.cfg.Messages > 0 {

@@ -541,3 +541,56 @@ func TestCountEndsRampAndStages(t *testing.T) {
 		}
 	}
 }
+
+// TestGraceDropCountsHeldMessages: a server that stalls until after the
+// run's end holds a message on each session; when --grace runs out the run
+// drops those connections, and the messages must count as failed by
+// timeout, not vanish, nor the drop pass for the server ending its
+// sessions. In the open model and in the closed loop, whose sessions each
+// carried messages before the stall (so a close at MAIL could be mistaken
+// for the server's limit of messages per session).
+func TestGraceDropCountsHeldMessages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes 3 s")
+	}
+	for _, rate := range []float64{100, 0} {
+		srv := startSink(t, sink.Config{StallAt: 400 * time.Millisecond, StallFor: time.Minute})
+		cfg := Config{Target: srv.Addr(), Concurrency: 4, Duration: 800 * time.Millisecond, Rate: rate,
+			Data: testData(t), Grace: 200 * time.Millisecond}
+		res := runBounded(t, context.Background(), cfg, nil, 10*time.Second)
+		// Not checkInvariant: the sink counts a message before its held
+		// reply, which never leaves.
+		if tot := res.Total; tot.Attempted != tot.OK+tot.Rejected+tot.Failed {
+			t.Errorf("rate %g: attempted %d != ok %d + rejected %d + failed %d", rate, tot.Attempted, tot.OK, tot.Rejected, tot.Failed)
+		}
+		var timeouts int64
+		for k, n := range res.Total.Errors {
+			if k.Class == session.ClassTimeout {
+				timeouts += n
+			}
+		}
+		if res.Total.OK == 0 || timeouts == 0 || timeouts != res.Total.Failed {
+			t.Errorf("rate %g: ok %d, failed %d, of which %d timeouts (errors %v); want some ok and every failure a timeout",
+				rate, res.Total.OK, res.Total.Failed, timeouts, res.Total.Errors)
+		}
+		if e := res.Total.Ended; e.Sessions != 0 {
+			t.Errorf("rate %g: %d sessions counted as ended by the server (%q); smtpbench dropped them", rate, e.Sessions, e.Text)
+		}
+	}
+}
+
+// TestDueByEndsBeforeDuration: a message due at exactly -d is not part of
+// the run (claim refuses it), so it must not count as due and not started:
+// --rate 1 -d 5s sends messages 0 to 4 and warned "5 of 6 due messages
+// started".
+func TestDueByEndsBeforeDuration(t *testing.T) {
+	r := &run{cfg: Config{Duration: 5 * time.Second}, pacer: ConstantPacer{Rate: 1}}
+	for _, c := range []struct {
+		at   time.Duration
+		want int64
+	}{{2500 * time.Millisecond, 3}, {5 * time.Second, 5}, {6 * time.Second, 5}} {
+		if got := r.dueBy(c.at); got != c.want {
+			t.Errorf("dueBy(%s) = %d, want %d", c.at, got, c.want)
+		}
+	}
+}

@@ -489,13 +489,17 @@ func ioError(p Phase, err error) *Error {
 		return se
 	}
 	// Anything that is neither a bad reply nor a timeout means the
-	// connection is gone: EOF, reset, broken pipe, closed by us on abort.
+	// connection is gone: EOF, reset, broken pipe (the server's doing), or
+	// closed by us (Abort): the caller gave up, and the server must not be
+	// taken to have ended the session.
 	e := &Error{Phase: p, Err: err, Class: ClassClosed}
 	switch {
 	case errors.Is(err, ErrMalformedReply):
 		e.Class = ClassProtocol
 	case isTimeout(err):
 		e.Class = ClassTimeout
+	case errors.Is(err, net.ErrClosed):
+		e.Class = ClassAborted
 	}
 	return e
 }

@@ -9,6 +9,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/smtpbench/smtpbench/internal/finesleep"
 	"github.com/smtpbench/smtpbench/report"
 	"github.com/smtpbench/smtpbench/session"
 )
@@ -140,6 +141,9 @@ func (r *run) generatorWarnings(res *report.Result, wake *hdrhistogram.Histogram
 	}
 	if r.pacer == nil {
 		return out
+	}
+	if !r.dueTimerFD && finesleep.HasTimerFD {
+		out = append(out, fmt.Sprintf("the open-file limit leaves no room for a precise timer (timerfd) per session at -c %d, so sessions waited for due times on Go timers, which wake up to a millisecond late: start lag and message latencies include that. Raise the limit (ulimit -n) or lower -c", r.cfg.Concurrency))
 	}
 	if wake.TotalCount() > 0 && wake.ValueAtQuantile(99) > 5000 {
 		late := fmt.Sprintf("smtpbench woke late for its schedule (p99 %.1f ms, max %.1f ms), so the latencies include its own delay",

@@ -142,10 +142,14 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 	}
 	if r.pacer != nil {
 		// A timerfd per worker doubles the descriptors the sessions hold
-		// (three times, with a built-in sink in this process); where they
-		// would not fit, the workers wait on Go timers and the sessions
-		// keep the room.
-		_, r.dueTimerFD = sysres.FitFiles(3*uint64(cfg.Concurrency) + sysres.Headroom)
+		// (with a built-in sink in this process, which holds the other end
+		// of each, it adds half); where they would not fit, the workers
+		// wait on Go timers and the sessions keep the room.
+		per := uint64(2)
+		if cfg.InProcessServer {
+			per = 3
+		}
+		_, r.dueTimerFD = sysres.FitFiles(per*uint64(cfg.Concurrency) + sysres.Headroom)
 	}
 	r.shards = make([]*shard, numShards(cfg.Concurrency))
 	for i := range r.shards {

@@ -7,11 +7,14 @@ import (
 	"context"
 	"errors"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/smtpbench/smtpbench/sink"
 )
 
 // runWithFileLimit runs the binary under a shell that first sets the
@@ -75,5 +78,27 @@ func TestSoftFileLimitIsRaised(t *testing.T) {
 	code, stdout, stderr := runWithFileLimit(t, 100, 0, "run", "-c", "150", "-n", "300", "-o", "json")
 	if code != exitOK || !strings.Contains(stdout, `"messages_ok": 300`) {
 		t.Fatalf("exit %d, stderr %q, stdout %.300q", code, stderr, stdout)
+	}
+}
+
+// TestDueTimersFitTheFileLimit: an open-model worker takes a timerfd for
+// its due times only where the limit holds one besides its session; where
+// it does not, the run still goes ahead on Go timers, and says so.
+func TestDueTimersFitTheFileLimit(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("timerfd is Linux's")
+	}
+	srv := startTestSink(t, sink.Config{})
+	for _, c := range []struct {
+		sessions int
+		warned   bool
+	}{{60, false}, {80, true}} { // 2·60+64 = 184 fits under 200; 2·80+64 = 224 does not
+		code, stdout, stderr := runWithFileLimit(t, 200, 200, "run", "-c", strconv.Itoa(c.sessions), "--rate", "200", "-d", "1s", "-o", "json", srv.Addr())
+		if code != exitOK || !strings.Contains(stdout, `"messages_ok": 200`) {
+			t.Fatalf("-c %d: exit %d, stderr %q, stdout %.300q", c.sessions, code, stderr, stdout)
+		}
+		if got := strings.Contains(stdout, "no room for a precise timer"); got != c.warned {
+			t.Errorf("-c %d: warned about Go timers: %v, want %v", c.sessions, got, c.warned)
+		}
 	}
 }

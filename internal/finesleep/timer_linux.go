@@ -7,6 +7,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// HasTimerFD says whether NewTimer makes timerfds on this platform.
+const HasTimerFD = true
+
 // newTimerFD makes a non-blocking timerfd, which os.NewFile hands to the
 // network poller, so that reading it parks the goroutine, not the thread.
 func newTimerFD() (*os.File, error) {

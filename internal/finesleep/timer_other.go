@@ -8,6 +8,9 @@ import (
 	"time"
 )
 
+// HasTimerFD says whether NewTimer makes timerfds on this platform.
+const HasTimerFD = false
+
 var errNoTimerFD = errors.New("no timerfd on this platform")
 
 // newTimerFD: only Linux has timerfd; the Timer uses the portable timer.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -132,14 +133,6 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 		sampler = s
 		defer s.Stop()
 	}
-	watch := startSelfWatch()
-	r.start = time.Now()
-	if sampler != nil && cfg.Warmup > 0 {
-		// The measured window starts at the warm-up's end: a reading
-		// there makes its CPU time exact.
-		t := time.AfterFunc(cfg.Warmup, sampler.Sample)
-		defer t.Stop()
-	}
 	if r.pacer != nil {
 		// A timerfd per worker doubles the descriptors the sessions hold
 		// (with a built-in sink in this process, which holds the other end
@@ -154,6 +147,19 @@ func Run(ctx context.Context, cfg Config, abort <-chan struct{}) (*report.Result
 	r.shards = make([]*shard, numShards(cfg.Concurrency))
 	for i := range r.shards {
 		r.shards[i] = newShard(cfg.Rate > 0)
+	}
+	// Allocating the shards' histograms (after the caller's messages or
+	// corpus) grows the heap enough to start a collection, which ran
+	// during the first messages and made them start milliseconds late:
+	// collect now, before the clock starts, so the next one is far off.
+	runtime.GC()
+	watch := startSelfWatch()
+	r.start = time.Now()
+	if sampler != nil && cfg.Warmup > 0 {
+		// The measured window starts at the warm-up's end: a reading
+		// there makes its CPU time exact.
+		t := time.AfterFunc(cfg.Warmup, sampler.Sample)
+		defer t.Stop()
 	}
 	r.cpu0 = watch.cpu0
 	if cfg.Watch != nil {

@@ -148,7 +148,7 @@ func (b Breach) String() string {
 	case BreachNoSamples:
 		return fmt.Sprintf("%s of %s: no samples to check against %s", b.Quantile, b.Phase, b.Limit)
 	case BreachLatency:
-		return fmt.Sprintf("%s of %s is %.3g ms, above the limit of %s", b.Quantile, b.Phase, b.GotMS, b.Limit)
+		return fmt.Sprintf("%s of %s is %s ms, above the limit of %s", b.Quantile, b.Phase, report.FormatMS(b.GotMS), b.Limit)
 	case BreachNoMessages:
 		return "no messages"
 	case BreachErrorRate:

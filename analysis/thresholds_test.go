@@ -23,7 +23,7 @@ func TestThresholdsRunRules(t *testing.T) {
 	for _, b := range th.Check(j) {
 		got = append(got, b.String())
 	}
-	want := []string{"p99 of message is 48 ms, above the limit of 40ms", "error rate is 1.96% (20 of 1020 messages), above the limit of 1%", "rate is "}
+	want := []string{"p99 of message is 48.0 ms, above the limit of 40ms", "error rate is 1.96% (20 of 1020 messages), above the limit of 1%", "rate is "}
 	if len(got) != len(want) {
 		t.Fatalf("breaches %q, want %d", got, len(want))
 	}

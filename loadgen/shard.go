@@ -271,11 +271,18 @@ func (t *timeline) last() report.Interval {
 	return t.latest
 }
 
-// intervals makes every second final, up to the end of the run or the last
-// second with data, whichever is later, and returns the folded minutes and
+// intervals makes every second final, up to the end of the run (leaving
+// out a last second it had less than a tenth of) or the last second with
+// data, whichever is later, and returns the folded minutes and
 // then the seconds of the detail window. Call it once every worker is done.
 func (t *timeline) intervals(elapsed time.Duration) []report.Interval {
 	n := int(math.Ceil(elapsed.Seconds()))
+	if n > 0 && elapsed-time.Duration(n-1)*time.Second < time.Second/10 {
+		// The run had less than a tenth of its last second: unless
+		// something happened in it (below), that sliver would be an empty
+		// row at 0 messages/s at the end of every chart.
+		n--
+	}
 	for _, s := range t.shards {
 		s.mu.Lock()
 		for k := range s.secs {

@@ -22,6 +22,10 @@ const Schema = "smtpbench/v1"
 type JSONReport struct {
 	// Schema is always "smtpbench/v1" for this layout.
 	Schema string `json:"schema"`
+	// countsOnly marks a result read from a live file, which has the
+	// messages and their latencies but not recipients, connections or
+	// bytes: those are unknown, not zero. It is not part of the JSON.
+	countsOnly bool
 	// HDRUnit is the unit of the values inside every "hdr" histogram: "us"
 	// (microseconds). Results whose units differ cannot be merged.
 	HDRUnit string `json:"hdr_unit"`

@@ -147,7 +147,7 @@ func readLive(raw []byte) (*JSONReport, error) {
 	if h.Schema != Schema {
 		return nil, fmt.Errorf("schema %q: this smtpbench reads %s", h.Schema, Schema)
 	}
-	j := &JSONReport{Schema: Schema, HDRUnit: h.HDRUnit, Target: h.Target, Config: h.Config, StartedAt: h.StartedAt,
+	j := &JSONReport{countsOnly: true, Schema: Schema, HDRUnit: h.HDRUnit, Target: h.Target, Config: h.Config, StartedAt: h.StartedAt,
 		LoadModel: h.LoadModel, StopReason: "partial", Phases: map[string]Summary{}, Replies: map[string]map[string]int64{},
 		Errors: []ErrorCount{}, Intervals: []JSONInterval{}}
 	msg := metrics.NewHistogram()

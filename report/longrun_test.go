@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,6 +32,15 @@ func TestReadLiveSkipsCutLine(t *testing.T) {
 	}
 	if len(j.Warnings) != 2 {
 		t.Errorf("warnings %q: want the partial-result one and the skipped line", j.Warnings)
+	}
+	// The file has no connections, recipients or bytes: the table must not
+	// print them as zeros.
+	var tb bytes.Buffer
+	if err := WriteRunTable(&tb, j); err != nil {
+		t.Fatal(err)
+	}
+	if out := tb.String(); strings.Contains(out, "connections 0") || strings.Contains(out, "0 bytes") || !strings.Contains(out, "not in a live file") {
+		t.Errorf("table of a live file:\n%s", out)
 	}
 }
 

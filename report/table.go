@@ -90,19 +90,11 @@ func writeTable(w io.Writer, j *JSONReport, grace string) error {
 	if t.MessagesAbandoned > 0 {
 		fmt.Fprintf(b, "; %d pipelined ahead and abandoned at the stop, content never sent", t.MessagesAbandoned)
 	}
-	fmt.Fprintf(b, "\nrecipients  %d accepted, %d rejected", t.RecipientsAccepted, t.RecipientsRejected)
-	if t.RecipientsDelivered+t.RecipientsUndelivered > 0 {
-		fmt.Fprintf(b, "; after the content %d delivered, %d not (LMTP)", t.RecipientsDelivered, t.RecipientsUndelivered)
+	if j.countsOnly {
+		fmt.Fprintf(b, "\nthroughput  %.1f messages/s in %.2f s (recipients, connections and bytes are not in a live file)\n", t.MessagesPerS, j.ElapsedS)
+	} else {
+		writeCounts(b, j)
 	}
-	if t.TransactionsContinued > 0 {
-		fmt.Fprintf(b, "; %d further transactions after a recipient limit (452)", t.TransactionsContinued)
-	}
-	b.WriteString("\n")
-	fmt.Fprintf(b, "connections %d (%d attempts)\n", t.Connections, t.ConnectAttempts)
-	b.WriteString(tlsLine(j.TLS))
-	b.WriteString(pipeliningLines(j))
-	b.WriteString(batchingLines(j))
-	fmt.Fprintf(b, "throughput  %.1f messages/s, %.2f MB/s (%d bytes sent in %.2f s)\n", t.MessagesPerS, t.MBPerS, t.BytesSent, j.ElapsedS)
 	if g := j.Generator; g != nil {
 		fmt.Fprintf(b, "generator   CPU %.0f%% of %d cores (%.2f s), scheduling delay p50 %s p99 %s max %s ms\n",
 			g.CPUPercent, g.Cores, g.CPUS, ms3(g.SchedDelayP50MS), ms3(g.SchedDelayP99MS), ms3(g.SchedDelayMaxMS))
@@ -238,4 +230,23 @@ func ms3(v float64) string {
 	default:
 		return strconv.FormatFloat(v, 'f', 3, 64)
 	}
+}
+
+// writeCounts writes the recipients, connections, TLS, pipelining and
+// throughput lines of j.
+func writeCounts(b *strings.Builder, j *JSONReport) {
+	t := j.Totals
+	fmt.Fprintf(b, "\nrecipients  %d accepted, %d rejected", t.RecipientsAccepted, t.RecipientsRejected)
+	if t.RecipientsDelivered+t.RecipientsUndelivered > 0 {
+		fmt.Fprintf(b, "; after the content %d delivered, %d not (LMTP)", t.RecipientsDelivered, t.RecipientsUndelivered)
+	}
+	if t.TransactionsContinued > 0 {
+		fmt.Fprintf(b, "; %d further transactions after a recipient limit (452)", t.TransactionsContinued)
+	}
+	b.WriteString("\n")
+	fmt.Fprintf(b, "connections %d (%d attempts)\n", t.Connections, t.ConnectAttempts)
+	b.WriteString(tlsLine(j.TLS))
+	b.WriteString(pipeliningLines(j))
+	b.WriteString(batchingLines(j))
+	fmt.Fprintf(b, "throughput  %.1f messages/s, %.2f MB/s (%d bytes sent in %.2f s)\n", t.MessagesPerS, t.MBPerS, t.BytesSent, j.ElapsedS)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/smtpbench/smtpbench/sink"
 )
@@ -59,18 +60,28 @@ func TestLiveFileDiskFull(t *testing.T) {
 		t.Skip("mounting a small tmpfs needs root")
 	}
 	dir := t.TempDir()
-	// One page (4 KiB): the header and a few seconds of lines fit, a run
-	// of this rate overflows it within its 8 seconds.
+	// One page (4 KiB): the header and a few seconds of lines fit, and a
+	// run of this rate overflows it within its 13 seconds. A line's size
+	// is mostly its histogram's: on schedule the latencies are so alike
+	// that a line takes about 300 bytes; the stall of 3 s spreads them
+	// (messages queue for sessions during it, and the backlog after it),
+	// which makes each line from then on about 400 bytes (4 KiB after 10 to
+	// 11 s here).
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4k", "tmpfs", dir).CombinedOutput(); err != nil {
 		t.Skipf("cannot mount a tmpfs here: %v %s", err, out)
 	}
 	t.Cleanup(func() { exec.Command("umount", dir).Run() })
-	srv := startTestSink(t, sink.Config{})
-	r := runBench(t, "-c", "8", "--rate", "3000", "-n", "1000000", "-d", "8s", "--timeout", "5s", "--live", filepath.Join(dir, "run.live"), srv.Addr())
+	srv := startTestSink(t, sink.Config{StallAt: time.Second, StallFor: 3 * time.Second})
+	r := runBench(t, "-c", "8", "--rate", "3000", "-n", "1000000", "-d", "13s", "--timeout", "5s", "--live", filepath.Join(dir, "run.live"), srv.Addr())
 	if r.Code != 0 || r.Report.Totals.MessagesOK < 1000 {
 		t.Fatalf("%s: %s", r, r.Stderr)
 	}
 	if n := strings.Count(r.Stderr, "stopped at second"); n != 1 || !strings.Contains(r.Stderr, "no space left") {
-		t.Fatalf("want one line saying the live file stopped, got %d:\n%s", n, r.Stderr)
+		b, _ := os.ReadFile(filepath.Join(dir, "run.live"))
+		var sizes []int
+		for _, l := range strings.Split(string(b), "\n") {
+			sizes = append(sizes, len(l))
+		}
+		t.Fatalf("want one line saying the live file stopped, got %d (live file %d bytes, lines %v):\n%s", n, len(b), sizes, r.Stderr)
 	}
 }

@@ -163,7 +163,7 @@ func (p *seriesProgress) RunDone(name string, j *report.JSONReport) {
 	}
 	m := j.Phases["message"]
 	t := j.Totals
-	fmt.Fprintf(p.w, "%s  %.1f msg/s  message p50 %.3g ms  p99 %.3g ms  errors %d\n", name, t.MessagesPerS, m.P50MS, m.P99MS, t.MessagesRejected+t.MessagesFailed)
+	fmt.Fprintf(p.w, "%s  %.1f msg/s  message p50 %s ms  p99 %s ms  errors %d\n", name, t.MessagesPerS, report.FormatMS(m.P50MS), report.FormatMS(m.P99MS), t.MessagesRejected+t.MessagesFailed)
 }
 
 // openOut starts the --out file before the runs, so a bad path fails at

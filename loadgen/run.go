@@ -503,9 +503,11 @@ func (r *run) stop(reason string) {
 // the run's end.
 func (r *run) newDueTimer() *finesleep.Timer {
 	fine := r.cfg.Rate <= fineMaxRate
-	t := finesleep.NewGoTimer(fine)
+	var t *finesleep.Timer
 	if r.dueTimerFD {
 		t = finesleep.NewTimer(fine)
+	} else {
+		t = finesleep.NewGoTimer(fine)
 	}
 	r.dueMu.Lock()
 	defer r.dueMu.Unlock()

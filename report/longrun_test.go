@@ -42,6 +42,18 @@ func TestReadLiveSkipsCutLine(t *testing.T) {
 	if out := tb.String(); strings.Contains(out, "connections 0") || strings.Contains(out, "0 bytes") || !strings.Contains(out, "not in a live file") {
 		t.Errorf("table of a live file:\n%s", out)
 	}
+	// Nor once merged with another.
+	m, err := Merge([]*JSONReport{j, j}, []string{"a.live", "b.live"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb.Reset()
+	if err := WriteRunTable(&tb, m); err != nil {
+		t.Fatal(err)
+	}
+	if out := tb.String(); !strings.Contains(out, "not in a live file") {
+		t.Errorf("table of two merged live files:\n%s", out)
+	}
 }
 
 // Stages of generators that ran side by side merge by their place in the

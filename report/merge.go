@@ -89,15 +89,22 @@ func Merge(docs []*JSONReport, names []string) (*JSONReport, error) {
 		return nil, err
 	}
 	first := docs[0]
+	countsOnly := false
+	for _, d := range docs {
+		// One live file among the inputs leaves the merged recipients,
+		// connections and bytes short by its share: unknown.
+		countsOnly = countsOnly || d.countsOnly
+	}
 	out := &JSONReport{
-		Schema:    first.Schema,
-		HDRUnit:   hdrUnit(first),
-		LoadModel: first.LoadModel,
-		Phases:    map[string]Summary{},
-		Replies:   map[string]map[string]int64{},
-		Errors:    []ErrorCount{},
-		Intervals: []JSONInterval{},
-		Warnings:  []string{},
+		countsOnly: countsOnly,
+		Schema:     first.Schema,
+		HDRUnit:    hdrUnit(first),
+		LoadModel:  first.LoadModel,
+		Phases:     map[string]Summary{},
+		Replies:    map[string]map[string]int64{},
+		Errors:     []ErrorCount{},
+		Intervals:  []JSONInterval{},
+		Warnings:   []string{},
 	}
 	info := &MergeInfo{Sources: make([]MergeSource, len(docs)), Differences: []Difference{}}
 	out.Merged = info

@@ -431,8 +431,16 @@ func (s *Server) Close() error {
 	for _, t := range s.timers {
 		t.Interrupt()
 	}
-	for len(s.precise) > 0 {
-		(<-s.precise).Close()
+	// Idle timers are closed here, without waiting: one a session takes
+	// meanwhile (takeTimer takes without the lock) goes back through
+	// putTimer, which closes it now that closed is set.
+	for drained := false; !drained; {
+		select {
+		case t := <-s.precise:
+			t.Close()
+		default:
+			drained = true
+		}
 	}
 	for c := range s.conns {
 		c.Close()

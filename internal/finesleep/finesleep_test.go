@@ -29,7 +29,16 @@ func TestFineSleepNeverEarly(t *testing.T) {
 // every wait at once.
 func TestTimer(t *testing.T) {
 	kinds := map[string]func() *Timer{
-		"platform":      func() *Timer { return NewTimer(false) },
+		"platform": func() *Timer { return NewTimer(false) },
+		// A timerfd that fails (here: closed under it) hands over to
+		// the portable timer instead of ending every wait at once.
+		"failing timerfd": func() *Timer {
+			tm := NewTimer(false)
+			if tm.fd != nil {
+				tm.fd.Close()
+			}
+			return tm
+		},
 		"portable":      func() *Timer { return NewGoTimer(false) },
 		"portable fine": func() *Timer { return NewGoTimer(true) },
 	}

@@ -19,6 +19,7 @@ import (
 // asks for it, is spent in Sleep.
 type Timer struct {
 	fd          *os.File // the timerfd, or nil for the portable timer
+	fdBroken    bool     // the timerfd failed: the portable timer waits (only Wait touches it)
 	interrupted atomic.Bool
 
 	// The portable timer.
@@ -38,7 +39,7 @@ const fineTail = 2 * time.Millisecond
 // open-file limit.
 func NewTimer(fine bool) *Timer {
 	if f, err := newTimerFD(); err == nil {
-		return &Timer{fd: f, stop: make(chan struct{})}
+		return &Timer{fd: f, stop: make(chan struct{}), fine: fine}
 	}
 	return NewGoTimer(fine)
 }
@@ -64,8 +65,20 @@ func (t *Timer) Wait(at time.Time) bool {
 	if d <= 0 {
 		return true
 	}
-	if t.fd != nil {
-		return waitTimerFD(t.fd, d) && !t.interrupted.Load()
+	if t.fd != nil && !t.fdBroken {
+		if waitTimerFD(t.fd, d) {
+			return !t.interrupted.Load()
+		}
+		if t.interrupted.Load() {
+			return false
+		}
+		// The timerfd failed otherwise (it could not be armed, or the
+		// poller could not watch it): the portable timer takes over, for
+		// this wait and the next. fd stays, for Interrupt and Close.
+		t.fdBroken = true
+		t.t = time.NewTimer(time.Hour)
+		t.t.Stop()
+		return t.Wait(at)
 	}
 	if coarse := d - fineTail; !t.fine || coarse > 0 {
 		if t.fine {

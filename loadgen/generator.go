@@ -180,32 +180,44 @@ func (r *run) generatorWarnings(res *report.Result, wake *hdrhistogram.Histogram
 				float64(lag.ValueAtQuantile(50))/1000, float64(lag.ValueAtQuantile(99))/1000, float64(lag.Max())/1000)
 		}
 		out = append(out, fmt.Sprintf("could not keep the rate: %d of %d due messages started (%.0f/s of %.0f/s asked; %s). %s",
-			started, due, float64(started)/res.Elapsed.Seconds(), r.cfg.Rate, lagText, r.behindCause(res, wake)))
+			started, due, float64(started)/res.Elapsed.Seconds(), r.cfg.Rate, lagText, r.behindCause(res, wake, lagP50(lag))))
 	}
 	if r.cfg.Messages > 0 {
 		// A count-bounded run always starts every message eventually; it
 		// fell behind if the last one started well after its due time.
 		if lag := time.Duration(r.lastLag.Load()); lag > 10*time.Millisecond+r.pacer.ExpectedDue(uint64(r.cfg.Messages-1))/20 {
 			out = append(out, fmt.Sprintf("could not keep the rate: the last message started %.2f s after its due time. %s",
-				lag.Seconds(), r.behindCause(res, wake)))
+				lag.Seconds(), r.behindCause(res, wake, lag)))
 		}
 	}
 	return out
 }
 
-// behindCause says why an open-model run fell behind its schedule. A
-// message waits for its due time on a free session's timer, so it starts
-// late either because no session was free (each was busy with an earlier
-// message: the server took longer than -c sessions allow at this rate) or
-// because a free one woke late (smtpbench short of CPU), which the wake
-// histogram and the CPU share tell apart.
-func (r *run) behindCause(res *report.Result, wake *hdrhistogram.Histogram) string {
-	g := res.Generator
-	if (wake.TotalCount() > 0 && wake.ValueAtQuantile(99) > 5000) || (g != nil && g.CPUShare > cpuShareWarn) {
-		return "smtpbench woke late or was short of CPU, so it could not keep up itself (see the warnings on its CPU and timing)"
+// behindCause says why an open-model run fell behind its schedule by a
+// typical start lag of lag. A message waits for its due time on a free
+// session's timer, so it starts late either because no session was free
+// (each was busy with an earlier message: the server took longer than -c
+// sessions allow at this rate) or because a free one woke late (smtpbench
+// short of CPU). Sessions that woke a few milliseconds late do not explain
+// a lag of hundreds: the cause is then the busy sessions.
+func (r *run) behindCause(res *report.Result, wake *hdrhistogram.Histogram, lag time.Duration) string {
+	const own = "smtpbench woke late or was short of CPU, so it could not keep up itself (see the warnings on its CPU and timing)"
+	if g := res.Generator; g != nil && g.CPUShare > cpuShareWarn {
+		return own
 	}
-	return fmt.Sprintf("Its sessions woke on time, so every one of the -c %d was busy with earlier messages: the server took longer than %d sessions allow at this rate. Raise -c to find out how far it goes",
+	if wake.TotalCount() > 0 && wake.ValueAtQuantile(99) > 5000 && lag <= 2*time.Duration(wake.Max())*time.Microsecond {
+		return own
+	}
+	return fmt.Sprintf("Every one of the -c %d sessions was busy with earlier messages when these fell due: the server took longer than %d sessions allow at this rate. Raise -c to find out how far it goes",
 		r.cfg.Concurrency, r.cfg.Concurrency)
+}
+
+// lagP50 is the median of a start-lag histogram (µs), zero without one.
+func lagP50(h *hdrhistogram.Histogram) time.Duration {
+	if h == nil || h.TotalCount() == 0 {
+		return 0
+	}
+	return time.Duration(h.ValueAtQuantile(50)) * time.Microsecond
 }
 
 // warmupLag is the start lag of the warm-up's messages, nil without one.

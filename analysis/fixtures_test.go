@@ -8,11 +8,8 @@ import (
 	"testing"
 	"time"
 
-	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
-
-	"github.com/smtpbench/smtpbench/metrics"
+	"github.com/smtpbench/smtpbench/internal/metricstest"
 	"github.com/smtpbench/smtpbench/report"
-	"github.com/smtpbench/smtpbench/session"
 )
 
 // roundTrip writes res as the JSON document and reads it back, as merge and
@@ -33,15 +30,7 @@ func roundTrip(t *testing.T, res *report.Result) *report.JSONReport {
 // generatorResult is one generator's result holding the given message
 // latencies (µs), all accepted, in interval 0.
 func generatorResult(start time.Time, us []int64, cfg report.RunConfig) *report.Result {
-	rec := metrics.NewRecorder(false)
-	iv := hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 2) // as the timeline keeps
-	for _, v := range us {
-		metrics.RecordDuration(rec.Phases[session.PhaseMessage], time.Duration(v)*time.Microsecond)
-		rec.Observe(session.PhaseBody, 250, time.Duration(v)*time.Microsecond)
-		rec.Message(&session.Result{Outcome: session.OutcomeOK, RcptAccepted: 1})
-		iv.RecordValue(v)
-	}
-	rec.Connections, rec.ConnectAttempts, rec.BytesSent = 2, 2, int64(1000*len(us))
+	rec, iv := metricstest.Accepted(us)
 	return &report.Result{
 		Target: "127.0.0.1:2525", Config: cfg, StartedAt: start, Elapsed: time.Second, StopReason: "messages", Total: rec,
 		Intervals: []report.Interval{{T: 0, OK: int64(len(us)),
@@ -53,31 +42,7 @@ func generatorResult(start time.Time, us []int64, cfg report.RunConfig) *report.
 // withDelivery adds a delivery object: accepted messages in the seconds
 // given, delivered a second later, and deliveries of 200 ms each.
 func withDelivery(res *report.Result, accepted []int64, lost int64) *report.Result {
-	d := &metrics.Delivery{Receiver: "127.0.0.1:2631", DeliveryHist: metrics.NewHistogram(), EndToEndHist: metrics.NewHistogram(), Lost: lost}
-	var acc int64
-	for t, n := range accepted {
-		acc += n
-		d.Accepted += n
-		if len(d.Seconds) <= t+1 {
-			d.Seconds = append(d.Seconds, make([]metrics.DeliverySecond, t+2-len(d.Seconds))...)
-		}
-		d.Seconds[t].T, d.Seconds[t].Accepted = t, n
-		d.Seconds[t+1].T, d.Seconds[t+1].Delivered = t+1, n-lost
-		for range n - lost {
-			metrics.RecordDuration(d.DeliveryHist, 200*time.Millisecond)
-			metrics.RecordDuration(d.EndToEndHist, 210*time.Millisecond)
-		}
-		d.Delivered += n - lost
-	}
-	var a, del int64
-	for i := range d.Seconds {
-		a += d.Seconds[i].Accepted
-		del += d.Seconds[i].Delivered
-		d.Seconds[i].Backlog = a - del
-		d.BacklogMax = max(d.BacklogMax, a-del)
-	}
-	d.LastArrival = time.Duration(len(d.Seconds)) * time.Second
-	res.Delivery = d
+	res.Delivery = metricstest.Delivery(accepted, lost)
 	return res
 }
 

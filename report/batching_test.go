@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smtpbench/smtpbench/metrics"
+	"github.com/smtpbench/smtpbench/internal/metricstest"
 	"github.com/smtpbench/smtpbench/session"
 )
 
@@ -16,23 +16,8 @@ import (
 // (RCPT free) or as a server writing apart does (5 ms), and lock-step
 // samples of the true 5 ms.
 func batchResult(batched int64, pipelined time.Duration, lockstep int) *Result {
-	rec := metrics.NewRecorder(false)
-	for range 100 - lockstep {
-		rec.ObservePipelined(session.PhaseMail, 250, time.Millisecond)
-		rec.ObservePipelined(session.PhaseRcpt, 250, pipelined)
-		rec.Observe(session.PhaseBody, 250, time.Millisecond)
-	}
-	for range lockstep {
-		rec.Observe(session.PhaseMail, 250, time.Millisecond)
-		rec.Observe(session.PhaseRcpt, 250, 5*time.Millisecond)
-		rec.Observe(session.PhaseBody, 250, time.Millisecond)
-	}
-	for range 100 {
-		metrics.RecordDuration(rec.Phases[session.PhaseMessage], 7*time.Millisecond)
-		rec.Message(&session.Result{Outcome: session.OutcomeOK, RcptAccepted: 1})
-	}
 	return &Result{Target: "127.0.0.1:2525", StartedAt: time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC), Elapsed: time.Second,
-		StopReason: "messages", Total: rec,
+		StopReason: "messages", Total: metricstest.Batched(pipelined, lockstep),
 		Pipelining: []PipeliningOutcome{{Target: "127.0.0.1:2525", Mode: session.ModeGroups, Reason: "set to groups",
 			Groups: 100 - int64(lockstep), Batched: batched}}}
 }

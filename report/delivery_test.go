@@ -6,37 +6,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smtpbench/smtpbench/internal/metricstest"
 	"github.com/smtpbench/smtpbench/metrics"
 )
 
 // withDelivery adds a delivery object: accepted messages in the seconds
 // given, delivered a second later, and deliveries of 200 ms each.
 func withDelivery(res *Result, accepted []int64, lost int64) *Result {
-	d := &metrics.Delivery{Receiver: "127.0.0.1:2631", DeliveryHist: metrics.NewHistogram(), EndToEndHist: metrics.NewHistogram(), Lost: lost}
-	var acc int64
-	for t, n := range accepted {
-		acc += n
-		d.Accepted += n
-		if len(d.Seconds) <= t+1 {
-			d.Seconds = append(d.Seconds, make([]metrics.DeliverySecond, t+2-len(d.Seconds))...)
-		}
-		d.Seconds[t].T, d.Seconds[t].Accepted = t, n
-		d.Seconds[t+1].T, d.Seconds[t+1].Delivered = t+1, n-lost
-		for range n - lost {
-			metrics.RecordDuration(d.DeliveryHist, 200*time.Millisecond)
-			metrics.RecordDuration(d.EndToEndHist, 210*time.Millisecond)
-		}
-		d.Delivered += n - lost
-	}
-	var a, del int64
-	for i := range d.Seconds {
-		a += d.Seconds[i].Accepted
-		del += d.Seconds[i].Delivered
-		d.Seconds[i].Backlog = a - del
-		d.BacklogMax = max(d.BacklogMax, a-del)
-	}
-	d.LastArrival = time.Duration(len(d.Seconds)) * time.Second
-	res.Delivery = d
+	res.Delivery = metricstest.Delivery(accepted, lost)
 	return res
 }
 

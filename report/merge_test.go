@@ -14,8 +14,8 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/smtpbench/smtpbench/internal/metricstest"
 	"github.com/smtpbench/smtpbench/metrics"
-	"github.com/smtpbench/smtpbench/session"
 )
 
 // roundTrip writes res as the JSON document and reads it back, as merge and
@@ -36,15 +36,7 @@ func roundTrip(t *testing.T, res *Result) *JSONReport {
 // generatorResult is one generator's result holding the given message
 // latencies (µs), all accepted, in interval 0.
 func generatorResult(start time.Time, us []int64, cfg RunConfig) *Result {
-	rec := metrics.NewRecorder(false)
-	iv := newIvHist()
-	for _, v := range us {
-		metrics.RecordDuration(rec.Phases[session.PhaseMessage], time.Duration(v)*time.Microsecond)
-		rec.Observe(session.PhaseBody, 250, time.Duration(v)*time.Microsecond)
-		rec.Message(&session.Result{Outcome: session.OutcomeOK, RcptAccepted: 1})
-		iv.RecordValue(v)
-	}
-	rec.Connections, rec.ConnectAttempts, rec.BytesSent = 2, 2, int64(1000*len(us))
+	rec, iv := metricstest.Accepted(us)
 	return &Result{
 		Target: "127.0.0.1:2525", Config: cfg, StartedAt: start, Elapsed: time.Second, StopReason: "messages", Total: rec,
 		Intervals: []Interval{{T: 0, OK: int64(len(us)),

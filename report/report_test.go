@@ -11,6 +11,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/smtpbench/smtpbench/internal/metricstest"
 	"github.com/smtpbench/smtpbench/metrics"
 	"github.com/smtpbench/smtpbench/session"
 )
@@ -19,23 +20,7 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 
 // fixedResult is a deterministic result: every figure below is known.
 func fixedResult() *Result {
-	rec := metrics.NewRecorder(false)
-	for i := 1; i <= 1000; i++ {
-		d := time.Duration(i) * time.Microsecond
-		rec.Observe(session.PhaseMail, 250, d)
-		rec.Observe(session.PhaseRcpt, 250, d)
-		rec.Observe(session.PhaseData, 354, d)
-		rec.Observe(session.PhaseBody, 250, 2*d)
-		metrics.RecordDuration(rec.Phases[session.PhaseMessage], 3*d)
-		res := session.Result{Outcome: session.OutcomeOK, RcptAccepted: 1}
-		if i%100 == 0 {
-			res = session.Result{Outcome: session.OutcomeRejected, RcptRejected: 1,
-				Err: &session.Error{Phase: session.PhaseRcpt, Class: session.ClassPermReject, Code: 550, Text: "no such user"}}
-		}
-		rec.Message(&res)
-	}
-	rec.Observe(session.PhaseConnect, 0, 100*time.Microsecond)
-	rec.Connections, rec.ConnectAttempts, rec.BytesSent = 1, 1, 1_500_000
+	rec := metricstest.Sample()
 	return &Result{
 		Target: "127.0.0.1:2525", StartedAt: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC),
 		Elapsed: 2 * time.Second, StopReason: "messages", Total: rec,

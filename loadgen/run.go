@@ -51,10 +51,9 @@ type run struct {
 	claimedAll     chan struct{}
 	claimedAllOnce sync.Once
 	// dueTimers are the open-model workers' timers, which the stop
-	// interrupts; dueStopped says it has.
+	// interrupts.
 	dueMu      sync.Mutex
 	dueTimers  []*finesleep.Timer
-	dueStopped bool
 	dueTimerFD bool // the due timers may each take a file descriptor
 	stopReason atomic.Value
 	abortCtx   context.Context
@@ -490,7 +489,6 @@ func (r *run) stop(reason string) {
 		r.stopReason.Store(reason)
 		close(r.stopped)
 		r.dueMu.Lock()
-		r.dueStopped = true
 		for _, t := range r.dueTimers {
 			t.Interrupt()
 		}
@@ -511,7 +509,9 @@ func (r *run) newDueTimer() *finesleep.Timer {
 	}
 	r.dueMu.Lock()
 	defer r.dueMu.Unlock()
-	if r.dueStopped {
+	// stopped closes before the stop takes dueMu: a timer made after the
+	// stop went through the list sees it here.
+	if r.isStopped() {
 		t.Interrupt()
 	}
 	r.dueTimers = append(r.dueTimers, t)
